@@ -1,0 +1,11 @@
+import { handleErrors } from "@/lib/api/errors";
+import { requireUser } from "@/lib/auth/require-user";
+import { executeFromRequest } from "@/lib/jobs/execute";
+
+export const dynamic = "force-dynamic";
+
+export const POST = handleErrors(async (request: Request) => {
+  const user = await requireUser(request);
+  const jobId = await executeFromRequest(request, user.id);
+  return Response.json({ success: true, job_id: jobId, stream_url: `/jobs/${jobId}/stream` }, { status: 202 });
+});

@@ -1,0 +1,101 @@
+import { Readable } from "node:stream";
+import busboy from "busboy";
+import { ApiError } from "@/lib/api/errors";
+
+export interface MultipartFile {
+  field: string;
+  /** The client's file name, sanitised for display. Never used to build a path. */
+  filename: string;
+  data: Buffer;
+}
+
+export interface MultipartForm {
+  fields: Map<string, string>;
+  file: MultipartFile | undefined;
+}
+
+export interface MultipartLimits {
+  maxFileBytes: number;
+  maxFields: number;
+  maxFieldBytes: number;
+}
+
+/** Keeps a display name: no directories, no control characters, bounded length. */
+export function sanitizeFilename(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  // eslint-disable-next-line no-control-regex
+  const cleaned = base.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, "").trim();
+  return (cleaned || "upload").slice(0, 200);
+}
+
+/**
+ * Parses a multipart/form-data body while it streams in, refusing it (413) as soon as the file
+ * passes the limit instead of buffering the whole request first. Accepts one file.
+ */
+export async function parseMultipart(request: Request, limits: MultipartLimits): Promise<MultipartForm> {
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!contentType.toLowerCase().startsWith("multipart/form-data")) {
+    throw new ApiError("unsupported_media_type", "Send the request as multipart/form-data with fields workflow_id and file.");
+  }
+  const declaredLength = Number(request.headers.get("content-length") ?? "0");
+  const overhead = limits.maxFields * limits.maxFieldBytes + 64 * 1024;
+  if (declaredLength > limits.maxFileBytes + overhead) {
+    throw new ApiError("payload_too_large", `The upload is larger than ${limits.maxFileBytes} bytes.`);
+  }
+  if (!request.body) throw new ApiError("invalid_form", "The request has no body.");
+
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { "content-type": contentType },
+      limits: { files: 1, fileSize: limits.maxFileBytes, fields: limits.maxFields, fieldSize: limits.maxFieldBytes, parts: limits.maxFields + 1 },
+    });
+  } catch (error) {
+    throw new ApiError("invalid_form", `Malformed multipart request: ${(error as Error).message}`);
+  }
+
+  const body = Readable.fromWeb(request.body as import("node:stream/web").ReadableStream);
+  return new Promise<MultipartForm>((resolve, reject) => {
+    const fields = new Map<string, string>();
+    let file: MultipartFile | undefined;
+    let failure: ApiError | undefined;
+    const fail = (error: ApiError) => {
+      if (failure) return;
+      failure = error;
+      body.unpipe(parser);
+      body.destroy();
+      reject(error);
+    };
+
+    parser.on("field", (name, value, info) => {
+      if (info.valueTruncated) return fail(new ApiError("invalid_form", `Field ${name} is longer than ${limits.maxFieldBytes} bytes.`));
+      if (fields.has(name)) return fail(new ApiError("invalid_form", `Field ${name} is sent twice.`));
+      fields.set(name, value);
+    });
+    parser.on("file", (field, stream, info) => {
+      if (file) {
+        stream.resume();
+        return fail(new ApiError("invalid_form", "Send exactly one file."));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        chunks.push(chunk);
+      });
+      stream.on("limit", () => fail(new ApiError("payload_too_large", `The file is larger than ${limits.maxFileBytes} bytes.`)));
+      stream.on("end", () => {
+        if (!failure) file = { field, filename: sanitizeFilename(info.filename ?? ""), data: Buffer.concat(chunks, size) };
+      });
+    });
+    parser.on("filesLimit", () => fail(new ApiError("invalid_form", "Send exactly one file.")));
+    parser.on("fieldsLimit", () => fail(new ApiError("invalid_form", "Too many form fields.")));
+    parser.on("partsLimit", () => fail(new ApiError("invalid_form", "Too many form parts.")));
+    parser.on("error", (error: Error) => fail(new ApiError("invalid_form", `Malformed multipart request: ${error.message}`)));
+    parser.on("close", () => {
+      if (!failure) resolve({ fields, file });
+    });
+    body.on("error", (error) => fail(new ApiError("invalid_form", `The upload was interrupted: ${error.message}`)));
+    body.pipe(parser);
+  });
+}

@@ -1,0 +1,119 @@
+import { z } from "zod";
+import { JOB_STATUSES } from "@/lib/contract/events";
+import { ERROR_STATUS } from "@/lib/api/errors";
+
+/**
+ * One zod schema per API input and output: it validates, gives the type, and feeds the OpenAPI
+ * document (lib/api/openapi.ts).
+ */
+
+export const jobIdSchema = z.uuid({ message: "job_id must be a UUID" });
+
+export const executeFormSchema = z
+  .object({
+    workflow_id: z.string().min(1, "workflow_id is required").max(64),
+    file: z.string().meta({ format: "binary", description: "A JPEG, PNG or WebP image" }),
+  })
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt" }));
+
+export const listJobsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** The id of the last job of the previous page. */
+  cursor: z.uuid().optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+});
+
+export const errorBodySchema = z
+  .object({
+    success: z.literal(false),
+    error: z.object({ code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]), message: z.string() }),
+  })
+  .meta({ id: "Error" });
+
+export const workflowSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    icon: z.string(),
+    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional() })),
+    inputs: z.array(
+      z.object({
+        name: z.string(),
+        label: z.string(),
+        type: z.enum(["text", "textarea"]),
+        description: z.string().optional(),
+        default: z.string().optional(),
+        required: z.boolean(),
+        max_length: z.number(),
+      }),
+    ),
+    accepts: z.object({ content_types: z.array(z.string()), max_bytes: z.number(), max_pixels: z.number() }),
+  })
+  .meta({ id: "Workflow" });
+
+export const listWorkflowsResponseSchema = z.object({ success: z.literal(true), workflows: z.array(workflowSchema) });
+
+export const executeResponseSchema = z.object({ success: z.literal(true), job_id: z.uuid(), stream_url: z.string() });
+
+const checkpointSchema = z.object({
+  status: z.enum(["running", "completed", "failed_retryable", "failed", "canceled"]),
+  output: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+  error_class: z.enum(["retryable", "hard"]).optional(),
+  error_reason: z.string().optional(),
+  state: z.record(z.string(), z.unknown()).optional(),
+  started_at: z.string().optional(),
+  completed_at: z.string().optional(),
+});
+
+export const jobSchema = z
+  .object({
+    id: z.uuid(),
+    workflow_id: z.string(),
+    status: z.enum(JOB_STATUSES),
+    progress: z.number(),
+    inputs: z.record(z.string(), z.string()),
+    result: z.record(z.string(), z.unknown()).nullable(),
+    error: z.string().nullable(),
+    error_code: z.string().nullable(),
+    attempts: z.number(),
+    next_retry_at: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    completed_at: z.string().nullable(),
+    input_file: z.object({ filename: z.string(), content_type: z.string(), size: z.number(), width: z.number(), height: z.number() }).nullable(),
+  })
+  .meta({ id: "Job" });
+
+export const executionSchema = z
+  .object({
+    id: z.uuid(),
+    job_id: z.uuid(),
+    workflow_id: z.string(),
+    current_step: z.number(),
+    retry_count: z.number(),
+    max_retries: z.number(),
+    last_error: z.string().nullable(),
+    last_error_class: z.string().nullable(),
+    last_error_reason: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: "WorkflowExecution" });
+
+export const executionDetailsResponseSchema = z.object({
+  success: z.literal(true),
+  job: jobSchema,
+  execution: executionSchema,
+  checkpoints: z.record(z.string(), checkpointSchema),
+  steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string() })),
+});
+
+export const jobActionResponseSchema = z.object({ success: z.literal(true), job: jobSchema, stream_url: z.string() });
+
+export const listJobsResponseSchema = z.object({
+  success: z.literal(true),
+  jobs: z.array(jobSchema),
+  next_cursor: z.uuid().nullable(),
+});

@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "@/lib/db/client";
+
+/** Montage API tokens: "mtg_" + 256 random bits, base64url. Only the SHA-256 is stored. */
+export const TOKEN_PREFIX = "mtg_";
+const TOKEN_PATTERN = /^mtg_[A-Za-z0-9_-]{43}$/;
+/** last_used_at is written at most this often per token, so auth does not cost a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+export async function createApiToken(database: Db, userId: string, name: string) {
+  const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+  const record = await database.apiToken.create({
+    data: { userId, name, prefix: token.slice(0, 12), tokenHash: hashToken(token) },
+  });
+  return { token, record };
+}
+
+export async function findUserByToken(database: Db, token: string) {
+  if (!TOKEN_PATTERN.test(token)) return undefined;
+  const record = await database.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } });
+  if (!record || record.revokedAt) return undefined;
+  if (!record.lastUsedAt || Date.now() - record.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await database.apiToken.update({ where: { id: record.id }, data: { lastUsedAt: new Date() } });
+  }
+  return record.user;
+}
+
+export async function listApiTokens(database: Db, userId: string) {
+  return database.apiToken.findMany({
+    where: { userId },
+    orderBy: { createdAt: "desc" },
+    select: { id: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+  });
+}
+
+export async function revokeApiToken(database: Db, userId: string, tokenId: string): Promise<boolean> {
+  const revoked = await database.apiToken.updateMany({
+    where: { id: tokenId, userId, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
+  return revoked.count === 1;
+}

@@ -1,0 +1,59 @@
+import path from "node:path";
+import { z } from "zod";
+import { resolveDatabase } from "@/lib/db/database-url";
+
+/**
+ * Montage's environment, parsed once at the edge into a typed config. Nothing else reads
+ * process.env. Empty strings count as unset (a blank line in .env must not switch a mode on).
+ */
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().positive().default(3000),
+  /** The app's public URL: used for absolute media URLs and, with Replicate, for webhooks. */
+  APP_URL: z.url().optional(),
+  DATA_DIR: z.string().default("./data"),
+  DATABASE_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+
+  WORKFLOW_RETRY_INTERVAL_SECONDS: z.coerce.number().positive().default(300),
+  WORKFLOW_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  WORKFLOW_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  WORKFLOW_LEASE_SECONDS: z.coerce.number().positive().default(30),
+  WORKFLOW_SWEEP_BATCH: z.coerce.number().int().min(1).default(50),
+
+  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
+  MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
+  LOCAL_PROVIDER_FAULTS: z.string().default(""),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  dataDir: string;
+  database: ReturnType<typeof resolveDatabase>;
+  publicBaseUrl: string;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid environment:\n  ${problems.join("\n  ")}`);
+  }
+  const parsedEnv = parsed.data;
+  const dataDir = path.resolve(parsedEnv.DATA_DIR);
+  return {
+    ...parsedEnv,
+    dataDir,
+    database: resolveDatabase(parsedEnv.DATABASE_URL, dataDir),
+    publicBaseUrl: (parsedEnv.APP_URL ?? `http://localhost:${parsedEnv.PORT}`).replace(/\/$/, ""),
+  };
+}
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,25 @@
+import type { Logger } from "@/lib/log";
+import type { Providers, StepState } from "@/lib/providers/types";
+import type { StepConfig } from "@/lib/workflows/definition";
+
+/** What a step handler gets. Handlers return their output; they never write the database. */
+export interface StepContext {
+  jobId: string;
+  userId: string;
+  stepIndex: number;
+  step: StepConfig;
+  /** The previous step's output ({} for the first step). */
+  previous: Record<string, unknown>;
+  /** The job's declared inputs, defaults applied. */
+  inputs: Record<string, string>;
+  /** Reports progress within this step, 0..100. Throttled; cheap to call often. */
+  progress(percent: number, message?: string): Promise<void>;
+  /** Aborted when the job is canceled or the process shuts down. */
+  signal: AbortSignal;
+  /** Durable scratch state kept in this step's checkpoint (e.g. a prediction id). */
+  state: StepState;
+  providers: Providers;
+  /** The file the job was started with. */
+  readUpload(): Promise<{ body: Buffer; contentType: string; filename: string }>;
+  log: Logger;
+}

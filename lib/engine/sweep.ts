@@ -1,0 +1,66 @@
+import type { Db } from "@/lib/db/client";
+import type { HealthStatus } from "@/lib/providers/types";
+import type { Logger } from "@/lib/log";
+
+export interface SweepOptions {
+  database: Db;
+  batchSize: number;
+  /** Health check by provider name; a job whose failing provider is unknown is treated as healthy. */
+  checkHealth(provider: string): Promise<HealthStatus>;
+  /** How long to wait before looking again at a job whose provider is still unhealthy. */
+  deferSeconds: number;
+  logger: Logger;
+  now?: Date;
+}
+
+export interface SweepResult {
+  due: number;
+  /** Jobs moved from pending_retry back to queued: the caller starts them. */
+  resumed: string[];
+  deferred: number;
+}
+
+/**
+ * The retry sweep: finds due pending_retry jobs (oldest first, one bounded batch), checks each
+ * failing provider's health once, and claims the jobs of healthy providers by moving them to
+ * queued (a compare-and-set, so two sweeps never both claim one job). Unhealthy providers' jobs
+ * are looked at again later without spending an attempt.
+ */
+export async function sweepDueJobs(options: SweepOptions): Promise<SweepResult> {
+  const { database, logger } = options;
+  const now = options.now ?? new Date();
+  const due = await database.job.findMany({
+    where: { status: "pending_retry", nextRetryAt: { lte: now } },
+    select: { id: true, execution: { select: { lastErrorProvider: true } } },
+    orderBy: { nextRetryAt: "asc" },
+    take: options.batchSize,
+  });
+  const health = new Map<string, HealthStatus>();
+  const resumed: string[] = [];
+  let deferred = 0;
+  for (const job of due) {
+    const provider = job.execution?.lastErrorProvider;
+    if (provider && !health.has(provider)) {
+      health.set(provider, await options.checkHealth(provider).catch((error: unknown) => ({ healthy: false, detail: String(error) })));
+    }
+    const status = provider ? health.get(provider)! : { healthy: true };
+    if (!status.healthy) {
+      await database.job.updateMany({
+        where: { id: job.id, status: "pending_retry" },
+        data: { nextRetryAt: new Date(now.getTime() + options.deferSeconds * 1000) },
+      });
+      deferred++;
+      continue;
+    }
+    const claimed = await database.job.updateMany({
+      where: { id: job.id, status: "pending_retry" },
+      data: { status: "queued", nextRetryAt: null },
+    });
+    if (claimed.count === 1) resumed.push(job.id);
+  }
+  for (const [provider, status] of health) {
+    if (!status.healthy) logger.warn("provider still unhealthy; parked jobs wait", { provider, detail: status.detail });
+  }
+  if (due.length > 0) logger.info("retry sweep", { due: due.length, resumed: resumed.length, deferred });
+  return { due: due.length, resumed, deferred };
+}

@@ -1,0 +1,139 @@
+/**
+ * The local fault switch (`LOCAL_PROVIDER_FAULTS`): makes the local providers fail or stall the way
+ * real providers do, so retries, parking and the health gate can be exercised offline.
+ *
+ * Counters live in this process's memory: a restart re-arms every fault, and separate processes
+ * (e.g. a web server and a worker) each count on their own.
+ */
+import { HardError, RetryableError } from "@/lib/engine/errors";
+import type { RetryReason } from "@/lib/engine/errors";
+
+export const FAULT_TARGETS = ["image_edit", "video", "storage", "*"] as const;
+export type FaultTarget = (typeof FAULT_TARGETS)[number];
+/** What a provider names when it asks the switch; "*" is only for rules. */
+export type FaultCallTarget = Exclude<FaultTarget, "*">;
+
+const FAILURE_KINDS = ["quota", "rate_limit", "outage", "auth", "timeout", "hard"] as const;
+type FailureKind = (typeof FAILURE_KINDS)[number];
+
+export type FaultRule =
+  | { target: FaultTarget; kind: FailureKind; times: number }
+  /** `times` undefined: every call is slowed. */
+  | { target: FaultTarget; kind: "slow"; delayMs: number; times: number | undefined };
+
+const RATE_LIMIT_RETRY_AFTER_SECONDS = 1;
+const MAX_DELAY_MS = 10 * 60_000;
+
+const SYNTAX =
+  "expected comma-separated <target>:<fault>[:<times>] with target one of image_edit, video, storage, * " +
+  "and fault one of quota, rate_limit, outage, auth, timeout, hard, slow=<ms> " +
+  '(e.g. "image_edit:quota:2,video:slow=3000")';
+
+const MESSAGES: Record<FailureKind, string> = {
+  quota: "Quota exceeded: you have insufficient credit to run this model",
+  rate_limit: `Request was throttled (429 Too Many Requests): retry after ${RATE_LIMIT_RETRY_AFTER_SECONDS}s`,
+  outage: "Service unavailable (503): the model backend is temporarily down, please try again later",
+  auth: "Unauthenticated (401): the API token is invalid or has been revoked",
+  timeout: "Request timed out: the provider did not respond within 60s",
+  hard: "The input or output was flagged as sensitive. Please try again with different inputs. (E005)",
+};
+
+function parseTimes(raw: string, entry: string): number {
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw invalid(entry, `times "${raw}" must be a positive integer`);
+  return Number(raw);
+}
+
+function invalid(entry: string, why: string): Error {
+  return new Error(`Invalid LOCAL_PROVIDER_FAULTS entry "${entry}": ${why}; ${SYNTAX}`);
+}
+
+/** Parses a LOCAL_PROVIDER_FAULTS value; empty entries are ignored, anything malformed throws. */
+export function parseFaultSpec(spec: string): FaultRule[] {
+  const rules: FaultRule[] = [];
+  for (const rawEntry of spec.split(",")) {
+    const entry = rawEntry.trim();
+    if (entry === "") continue;
+    const parts = entry.split(":").map((part) => part.trim());
+    if (parts.length < 2 || parts.length > 3) throw invalid(entry, "wrong number of \":\"-separated parts");
+    const [target = "", fault = "", timesRaw] = parts;
+    if (!(FAULT_TARGETS as readonly string[]).includes(target)) throw invalid(entry, `unknown target "${target}"`);
+    const times = timesRaw === undefined ? undefined : parseTimes(timesRaw, entry);
+    const slow = /^slow=(.*)$/.exec(fault);
+    if (slow) {
+      const ms = slow[1] ?? "";
+      if (!/^\d{1,7}$/.test(ms) || Number(ms) > MAX_DELAY_MS) {
+        throw invalid(entry, `slow delay "${ms}" must be whole milliseconds up to ${MAX_DELAY_MS}`);
+      }
+      rules.push({ target: target as FaultTarget, kind: "slow", delayMs: Number(ms), times });
+    } else if ((FAILURE_KINDS as readonly string[]).includes(fault)) {
+      rules.push({ target: target as FaultTarget, kind: fault as FailureKind, times: times ?? 1 });
+    } else {
+      throw invalid(entry, `unknown fault "${fault}"`);
+    }
+  }
+  return rules;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Applies parsed rules in order. Each rule counts its own remaining calls; on a call, every matching
+ * slow rule delays it, then the first matching failure rule with calls left fires. So
+ * "video:rate_limit:2,video:quota" fails twice with rate_limit, then once with quota, then succeeds.
+ * A "*" rule counts calls of all targets together.
+ */
+export class FaultSwitch {
+  private readonly rules: FaultRule[];
+  private readonly remaining: (number | undefined)[];
+
+  constructor(spec: string | FaultRule[] = "") {
+    this.rules = typeof spec === "string" ? parseFaultSpec(spec) : [...spec];
+    this.remaining = this.rules.map((rule) => rule.times);
+  }
+
+  get enabled(): boolean {
+    return this.rules.length > 0;
+  }
+
+  async apply(target: FaultCallTarget, options: { provider: string; signal?: AbortSignal | undefined }): Promise<void> {
+    const { provider, signal } = options;
+    if (signal?.aborted) throw signal.reason;
+    let delayMs = 0;
+    let failure: FailureKind | undefined;
+    this.rules.forEach((rule, index) => {
+      if (rule.target !== "*" && rule.target !== target) return;
+      const left = this.remaining[index];
+      if (left === 0) return;
+      if (rule.kind === "slow") {
+        delayMs += rule.delayMs;
+      } else if (failure === undefined) {
+        failure = rule.kind;
+      } else {
+        return;
+      }
+      if (left !== undefined) this.remaining[index] = left - 1;
+    });
+    if (delayMs > 0) await sleep(delayMs, signal);
+    if (failure === undefined) return;
+    const message = `${MESSAGES[failure]} (local fault switch)`;
+    if (failure === "hard") throw new HardError("content_rejected", message, { provider });
+    const reason: RetryReason = failure;
+    throw new RetryableError(reason, message, {
+      provider,
+      ...(reason === "rate_limit" && { retryAfterSeconds: RATE_LIMIT_RETRY_AFTER_SECONDS }),
+    });
+  }
+}

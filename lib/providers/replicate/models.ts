@@ -1,0 +1,338 @@
+/**
+ * Replicate models through the official SDK.
+ *
+ * A run is built to survive crashes without paying twice: the prediction id is saved in the step's
+ * state the moment Replicate answers the create, and a re-run re-attaches to that prediction instead of
+ * creating another (the API has no idempotency key). Outputs are downloaded as soon as the prediction
+ * succeeds, because Replicate deletes them after an hour.
+ */
+import Replicate, { parseProgressFromLogs } from "replicate";
+import type { Prediction } from "replicate";
+
+import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
+import { abortReason } from "@/lib/providers/fetch-output";
+import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest } from "@/lib/providers/types";
+import { apiErrorStatus, mapReplicateError, predictionFailedError, PROVIDER } from "./errors";
+
+export type { Prediction } from "replicate";
+
+const DEFAULT_BASE_URL = "https://api.replicate.com/v1";
+const TERMINAL_STATUSES = new Set(["succeeded", "failed", "canceled", "aborted"]);
+const DEAD_STATUSES = new Set(["failed", "canceled", "aborted"]);
+
+export interface ReplicateModelsOptions {
+  apiToken: string;
+  /** Default https://api.replicate.com/v1; tests point it at the fake. */
+  baseUrl?: string;
+  /** `${APP_URL}/api/webhooks/replicate`; when set, predictions are created with a `completed` webhook. */
+  webhookUrl?: string;
+  /** Polling interval when no webhook waiter is configured (default 2000 ms). */
+  pollIntervalMs?: number;
+  /**
+   * With a webhook waiter: how long to wait for the webhook before checking the prediction with one GET
+   * (default 30 s). Covers lost or late webhooks and webhooks delivered to another process.
+   */
+  webhookFallbackMs?: number;
+  /** Give up waiting (RetryableError "timeout", prediction left running for re-attach) after this (default 30 min). */
+  maxWaitMs?: number;
+  /** Per HTTP call to the API (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Downloads an output file at once (outputs expire after 1 h); see `fetchOutput` in ../fetch-output. */
+  fetchOutput: (url: string, signal: AbortSignal) => Promise<ModelOutput>;
+  /**
+   * Resolves with the prediction a verified webhook delivered for `predictionId`, or undefined after
+   * `timeoutMs`. Supplied by whoever receives `/api/webhooks/replicate` (see ./prediction-waiters).
+   */
+  waitForWebhook?: (predictionId: string, signal: AbortSignal, timeoutMs: number) => Promise<Prediction | undefined>;
+  /**
+   * Whether an aborted run cancels its prediction (default: always). Return false for aborts that mean
+   * "this process is stopping" so the resumed step re-attaches instead of paying for a new prediction.
+   */
+  cancelOnAbort?: (reason: unknown) => boolean;
+  /** Overrides the SDK's fetch (tests, proxies). */
+  fetch?: (input: Request | string, init?: RequestInit) => Promise<Response>;
+}
+
+export class ReplicateModels implements ModelProvider {
+  readonly name = PROVIDER;
+  /** The SDK client, for `fetchWebhookSecret(models.client)`. */
+  readonly client: Replicate;
+  private readonly webhookUrl: string | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly webhookFallbackMs: number;
+  private readonly maxWaitMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly fetchOutputFile: ReplicateModelsOptions["fetchOutput"];
+  private readonly waitForWebhook: ReplicateModelsOptions["waitForWebhook"];
+  private readonly cancelOnAbort: (reason: unknown) => boolean;
+
+  constructor(options: ReplicateModelsOptions) {
+    if (!options.apiToken) throw new Error("ReplicateModels needs an API token");
+    this.client = new Replicate({
+      auth: options.apiToken,
+      baseUrl: options.baseUrl ?? DEFAULT_BASE_URL,
+      userAgent: "montage",
+      // Outputs are plain URLs: we download them ourselves, through the allowlisting fetcher.
+      useFileOutput: false,
+      ...(options.fetch && { fetch: options.fetch }),
+    });
+    this.webhookUrl = options.webhookUrl;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.webhookFallbackMs = options.webhookFallbackMs ?? 30_000;
+    this.maxWaitMs = options.maxWaitMs ?? 30 * 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.fetchOutputFile = options.fetchOutput;
+    this.waitForWebhook = options.waitForWebhook;
+    this.cancelOnAbort = options.cancelOnAbort ?? (() => true);
+  }
+
+  async run(request: ModelRunRequest): Promise<ModelOutput> {
+    throwIfAborted(request.signal);
+    const started = await this.attachOrCreate(request);
+    const finished = await this.waitUntilDone(started, request);
+    return this.collectOutput(finished, request);
+  }
+
+  /** GET /account: proves the token works. Replicate has no cheap credit probe, so quota is not checked. */
+  async checkHealth(): Promise<HealthStatus> {
+    try {
+      await this.call("account check", (signal) => this.client.accounts.current({ signal }));
+      return { healthy: true };
+    } catch (error) {
+      if (error instanceof RetryableError) return { healthy: false, detail: `${error.reason}: ${error.message}` };
+      const message = error instanceof Error ? error.message : String(error);
+      return { healthy: false, detail: message };
+    }
+  }
+
+  /** Cancels a prediction (e.g. for a canceled job whose step is not running here). Already finished is fine. */
+  async cancelPrediction(predictionId: string): Promise<void> {
+    await this.call("cancel", (signal) => this.client.predictions.cancel(predictionId, { signal }));
+  }
+
+  private async attachOrCreate(request: ModelRunRequest): Promise<Prediction> {
+    const savedId = request.state.get()?.predictionId;
+    if (typeof savedId === "string" && savedId) {
+      const existing = await this.findPrediction(savedId);
+      if (existing && isReusable(existing)) {
+        await request.onProgress(5, `Re-attached to Replicate prediction ${existing.id}`);
+        return existing;
+      }
+    }
+
+    const [owner, rest] = splitModel(request.model);
+    const [name, version] = rest.split(":") as [string, string | undefined];
+    const webhook = this.webhookUrl
+      ? { webhook: this.webhookUrl, webhook_events_filter: ["completed" as const] }
+      : {};
+    // Not the caller's signal: aborting mid-create could leave a prediction we never learn the id of.
+    const created = await this.call("create prediction", (signal) =>
+      version
+        ? this.client.predictions.create({ version, input: request.input, signal, ...webhook })
+        : this.client.predictions.create({ model: `${owner}/${name}`, input: request.input, signal, ...webhook }),
+    );
+    await request.state.save({ ...request.state.get(), predictionId: created.id });
+    await request.onProgress(2, `Replicate prediction ${created.id} created`);
+    return created;
+  }
+
+  /** The saved prediction, or undefined when Replicate no longer knows it (then a new one is created). */
+  private async findPrediction(id: string): Promise<Prediction | undefined> {
+    try {
+      return await this.call("get prediction", (signal) => this.client.predictions.get(id, { signal }), {
+        rawErrors: true,
+      });
+    } catch (error) {
+      if (apiErrorStatus(error) === 404) return undefined;
+      throw mapReplicateError(error, "get prediction");
+    }
+  }
+
+  private async waitUntilDone(prediction: Prediction, request: ModelRunRequest): Promise<Prediction> {
+    const { signal } = request;
+    const deadline = Date.now() + this.maxWaitMs;
+    let current = prediction;
+    let lastPercent = -1;
+    try {
+      throwIfAborted(signal);
+      while (!TERMINAL_STATUSES.has(current.status)) {
+        const [percent, message] = progressOf(current);
+        if (percent !== lastPercent) {
+          lastPercent = percent;
+          await request.onProgress(percent, message);
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new RetryableError(
+            "timeout",
+            `Replicate prediction ${current.id} still ${current.status} after ${Math.round(this.maxWaitMs / 1000)}s`,
+            { provider: PROVIDER },
+          );
+        }
+        if (this.waitForWebhook && this.webhookUrl) {
+          const delivered = await this.waitForWebhook(current.id, signal, Math.min(this.webhookFallbackMs, remaining));
+          throwIfAborted(signal);
+          if (delivered && delivered.id === current.id && TERMINAL_STATUSES.has(delivered.status)) return delivered;
+        } else {
+          await sleep(Math.min(this.pollIntervalMs, remaining), signal);
+        }
+        const id = current.id;
+        current = await this.call("get prediction", (s) => this.client.predictions.get(id, { signal: s }), { signal });
+      }
+      return current;
+    } catch (error) {
+      if (signal.aborted) {
+        if (this.cancelOnAbort(signal.reason)) await this.cancelQuietly(current.id);
+        throw abortReason(signal);
+      }
+      throw error;
+    }
+  }
+
+  private async collectOutput(prediction: Prediction, request: ModelRunRequest): Promise<ModelOutput> {
+    switch (prediction.status) {
+      case "succeeded": {
+        const url = firstOutputUrl(prediction.output);
+        if (!url) {
+          throw new HardError(
+            "prediction_output_missing",
+            `Replicate prediction ${prediction.id} succeeded without a file output`,
+            { provider: PROVIDER },
+          );
+        }
+        await request.onProgress(90, "Downloading the output");
+        const output = url.startsWith("data:") ? decodeDataUri(url) : await this.fetchOutputFile(url, request.signal);
+        await request.onProgress(100);
+        return { body: output.body, contentType: refineContentType(output.contentType, url) };
+      }
+      case "failed":
+        throw predictionFailedError(prediction);
+      case "canceled":
+        throw new CanceledError(`Replicate prediction ${prediction.id} was canceled`);
+      case "aborted":
+        // Stopped before it started (its deadline passed while queued): nothing was wrong with the
+        // input and it never ran, so a later attempt with a fresh prediction is expected to work.
+        throw new RetryableError("timeout", `Replicate aborted prediction ${prediction.id} before it started`, {
+          provider: PROVIDER,
+        });
+      default:
+        throw new HardError("prediction_failed", `Unexpected prediction status ${prediction.status}`, {
+          provider: PROVIDER,
+        });
+    }
+  }
+
+  private async cancelQuietly(predictionId: string): Promise<void> {
+    try {
+      await this.cancelPrediction(predictionId);
+    } catch {
+      // Best effort: the caller is already unwinding an abort; the prediction will finish or time out.
+    }
+  }
+
+  /**
+   * One API call with its own timeout (and the caller's signal, when given), errors mapped. The SDK
+   * itself retries GETs on 429/5xx and POSTs on 429 (up to 5 times, back to back).
+   */
+  private async call<T>(
+    action: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options: { signal?: AbortSignal; rawErrors?: boolean } = {},
+  ): Promise<T> {
+    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    try {
+      return await fn(signal);
+    } catch (error) {
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      if (options.rawErrors) throw error;
+      throw mapReplicateError(error, action);
+    }
+  }
+}
+
+function splitModel(model: string): [string, string] {
+  const slash = model.indexOf("/");
+  if (slash <= 0 || slash === model.length - 1) {
+    throw new HardError("invalid_input", `Model "${model}" is not "owner/name" or "owner/name:version"`, {
+      provider: PROVIDER,
+    });
+  }
+  return [model.slice(0, slash), model.slice(slash + 1)];
+}
+
+/** A saved prediction worth re-attaching to: still running, or succeeded with its output still there. */
+function isReusable(prediction: Prediction): boolean {
+  if (DEAD_STATUSES.has(prediction.status)) return false;
+  if (prediction.status === "succeeded") return !prediction.data_removed && firstOutputUrl(prediction.output) !== undefined;
+  return true;
+}
+
+function progressOf(prediction: Prediction): [number, string] {
+  if (prediction.status === "starting") return [5, "Waiting for Replicate to start the model"];
+  const parsed = parseProgressFromLogs(prediction);
+  if (parsed) return [10 + Math.round(parsed.percentage * 75), `Running on Replicate (${parsed.current}/${parsed.total})`];
+  return [10, "Running on Replicate"];
+}
+
+/** The first file URL in an output: a string, an array of them, or an object holding them. */
+export function firstOutputUrl(output: unknown): string | undefined {
+  if (typeof output === "string") return /^(https?:|data:)/.test(output) ? output : undefined;
+  if (Array.isArray(output)) {
+    for (const item of output) {
+      const url = firstOutputUrl(item);
+      if (url) return url;
+    }
+    return undefined;
+  }
+  if (typeof output === "object" && output !== null) return firstOutputUrl(Object.values(output));
+  return undefined;
+}
+
+function decodeDataUri(uri: string): ModelOutput {
+  const match = /^data:([^;,]*)(;base64)?,([\s\S]*)$/.exec(uri);
+  if (!match) throw new HardError("prediction_output_missing", "Replicate returned a malformed data URI", { provider: PROVIDER });
+  const [, type, base64, data = ""] = match;
+  return {
+    body: base64 ? Buffer.from(data, "base64") : Buffer.from(decodeURIComponent(data)),
+    contentType: type || "application/octet-stream",
+  };
+}
+
+const EXTENSION_TYPES: Record<string, string> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  gif: "image/gif",
+  mp4: "video/mp4",
+  webm: "video/webm",
+  mov: "video/quicktime",
+};
+
+/** Delivery hosts sometimes answer application/octet-stream; the file name knows better. */
+function refineContentType(contentType: string, url: string): string {
+  if (contentType && contentType !== "application/octet-stream" && contentType !== "binary/octet-stream") return contentType;
+  if (url.startsWith("data:")) return contentType;
+  const extension = /\.([a-z0-9]+)$/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
+  return (extension && EXTENSION_TYPES[extension]) || contentType || "application/octet-stream";
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal));
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import type { StepContext } from "@/lib/engine/step-context";
+
+/** A workflow folder's config.json. Validated when the registry loads. */
+export const workflowConfigSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes"),
+  name: z.string().min(1).max(80),
+  description: z.string().max(500).default(""),
+  icon: z.string().max(16).default("⚙️"),
+  steps: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "snake_case step name"),
+        type: z.string().min(1),
+        label: z.string().min(1),
+        /** Model id in the provider's catalogue, e.g. "google/nano-banana". */
+        model: z.string().optional(),
+        /** Default model input, merged under what the handler passes. */
+        input: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .min(1),
+  inputs: z
+    .array(
+      z.object({
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+        label: z.string(),
+        type: z.enum(["text", "textarea"]).default("text"),
+        description: z.string().optional(),
+        default: z.string().optional(),
+        required: z.boolean().default(false),
+        max_length: z.number().int().positive().default(1000),
+      }),
+    )
+    .default([]),
+  retry: z
+    .object({
+      max_attempts: z.number().int().min(1).max(20).optional(),
+      backoff_seconds: z.number().positive().optional(),
+    })
+    .optional(),
+});
+
+export type WorkflowConfig = z.infer<typeof workflowConfigSchema>;
+export type StepConfig = WorkflowConfig["steps"][number];
+
+export type StepOutput = Record<string, unknown>;
+export type StepHandler = (ctx: StepContext) => Promise<StepOutput>;
+export type StepHandlers = Record<string, StepHandler>;
+
+/** What a workflow.ts exports as `handlers`: one function per step name in its config.json. */
+export function defineWorkflow<H extends StepHandlers>(handlers: H): H {
+  return handlers;
+}
+
+export interface Workflow {
+  config: WorkflowConfig;
+  handlers: StepHandlers;
+}

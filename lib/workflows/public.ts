@@ -1,0 +1,43 @@
+import type { z } from "zod";
+import type { workflowSchema } from "@/lib/api/schemas";
+import { SUPPORTED_IMAGE_TYPES } from "@/lib/api/image-check";
+import { config } from "@/lib/config";
+import type { Workflow } from "@/lib/workflows/definition";
+import { workflowRegistry } from "@/lib/workflows/registry";
+
+/** A workflow as API clients and the UI see it: no handlers, plus what uploads it accepts. */
+export function workflowToJson(workflow: Workflow): z.infer<typeof workflowSchema> {
+  const { id, name, description, icon, steps, inputs } = workflow.config;
+  return {
+    id,
+    name,
+    description,
+    icon,
+    steps: steps.map(({ name: stepName, type, label, model }) => ({ name: stepName, type, label, ...(model && { model }) })),
+    inputs,
+    accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: config().MAX_UPLOAD_BYTES, max_pixels: config().MAX_IMAGE_PIXELS },
+  };
+}
+
+export function listWorkflows() {
+  return [...workflowRegistry().workflows.values()].map(workflowToJson);
+}
+
+/** Validates the form's input fields against what the workflow declares, applying defaults. */
+export function resolveInputs(workflow: Workflow, fields: Map<string, string>): { inputs: Record<string, string>; problems: string[] } {
+  const declared = workflow.config.inputs;
+  const problems: string[] = [];
+  const inputs: Record<string, string> = {};
+  for (const name of fields.keys()) {
+    if (name !== "workflow_id" && !declared.some((input) => input.name === name)) {
+      problems.push(`Unknown field ${name}; this workflow accepts: ${["workflow_id", "file", ...declared.map((i) => i.name)].join(", ")}.`);
+    }
+  }
+  for (const input of declared) {
+    const value = fields.get(input.name)?.trim() || input.default || "";
+    if (input.required && !value) problems.push(`${input.name} is required.`);
+    if (value.length > input.max_length) problems.push(`${input.name} is longer than ${input.max_length} characters.`);
+    inputs[input.name] = value;
+  }
+  return { inputs, problems };
+}

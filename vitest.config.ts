@@ -1,0 +1,15 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
+  test: {
+    include: ["tests/**/*.test.ts", "lib/**/*.test.ts", "workflows/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Integration tests share PostgreSQL and spawn servers; files run in parallel, each with its own database.
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
