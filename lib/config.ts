@@ -24,6 +24,29 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
   LOCAL_PROVIDER_FAULTS: z.string().default(""),
+
+  // Production providers: each switches on when its variable is set (docs/production.md).
+  CLOUDINARY_URL: z.string().startsWith("cloudinary://").optional(),
+  REPLICATE_API_TOKEN: z.string().optional(),
+  REPLICATE_BASE_URL: z.url().default("https://api.replicate.com/v1"),
+  REPLICATE_WEBHOOK_SECRET: z.string().startsWith("whsec_").optional(),
+  REPLICATE_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
+  /** Comma-separated hosts Montage may download provider outputs from. */
+  OUTPUT_FETCH_ALLOWED_HOSTS: z.string().default("replicate.delivery,*.replicate.delivery,res.cloudinary.com"),
+
+  // Inngest: the Inngest driver is used when INNGEST_DEV is set or a key is (lib/engine/driver.ts).
+  INNGEST_DEV: z.string().optional(),
+  INNGEST_EVENT_KEY: z.string().optional(),
+  INNGEST_SIGNING_KEY: z.string().optional(),
+  INNGEST_SIGNING_KEY_FALLBACK: z.string().optional(),
+  INNGEST_BASE_URL: z.url().optional(),
+  WORKFLOW_RETRY_CRON: z.string().default("*/5 * * * *"),
+
+  // Web sign-in (next-auth).
+  NEXTAUTH_SECRET: z.string().min(16).optional(),
+  NEXTAUTH_URL: z.url().optional(),
+  GITHUB_ID: z.string().optional(),
+  GITHUB_SECRET: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

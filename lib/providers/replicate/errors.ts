@@ -11,6 +11,9 @@ import { classifyError, HardError, RetryableError } from "@/lib/engine/errors";
 
 export const PROVIDER = "replicate";
 
+/** Marks the synthetic 599 answer that stands for a fetch that threw (see `withoutRetriedWrites`). */
+export const NETWORK_ERROR_HEADER = "x-montage-network-error";
+
 interface SdkApiError extends Error {
   response: Response;
 }
@@ -68,6 +71,11 @@ export function mapReplicateError(error: unknown, action: string): Error {
   if (error instanceof RetryableError || error instanceof HardError) return error;
   if (isSdkApiError(error)) {
     const status = error.response.status;
+    const networkError = error.response.headers.get(NETWORK_ERROR_HEADER);
+    if (networkError !== null) {
+      const reason = networkError.startsWith("TimeoutError") ? "timeout" : "outage";
+      return new RetryableError(reason, `Replicate ${action}: network error (${networkError})`, { provider: PROVIDER });
+    }
     const detail = apiErrorDetail(error);
     const message = `Replicate ${action} failed (${status}): ${detail}`;
     const options = { provider: PROVIDER, cause: error };

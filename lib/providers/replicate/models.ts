@@ -12,7 +12,7 @@ import type { Prediction } from "replicate";
 import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
 import { abortReason } from "@/lib/providers/fetch-output";
 import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest } from "@/lib/providers/types";
-import { apiErrorStatus, mapReplicateError, predictionFailedError, PROVIDER } from "./errors";
+import { apiErrorStatus, mapReplicateError, NETWORK_ERROR_HEADER, predictionFailedError, PROVIDER } from "./errors";
 
 export type { Prediction } from "replicate";
 
@@ -74,7 +74,7 @@ export class ReplicateModels implements ModelProvider {
       userAgent: "montage",
       // Outputs are plain URLs: we download them ourselves, through the allowlisting fetcher.
       useFileOutput: false,
-      ...(options.fetch && { fetch: options.fetch }),
+      fetch: withoutRetriedWrites(options.fetch ?? globalThis.fetch),
     });
     this.webhookUrl = options.webhookUrl;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
@@ -249,6 +249,28 @@ export class ReplicateModels implements ModelProvider {
       throw mapReplicateError(error, action);
     }
   }
+}
+
+type FetchLike = (input: Request | string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * The SDK retries every request whose fetch throws, POSTs included (its retry loop swallows any
+ * error): a create whose answer was lost to a reset connection would be sent again and could run, and
+ * bill, several times. For writes, a thrown fetch becomes a synthetic 599 answer instead, which the SDK
+ * does not retry and reports as an ApiError that `mapReplicateError` recognises by its header.
+ */
+function withoutRetriedWrites(fetchImpl: FetchLike): FetchLike {
+  return async (input, init) => {
+    try {
+      return await fetchImpl(input, init);
+    } catch (error) {
+      if ((init?.method ?? "GET").toUpperCase() === "GET") throw error;
+      const name = error instanceof Error ? error.name : "Error";
+      const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+      const detail = `${name}${typeof code === "string" ? ` ${code}` : ""}`;
+      return new Response(null, { status: 599, statusText: "Network Error", headers: { [NETWORK_ERROR_HEADER]: detail } });
+    }
+  };
 }
 
 function splitModel(model: string): [string, string] {
