@@ -74,9 +74,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-let cached: Config | undefined;
+// Cached per process on globalThis (Next.js bundles route handlers and instrumentation apart);
+// tests that switch databases clear it.
+const globalForConfig = globalThis as unknown as { montageConfig?: Config };
 
 export function config(): Config {
-  cached ??= loadConfig();
-  return cached;
+  globalForConfig.montageConfig ??= loadConfig();
+  return globalForConfig.montageConfig;
 }

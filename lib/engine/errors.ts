@@ -19,16 +19,22 @@ export class RetryableError extends Error {
   /** Seconds the provider asked us to wait (Retry-After), when it said so. */
   readonly retryAfterSeconds: number | undefined;
   readonly provider: string | undefined;
+  /**
+   * True when the step never reached the provider (its circuit is open): the job parks without
+   * spending one of its attempts.
+   */
+  readonly parkOnly: boolean;
 
   constructor(
     reason: RetryReason,
     message: string,
-    options: WorkflowErrorOptions & { retryAfterSeconds?: number } = {},
+    options: WorkflowErrorOptions & { retryAfterSeconds?: number; parkOnly?: boolean } = {},
   ) {
     super(message, { cause: options.cause });
     this.reason = reason;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.provider = options.provider;
+    this.parkOnly = options.parkOnly ?? false;
   }
 }
 
@@ -55,7 +61,7 @@ export class CanceledError extends Error {
 }
 
 export type ClassifiedError =
-  | { kind: "retryable"; reason: RetryReason; message: string; retryAfterSeconds?: number; provider?: string }
+  | { kind: "retryable"; reason: RetryReason; message: string; retryAfterSeconds?: number; provider?: string; parkOnly?: boolean }
   | { kind: "hard"; code: string; message: string; provider?: string }
   | { kind: "canceled"; message: string };
 
@@ -95,6 +101,7 @@ export function classifyError(error: unknown): ClassifiedError {
       message: error.message,
       ...(error.retryAfterSeconds !== undefined && { retryAfterSeconds: error.retryAfterSeconds }),
       ...(error.provider !== undefined && { provider: error.provider }),
+      ...(error.parkOnly && { parkOnly: true }),
     };
   }
   if (error instanceof HardError) {

@@ -50,6 +50,8 @@ export interface RunOptions {
   defaultMaxRetries: number;
   database?: Db;
   logger?: Logger;
+  /** Where workflows come from; the registry of workflows/ unless a test brings its own. */
+  findWorkflow?: (id: string) => Workflow | undefined;
 }
 
 /** Stable, readable step ids: Inngest shows them in its dashboard and memoizes by them. */
@@ -74,7 +76,7 @@ export async function runExecution(jobId: string, options: RunOptions): Promise<
   const job = await database.job.findUnique({ where: { id: jobId }, include: { execution: true } });
   if (!job?.execution) return { status: "skipped", why: "job not found" };
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
-  const workflow = findWorkflow(job.workflowId);
+  const workflow = (options.findWorkflow ?? findWorkflow)(job.workflowId);
   const logger = (options.logger ?? rootLog).child({ job_id: jobId, workflow_id: job.workflowId });
   if (!workflow) {
     await failJob(database, jobId, "unknown_workflow", `Workflow ${job.workflowId} is not installed`);
@@ -304,7 +306,8 @@ async function recordFailure(args: StepArgs, failure: ClassifiedError, logger: L
 
   const provider = failure.kind === "retryable" || failure.kind === "hard" ? failure.provider : undefined;
   if (failure.kind === "retryable") {
-    const retryCount = execution.retryCount + 1;
+    // A step refused by an open circuit never reached the provider: it parks without spending an attempt.
+    const retryCount = failure.parkOnly ? execution.retryCount : execution.retryCount + 1;
     if (retryCount < execution.maxRetries) {
       const delaySeconds = nextRetryDelaySeconds({
         retryCount,

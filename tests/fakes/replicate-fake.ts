@@ -92,6 +92,8 @@ export class ReplicateFake {
   /** Delay before a webhook is sent; `dropWebhooks` loses them (to test the polling fallback). */
   webhookDelayMs = 0;
   dropWebhooks = false;
+  /** The next N creates succeed but their connection is cut before the answer (an ambiguous failure). */
+  resetAfterCreate = 0;
 
   readonly predictions = new Map<string, FakePrediction>();
   readonly cancellations: string[] = [];
@@ -267,6 +269,11 @@ export class ReplicateFake {
     this.creations += 1;
     const outcome = this.scripted.shift() ?? { status: "succeeded" };
     const prediction = this.createPrediction(modelName, fields, outcome);
+    if (this.resetAfterCreate > 0) {
+      this.resetAfterCreate -= 1;
+      res.socket?.destroy();
+      return;
+    }
     sendJson(res, 201, prediction.json);
   }
 

@@ -37,6 +37,7 @@ afterAll(async () => {
 
 afterEach(() => {
   fake.clearFailures();
+  fake.resetAfterCreate = 0;
   fake.completeAfter = { polls: 2 };
   fake.dropWebhooks = false;
   fake.webhookDelayMs = 0;
@@ -298,6 +299,24 @@ describe("ReplicateModels error mapping", () => {
     const error = await runError({ baseUrl: `http://127.0.0.1:${port}/v1` });
     expect(error).toBeInstanceOf(RetryableError);
     expect(error).toMatchObject({ reason: "outage", provider: "replicate" });
+  });
+
+  it("a create whose answer is lost is not sent again (the SDK would retry it): one prediction, outage", async () => {
+    const before = fake.creations;
+    fake.resetAfterCreate = 1;
+    const error = await runError();
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error).toMatchObject({ reason: "outage" });
+    expect(fake.creations - before).toBe(1);
+  });
+
+  it("does not re-attach to a saved prediction of another model", async () => {
+    const otherId = fake.seed("minimax/video-01", { status: "succeeded" }, "processing");
+    const before = fake.creations;
+    const state = memoryState({ predictionId: otherId });
+    await makeModels().run(makeRequest({ state }));
+    expect(fake.creations - before).toBe(1);
+    expect(state.get()?.predictionId).not.toBe(otherId);
   });
 
   it("422 → HardError invalid_input with Replicate's detail", async () => {

@@ -114,7 +114,7 @@ export class ReplicateModels implements ModelProvider {
     const savedId = request.state.get()?.predictionId;
     if (typeof savedId === "string" && savedId) {
       const existing = await this.findPrediction(savedId);
-      if (existing && isReusable(existing)) {
+      if (existing && isReusable(existing) && isSameModel(existing, request.model)) {
         await request.onProgress(5, `Re-attached to Replicate prediction ${existing.id}`);
         return existing;
       }
@@ -288,6 +288,11 @@ function isReusable(prediction: Prediction): boolean {
   if (DEAD_STATUSES.has(prediction.status)) return false;
   if (prediction.status === "succeeded") return !prediction.data_removed && firstOutputUrl(prediction.output) !== undefined;
   return true;
+}
+
+/** Guards against a state saved by another step or model (model-based predictions name their model). */
+function isSameModel(prediction: Prediction, model: string): boolean {
+  return !prediction.model || prediction.model === model.split(":")[0];
 }
 
 function progressOf(prediction: Prediction): [number, string] {
