@@ -15,23 +15,19 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const SECRET_PATTERNS: RegExp[] = [
-  /\bmtg_[A-Za-z0-9_-]{8,}/g, // Montage API tokens
-  /\br8_[A-Za-z0-9]{8,}/g, // Replicate API tokens
-  /\bwhsec_[A-Za-z0-9+/=]{8,}/g, // webhook secrets
-  /\bsignkey-[a-z]+-[A-Za-z0-9]{8,}/g, // Inngest signing keys
-  /(cloudinary:\/\/[^:\s]+:)[^@\s]+@/g, // Cloudinary URL secret
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/\bmtg_[A-Za-z0-9_-]{8,}/g, "[redacted]"], // Montage API tokens
+  [/\br8_[A-Za-z0-9]{8,}/g, "[redacted]"], // Replicate API tokens
+  [/\bwhsec_[A-Za-z0-9+/=]{8,}/g, "[redacted]"], // webhook secrets
+  [/\bsignkey-[a-z]+-[A-Za-z0-9]{8,}/g, "[redacted]"], // Inngest signing keys
+  [/(cloudinary:\/\/[^:\s]+:)[^@\s]+@/g, "$1[redacted]@"], // the API secret inside CLOUDINARY_URL
+  [/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, "$1[redacted]"],
 ];
 
 const SECRET_KEYS = /(token|secret|password|authorization|api_key|apikey|signature|cookie)/i;
 
 export function redact(text: string): string {
-  let out = text;
-  for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (_match, keep?: string) => (typeof keep === "string" ? `${keep}[redacted]` : "[redacted]"));
-  }
-  return out;
+  return SECRET_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text);
 }
 
 function serialize(value: unknown, key = ""): unknown {
