@@ -4,7 +4,7 @@ import { ApiError } from "@/lib/api/errors";
 
 export interface MultipartFile {
   field: string;
-  /** The client's file name, sanitised for display. Never used to build a path. */
+  /** The client's file name, checked, for display only. Never used to build a path. */
   filename: string;
   data: Buffer;
 }
@@ -20,12 +20,20 @@ export interface MultipartLimits {
   maxFieldBytes: number;
 }
 
-/** Keeps a display name: no directories, no control characters, bounded length. */
-export function sanitizeFilename(name: string): string {
-  const base = name.split(/[\\/]/).pop() ?? "";
-  // eslint-disable-next-line no-control-regex
-  const cleaned = base.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, "").trim();
-  return (cleaned || "upload").slice(0, 200);
+// eslint-disable-next-line no-control-regex
+const UNSAFE_FILENAME = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069/\\]/;
+
+/**
+ * The client's file name is only ever displayed, but one carrying a path, control characters or
+ * bidi overrides is hostile (or broken): it is refused rather than silently rewritten.
+ */
+export function checkFilename(name: string): string {
+  const trimmed = name.trim();
+  if (UNSAFE_FILENAME.test(trimmed) || trimmed === "." || trimmed === "..") {
+    throw new ApiError("invalid_form", "The file name must not contain paths or control characters.");
+  }
+  if (trimmed.length > 255) throw new ApiError("invalid_form", "The file name is longer than 255 characters.");
+  return trimmed || "upload";
 }
 
 /**
@@ -48,6 +56,8 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
   try {
     parser = busboy({
       headers: { "content-type": contentType },
+      // Keep the name as sent, so that a hostile one is seen and refused rather than trimmed.
+      preservePath: true,
       limits: { files: 1, fileSize: limits.maxFileBytes, fields: limits.maxFields, fieldSize: limits.maxFieldBytes, parts: limits.maxFields + 1 },
     });
   } catch (error) {
@@ -85,7 +95,12 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
       });
       stream.on("limit", () => fail(new ApiError("payload_too_large", `The file is larger than ${limits.maxFileBytes} bytes.`)));
       stream.on("end", () => {
-        if (!failure) file = { field, filename: sanitizeFilename(info.filename ?? ""), data: Buffer.concat(chunks, size) };
+        if (failure) return;
+        try {
+          file = { field, filename: checkFilename(info.filename ?? ""), data: Buffer.concat(chunks, size) };
+        } catch (error) {
+          fail(error as ApiError);
+        }
       });
     });
     parser.on("filesLimit", () => fail(new ApiError("invalid_form", "Send exactly one file.")));

@@ -53,9 +53,9 @@ const MONTAGE_GLOBALS = ["montageConfig", "montageDb", "montageProviders", "mont
  */
 export async function useTestEnvironment(database: TestDatabase, env: Record<string, string> = {}): Promise<void> {
   const globals = globalThis as Record<string, unknown>;
-  const existing = globals.montageDb as { $disconnect?: () => Promise<void> } | undefined;
-  await existing?.$disconnect?.();
+  // Stop the runner before closing its database, so in-flight steps can finish their writes.
   await (globals.montageDriver as { stop?: () => Promise<void> } | undefined)?.stop?.();
+  await (globals.montageDb as { $disconnect?: () => Promise<void> } | undefined)?.$disconnect?.();
   for (const key of MONTAGE_GLOBALS) delete globals[key];
   Object.assign(process.env, {
     DATABASE_URL: database.url,
