@@ -1,6 +1,6 @@
 import type { Db } from "@/lib/db/client";
 import { CanceledError } from "@/lib/engine/errors";
-import { directStepRunner, runExecution, ShutdownError, type RunOutcome } from "@/lib/engine/executor";
+import { directStepRunner, runExecution, ShutdownError, type RunOptions, type RunOutcome } from "@/lib/engine/executor";
 import { acquireLease, findOrphanedJobs, newLeaseOwner, releaseLease, renewLease } from "@/lib/engine/lease";
 import { sweepDueJobs } from "@/lib/engine/sweep";
 import type { Logger } from "@/lib/log";
@@ -17,6 +17,7 @@ export interface InProcessRunnerOptions {
   retryBaseSeconds: number;
   maxRetries: number;
   logger: Logger;
+  findWorkflow?: RunOptions["findWorkflow"];
 }
 
 /**
@@ -136,6 +137,7 @@ export class InProcessRunner {
         defaultMaxRetries: this.options.maxRetries,
         database,
         logger,
+        ...(this.options.findWorkflow && { findWorkflow: this.options.findWorkflow }),
       });
     } catch (error) {
       // A database error mid-run: the job stays running with its checkpoints; the lease lapses
