@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Checkpoints } from "@/lib/contract/events";
+import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createUserWithToken, jpegBlob, waitForJobStatus } from "../helpers/api";
+import { startServer, type RunningServer } from "../helpers/server";
+
+/**
+ * kill -9 of the real server (next start, in-process runner, SQLite) while step 2 runs, then a
+ * restart: the job completes, and step 1's handler ran exactly once.
+ */
+describe("crash recovery", () => {
+  let database: TestDatabase;
+  let token: string;
+  let server: RunningServer | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase("sqlite");
+    await useTestEnvironment(database);
+    ({ token } = await createUserWithToken("crash@example.com"));
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await useTestEnvironment(database);
+    await database.drop();
+  });
+
+  it("resumes an execution interrupted by kill -9 from its last checkpoint", async () => {
+    const env = {
+      DATABASE_URL: database.url,
+      DATA_DIR: database.dataDir,
+      // The image edit takes 3 s, long enough to kill the server in the middle of it.
+      LOCAL_PROVIDER_FAULTS: "image_edit:slow=3000",
+      WORKFLOW_RETRY_INTERVAL_SECONDS: "300",
+      LOG_LEVEL: "info",
+    };
+    server = await startServer(env);
+    const form = new FormData();
+    form.append("workflow_id", "img-edit-to-video");
+    form.append("file", jpegBlob(), "photo.jpg");
+    const response = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(202);
+    const { job_id: jobId } = (await response.json()) as { job_id: string };
+
+    const { db } = await import("@/lib/db/client");
+    for (;;) {
+      const execution = await db().workflowExecution.findUniqueOrThrow({ where: { jobId } });
+      if ((execution.checkpoints as unknown as Checkpoints)["1"]?.status === "running") break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await server.crash();
+    const interrupted = await db().job.findUniqueOrThrow({ where: { id: jobId }, include: { execution: true } });
+    expect(interrupted.status).toBe("running");
+    expect(interrupted.execution!.leaseOwner).not.toBeNull();
+
+    const restartedAt = Date.now();
+    server = await startServer(env);
+    const done = await waitForJobStatus(jobId, ["completed"], 60_000);
+    expect(Date.now() - restartedAt).toBeLessThan(60_000);
+    expect(done.result).toMatchObject({ video_url: expect.stringContaining(`/files/jobs/${jobId}/2-video_generation.mp4`) });
+
+    const starts = (await db().jobEvent.findMany({ where: { jobId, type: "progress" }, orderBy: { id: "asc" } }))
+      .map((e) => e.data as { step: number; step_progress: number; message?: string })
+      .filter((d) => d.step_progress === 0 && ["Upload image", "Edit image with AI", "Generate video"].includes(d.message ?? ""))
+      .map((d) => d.step);
+    // Step 1 (upload) ran once; step 2 ran twice (interrupted, then resumed); step 3 once.
+    expect(starts).toEqual([0, 1, 1, 2]);
+    expect(server.output()).toContain("resuming orphaned execution");
+  });
+});

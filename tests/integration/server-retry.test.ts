@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createUserWithToken, jpegBlob, readSse } from "../helpers/api";
+import { startServer, type RunningServer } from "../helpers/server";
+
+/**
+ * The real server with the fault switch on and the sweep every second: the run parks, the stream
+ * says so, the sweep resumes it at step 3 without re-running steps 1 and 2, and it completes.
+ */
+describe("retry sweep in the running server", () => {
+  let database: TestDatabase;
+  let token: string;
+  let server: RunningServer | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase("sqlite");
+    await useTestEnvironment(database);
+    ({ token } = await createUserWithToken("sweep@example.com"));
+    server = await startServer({
+      DATABASE_URL: database.url,
+      DATA_DIR: database.dataDir,
+      LOCAL_PROVIDER_FAULTS: "video:quota:1",
+      WORKFLOW_RETRY_INTERVAL_SECONDS: "1",
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await useTestEnvironment(database);
+    await database.drop();
+  });
+
+  it("parks on quota, resumes from the sweep at step 3, and completes", async () => {
+    const form = new FormData();
+    form.append("workflow_id", "img-edit-to-video");
+    form.append("file", jpegBlob(), "photo.jpg");
+    const response = await fetch(`${server!.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } });
+    const { job_id: jobId, stream_url: streamUrl } = (await response.json()) as { job_id: string; stream_url: string };
+
+    const events = await readSse(await fetch(`${server!.url}${streamUrl}`, { headers: { authorization: `Bearer ${token}` } }));
+    const sequence = events.filter((e) => e.event !== "progress").map((e) => `${e.event}:${String(e.data.step ?? "")}:${String(e.data.status ?? "")}`);
+    expect(sequence).toEqual([
+      "checkpoint:0:completed",
+      "checkpoint:1:completed",
+      "checkpoint:2:failed_retryable",
+      "retry_scheduled:2:",
+      "checkpoint:2:completed",
+      "complete::",
+    ]);
+    const stepStarts = events
+      .filter((e) => e.event === "progress" && e.data.step_progress === 0 && ["Upload image", "Edit image with AI", "Generate video"].includes(e.data.message as string))
+      .map((e) => e.data.step);
+    expect(stepStarts).toEqual([0, 1, 2, 2]);
+
+    const details = (await (await fetch(`${server!.url}/workflows/execution/${jobId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      job: { status: string; attempts: number };
+      execution: { retry_count: number };
+    };
+    expect(details.job).toMatchObject({ status: "completed", attempts: 2 });
+    expect(details.execution.retry_count).toBe(1);
+  });
+});
