@@ -25,6 +25,12 @@ const envSchema = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
   LOCAL_PROVIDER_FAULTS: z.string().default(""),
 
+  // Per-user rate limits, per process (lib/api/rate-limit.ts); 0 switches a limit off.
+  /** Executions a user may start per minute (a token bucket of this size, refilled evenly). */
+  RATE_LIMIT_EXECUTES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  /** Event streams a user may hold open at once. */
+  RATE_LIMIT_CONCURRENT_STREAMS: z.coerce.number().int().min(0).default(10),
+
   // Production providers: each switches on when its variable is set (docs/production.md).
   CLOUDINARY_URL: z.string().startsWith("cloudinary://").optional(),
   REPLICATE_API_TOKEN: z.string().optional(),
@@ -33,6 +39,12 @@ const envSchema = z.object({
   REPLICATE_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
   /** Comma-separated hosts Montage may download provider outputs from. */
   OUTPUT_FETCH_ALLOWED_HOSTS: z.string().default("replicate.delivery,*.replicate.delivery,res.cloudinary.com"),
+  /** TEST ONLY: lets output downloads use plain http and loopback/private addresses (local fakes). */
+  OUTPUT_FETCH_ALLOW_INSECURE: z.stringbool().default(false),
+  /** auto: completion webhooks when APP_URL is https; on: whenever APP_URL is set; off: polling only. */
+  REPLICATE_WEBHOOKS: z.enum(["auto", "on", "off"]).default("auto"),
+  /** Steps a recovering provider gets in its first wave after its circuit closes (doubles per wave). */
+  PROVIDER_RECOVERY_WAVE_SIZE: z.coerce.number().int().min(1).default(5),
 
   // Inngest: the Inngest driver is used when INNGEST_DEV is set or a key is (lib/engine/driver.ts).
   INNGEST_DEV: z.string().optional(),
@@ -40,6 +52,8 @@ const envSchema = z.object({
   INNGEST_SIGNING_KEY: z.string().optional(),
   INNGEST_SIGNING_KEY_FALLBACK: z.string().optional(),
   INNGEST_BASE_URL: z.url().optional(),
+  /** Steps of one user's jobs that Inngest runs at once (WORKFLOW_CONCURRENCY caps all users together). */
+  INNGEST_USER_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   WORKFLOW_RETRY_CRON: z.string().default("*/5 * * * *"),
 
   // Web sign-in (next-auth).

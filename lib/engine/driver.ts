@@ -1,6 +1,8 @@
 import { config } from "@/lib/config";
 import { db } from "@/lib/db/client";
 import { InProcessRunner } from "@/lib/engine/in-process-runner";
+import { createInngestDriver } from "@/lib/engine/inngest-driver";
+import { inngestClient, inngestMode } from "@/lib/inngest/client";
 import { log } from "@/lib/log";
 import { checkProviderHealth, providers } from "@/lib/providers";
 
@@ -44,8 +46,17 @@ function createInProcessDriver(): WorkflowDriver {
 
 const globalForDriver = globalThis as unknown as { montageDriver?: WorkflowDriver; montageDriverStarted?: Promise<void> };
 
+/**
+ * The one place that picks the driver: Inngest when INNGEST_DEV is set or an Inngest event or
+ * signing key is (docs/inngest.md), otherwise the in-process runner.
+ */
+function createDriver(): WorkflowDriver {
+  if (!inngestMode(config())) return createInProcessDriver();
+  return createInngestDriver({ database: db(), send: (event) => inngestClient().send(event), logger: log });
+}
+
 export function workflowDriver(): WorkflowDriver {
-  globalForDriver.montageDriver ??= createInProcessDriver();
+  globalForDriver.montageDriver ??= createDriver();
   return globalForDriver.montageDriver;
 }
 

@@ -1,0 +1,165 @@
+/**
+ * The same scenarios under both drivers leave the same database rows and stream events: the
+ * in-process runner, and workflow-execute under @inngest/test (with the retry sweep's claim and a
+ * new run for the resume). Volatile values (ids, times, per-frame progress) are normalised away.
+ */
+import { InngestTestEngine } from "@inngest/test";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Checkpoints } from "@/lib/contract/events";
+import { InProcessRunner } from "@/lib/engine/in-process-runner";
+import { sweepDueJobs } from "@/lib/engine/sweep";
+import { jobQueuedEvent } from "@/lib/inngest/events";
+import { createWorkflowExecute } from "@/lib/inngest/workflow-execute";
+import { log } from "@/lib/log";
+import type { Providers } from "@/lib/providers/types";
+import { capturingClient, createTestEnv, insertJob, jobEvents, localProviders, TEST_SETTINGS, testDeps, type TestEnv } from "./support";
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+
+afterAll(async () => {
+  await env.cleanup();
+});
+
+interface Driver {
+  /** Runs the job's current attempt to its end. */
+  run(jobId: string): Promise<void>;
+  /** What the retry sweep does once the job is due: claim it and start its next attempt. */
+  resume(jobId: string): Promise<void>;
+  /** What DELETE-style cancel does after the database says canceled (in-process: abort the step). */
+  interrupt(jobId: string): void;
+}
+
+function inProcess(providers: Providers): Driver & { runner: InProcessRunner } {
+  const runner = new InProcessRunner({
+    database: env.database,
+    providers,
+    checkHealth: async () => ({ healthy: true }),
+    concurrency: 1,
+    leaseMs: 30_000,
+    sweepIntervalMs: 3600_000,
+    sweepBatch: 10,
+    retryBaseSeconds: TEST_SETTINGS.retryBaseSeconds,
+    maxRetries: TEST_SETTINGS.maxRetries,
+    logger: log,
+  });
+  return {
+    runner,
+    async run(jobId) {
+      runner.enqueue(jobId);
+      await runner.idle();
+    },
+    async resume() {
+      await runner.tick();
+      await runner.idle();
+    },
+    interrupt: (jobId) => runner.cancel(jobId),
+  };
+}
+
+function onInngest(providers: Providers): Driver {
+  const { client } = capturingClient(env);
+  const fn = createWorkflowExecute(client, testDeps(env, providers));
+  const run = async (jobId: string) => {
+    const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId } });
+    await new InngestTestEngine({ function: fn, events: [jobQueuedEvent(job)] }).execute();
+  };
+  return {
+    run,
+    async resume(jobId) {
+      const { resumed } = await sweepDueJobs({
+        database: env.database,
+        batchSize: 10,
+        checkHealth: async () => ({ healthy: true }),
+        deferSeconds: 60,
+        logger: log,
+      });
+      expect(resumed).toEqual([jobId]);
+      await run(jobId);
+    },
+    interrupt: () => undefined, // cancelOn stops the run; the running step sees the database
+  };
+}
+
+function normalise(value: unknown, jobId: string): unknown {
+  return JSON.parse(
+    JSON.stringify(value)
+      .replaceAll(jobId, "<job>")
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>"),
+  );
+}
+
+/** What the API and the stream show: the job row, its checkpoints, and its events (per-frame progress left out). */
+async function snapshot(jobId: string) {
+  const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId }, include: { execution: true } });
+  const execution = job.execution!;
+  const checkpoints = execution.checkpoints as unknown as Checkpoints;
+  const events = (await jobEvents(env, jobId)).filter(
+    (e) => e.type !== "progress" || e.data.step_progress === 0 || e.data.step_progress === 100,
+  );
+  return normalise(
+    {
+      job: { status: job.status, progress: job.progress, result: job.result, error: job.error, errorCode: job.errorCode, attempts: job.attempts, completed: job.completedAt !== null, parked: job.nextRetryAt !== null },
+      execution: {
+        currentStep: execution.currentStep,
+        retryCount: execution.retryCount,
+        lastError: execution.lastError,
+        lastErrorClass: execution.lastErrorClass,
+        lastErrorReason: execution.lastErrorReason,
+        lastErrorProvider: execution.lastErrorProvider,
+        lease: execution.leaseOwner,
+      },
+      checkpoints: Object.fromEntries(Object.entries(checkpoints).map(([key, { started_at: _s, completed_at: _c, ...rest }]) => [key, rest])),
+      // Which step-level progress lines appear depends on timing (they are throttled); their order and kinds do not.
+      events: events.filter((e) => e.type !== "progress" || e.data.step_progress === 0).map((e) => ({ type: e.type, data: e.type === "progress" ? { step: e.data.step, message: e.data.message } : e.data })),
+    },
+    jobId,
+  );
+}
+
+async function cancelLikeTheApi(jobId: string, driver: Driver): Promise<void> {
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const execution = await env.database.workflowExecution.findUniqueOrThrow({ where: { jobId } });
+    if ((execution.checkpoints as unknown as Checkpoints)["2"]?.status === "running") break;
+  }
+  await env.database.$transaction([
+    env.database.job.update({ where: { id: jobId }, data: { status: "canceled", error: "Canceled by user", errorCode: "canceled", nextRetryAt: null, completedAt: new Date() } }),
+    env.database.jobEvent.create({ data: { jobId, type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } } }),
+  ]);
+  driver.interrupt(jobId);
+}
+
+type Scenario = (driver: Driver, jobId: string) => Promise<void>;
+
+const scenarios: Array<[string, string, Scenario]> = [
+  ["happy path", "", (driver, jobId) => driver.run(jobId)],
+  ["hard failure", "image_edit:hard:1", (driver, jobId) => driver.run(jobId)],
+  [
+    "retryable park and resume",
+    "video:quota:1",
+    async (driver, jobId) => {
+      await driver.run(jobId);
+      await env.database.job.update({ where: { id: jobId }, data: { nextRetryAt: new Date(Date.now() - 1000) } });
+      await driver.resume(jobId);
+    },
+  ],
+  ["cancel during a step", "video:slow=5000", (driver, jobId) => Promise.all([driver.run(jobId), cancelLikeTheApi(jobId, driver)]).then(() => undefined)],
+];
+
+describe("both drivers leave the same rows and events", () => {
+  it.each(scenarios)("%s", async (_name, faults, scenario) => {
+    const local = inProcess(localProviders(env, faults));
+    const inProcessJob = await insertJob(env);
+    await scenario(local, inProcessJob);
+    await local.runner.stop();
+
+    const inngestJob = await insertJob(env);
+    await scenario(onInngest(localProviders(env, faults)), inngestJob);
+
+    expect(await snapshot(inngestJob)).toEqual(await snapshot(inProcessJob));
+  });
+});
