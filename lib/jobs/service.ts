@@ -3,6 +3,7 @@ import type { Checkpoints } from "@/lib/contract/events";
 import { db } from "@/lib/db/client";
 import { notifyJobEvents } from "@/lib/engine/notifier";
 import { workflowDriver } from "@/lib/engine/driver";
+import { cancelSavedPredictions } from "@/lib/providers";
 import type { Workflow } from "@/lib/workflows/definition";
 import { findWorkflow } from "@/lib/workflows/registry";
 import { config } from "@/lib/config";
@@ -130,5 +131,6 @@ export async function cancelJob(userId: string, jobId: string) {
   if (!canceled) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   notifyJobEvents(jobId);
   await workflowDriver().interrupt(jobId);
+  await cancelSavedPredictions(jobId, job.checkpoints);
   return getOwnJob(userId, jobId);
 }

@@ -49,6 +49,8 @@ export interface ReplicateFakeOptions {
   webhookSecret?: string;
   /** Default output of succeeded predictions (default: a 1×1 PNG). */
   output?: FakeOutputFile;
+  /** Default output per model, e.g. an mp4 for "minimax/video-01" (else `output`). */
+  modelOutputs?: Record<string, FakeOutputFile>;
   /** Input fields each model requires, e.g. {"google/nano-banana": ["prompt"]}. */
   requiredInputs?: Record<string, string[]>;
 }
@@ -103,6 +105,7 @@ export class ReplicateFake {
 
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
   private readonly output: FakeOutputFile;
+  private readonly modelOutputs: Record<string, FakeOutputFile>;
   private readonly requiredInputs: Record<string, string[]>;
   private readonly scripted: ScriptedOutcome[] = [];
   private failures: InjectedFailure[] = [];
@@ -114,6 +117,7 @@ export class ReplicateFake {
     this.webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString("base64")}`;
     this.output = options.output ?? { body: TINY_PNG, contentType: "image/png", filename: "output.png" };
     this.requiredInputs = options.requiredInputs ?? {};
+    this.modelOutputs = options.modelOutputs ?? {};
   }
 
   async start(): Promise<this> {
@@ -335,7 +339,7 @@ export class ReplicateFake {
     json.completed_at = new Date().toISOString();
     json.metrics = { predict_time: 0.1, total_time: 0.2 };
     if (outcome.status === "succeeded") {
-      prediction.files = outcome.files ?? [this.output];
+      prediction.files = outcome.files ?? [this.modelOutputs[String(json.model)] ?? this.output];
       const urls = prediction.files.map((file) => `${this.origin}/delivery/${json.id}/${file.filename}`);
       json.output = urls.length === 1 && !outcome.asArray ? urls[0] : urls;
       json.logs = "Running model\n100%|##########| 2/2 [00:02<00:00]\n";

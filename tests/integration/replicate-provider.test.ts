@@ -12,6 +12,7 @@ import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
 import { fetchOutput, isPrivateAddress } from "@/lib/providers/fetch-output";
 import { ReplicateModels } from "@/lib/providers/replicate/models";
 import type { ReplicateModelsOptions } from "@/lib/providers/replicate/models";
+import { inlineMediaUrls } from "@/lib/providers/replicate/inline-media";
 import { createPredictionWaiters } from "@/lib/providers/replicate/prediction-waiters";
 import { fetchWebhookSecret, verifyReplicateWebhook } from "@/lib/providers/replicate/webhook";
 import type { ModelRunRequest, StepState } from "@/lib/providers/types";
@@ -363,6 +364,50 @@ describe("ReplicateModels error mapping", () => {
       fetchOutput: (url, signal) => fetchOutput(url, { signal, provider: "replicate" }), // production defaults
     });
     expect(await caught(models.run(makeRequest()))).toMatchObject({ code: "output_refused" });
+  });
+});
+
+describe("inlineMediaUrls (local storage media sent as data URIs)", () => {
+  const source = {
+    owns: (url: string) => url.startsWith("http://localhost:3000/files/"),
+    read: async () => ({ body: photo, contentType: "image/png" }),
+  };
+
+  it("inlines owned URLs at any depth and leaves everything else alone", async () => {
+    const input = {
+      prompt: "jobs/abc/1.png is not a URL",
+      image_input: ["http://localhost:3000/files/jobs/a/0-upload.png", "https://example.com/ref.png"],
+      nested: { first_frame_image: "http://localhost:3000/files/jobs/a/1-image_edit.png" },
+      steps: 4,
+    };
+    const inlined = await inlineMediaUrls(input, source, new AbortController().signal);
+    const dataUri = `data:image/png;base64,${photo.toString("base64")}`;
+    expect(inlined).toEqual({ ...input, image_input: [dataUri, "https://example.com/ref.png"], nested: { first_frame_image: dataUri } });
+  });
+
+  it("refuses more than the SDK's inline limit with a hard error pointing at Cloudinary", async () => {
+    const error = await caught(
+      inlineMediaUrls({ image_input: ["http://localhost:3000/files/jobs/a/0.png"] }, source, new AbortController().signal, photo.length - 1),
+    );
+    expect(error).toBeInstanceOf(HardError);
+    expect(error).toMatchObject({ code: "input_too_large", provider: "replicate" });
+    expect((error as Error).message).toMatch(/CLOUDINARY_URL/);
+  });
+
+  it("ReplicateModels sends the prepared input on create, and does not prepare a re-attach", async () => {
+    let prepared = 0;
+    const models = makeModels({
+      prepareInput: async (input) => {
+        prepared += 1;
+        return { ...input, image_input: ["data:image/png;base64,AAAA"] };
+      },
+    });
+    const request = makeRequest();
+    await models.run(request);
+    const predictionId = request.state.get()?.predictionId as string;
+    expect(fake.predictions.get(predictionId)?.json.input).toMatchObject({ image_input: ["data:image/png;base64,AAAA"] });
+    await models.run(makeRequest({ state: memoryState({ predictionId }) }));
+    expect(prepared).toBe(1);
   });
 });
 

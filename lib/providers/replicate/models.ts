@@ -51,13 +51,19 @@ export interface ReplicateModelsOptions {
   cancelOnAbort?: (reason: unknown) => boolean;
   /** Overrides the SDK's fetch (tests, proxies). */
   fetch?: (input: Request | string, init?: RequestInit) => Promise<Response>;
+  /**
+   * Rewrites the input just before a prediction is created (never on re-attach). Montage uses it to
+   * send media Replicate cannot fetch (local storage) as data URIs; see ./inline-media.
+   */
+  prepareInput?: (input: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>;
 }
 
 export class ReplicateModels implements ModelProvider {
   readonly name = PROVIDER;
   /** The SDK client, for `fetchWebhookSecret(models.client)`. */
   readonly client: Replicate;
-  private readonly webhookUrl: string | undefined;
+  /** Where predictions send their `completed` webhook; undefined when the run polls. */
+  readonly webhookUrl: string | undefined;
   private readonly pollIntervalMs: number;
   private readonly webhookFallbackMs: number;
   private readonly maxWaitMs: number;
@@ -65,6 +71,7 @@ export class ReplicateModels implements ModelProvider {
   private readonly fetchOutputFile: ReplicateModelsOptions["fetchOutput"];
   private readonly waitForWebhook: ReplicateModelsOptions["waitForWebhook"];
   private readonly cancelOnAbort: (reason: unknown) => boolean;
+  private readonly prepareInput: ReplicateModelsOptions["prepareInput"];
 
   constructor(options: ReplicateModelsOptions) {
     if (!options.apiToken) throw new Error("ReplicateModels needs an API token");
@@ -84,6 +91,7 @@ export class ReplicateModels implements ModelProvider {
     this.fetchOutputFile = options.fetchOutput;
     this.waitForWebhook = options.waitForWebhook;
     this.cancelOnAbort = options.cancelOnAbort ?? (() => true);
+    this.prepareInput = options.prepareInput;
   }
 
   async run(request: ModelRunRequest): Promise<ModelOutput> {
@@ -106,8 +114,8 @@ export class ReplicateModels implements ModelProvider {
   }
 
   /** Cancels a prediction (e.g. for a canceled job whose step is not running here). Already finished is fine. */
-  async cancelPrediction(predictionId: string): Promise<void> {
-    await this.call("cancel", (signal) => this.client.predictions.cancel(predictionId, { signal }));
+  async cancelPrediction(predictionId: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.call("cancel", (signal) => this.client.predictions.cancel(predictionId, { signal }), options);
   }
 
   private async attachOrCreate(request: ModelRunRequest): Promise<Prediction> {
@@ -125,11 +133,13 @@ export class ReplicateModels implements ModelProvider {
     const webhook = this.webhookUrl
       ? { webhook: this.webhookUrl, webhook_events_filter: ["completed" as const] }
       : {};
+    const input = this.prepareInput ? await this.prepareInput(request.input, request.signal) : request.input;
+    throwIfAborted(request.signal);
     // Not the caller's signal: aborting mid-create could leave a prediction we never learn the id of.
     const created = await this.call("create prediction", (signal) =>
       version
-        ? this.client.predictions.create({ version, input: request.input, signal, ...webhook })
-        : this.client.predictions.create({ model: `${owner}/${name}`, input: request.input, signal, ...webhook }),
+        ? this.client.predictions.create({ version, input, signal, ...webhook })
+        : this.client.predictions.create({ model: `${owner}/${name}`, input, signal, ...webhook }),
     );
     await request.state.save({ ...request.state.get(), predictionId: created.id });
     await request.onProgress(2, `Replicate prediction ${created.id} created`);
@@ -237,9 +247,9 @@ export class ReplicateModels implements ModelProvider {
   private async call<T>(
     action: string,
     fn: (signal: AbortSignal) => Promise<T>,
-    options: { signal?: AbortSignal; rawErrors?: boolean } = {},
+    options: { signal?: AbortSignal; rawErrors?: boolean; timeoutMs?: number } = {},
   ): Promise<T> {
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.requestTimeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     try {
       return await fn(signal);

@@ -1,0 +1,162 @@
+/**
+ * Montage's production providers pointed at the local fakes, for end-to-end tests: both fakes
+ * started, the environment that selects them (honestly: the real SDKs read REPLICATE_BASE_URL and
+ * CLOUDINARY_URL's upload_prefix; plain-http downloads from 127.0.0.1 need the test-only
+ * OUTPUT_FETCH_ALLOW_INSECURE), and small helpers to run Image Edit to Video through the real engine.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import ffmpeg from "@ffmpeg-installer/ffmpeg";
+
+import type { Checkpoints } from "@/lib/contract/events";
+import { db } from "@/lib/db/client";
+import { workflowDriver } from "@/lib/engine/driver";
+import { sweepDueJobs, type SweepResult } from "@/lib/engine/sweep";
+import { createJob } from "@/lib/jobs/service";
+import { log } from "@/lib/log";
+import { checkProviderHealth, providers } from "@/lib/providers";
+import { findWorkflow } from "@/lib/workflows/registry";
+import { CloudinaryFake } from "./cloudinary-fake";
+import { ReplicateFake } from "./replicate-fake";
+
+export const IMAGE_MODEL = "google/nano-banana";
+export const VIDEO_MODEL = "minimax/video-01";
+const FIXTURES = path.resolve(import.meta.dirname, "..", "fixtures");
+
+export interface ProductionStack {
+  replicate: ReplicateFake;
+  cloudinary: CloudinaryFake;
+  photo: Buffer;
+  video: Buffer;
+  /** The environment selecting both production providers against the fakes; `overrides` win ("" unsets). */
+  env(overrides?: Record<string, string>): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startProductionStack(): Promise<ProductionStack> {
+  const photo = await readFile(path.join(FIXTURES, "photo.png"));
+  const video = await makeVideo();
+  const replicate = await new ReplicateFake({
+    requiredInputs: { [IMAGE_MODEL]: ["prompt", "image_input"], [VIDEO_MODEL]: ["prompt", "first_frame_image"] },
+    modelOutputs: {
+      [IMAGE_MODEL]: { body: photo, contentType: "image/png", filename: "output.png" },
+      [VIDEO_MODEL]: { body: video, contentType: "video/mp4", filename: "output.mp4" },
+    },
+  }).start();
+  const cloudinary = await new CloudinaryFake().start();
+  return {
+    replicate,
+    cloudinary,
+    photo,
+    video,
+    env: (overrides = {}) => ({
+      REPLICATE_API_TOKEN: replicate.token,
+      REPLICATE_BASE_URL: replicate.baseUrl,
+      REPLICATE_POLL_INTERVAL_MS: "10",
+      REPLICATE_WEBHOOK_SECRET: "",
+      REPLICATE_WEBHOOKS: "auto",
+      CLOUDINARY_URL: cloudinary.cloudinaryUrl,
+      OUTPUT_FETCH_ALLOWED_HOSTS: `${replicate.deliveryHost},${cloudinary.host}`,
+      OUTPUT_FETCH_ALLOW_INSECURE: "1",
+      WORKFLOW_RETRY_INTERVAL_SECONDS: "300",
+      PROVIDER_RECOVERY_WAVE_SIZE: "5",
+      LOCAL_PROVIDER_FAULTS: "",
+      APP_URL: "http://localhost:3999",
+      ...overrides,
+    }),
+    async stop() {
+      await Promise.all([replicate.stop(), cloudinary.stop()]);
+    },
+  };
+}
+
+/** A real (tiny) H.264 mp4, so the Cloudinary fake's video check passes on real bytes. */
+async function makeVideo(): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "montage-video-"));
+  try {
+    const file = path.join(dir, "clip.mp4");
+    await promisify(execFile)(ffmpeg.path, [
+      "-loglevel", "error", "-f", "lavfi", "-i", "color=c=orange:s=64x64:d=0.2", "-pix_fmt", "yuv420p", "-y", file,
+    ]);
+    return await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function createUser(): Promise<string> {
+  const user = await db().user.create({ data: { email: `user-${Math.random().toString(36).slice(2)}@example.com` } });
+  return user.id;
+}
+
+/** Creates an Image Edit to Video job through the service; the in-process driver starts it at once. */
+export async function startImageToVideo(userId: string, photo: Buffer): Promise<string> {
+  const workflow = findWorkflow("img-edit-to-video");
+  if (!workflow) throw new Error("img-edit-to-video is not installed");
+  return createJob({
+    userId,
+    workflow,
+    inputs: { edit_prompt: "Make it golden hour", video_prompt: "Slow push-in" },
+    upload: { filename: "photo.png", contentType: "image/png", data: photo, width: 320, height: 240 },
+  });
+}
+
+export type JobRow = NonNullable<Awaited<ReturnType<typeof loadJob>>>;
+
+export async function loadJob(jobId: string) {
+  const job = await db().job.findUnique({ where: { id: jobId }, include: { execution: true, events: { orderBy: { id: "asc" } } } });
+  if (!job?.execution) return undefined;
+  return { ...job, execution: job.execution, checkpoints: (job.execution.checkpoints ?? {}) as unknown as Checkpoints };
+}
+
+/** Polls the database until the job satisfies `done` (a status, or a predicate). */
+export async function waitForJob(jobId: string, done: string | ((job: JobRow) => boolean), timeoutMs = 30_000): Promise<JobRow> {
+  const predicate = typeof done === "string" ? (job: JobRow) => job.status === done : done;
+  const deadline = Date.now() + timeoutMs;
+  let last: JobRow | undefined;
+  for (;;) {
+    last = await loadJob(jobId);
+    if (last && predicate(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`job ${jobId} did not get there in ${timeoutMs} ms; it is ${last?.status} (${last?.errorCode}: ${last?.error})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+}
+
+/** The saved prediction id of a step, once its checkpoint holds one. */
+export function predictionIdOf(job: JobRow, step: number): string | undefined {
+  const id = job.checkpoints[String(step)]?.state?.predictionId;
+  return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * One retry sweep as if run at `now` (default: a day from now, so every parked job is due), through
+ * the providers' health gate; the jobs it resumes are handed to the driver, as the runner's tick does.
+ */
+export async function sweepAt(now = new Date(Date.now() + 24 * 60 * 60_000)): Promise<SweepResult> {
+  const all = providers();
+  const result = await sweepDueJobs({
+    database: db(),
+    batchSize: 50,
+    checkHealth: (name) => checkProviderHealth(all, name),
+    deferSeconds: 300,
+    logger: log,
+    now,
+  });
+  for (const jobId of result.resumed) await workflowDriver().enqueue(jobId);
+  return result;
+}
+
+/** Predictions the fake created for a model. */
+export function creationsOf(replicate: ReplicateFake, model: string): number {
+  return [...replicate.predictions.values()].filter((prediction) => prediction.json.model === model).length;
+}
+
+/** The predictions created after the fake held `count` of them, oldest first (as JSON). */
+export function predictionsSince(replicate: ReplicateFake, count: number) {
+  return [...replicate.predictions.values()].slice(count).map((prediction) => prediction.json);
+}
