@@ -68,7 +68,9 @@ export function createProviders(cfg: Config, logger: Logger = log.child({ compon
       fetchOutput: (url, signal) => fetchOutput(url, { ...downloads, signal, provider: "replicate" }),
       // Only a user's cancel cancels the prediction; a shutdown or a lost lease leaves it running so
       // that the resumed step re-attaches instead of paying for a new one.
-      cancelOnAbort: (reason) => reason instanceof CanceledError,
+      // By name as well as class: a cancel arrives from a route handler, which Next.js bundles apart
+      // from the runner, each with its own copy of CanceledError.
+      cancelOnAbort: (reason) => reason instanceof CanceledError || (reason as Error | undefined)?.name === "CanceledError",
       ...(storage instanceof LocalStorage && {
         prepareInput: (input, signal) =>
           inlineMediaUrls(input, { owns: (url) => ownsUrl(storage, url), read: (url, s) => storage.read(url, s) }, signal),
