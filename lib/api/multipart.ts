@@ -21,7 +21,7 @@ export interface MultipartLimits {
 }
 
 // eslint-disable-next-line no-control-regex
-const UNSAFE_FILENAME = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069/\\]/;
+const UNSAFE_FILENAME = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069/\\]/;
 
 /**
  * The client's file name is only ever displayed, but one carrying a path, control characters or
@@ -58,6 +58,9 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
       headers: { "content-type": contentType },
       // Keep the name as sent, so that a hostile one is seen and refused rather than trimmed.
       preservePath: true,
+      // Browsers send file names as raw UTF-8; busboy's default (latin1) turns them into mojibake,
+      // which would also hide a bidi override from the check above.
+      defParamCharset: "utf8",
       limits: { files: 1, fileSize: limits.maxFileBytes, fields: limits.maxFields, fieldSize: limits.maxFieldBytes, parts: limits.maxFields + 1 },
     });
   } catch (error) {

@@ -1,13 +1,20 @@
 import { ApiError } from "@/lib/api/errors";
 import { db } from "@/lib/db/client";
 import { findUserByToken } from "@/lib/auth/tokens";
+import { parseCookieHeader, readSessionToken, userFromSessionToken } from "@/lib/auth/session";
 
 export interface AuthenticatedUser {
   id: string;
   email: string;
 }
 
-/** Authenticates an API request by its Bearer token; throws a 401 ApiError otherwise. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Authenticates an API request: a Bearer token when the request carries one (it decides alone), else
+ * the web session cookie. Throws a 401 ApiError when neither identifies a user, and a 403 for a
+ * cookie-authenticated state-changing request that comes from another site (see assertSameOrigin).
+ */
 export async function requireUser(request: Request): Promise<AuthenticatedUser> {
   const header = request.headers.get("authorization");
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -16,5 +23,48 @@ export async function requireUser(request: Request): Promise<AuthenticatedUser> 
     if (user) return { id: user.id, email: user.email };
     throw new ApiError("unauthorized", "The API token is invalid or revoked.", { "WWW-Authenticate": 'Bearer error="invalid_token"' });
   }
-  throw new ApiError("unauthorized", "Sign in or send an API token: Authorization: Bearer <token>.", { "WWW-Authenticate": "Bearer" });
+  const user = await sessionUser(request);
+  if (!user) throw new ApiError("unauthorized", "Sign in or send an API token: Authorization: Bearer <token>.", { "WWW-Authenticate": "Bearer" });
+  return user;
+}
+
+/**
+ * Authenticates by the session cookie only: for actions an API token must not be able to do on its
+ * own, such as minting more tokens (a leaked token could otherwise outlive its revocation).
+ */
+export async function requireSessionUser(request: Request): Promise<AuthenticatedUser> {
+  const user = await sessionUser(request);
+  if (!user) throw new ApiError("unauthorized", "Sign in to do this: it needs a browser session, an API token cannot be used here.");
+  return user;
+}
+
+async function sessionUser(request: Request): Promise<AuthenticatedUser | null> {
+  const user = await userFromSessionToken(readSessionToken(parseCookieHeader(request.headers.get("cookie"))));
+  if (!user) return null;
+  if (!SAFE_METHODS.has(request.method.toUpperCase())) assertSameOrigin(request);
+  return { id: user.id, email: user.email };
+}
+
+/**
+ * Cookies ride along on requests other sites trigger, so a state-changing request must prove it comes
+ * from Montage's own pages: it is refused when the browser says it is cross-site (Sec-Fetch-Site) or
+ * its Origin is not this host. Requests with neither header are not from a browser page and pass.
+ */
+export function assertSameOrigin(request: Request): void {
+  const fetchSite = request.headers.get("sec-fetch-site");
+  if (fetchSite === "cross-site") throw forbidden();
+  const origin = request.headers.get("origin");
+  if (origin === null) return;
+  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host") || new URL(request.url).host;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    throw forbidden(); // "null" (sandboxed frames, privacy redirects) and garbage
+  }
+  if (originHost.toLowerCase() !== host.toLowerCase()) throw forbidden();
+}
+
+function forbidden(): ApiError {
+  return new ApiError("forbidden", "Cross-site request refused: send it from Montage's own pages, or authenticate with an API token.");
 }

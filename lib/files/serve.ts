@@ -4,16 +4,18 @@ import { ApiError } from "@/lib/api/errors";
 import { jobIdSchema } from "@/lib/api/schemas";
 import { getOwnJob } from "@/lib/jobs/service";
 import { providers } from "@/lib/providers";
-import { LocalStorage } from "@/lib/providers/local/storage";
+import type { LocalStorage } from "@/lib/providers/local/storage";
 
 /**
  * Serves a local-storage file to the owner of the job it belongs to (keys are "jobs/<job id>/...").
  * Supports single byte ranges, which browsers use to play and seek video.
  */
 export async function serveJobFile(request: Request, userId: string, segments: string[]): Promise<Response> {
-  const storage = providers().storage;
+  // By shape, not `instanceof`: Next.js bundles instrumentation (which creates the providers) and
+  // this route apart, each with its own copy of the LocalStorage class.
+  const storage = providers().storage as Partial<Pick<LocalStorage, "locate">>;
   const [scope, jobId] = segments;
-  if (!(storage instanceof LocalStorage) || scope !== "jobs" || !jobIdSchema.safeParse(jobId).success) {
+  if (typeof storage.locate !== "function" || scope !== "jobs" || !jobIdSchema.safeParse(jobId).success) {
     throw new ApiError("not_found", "No such file.");
   }
   await getOwnJob(userId, jobId!);

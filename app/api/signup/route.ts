@@ -1,0 +1,17 @@
+import { ApiError, handleErrors } from "@/lib/api/errors";
+import { assertSameOrigin } from "@/lib/auth/require-user";
+import { createPasswordUser, signUpSchema } from "@/lib/auth/passwords";
+
+export const dynamic = "force-dynamic";
+
+/** Creates an email-and-password account; the page then signs in through next-auth. */
+export const POST = handleErrors(async (request: Request) => {
+  assertSameOrigin(request);
+  const body: unknown = await request.json().catch(() => {
+    throw new ApiError("invalid_json", "The body must be JSON: {\"email\", \"password\", \"name\"?}.");
+  });
+  const input = signUpSchema.safeParse(body);
+  if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join(" "));
+  const user = await createPasswordUser(input.data);
+  return Response.json({ success: true, user }, { status: 201 });
+});

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { ApiError, handleErrors } from "@/lib/api/errors";
+import { requireSessionUser } from "@/lib/auth/require-user";
+import { createApiToken, listApiTokens } from "@/lib/auth/tokens";
+import { db } from "@/lib/db/client";
+
+export const dynamic = "force-dynamic";
+
+const createTokenSchema = z.object({ name: z.string().trim().min(1, "Name the token.").max(80) });
+
+function tokenToJson(token: { id: string; name: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }) {
+  return {
+    id: token.id,
+    name: token.name,
+    prefix: token.prefix,
+    created_at: token.createdAt.toISOString(),
+    last_used_at: token.lastUsedAt?.toISOString() ?? null,
+    revoked_at: token.revokedAt?.toISOString() ?? null,
+  };
+}
+
+/** Token management for the settings page: session cookie only, so a token cannot mint tokens. */
+export const GET = handleErrors(async (request: Request) => {
+  const user = await requireSessionUser(request);
+  const tokens = await listApiTokens(db(), user.id);
+  return Response.json({ success: true, tokens: tokens.map(tokenToJson) });
+});
+
+export const POST = handleErrors(async (request: Request) => {
+  const user = await requireSessionUser(request);
+  const input = createTokenSchema.safeParse(await request.json().catch(() => ({})));
+  if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => issue.message).join(" "));
+  const { token, record } = await createApiToken(db(), user.id, input.data.name);
+  // The token itself is in this response only: just its hash is stored.
+  return Response.json({ success: true, token, record: tokenToJson(record) }, { status: 201 });
+});

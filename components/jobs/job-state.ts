@@ -1,0 +1,193 @@
+import type { Checkpoint, JobEventPayloads, JobEventType, JobStatus } from "@/lib/contract/events";
+import type { ExecutionDetails } from "@/components/api/types";
+
+/**
+ * What the step tracker shows, derived either from a snapshot (GET /workflows/execution/<id>) or by
+ * folding the job's SSE events in order. The event log is complete from the job's creation (the
+ * stream replays it from the start on first connect, then from Last-Event-ID), so the folded state
+ * is the truth once events arrive; the snapshot covers the moments before.
+ */
+
+export type StepStatus = "pending" | "running" | "completed" | "parked" | "failed" | "canceled";
+
+export interface StepView {
+  status: StepStatus;
+  /** 0..100 within the step. */
+  progress: number;
+  message?: string;
+  output?: Record<string, unknown>;
+  error?: string;
+  reason?: string;
+}
+
+export interface JobView {
+  status: JobStatus;
+  /** 0..100 across the workflow. */
+  progress: number;
+  /** By step index. Steps without an entry are pending. */
+  steps: Record<number, StepView>;
+  /** Index of the step last reported on. */
+  currentStep: number;
+  nextRetryAt: string | null;
+  retryCount: number | null;
+  maxRetries: number | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  errorCode: string | null;
+  /** Id of the last event folded in; 0 for a snapshot. */
+  lastEventId: number;
+}
+
+export type JobEvent = { [K in JobEventType]: { id: number; type: K; data: JobEventPayloads[K] } }[JobEventType];
+
+export const emptyJobView: JobView = {
+  status: "queued",
+  progress: 0,
+  steps: {},
+  currentStep: 0,
+  nextRetryAt: null,
+  retryCount: null,
+  maxRetries: null,
+  result: null,
+  error: null,
+  errorCode: null,
+  lastEventId: 0,
+};
+
+function checkpointStatus(checkpoint: Checkpoint, jobStatus: JobStatus): StepStatus {
+  switch (checkpoint.status) {
+    case "completed":
+      return "completed";
+    case "failed":
+      return "failed";
+    case "canceled":
+      return "canceled";
+    case "failed_retryable":
+      if (jobStatus === "pending_retry") return "parked";
+      return jobStatus === "failed" ? "failed" : jobStatus === "canceled" ? "canceled" : "pending";
+    case "running":
+      if (jobStatus === "running") return "running";
+      return jobStatus === "canceled" ? "canceled" : jobStatus === "failed" ? "failed" : "pending";
+  }
+}
+
+/** The view a snapshot implies (used until the stream's replay has been folded in). */
+export function jobViewFromSnapshot(details: ExecutionDetails): JobView {
+  const { job, execution, checkpoints } = details;
+  const stepCount = Math.max(1, details.steps.length);
+  const steps: Record<number, StepView> = {};
+  for (const [key, checkpoint] of Object.entries(checkpoints)) {
+    const index = Number(key);
+    const status = checkpointStatus(checkpoint, job.status);
+    // Overall progress = (index + step%/100) / stepCount: invert it for the running step.
+    const inferred = Math.round(Math.min(100, Math.max(0, (job.progress / 100) * stepCount - index) * 100));
+    steps[index] = {
+      status,
+      progress: status === "completed" ? 100 : status === "running" ? inferred : 0,
+      ...(checkpoint.output && { output: checkpoint.output }),
+      ...(checkpoint.error && { error: checkpoint.error }),
+      ...(checkpoint.error_reason && { reason: checkpoint.error_reason }),
+    };
+  }
+  return {
+    status: job.status,
+    progress: job.progress,
+    steps,
+    currentStep: Math.min(execution.current_step, stepCount - 1),
+    nextRetryAt: job.next_retry_at,
+    retryCount: execution.retry_count,
+    maxRetries: execution.max_retries,
+    result: job.result,
+    error: job.error,
+    errorCode: job.error_code,
+    lastEventId: 0,
+  };
+}
+
+function withStep(view: JobView, index: number, patch: Partial<StepView> & { status: StepStatus }): Record<number, StepView> {
+  const previous = view.steps[index];
+  return { ...view.steps, [index]: { progress: 0, ...previous, ...patch } };
+}
+
+/** Folds one event in. Events at or below `lastEventId` (a replay overlapping what was seen) are ignored. */
+export function applyJobEvent(view: JobView, event: JobEvent): JobView {
+  if (event.id <= view.lastEventId) return view;
+  const next = { ...view, lastEventId: event.id };
+  switch (event.type) {
+    case "progress": {
+      const { step, progress, step_progress, message } = event.data;
+      const previous = view.steps[step];
+      return {
+        ...next,
+        // The first event of a job or of a retry has step_progress 0 before anything runs.
+        status: message === "Queued" || message === "Retry requested" ? "queued" : "running",
+        progress,
+        currentStep: step,
+        nextRetryAt: null,
+        error: null,
+        errorCode: null,
+        steps: withStep(view, step, {
+          status: "running",
+          progress: step_progress,
+          ...(message !== undefined ? { message } : previous?.status === "running" ? {} : { message: undefined }),
+          error: undefined,
+          reason: undefined,
+        }),
+      };
+    }
+    case "checkpoint": {
+      const { step, status, output, error, error_reason } = event.data;
+      const stepStatus: StepStatus =
+        status === "completed" ? "completed" : status === "failed_retryable" ? "parked" : status === "running" ? "running" : status;
+      return {
+        ...next,
+        currentStep: step,
+        steps: withStep(view, step, {
+          status: stepStatus,
+          ...(status === "completed" && { progress: 100, message: undefined }),
+          ...(output && { output }),
+          ...(error !== undefined && { error }),
+          ...(error_reason !== undefined && { reason: error_reason }),
+        }),
+      };
+    }
+    case "retry_scheduled": {
+      const { step, reason, error, next_retry_at, retry_count, max_retries } = event.data;
+      return {
+        ...next,
+        status: "pending_retry",
+        currentStep: step,
+        nextRetryAt: next_retry_at,
+        retryCount: retry_count,
+        maxRetries: max_retries,
+        error,
+        errorCode: reason,
+        steps: withStep(view, step, { status: "parked", error, reason }),
+      };
+    }
+    case "complete":
+      return { ...next, status: "completed", progress: 100, result: event.data.result, error: null, errorCode: null, nextRetryAt: null };
+    case "error": {
+      const { status, code, error, step } = event.data;
+      const index = step ?? view.currentStep;
+      const current = view.steps[index];
+      const stepEnded = current?.status === "completed" || current === undefined || current.status === "pending";
+      return {
+        ...next,
+        status,
+        error,
+        errorCode: code,
+        nextRetryAt: null,
+        steps: stepEnded && step === undefined ? view.steps : withStep(view, index, { status: status === "canceled" ? "canceled" : "failed", error }),
+      };
+    }
+  }
+}
+
+export function isActiveStatus(status: JobStatus): boolean {
+  return status === "queued" || status === "running" || status === "pending_retry";
+}
+
+export function stepView(view: JobView, index: number): StepView {
+  return view.steps[index] ?? { status: "pending", progress: 0 };
+}

@@ -1,0 +1,111 @@
+import type { AuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import GitHubProvider from "next-auth/providers/github";
+import { config } from "@/lib/config";
+import { db } from "@/lib/db/client";
+import { log } from "@/lib/log";
+import { verifyCredentials } from "@/lib/auth/passwords";
+import { authSecret, useSecureCookies } from "@/lib/auth/session";
+
+/**
+ * next-auth for the web app, sharing the `users` table with API tokens. Sessions are JWTs (an
+ * encrypted cookie) whose `sub` is Montage's user id; no session table. Email and password always
+ * works; GitHub switches on when GITHUB_ID and GITHUB_SECRET are set (then set NEXTAUTH_URL too,
+ * it is the base of the OAuth callback URL).
+ */
+
+const SESSION_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
+
+export function githubEnabled(): boolean {
+  const cfg = config();
+  return Boolean(cfg.GITHUB_ID && cfg.GITHUB_SECRET);
+}
+
+let cached: AuthOptions | undefined;
+
+/** Built on first use, not at import: `next build` loads route modules and must not create the secret file. */
+export function authOptions(): AuthOptions {
+  cached ??= buildAuthOptions();
+  return cached;
+}
+
+function buildAuthOptions(): AuthOptions {
+  const cfg = config();
+  const providers: AuthOptions["providers"] = [
+    CredentialsProvider({
+      id: "credentials",
+      name: "Email and password",
+      credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
+      authorize: (credentials) => verifyCredentials(credentials),
+    }),
+  ];
+  if (githubEnabled()) {
+    providers.push(GitHubProvider({ clientId: cfg.GITHUB_ID!, clientSecret: cfg.GITHUB_SECRET! }));
+    if (!cfg.NEXTAUTH_URL) log.warn("GitHub sign-in is on but NEXTAUTH_URL is unset: the OAuth callback URL will be wrong");
+  }
+  return {
+    secret: authSecret(),
+    useSecureCookies: useSecureCookies(),
+    session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+    pages: { signIn: "/signin", error: "/signin" },
+    providers,
+    callbacks: {
+      async signIn({ user, account }) {
+        if (!account || account.provider === "credentials") return true;
+        const userId = await userIdForOAuthAccount(account.provider, account.providerAccountId, account.type, user);
+        return userId ? true : "/signin?error=OAuthAccountNotLinked";
+      },
+      async jwt({ token, user, account }) {
+        // Runs with `account` only at sign-in; later calls keep the token as it is.
+        if (account && user) {
+          token.sub =
+            account.provider === "credentials"
+              ? user.id
+              : ((await db().account.findUnique({
+                  where: { provider_providerAccountId: { provider: account.provider, providerAccountId: account.providerAccountId } },
+                  select: { userId: true },
+                }))?.userId ?? undefined);
+        }
+        return token;
+      },
+    },
+    logger: {
+      error: (code, metadata) => log.error("next-auth error", { code, error: metadata instanceof Error ? metadata : metadata.error }),
+      // NEXTAUTH_URL only matters for OAuth redirects, warned about above; the others are worth seeing.
+      warn: (code) => (code === "NEXTAUTH_URL" ? undefined : log.warn("next-auth warning", { code })),
+      debug: (code) => log.debug("next-auth debug", { code }),
+    },
+  };
+}
+
+/**
+ * Montage's user for an OAuth account: the linked one, or a new user when the email is new. An
+ * existing email is not linked automatically: the provider's email is not proof of owning that
+ * Montage account (next-auth's OAuthAccountNotLinked rule).
+ */
+async function userIdForOAuthAccount(
+  provider: string,
+  providerAccountId: string,
+  type: string,
+  profile: { email?: string | null; name?: string | null; image?: string | null },
+): Promise<string | null> {
+  const database = db();
+  const linked = await database.account.findUnique({
+    where: { provider_providerAccountId: { provider, providerAccountId } },
+    select: { userId: true },
+  });
+  if (linked) return linked.userId;
+  const email = profile.email?.trim().toLowerCase();
+  if (!email) return null;
+  if (await database.user.findUnique({ where: { email }, select: { id: true } })) return null;
+  const created = await database.user.create({
+    data: {
+      email,
+      name: profile.name ?? null,
+      image: profile.image ?? null,
+      accounts: { create: { provider, providerAccountId, type } },
+    },
+    select: { id: true },
+  });
+  return created.id;
+}

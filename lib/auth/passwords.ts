@@ -1,0 +1,85 @@
+import bcrypt from "bcryptjs";
+import { z } from "zod";
+import { ApiError } from "@/lib/api/errors";
+import { db } from "@/lib/db/client";
+
+/**
+ * Email-and-password accounts: the embedded-default sign-in, which needs no outside service.
+ * Passwords are hashed with bcrypt at cost 12 (about a quarter of a second here), so a stolen
+ * users table is slow to attack. bcrypt reads at most 72 bytes; longer passwords are refused
+ * rather than silently truncated.
+ */
+export const BCRYPT_COST = 12;
+const MAX_PASSWORD_BYTES = 72;
+
+export const passwordSchema = z
+  .string()
+  .min(8, "Use at least 8 characters.")
+  .refine((value) => new TextEncoder().encode(value).length <= MAX_PASSWORD_BYTES, `Use at most ${MAX_PASSWORD_BYTES} bytes.`);
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.email("Enter a valid email address.").max(254));
+
+export const signUpSchema = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  name: z.string().trim().max(80).optional(),
+});
+
+export const credentialsSchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1).max(1024),
+});
+
+export function hashPassword(password: string): Promise<string> {
+  return bcrypt.hash(password, BCRYPT_COST);
+}
+
+export function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return bcrypt.compare(password, hash);
+}
+
+// Compared against when the email is unknown, so a miss costs as long as a wrong password and
+// response times do not reveal which emails have accounts.
+let dummyHash: Promise<string> | undefined;
+
+/** The user these credentials belong to, or null. */
+export async function verifyCredentials(input: unknown): Promise<{ id: string; email: string; name: string | null } | null> {
+  const parsed = credentialsSchema.safeParse(input);
+  if (!parsed.success) return null;
+  const { email, password } = parsed.data;
+  const user = await db().user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
+  if (!user?.passwordHash) {
+    dummyHash ??= hashPassword("montage-timing-equaliser");
+    await verifyPassword(password, await dummyHash);
+    return null;
+  }
+  if (!(await verifyPassword(password, user.passwordHash))) return null;
+  return { id: user.id, email: user.email, name: user.name };
+}
+
+/**
+ * Creates an email-and-password user. An existing email is refused even when that user has no
+ * password (created by the token CLI or by OAuth): setting one would hand the account to whoever
+ * signs up first with that address.
+ */
+export async function createPasswordUser(input: z.infer<typeof signUpSchema>): Promise<{ id: string; email: string }> {
+  const passwordHash = await hashPassword(input.password);
+  const existing = await db().user.findUnique({ where: { email: input.email }, select: { id: true } });
+  if (existing) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
+  try {
+    return await db().user.create({
+      data: { email: input.email, passwordHash, ...(input.name && { name: input.name }) },
+      select: { id: true, email: true },
+    });
+  } catch (error) {
+    // Two sign-ups with one email at once: the unique index decides.
+    if ((error as { code?: unknown }).code === "P2002") {
+      throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,99 @@
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, defineConfig, devices } from "@playwright/test";
+import { SERVERS } from "./e2e/support/servers";
+
+/**
+ * Browser tests against the production build (`.next` must exist: `npm run build` first). Three
+ * servers, each on a fresh database in a temp DATA_DIR, because the local fault switch is per process:
+ *   3210  no faults                                   sign-in, the main run, isolation, tokens
+ *   3211  video fails once (503), slow sweep          a run parks, Retry completes it
+ *   3212  image edit takes 5 s                       reload mid-run, the tracker catches up
+ * Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium (CI machines cannot
+ * download browsers).
+ */
+
+const ownChromium = (() => {
+  try {
+    return existsSync(chromium.executablePath());
+  } catch {
+    return false;
+  }
+})();
+const systemChromium = "/usr/bin/chromium";
+
+function server(port: number, env: Record<string, string>) {
+  const dataDir = path.join(os.tmpdir(), "montage-e2e", String(port));
+  return {
+    // A fresh database per run: remove, migrate, serve.
+    command: `rm -rf "${dataDir}" && npx tsx scripts/db-migrate.ts && npx next start -p ${port}`,
+    url: `http://localhost:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATA_DIR: dataDir,
+      DATABASE_URL: "",
+      PORT: String(port),
+      APP_URL: `http://localhost:${port}`,
+      // next-auth reads it itself (an empty string breaks it): the server's own URL is the right value.
+      NEXTAUTH_URL: `http://localhost:${port}`,
+      NEXTAUTH_SECRET: "",
+      GITHUB_ID: "",
+      GITHUB_SECRET: "",
+      REPLICATE_API_TOKEN: "",
+      CLOUDINARY_URL: "",
+      INNGEST_DEV: "",
+      INNGEST_EVENT_KEY: "",
+      INNGEST_SIGNING_KEY: "",
+      LOG_LEVEL: "warn",
+      LOCAL_PROVIDER_FAULTS: "",
+      WORKFLOW_RETRY_INTERVAL_SECONDS: "2",
+      ...env,
+    },
+  };
+}
+
+export default defineConfig({
+  testDir: "./e2e",
+  outputDir: "./test-results",
+  fullyParallel: false,
+  forbidOnly: Boolean(process.env.CI),
+  retries: 0,
+  workers: 2,
+  timeout: 120_000,
+  expect: { timeout: 15_000 },
+  reporter: process.env.CI ? [["list"], ["html", { open: "never" }]] : [["list"]],
+  use: {
+    baseURL: `http://localhost:${SERVERS.main}`,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    video: "off",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        ...devices["Desktop Chrome"],
+        ...(!ownChromium && {
+          launchOptions: {
+            executablePath: systemChromium,
+            args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+          },
+        }),
+      },
+    },
+  ],
+  webServer: [
+    server(SERVERS.main, {}),
+    // A long retry interval: the sweep must not resume the parked run before the test presses Retry.
+    // An outage, not quota: quota opens the provider's circuit (lib/providers/health-gate.ts), which
+    // then parks even a manual retry until its next probe, one retry interval later.
+    server(SERVERS.faults, { LOCAL_PROVIDER_FAULTS: "video:outage:1", WORKFLOW_RETRY_INTERVAL_SECONDS: "3600" }),
+    server(SERVERS.slow, { LOCAL_PROVIDER_FAULTS: "image_edit:slow=5000" }),
+  ],
+});
