@@ -3,7 +3,7 @@ import type { Checkpoints } from "@/lib/contract/events";
 import { db } from "@/lib/db/client";
 import { notifyJobEvents } from "@/lib/engine/notifier";
 import { workflowDriver } from "@/lib/engine/driver";
-import { cancelSavedPredictions } from "@/lib/providers";
+import { cancelSavedPredictions, checkProviderHealth, providers } from "@/lib/providers";
 import type { Workflow } from "@/lib/workflows/definition";
 import { findWorkflow } from "@/lib/workflows/registry";
 import { config } from "@/lib/config";
@@ -110,6 +110,10 @@ export async function retryJob(userId: string, jobId: string) {
   });
   if (!claimed) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   notifyJobEvents(jobId);
+  // A person asking to retry now should not wait for the next sweep to probe the failing provider:
+  // probe it here, so a recovered provider's circuit closes before the step runs.
+  const failedProvider = job.execution.lastErrorProvider;
+  if (failedProvider) await checkProviderHealth(providers(), failedProvider).catch(() => undefined);
   await workflowDriver().enqueue(jobId);
   return getOwnJob(userId, jobId);
 }

@@ -104,11 +104,11 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
     expect(events.at(-1)!.event).toBe("complete");
   });
 
-  it("a manual retry resumes a parked job from its last checkpoint", async () => {
+  it("a manual retry resumes a parked job from its last checkpoint, probing the provider whose circuit opened", async () => {
     // Re-arm the fault switch for this test by building fresh providers.
     const { createProviders } = m.providers;
     const { config } = await import("@/lib/config");
-    (globalThis as { montageProviders?: Providers }).montageProviders = createProviders({ ...config(), LOCAL_PROVIDER_FAULTS: "video:outage:1" });
+    (globalThis as { montageProviders?: Providers }).montageProviders = createProviders({ ...config(), LOCAL_PROVIDER_FAULTS: "video:quota:1" });
     (globalThis as { montageDriver?: unknown }).montageDriver = undefined;
     (globalThis as { montageDriverStarted?: unknown }).montageDriverStarted = undefined;
     const response = await m.execute.POST(executeRequest(token, { workflow_id: "img-edit-to-video", file: jpegBlob() }));
