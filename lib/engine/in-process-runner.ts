@@ -66,7 +66,7 @@ export class InProcessRunner {
     const { database, logger } = this.options;
     try {
       for (const jobId of await findOrphanedJobs(database, this.options.sweepBatch)) {
-        if (!this.running.has(jobId)) logger.info("resuming orphaned execution", { job_id: jobId });
+        if (!this.running.has(jobId) && !this.waiting.includes(jobId)) logger.info("resuming orphaned execution", { job_id: jobId });
         this.enqueue(jobId);
       }
       const { resumed } = await sweepDueJobs({

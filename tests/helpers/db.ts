@@ -45,7 +45,7 @@ export async function createTestDatabase(provider: Provider): Promise<TestDataba
   };
 }
 
-const MONTAGE_GLOBALS = ["montageConfig", "montageInngest", "montageDb", "montageProviders", "montageDriver", "montageDriverStarted", "montageJobNotifier"];
+const MONTAGE_GLOBALS = ["montageConfig", "montageInngest", "montageDb", "montageProviders", "montageDriver", "montageDriverStarted", "montageJobNotifier", "montageRateLimits"];
 
 /**
  * Points this test process at a test database: sets the environment that lib/config.ts reads and
