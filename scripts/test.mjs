@@ -17,9 +17,10 @@ step("code generation", "npx tsx scripts/codegen.ts");
 step("type check", "npx tsc --noEmit");
 step("production build", "npx next build");
 
-mkdirSync("test-results", { recursive: true });
+// Not under test-results/: Playwright empties that folder when it starts.
+mkdirSync("reports", { recursive: true });
 console.log("\n▶ unit and integration tests (vitest)");
-const vitest = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile.json=test-results/vitest.json"], {
+const vitest = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile.json=reports/vitest.json"], {
   stdio: "inherit",
 });
 
@@ -28,20 +29,20 @@ if (existsSync("e2e") && existsSync("playwright.config.ts")) {
   console.log("\n▶ browser tests (Playwright)");
   e2e = spawnSync("npx", ["playwright", "test", "--reporter=list,json"], {
     stdio: "inherit",
-    env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: "test-results/playwright.json" },
+    env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: "reports/playwright.json" },
   });
 }
 
 function counts() {
   let passed = 0;
   let failed = 0;
-  if (existsSync("test-results/vitest.json")) {
-    const report = JSON.parse(readFileSync("test-results/vitest.json", "utf8"));
+  if (existsSync("reports/vitest.json")) {
+    const report = JSON.parse(readFileSync("reports/vitest.json", "utf8"));
     passed += report.numPassedTests;
     failed += report.numFailedTests;
   }
-  if (existsSync("test-results/playwright.json")) {
-    const { stats } = JSON.parse(readFileSync("test-results/playwright.json", "utf8"));
+  if (existsSync("reports/playwright.json")) {
+    const { stats } = JSON.parse(readFileSync("reports/playwright.json", "utf8"));
     passed += stats.expected + stats.flaky;
     failed += stats.unexpected;
   }
