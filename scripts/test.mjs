@@ -4,7 +4,7 @@
 // summary line. Needs PostgreSQL (TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 // and Chromium (Playwright's own, or /usr/bin/chromium).
 import { execSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const step = (title, command) => {
@@ -18,6 +18,7 @@ step("type check", "npx tsc --noEmit");
 step("production build", "npx next build");
 
 // Not under test-results/: Playwright empties that folder when it starts.
+rmSync("reports", { recursive: true, force: true });
 mkdirSync("reports", { recursive: true });
 console.log("\n▶ unit and integration tests (vitest)");
 const vitest = spawnSync("npx", ["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile.json=reports/vitest.json"], {
