@@ -15,13 +15,22 @@ import { config } from "@/lib/config";
 export type Db = SqliteClient;
 export type { Prisma } from "@/lib/db/generated/sqlite/client";
 
+/** Which SQL dialect a client speaks, for the few hot paths written in SQL (lib/engine/step-commit.ts). */
+const dialects = new WeakMap<object, DatabaseTarget["provider"]>();
+export function dialectOf(database: Db): DatabaseTarget["provider"] | undefined {
+  return dialects.get(database);
+}
+
 export function createDb(target: DatabaseTarget): Db {
   if (target.provider === "postgresql") {
     const adapter = new PrismaPg({ connectionString: target.url, max: 10 });
-    return new PostgresClient({ adapter }) as unknown as Db;
+    const client = new PostgresClient({ adapter }) as unknown as Db;
+    dialects.set(client, "postgresql");
+    return client;
   }
   mkdirSync(path.dirname(target.filePath), { recursive: true });
   const client = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: target.url, timeout: 10_000 }) });
+  dialects.set(client, "sqlite");
   // WAL lets the stream read while a step commits; NORMAL syncs at checkpoints, which in WAL mode
   // survives process crashes (kill -9) and loses at most the last commits on power loss.
   // See docs/decisions/2026-11-26-sqlite-wal.md.

@@ -2,9 +2,9 @@ import { EventEmitter } from "node:events";
 
 /**
  * In-process wake-ups: the engine announces "job X has new events" so streams in this process read
- * at once instead of waiting for their next poll. Streams still poll (slowly) so that events
- * written by other processes arrive too. Lives on globalThis because Next.js bundles route
- * handlers and instrumentation separately.
+ * at once instead of waiting for their next poll. Events written by other processes are announced
+ * here too, by the stream's shared tail of job_events (lib/jobs/stream.ts). Lives on globalThis
+ * because Next.js bundles route handlers and instrumentation separately.
  */
 const globalForNotifier = globalThis as unknown as { montageJobNotifier?: EventEmitter };
 
@@ -20,17 +20,59 @@ export function notifyJobEvents(jobId: string): void {
   emitter().emit(jobId);
 }
 
+export interface JobEventsWatch {
+  /**
+   * Resolves on the next notification, after `timeoutMs`, or when `signal` aborts; at once if a
+   * notification arrived since the previous wait returned (none is lost between a read and a wait).
+   */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** performance.now() of the latest notification (or of the watch's start): a read started after it is fresh. */
+  readonly lastNotifiedAt: number;
+  close(): void;
+}
+
+/** Watches a job's notifications for as long as a reader follows it. */
+export function watchJobEvents(jobId: string): JobEventsWatch {
+  let pending = false;
+  let lastNotifiedAt = performance.now();
+  let wake: (() => void) | undefined;
+  const onEvent = () => {
+    pending = true;
+    lastNotifiedAt = performance.now();
+    wake?.();
+  };
+  emitter().on(jobId, onEvent);
+  return {
+    get lastNotifiedAt() {
+      return lastNotifiedAt;
+    },
+    wait(timeoutMs, signal) {
+      if (pending || signal?.aborted) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          wake = undefined;
+          pending = false;
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        wake = done;
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    },
+    close() {
+      emitter().off(jobId, onEvent);
+      wake?.();
+    },
+  };
+}
+
 /** Resolves on the next notification for the job, after `timeoutMs`, or when `signal` aborts. */
 export function waitForJobEvents(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      emitter().off(jobId, done);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    emitter().on(jobId, done);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  const watch = watchJobEvents(jobId);
+  return watch.wait(timeoutMs, signal).finally(() => watch.close());
 }

@@ -1,12 +1,18 @@
 import { ApiError } from "@/lib/api/errors";
 import { isTerminalStatus } from "@/lib/contract/events";
 import { db } from "@/lib/db/client";
-import { waitForJobEvents } from "@/lib/engine/notifier";
+import { notifyJobEvents, watchJobEvents } from "@/lib/engine/notifier";
 
-/** Cross-process events are picked up by polling at this pace; same-process ones wake the stream at once. */
-const POLL_MS = 1000;
+/**
+ * Events written in this process wake a stream at once (lib/engine/notifier.ts). Events written
+ * by other processes are found by one shared tail of job_events every TAIL_MS, which wakes the
+ * streams of the jobs it saw. Each stream still re-reads on its own every SAFETY_POLL_MS.
+ */
+const TAIL_MS = 25;
+const SAFETY_POLL_MS = 10_000;
 const HEARTBEAT_MS = 15_000;
 const BATCH = 200;
+const TAIL_BATCH = 1000;
 
 /** Parses Last-Event-ID: a non-negative event id, or nothing. Anything else is a 400. */
 export function parseLastEventId(value: string | null): number {
@@ -15,8 +21,83 @@ export function parseLastEventId(value: string | null): number {
   return Number(value.trim());
 }
 
-function formatEvent(id: number, type: string, data: unknown): string {
-  return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+/** Subscribers of one job share the event objects of a read: each is serialized once. */
+const formatted = new WeakMap<object, Uint8Array>();
+const encoder = new TextEncoder();
+function encodeEvent(event: { id: number; type: string; data: unknown }): Uint8Array {
+  let bytes = formatted.get(event);
+  if (!bytes) {
+    bytes = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    formatted.set(event, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Concurrent identical reads share one query: the subscribers of one job all wake on the same
+ * notification with the same cursor, so N subscribers cost one read instead of N. A reader only
+ * joins a read that started after it woke, so it never gets an answer older than its wake-up.
+ */
+const inFlight = new Map<string, { startedAt: number; promise: Promise<unknown> }>();
+function shared<T>(key: string, notBefore: number, read: () => Promise<T>): Promise<T> {
+  const pending = inFlight.get(key);
+  if (pending && pending.startedAt >= notBefore) return pending.promise as Promise<T>;
+  const entry = { startedAt: performance.now(), promise: undefined as unknown as Promise<T> };
+  entry.promise = read().finally(() => {
+    if (inFlight.get(key) === entry) inFlight.delete(key);
+  });
+  inFlight.set(key, entry);
+  return entry.promise;
+}
+
+const readEvents = (jobId: string, cursor: number, notBefore: number) =>
+  shared(`events:${jobId}:${cursor}`, notBefore, () =>
+    db().jobEvent.findMany({ where: { jobId, id: { gt: cursor } }, orderBy: { id: "asc" }, take: BATCH }),
+  );
+const readStatus = (jobId: string, notBefore: number) =>
+  shared(`status:${jobId}`, notBefore, () => db().job.findUnique({ where: { id: jobId }, select: { status: true } }));
+
+/** The shared tail: runs while at least one stream is open in this process. */
+const tail = { streams: 0, cursor: -1, timer: undefined as NodeJS.Timeout | undefined, busy: false };
+
+async function readTail(): Promise<void> {
+  if (tail.busy) return;
+  tail.busy = true;
+  try {
+    if (tail.cursor < 0) {
+      const last = await db().jobEvent.findFirst({ orderBy: { id: "desc" }, select: { id: true } });
+      tail.cursor = last?.id ?? 0;
+      return;
+    }
+    const rows = await db().jobEvent.findMany({
+      where: { id: { gt: tail.cursor } },
+      select: { id: true, jobId: true },
+      orderBy: { id: "asc" },
+      take: TAIL_BATCH,
+    });
+    if (rows.length === 0) return;
+    tail.cursor = rows.at(-1)!.id;
+    for (const jobId of new Set(rows.map((row) => row.jobId))) notifyJobEvents(jobId);
+  } catch {
+    // The database hiccuped: the next tick tries again, and streams still have their own poll.
+  } finally {
+    tail.busy = false;
+  }
+}
+
+function openTail(): () => void {
+  if (tail.streams++ === 0) {
+    tail.cursor = -1;
+    void readTail();
+    tail.timer = setInterval(() => void readTail(), TAIL_MS);
+    tail.timer.unref();
+  }
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    if (--tail.streams === 0) clearInterval(tail.timer);
+  };
 }
 
 /**
@@ -25,7 +106,6 @@ function formatEvent(id: number, type: string, data: unknown): string {
  * Reading the log (not in-memory state) makes it work across processes and reconnects.
  */
 export function streamJobEvents(jobId: string, lastEventId: number, signal: AbortSignal): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
   let cursor = lastEventId;
   const stop = new AbortController();
   signal.addEventListener("abort", () => stop.abort(), { once: true });
@@ -33,37 +113,41 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (text: string) => controller.enqueue(encoder.encode(text));
+      const closeTail = openTail();
+      // Watching from before the first read: a notification between a read and the wait is kept.
+      const watch = watchJobEvents(jobId);
       send(`retry: 2000\n: connected to job ${jobId}\n\n`);
       let lastWrite = Date.now();
       try {
         while (!stop.signal.aborted) {
-          const events = await db().jobEvent.findMany({
-            where: { jobId, id: { gt: cursor } },
-            orderBy: { id: "asc" },
-            take: BATCH,
-          });
+          // Reads started after the latest notification are fresh enough to share.
+          const wokeAt = watch.lastNotifiedAt;
+          const events = await readEvents(jobId, cursor, wokeAt);
           for (const event of events) {
-            send(formatEvent(event.id, event.type, event.data));
+            controller.enqueue(encodeEvent(event));
             cursor = event.id;
             lastWrite = Date.now();
           }
           if (events.length === BATCH) continue;
-          const job = await db().job.findUnique({ where: { id: jobId }, select: { status: true } });
+          const job = await readStatus(jobId, wokeAt);
           // Events written between the read above and this status check are picked up by one more pass.
           if (!job || isTerminalStatus(job.status)) {
-            const tail = await db().jobEvent.count({ where: { jobId, id: { gt: cursor } } });
-            if (tail === 0) break;
+            const tailCount = await db().jobEvent.count({ where: { jobId, id: { gt: cursor } } });
+            if (tailCount === 0) break;
             continue;
           }
           if (Date.now() - lastWrite >= HEARTBEAT_MS) {
             send(": heartbeat\n\n");
             lastWrite = Date.now();
           }
-          await waitForJobEvents(jobId, Math.min(POLL_MS, HEARTBEAT_MS), stop.signal);
+          await watch.wait(Math.min(SAFETY_POLL_MS, HEARTBEAT_MS), stop.signal);
         }
       } catch (error) {
         if (!stop.signal.aborted) controller.error(error);
         return;
+      } finally {
+        watch.close();
+        closeTail();
       }
       controller.close();
     },
