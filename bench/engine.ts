@@ -1,0 +1,211 @@
+/**
+ * Sections 1 and 2: the Montage engine's step overhead and throughput on no-op workflows, next to
+ * the raw durable commit rate of the same database through the same drivers.
+ *
+ * Each run takes the in-process runner's path: create the job (as createJob does, minus the
+ * upload), take the lease, runExecution with directStepRunner, release the lease.
+ */
+import Database from "better-sqlite3";
+import pg from "pg";
+import type { Db } from "@/lib/db/client";
+import type { Workflow } from "@/lib/workflows/definition";
+import type { TestDatabase } from "../tests/helpers/db";
+import { summarize, type Summary } from "./lib/stats";
+
+type Engine = {
+  createDb: typeof import("@/lib/db/client").createDb;
+  resolveDatabase: typeof import("@/lib/db/database-url").resolveDatabase;
+  executor: typeof import("@/lib/engine/executor");
+  lease: typeof import("@/lib/engine/lease");
+  providers: typeof import("@/lib/providers").providers;
+  log: typeof import("@/lib/log").log;
+};
+
+async function loadEngine(): Promise<Engine> {
+  return {
+    createDb: (await import("@/lib/db/client")).createDb,
+    resolveDatabase: (await import("@/lib/db/database-url")).resolveDatabase,
+    executor: await import("@/lib/engine/executor"),
+    lease: await import("@/lib/engine/lease"),
+    providers: (await import("@/lib/providers")).providers,
+    log: (await import("@/lib/log")).log,
+  };
+}
+
+/** handler call times per job: consecutive differences are the engine's cost between two steps. */
+const stepTimes = new Map<string, number[]>();
+
+function noopWorkflow(id: string, steps: number): Workflow {
+  const names = Array.from({ length: steps }, (_, i) => `s${i}`);
+  const handler = async (ctx: { jobId: string }) => {
+    stepTimes.get(ctx.jobId)?.push(performance.now());
+    return { ok: true };
+  };
+  return {
+    config: {
+      id,
+      name: id,
+      description: "",
+      icon: "⚙️",
+      steps: names.map((name) => ({ name, type: "noop", label: name })),
+      inputs: [],
+    },
+    handlers: Object.fromEntries(names.map((name) => [name, handler])),
+  };
+}
+
+export interface EngineHarness {
+  provider: TestDatabase["provider"];
+  database: Db;
+  runOnce(workflow: Workflow): Promise<{ ms: number; jobId: string }>;
+  close(): Promise<void>;
+}
+
+export async function engineHarness(testDb: TestDatabase): Promise<EngineHarness> {
+  const engine = await loadEngine();
+  const target = engine.resolveDatabase(testDb.url, testDb.dataDir);
+  const database = engine.createDb(target);
+  const user = await database.user.create({ data: { email: `bench-${Date.now()}@example.com` } });
+  const owner = engine.lease.newLeaseOwner();
+  const workflows = new Map<string, Workflow>();
+  const signal = new AbortController().signal;
+  const providers = engine.providers();
+
+  async function runOnce(workflow: Workflow) {
+    workflows.set(workflow.config.id, workflow);
+    const t0 = performance.now();
+    const job = await database.job.create({
+      data: {
+        userId: user.id,
+        workflowId: workflow.config.id,
+        status: "queued",
+        inputs: {},
+        execution: { create: { workflowId: workflow.config.id, checkpoints: {}, maxRetries: 3 } },
+        events: { create: { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued" } } },
+      },
+      select: { id: true },
+    });
+    stepTimes.set(job.id, []);
+    if (!(await engine.lease.acquireLease(database, job.id, owner, 30_000))) throw new Error("lease refused");
+    const outcome = await engine.executor.runExecution(job.id, {
+      runner: engine.executor.directStepRunner,
+      providers,
+      signal,
+      retryBaseSeconds: 1,
+      defaultMaxRetries: 3,
+      database,
+      logger: engine.log,
+      findWorkflow: (id) => workflows.get(id),
+    });
+    await engine.lease.releaseLease(database, job.id, owner);
+    if (outcome.status !== "completed") throw new Error(`bench run ended ${outcome.status}`);
+    return { ms: performance.now() - t0, jobId: job.id };
+  }
+
+  return { provider: testDb.provider, database, runOnce, close: () => database.$disconnect() };
+}
+
+export interface StepOverheadResult {
+  steps: number;
+  runs: number;
+  /** Time between two consecutive no-op handler calls: one step-end and one step-start. */
+  betweenSteps: Summary;
+  /** Whole run (job creation to completion) divided by its step count. */
+  perStepOfRun: Summary;
+}
+
+export async function measureStepOverhead(h: EngineHarness, steps: number, runs: number): Promise<StepOverheadResult> {
+  const workflow = noopWorkflow(`bench-${steps}-steps`, steps);
+  for (let i = 0; i < Math.max(2, Math.ceil(runs / 10)); i++) await h.runOnce(workflow); // warm-up
+  const gaps: number[] = [];
+  const perStep: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const { ms, jobId } = await h.runOnce(workflow);
+    perStep.push(ms / steps);
+    const times = stepTimes.get(jobId)!;
+    for (let i = 1; i < times.length; i++) gaps.push(times[i]! - times[i - 1]!);
+    stepTimes.delete(jobId);
+  }
+  return { steps, runs, betweenSteps: summarize(gaps), perStepOfRun: summarize(perStep) };
+}
+
+export interface ThroughputResult {
+  concurrency: number;
+  runs: number;
+  runsPerSecond: number;
+  latency: Summary;
+}
+
+export async function measureThroughput(h: EngineHarness, runs: number, concurrency: number): Promise<ThroughputResult> {
+  const workflow = noopWorkflow("bench-3-steps", 3);
+  for (let i = 0; i < 20; i++) await h.runOnce(workflow);
+  const latencies: number[] = [];
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < runs) {
+        started++;
+        const { ms, jobId } = await h.runOnce(workflow);
+        stepTimes.delete(jobId);
+        latencies.push(ms);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { concurrency, runs, runsPerSecond: Math.round(runs / seconds), latency: summarize(latencies) };
+}
+
+export interface CommitRateResult {
+  label: string;
+  commits: number;
+  perCommit: Summary;
+  commitsPerSecond: number;
+}
+
+async function timeCommits(label: string, commits: number, commit: () => unknown): Promise<CommitRateResult> {
+  for (let i = 0; i < Math.min(100, commits); i++) await commit();
+  const samples: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < commits; i++) {
+    const s = performance.now();
+    await commit();
+    samples.push(performance.now() - s);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { label, commits, perCommit: summarize(samples), commitsPerSecond: Math.round(commits / seconds) };
+}
+
+/** One small insert per transaction into job_events, through Prisma (same adapter) and the raw driver. */
+export async function measureCommitRates(h: EngineHarness, testDb: TestDatabase, commits: number): Promise<CommitRateResult[]> {
+  const job = await h.database.job.create({
+    data: { userId: (await h.database.user.findFirstOrThrow()).id, workflowId: "bench-commits", status: "completed", inputs: {} },
+  });
+  const results: CommitRateResult[] = [];
+  results.push(
+    await timeCommits(`${h.provider} Prisma + adapter: jobEvent.create`, commits, () =>
+      h.database.jobEvent.create({ data: { jobId: job.id, type: "progress", data: { n: 1 } } }),
+    ),
+  );
+  if (testDb.provider === "sqlite") {
+    const file = testDb.url.replace(/^file:/, "");
+    for (const synchronous of ["NORMAL", "FULL"] as const) {
+      const raw = new Database(file, { timeout: 10_000 });
+      raw.pragma("journal_mode = WAL");
+      raw.pragma(`synchronous = ${synchronous}`);
+      const insert = raw.prepare("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, 'progress', '{\"n\":1}', ?)");
+      results.push(await timeCommits(`sqlite better-sqlite3 raw, WAL, synchronous=${synchronous}`, commits, () => insert.run(job.id, Date.now())));
+      raw.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: testDb.url });
+    await client.connect();
+    results.push(
+      await timeCommits("postgresql pg raw (one client)", commits, () =>
+        client.query({ name: "bench-insert", text: "INSERT INTO job_events (job_id, type, data) VALUES ($1, 'progress', '{\"n\":1}')", values: [job.id] }),
+      ),
+    );
+    await client.end();
+  }
+  return results;
+}

@@ -1,0 +1,36 @@
+/**
+ * Benchmark sizes, read once from the environment. BENCH_QUICK=1 shrinks everything to a smoke run
+ * of about a minute; each size can also be set on its own (BENCH_THROUGHPUT_RUNS=500 ...).
+ */
+const quick = process.env.BENCH_QUICK === "1";
+
+function size(name: string, full: number, smoke: number): number {
+  const raw = process.env[name];
+  if (raw !== undefined && raw !== "") {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+    return value;
+  }
+  return quick ? smoke : full;
+}
+
+function list(name: string, full: number[], smoke: number[]): number[] {
+  const raw = process.env[name];
+  if (raw) return raw.split(",").map((part) => Number(part.trim()));
+  return quick ? smoke : full;
+}
+
+export const sizes = {
+  quick,
+  /** Runs of each workflow length (10 and 100 steps), one at a time. */
+  stepRuns10: size("BENCH_STEP_RUNS_10", 60, 10),
+  stepRuns100: size("BENCH_STEP_RUNS_100", 12, 2),
+  /** Single-insert commits for the raw commit-rate baselines. */
+  commits: size("BENCH_COMMITS", 2000, 300),
+  throughputRuns: size("BENCH_THROUGHPUT_RUNS", 2000, 200),
+  concurrencies: list("BENCH_CONCURRENCY", [8, 32, 64], [8, 32]),
+  subscribers: list("BENCH_SUBSCRIBERS", [100, 1000], [100]),
+  /** Seconds each autocannon scenario runs. */
+  apiSeconds: size("BENCH_API_SECONDS", 10, 3),
+  sections: (process.env.BENCH_SECTIONS ?? "steps,throughput,stream,api,recovery").split(",").map((s) => s.trim()),
+};

@@ -1,0 +1,202 @@
+/**
+ * Section 3: SSE fan-out. N subscribers spread over JOBS running jobs on `next start` (SQLite),
+ * against the bare node:http SSE server (bench/bare-sse-server.ts) reading the same database.
+ *
+ * The events come from a writer outside both servers (this process, as a separate worker process
+ * would write them): one event per job every EVENT_INTERVAL_MS, each carrying the time of its
+ * commit. Latency is receive time minus that time. Memory per connection is the server's RSS
+ * (whole process group) with the subscribers connected minus before, divided by N.
+ */
+import http from "node:http";
+import Database from "better-sqlite3";
+import { createTestDatabase } from "../tests/helpers/db";
+import { startServer } from "../tests/helpers/server";
+import { groupRssBytes, spawnTsx, waitForProductionBuild } from "./lib/processes";
+import { ms, type Row } from "./lib/report";
+import { sizes } from "./lib/sizes";
+import { sleep, summarize, type Summary } from "./lib/stats";
+
+const JOBS = 10;
+const EVENT_INTERVAL_MS = 200;
+const MEASURE_MS = sizes.quick ? 3000 : 8000;
+const BARE_TAIL_MS = 25;
+const PORTS = { next: 3411, bare: 3412 } as const;
+
+interface FanoutResult {
+  server: "montage" | "bare";
+  subscribers: number;
+  connected: number;
+  events: number;
+  latency: Summary;
+  rssPerConnectionKb: number;
+  errors: number;
+}
+
+interface Subscriber {
+  request: http.ClientRequest;
+}
+
+/** Opens N SSE connections (in batches) and records receive latency of events carrying sent_at. */
+async function subscribe(base: string, jobIds: string[], count: number, token: string, latencies: number[], counters: { errors: number; connected: number; recording: boolean }) {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+  const subscribers: Subscriber[] = [];
+  const open = (jobId: string) =>
+    new Promise<void>((resolve) => {
+      const request = http.get(`${base}/jobs/${jobId}/stream`, { agent, headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" } }, (response) => {
+        if (response.statusCode !== 200) {
+          counters.errors++;
+          response.resume();
+          resolve();
+          return;
+        }
+        counters.connected++;
+        resolve();
+        let buffer = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf("\n\n")) !== -1) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const dataLine = block.split("\n").find((line) => line.startsWith("data: "));
+            if (!dataLine || !counters.recording) continue;
+            const sentAt = (JSON.parse(dataLine.slice(6)) as { sent_at?: number }).sent_at;
+            if (sentAt) latencies.push(Date.now() - sentAt);
+          }
+        });
+        response.on("error", () => undefined);
+      });
+      request.on("error", () => {
+        counters.errors++;
+        resolve();
+      });
+      subscribers.push({ request });
+    });
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, k) => open(jobIds[(i + k) % jobIds.length]!)));
+  }
+  return () => {
+    for (const s of subscribers) s.request.destroy();
+    agent.destroy();
+  };
+}
+
+async function measure(server: FanoutResult["server"], base: string, pid: number, jobIds: string[], count: number, token: string, writer: Database.Database): Promise<FanoutResult> {
+  const insert = writer.prepare("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, 'progress', ?, ?)");
+  await sleep(500);
+  const rssBefore = groupRssBytes(pid);
+  const latencies: number[] = [];
+  const counters = { errors: 0, connected: 0, recording: false };
+  const close = await subscribe(base, jobIds, count, token, latencies, counters);
+  await sleep(1500);
+  let seq = 0;
+  // Steady event flow; each job's events are spread across the interval.
+  const timers = jobIds.map((jobId, index) =>
+    setTimeout(() => {
+      const timer = setInterval(() => {
+        const now = Date.now();
+        insert.run(jobId, JSON.stringify({ step: 0, step_name: "bench", progress: seq % 100, step_progress: seq++ % 100, sent_at: now }), new Date(now).toISOString().replace("Z", "+00:00"));
+      }, EVENT_INTERVAL_MS);
+      timers.push(timer);
+    }, (index * EVENT_INTERVAL_MS) / jobIds.length),
+  );
+  await sleep(1000); // warm-up: first reads, JIT
+  counters.recording = true;
+  await sleep(MEASURE_MS);
+  const rssDuring = groupRssBytes(pid);
+  counters.recording = false;
+  for (const timer of timers) clearInterval(timer);
+  close();
+  await sleep(500);
+  return {
+    server,
+    subscribers: count,
+    connected: counters.connected,
+    events: latencies.length,
+    latency: summarize(latencies),
+    rssPerConnectionKb: Math.round((rssDuring - rssBefore) / 1024 / Math.max(1, counters.connected)),
+    errors: counters.errors,
+  };
+}
+
+export async function runStreamSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
+  await waitForProductionBuild(log);
+  const testDb = await createTestDatabase("sqlite");
+  const { createDb } = await import("@/lib/db/client");
+  const { resolveDatabase } = await import("@/lib/db/database-url");
+  const { createApiToken } = await import("@/lib/auth/tokens");
+  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
+  const user = await database.user.create({ data: { email: "bench-stream@example.com" } });
+  const { token } = await createApiToken(database, user.id, "bench");
+  const jobIds: string[] = [];
+  for (let i = 0; i < JOBS; i++) {
+    const job = await database.job.create({
+      data: { userId: user.id, workflowId: "img-edit-to-video", status: "running", inputs: {}, execution: { create: { workflowId: "img-edit-to-video", checkpoints: {}, maxRetries: 3, leaseOwner: "bench-writer:1:x", leaseExpiresAt: new Date(Date.now() + 3_600_000) } } },
+    });
+    jobIds.push(job.id);
+  }
+  const file = testDb.url.replace(/^file:/, "");
+  const writer = new Database(file, { timeout: 10_000 });
+  writer.pragma("journal_mode = WAL");
+  writer.pragma("synchronous = NORMAL");
+  const fanout: FanoutResult[] = [];
+  try {
+    log("stream: next start");
+    const next = await startServer({
+      DATABASE_URL: testDb.url,
+      DATA_DIR: testDb.dataDir,
+      LOG_LEVEL: "warn",
+      // The per-user limits would refuse a benchmark's load by design: off here.
+      RATE_LIMIT_EXECUTES_PER_MINUTE: "0",
+      RATE_LIMIT_CONCURRENT_STREAMS: "0",
+      WORKFLOW_RETRY_INTERVAL_SECONDS: "3600",
+    }, PORTS.next);
+    try {
+      for (const count of sizes.subscribers) {
+        log(`stream: montage with ${count} subscribers`);
+        fanout.push(await measure("montage", next.url, next.process.pid!, jobIds, count, token, writer));
+      }
+    } finally {
+      await next.stop();
+    }
+    log("stream: bare node:http baseline");
+    const bare = await spawnTsx("bench/bare-sse-server.ts", [file, String(PORTS.bare), String(BARE_TAIL_MS)], `http://127.0.0.1:${PORTS.bare}/health`);
+    try {
+      for (const count of sizes.subscribers) {
+        log(`stream: bare with ${count} subscribers`);
+        fanout.push(await measure("bare", `http://127.0.0.1:${PORTS.bare}`, bare.process.pid!, jobIds, count, token, writer));
+      }
+    } finally {
+      await bare.stop();
+    }
+  } finally {
+    writer.close();
+    await database.$disconnect();
+    await testDb.drop();
+  }
+  results.stream = { jobs: JOBS, eventIntervalMs: EVENT_INTERVAL_MS, measureMs: MEASURE_MS, bareTailMs: BARE_TAIL_MS, fanout };
+  for (const count of sizes.subscribers) {
+    const montage = fanout.find((f) => f.server === "montage" && f.subscribers === count);
+    const bare = fanout.find((f) => f.server === "bare" && f.subscribers === count);
+    for (const f of [montage, bare]) {
+      if (!f) continue;
+      const row: Row = {
+        section: "3 Stream fan-out",
+        metric: `${f.server === "montage" ? "Montage (next start)" : "bare node:http"}, ${count} subscribers on ${JOBS} jobs (${f.connected} connected, ${f.errors} errors, ${f.events} events received): commit-to-client p50 / p99; RSS per connection`,
+        value: `${ms(f.latency.p50)} / ${ms(f.latency.p99)}; ${f.rssPerConnectionKb} KB`,
+      };
+      if (f.server === "montage" && count === 1000) Object.assign(row, { target: "p99 ≤ 100 ms", met: f.latency.p99 <= 100 });
+      rows.push(row);
+    }
+    if (montage && bare) {
+      const ratio = montage.latency.p99 / bare.latency.p99;
+      rows.push({
+        section: "3 Stream fan-out",
+        metric: `Montage ÷ bare, ${count} subscribers, p99`,
+        value: `${ratio.toFixed(2)}×`,
+        ...(count === 1000 && { target: "≤ 2×", met: ratio <= 2 }),
+      });
+    }
+  }
+}
