@@ -1,3 +1,5 @@
+import { config } from "@/lib/config";
+
 /**
  * Structured logs: one JSON line per event on stdout. Every line about a job carries `job_id` and,
  * inside a step, `step`. Values that look like secrets are redacted before they are written.
@@ -43,15 +45,25 @@ function serialize(value: unknown, key = ""): unknown {
   return value;
 }
 
-let minimumLevel: number = LEVELS.info;
+let levelOverride: number | undefined;
 
 export function setLogLevel(level: Level | "silent"): void {
-  minimumLevel = LEVELS[level];
+  levelOverride = LEVELS[level];
+}
+
+/** LOG_LEVEL from the config (read lazily: the logger must work before and while the config loads). */
+function minimumLevel(): number {
+  if (levelOverride !== undefined) return levelOverride;
+  try {
+    return LEVELS[config().LOG_LEVEL];
+  } catch {
+    return LEVELS.info;
+  }
 }
 
 function createLogger(bound: LogFields): Logger {
   const write = (level: Level, message: string, fields?: LogFields) => {
-    if (LEVELS[level] < minimumLevel) return;
+    if (LEVELS[level] < minimumLevel()) return;
     const line = {
       time: new Date().toISOString(),
       level,

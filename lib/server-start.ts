@@ -1,12 +1,11 @@
 import { config } from "@/lib/config";
 import { startWorkflowDriver, workflowDriver } from "@/lib/engine/driver";
-import { log, setLogLevel } from "@/lib/log";
+import { log } from "@/lib/log";
 import { workflowRegistry } from "@/lib/workflows/registry";
 
 /** Process start-up: validate config, report workflows, start the driver, stop it cleanly on SIGTERM. */
 export async function startServer(): Promise<void> {
   const cfg = config();
-  setLogLevel(cfg.LOG_LEVEL);
   const registry = workflowRegistry();
   log.info("montage starting", {
     database: cfg.database.provider,
