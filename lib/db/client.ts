@@ -15,21 +15,157 @@ import { config } from "@/lib/config";
 export type Db = SqliteClient;
 export type { Prisma } from "@/lib/db/generated/sqlite/client";
 
-/** Which SQL dialect a client speaks, for the few hot paths written in SQL (lib/engine/step-commit.ts). */
+/** Which SQL dialect a client speaks, for the few hot paths written in SQL (lib/engine/executor.ts, lib/engine/lease.ts). */
 const dialects = new WeakMap<object, DatabaseTarget["provider"]>();
 export function dialectOf(database: Db): DatabaseTarget["provider"] | undefined {
   return dialects.get(database);
 }
 
+/**
+ * Timestamps for those SQL paths, in the formats Prisma writes them: SQLite text with an explicit
+ * offset (the better-sqlite3 adapter's iso8601 format, so text comparisons agree with Prisma's);
+ * PostgreSQL timestamp(3) in UTC (cast with `::timestamp(3)`).
+ */
+export function sqliteTime(date: Date): string {
+  return date.toISOString().replace("Z", "+00:00");
+}
+export function postgresTime(date: Date): string {
+  return date.toISOString().replace("T", " ").replace("Z", "");
+}
+
+/**
+ * The better-sqlite3 connection under a SQLite client's adapter, as far as the engine uses it.
+ * Prisma's SQLite adapter runs every query synchronously on this one connection; its transactions
+ * take a lock of the adapter's own and hold BEGIN ... COMMIT open across awaits.
+ */
+export interface SqliteConnection {
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  prepare(sql: string): SqliteStatement;
+}
+export interface SqliteStatement {
+  run(...params: unknown[]): { changes: number | bigint };
+  get(...params: unknown[]): unknown;
+}
+interface SqliteAdapterTransaction {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+interface SqliteAdapter {
+  startTransaction(): Promise<SqliteAdapterTransaction>;
+}
+const sqliteAdapters = new WeakMap<object, { adapter: SqliteAdapter; connection: SqliteConnection }>();
+const sqliteStatements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
+
+/** A prepared statement of that connection, prepared once (SQL text from the engine only; values are bound). */
+export function sqliteStatement(connection: SqliteConnection, sql: string): SqliteStatement {
+  let cache = sqliteStatements.get(connection);
+  if (!cache) sqliteStatements.set(connection, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = connection.prepare(sql)));
+  return statement;
+}
+
+/**
+ * Runs `work` (synchronous statements) on a SQLite client's own connection, skipping Prisma's
+ * per-query cost (about 0.1–0.4 ms of CPU a statement), which on SQLite is nearly all of a step's
+ * cost (docs/performance.md). Undefined when the client has no such connection (another dialect,
+ * not made by createDb, not connected yet, or closed): the caller then goes through Prisma.
+ *
+ * With `transaction`, the statements are one transaction. When no Prisma transaction is open on
+ * the connection, the work runs at once, BEGIN IMMEDIATE to COMMIT with no await in between, so
+ * nothing else of the process can run inside it. When one is open, the work waits for the
+ * adapter's own transaction lock (the one Prisma's transactions take, in their order), so it never
+ * joins, or is rolled back with, someone else's transaction.
+ */
+export function onSqliteConnection<T>(database: Db, work: (connection: SqliteConnection) => T, options: { transaction?: boolean } = {}): Promise<T> | undefined {
+  const entry = sqliteAdapters.get(database);
+  if (!entry || !entry.connection.open) return undefined;
+  const { adapter, connection } = entry;
+  const rollback = () => {
+    if (connection.inTransaction) sqliteStatement(connection, "ROLLBACK").run();
+  };
+  if (!connection.inTransaction) {
+    try {
+      if (!options.transaction) return Promise.resolve(work(connection));
+      sqliteStatement(connection, "BEGIN IMMEDIATE").run();
+      const result = work(connection);
+      sqliteStatement(connection, "COMMIT").run();
+      return Promise.resolve(result);
+    } catch (error) {
+      if (options.transaction) rollback();
+      return Promise.reject(error);
+    }
+  }
+  return (async () => {
+    const transaction = await adapter.startTransaction();
+    let result: T;
+    try {
+      result = work(connection);
+      sqliteStatement(connection, "COMMIT").run();
+    } catch (error) {
+      rollback();
+      await transaction.rollback();
+      throw error;
+    }
+    await transaction.commit();
+    return result;
+  })();
+}
+
+/** The `pg` pool under a PostgreSQL client's adapter, as far as the engine uses it. */
+interface PgPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  readonly ending?: boolean;
+  readonly ended?: boolean;
+}
+const pgPools = new WeakMap<object, PgPool>();
+const pgStatementNames = new Map<string, string>();
+
+/**
+ * Runs one statement (SQL text from the engine only; values are bound) on a PostgreSQL client's
+ * own pool, as a named prepared statement (parsed and planned once per connection), skipping
+ * Prisma's per-query cost. A single statement commits on its own, on whichever pooled connection
+ * is free, so it never meets a Prisma transaction (those hold their own connection). Undefined
+ * when the client has no such pool (another dialect, not made by createDb, not connected yet, or
+ * closed): the caller then goes through Prisma.
+ */
+export function onPostgresPool<R>(database: Db, text: string, values: unknown[]): Promise<{ rows: R[]; rowCount: number }> | undefined {
+  const pool = pgPools.get(database);
+  if (!pool || pool.ending || pool.ended) return undefined;
+  let name = pgStatementNames.get(text);
+  if (!name) pgStatementNames.set(text, (name = `montage_engine_${pgStatementNames.size + 1}`));
+  return pool.query({ name, text, values }).then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
+}
+
 export function createDb(target: DatabaseTarget): Db {
   if (target.provider === "postgresql") {
-    const adapter = new PrismaPg({ connectionString: target.url, max: 10 });
-    const client = new PostgresClient({ adapter }) as unknown as Db;
+    const factory = new PrismaPg({ connectionString: target.url, max: 10 });
+    // Keep a reference to the pool the adapter opens (see onPostgresPool).
+    const connect = factory.connect.bind(factory);
+    factory.connect = async () => {
+      const adapter = await connect();
+      const pool = (adapter as unknown as { client?: PgPool }).client;
+      if (pool && typeof pool.query === "function") pgPools.set(client, pool);
+      return adapter;
+    };
+    const client = new PostgresClient({ adapter: factory }) as unknown as Db;
     dialects.set(client, "postgresql");
     return client;
   }
   mkdirSync(path.dirname(target.filePath), { recursive: true });
-  const client = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: target.url, timeout: 10_000 }) });
+  const factory = new PrismaBetterSQLite3({ url: target.url, timeout: 10_000 });
+  // Keep a reference to the adapter and the connection it opens (see onSqliteConnection).
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const connection = (adapter as unknown as { client?: SqliteConnection }).client;
+    if (connection && typeof connection.prepare === "function" && typeof connection.inTransaction === "boolean") {
+      sqliteAdapters.set(client, { adapter: adapter as unknown as SqliteAdapter, connection });
+    }
+    return adapter;
+  };
+  const client = new SqliteClient({ adapter: factory });
   dialects.set(client, "sqlite");
   // WAL lets the stream read while a step commits; NORMAL syncs at checkpoints, which in WAL mode
   // survives process crashes (kill -9) and loses at most the last commits on power loss.

@@ -145,7 +145,11 @@ export class InProcessRunner {
       log.error("execution interrupted by an internal error; it resumes from its checkpoint", { error });
     } finally {
       clearInterval(heartbeat);
-      await releaseLease(database, jobId, this.owner).catch(() => undefined);
+      // A completion or a parked retry released the lease in its own commit (runExecution); any
+      // other end (failure, cancel, skip, shutdown, error) releases it here.
+      if (outcome?.status !== "completed" && outcome?.status !== "pending_retry") {
+        await releaseLease(database, jobId, this.owner).catch(() => undefined);
+      }
     }
     if (outcome?.status === "pending_retry") this.scheduleWake(new Date(outcome.nextRetryAt));
   }
