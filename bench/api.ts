@@ -9,7 +9,7 @@ import autocannon from "autocannon";
 import sharp from "sharp";
 import { createTestDatabase } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
-import { waitForProductionBuild } from "./lib/processes";
+import { createBenchUser } from "./lib/processes";
 import { ms, type Row } from "./lib/report";
 import { sizes } from "./lib/sizes";
 
@@ -63,14 +63,8 @@ async function load(name: string, options: autocannon.Options): Promise<LoadResu
 }
 
 export async function runApiSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
-  await waitForProductionBuild(log);
   const testDb = await createTestDatabase("sqlite");
-  const { createDb } = await import("@/lib/db/client");
-  const { resolveDatabase } = await import("@/lib/db/database-url");
-  const { createApiToken } = await import("@/lib/auth/tokens");
-  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
-  const user = await database.user.create({ data: { email: "bench-api@example.com" } });
-  const { token } = await createApiToken(database, user.id, "bench");
+  const { database, token } = await createBenchUser(testDb, "bench-api@example.com");
   const jpeg = await oneMegabyteJpeg();
   const { body, contentType } = multipart(jpeg);
   const loads: LoadResult[] = [];

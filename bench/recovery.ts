@@ -6,7 +6,7 @@
  */
 import { createTestDatabase } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
-import { waitForProductionBuild } from "./lib/processes";
+import { createBenchUser } from "./lib/processes";
 import { ms, type Row } from "./lib/report";
 import { sizes } from "./lib/sizes";
 import { sleep, summarize } from "./lib/stats";
@@ -16,12 +16,7 @@ const SWEEP_INTERVAL_MS = 1000;
 
 async function killAndRestart(log: (message: string) => void) {
   const testDb = await createTestDatabase("sqlite");
-  const { createDb } = await import("@/lib/db/client");
-  const { resolveDatabase } = await import("@/lib/db/database-url");
-  const { createApiToken } = await import("@/lib/auth/tokens");
-  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
-  const user = await database.user.create({ data: { email: "bench-recovery@example.com" } });
-  const { token } = await createApiToken(database, user.id, "bench");
+  const { database, user, token } = await createBenchUser(testDb, "bench-recovery@example.com");
   const env = { DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "warn", LOCAL_PROVIDER_FAULTS: "image_edit:slow=5000", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
   const { readFileSync } = await import("node:fs");
   const photo = readFileSync(new URL("../tests/fixtures/photo.jpg", import.meta.url));
@@ -151,7 +146,6 @@ async function sweepPickup(log: (message: string) => void) {
 }
 
 export async function runRecoverySection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
-  await waitForProductionBuild(log);
   log("recovery: kill -9");
   const crash = await killAndRestart(log);
   const pickup = await sweepPickup(log);

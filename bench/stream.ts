@@ -11,7 +11,7 @@ import http from "node:http";
 import Database from "better-sqlite3";
 import { createTestDatabase } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
-import { groupRssBytes, spawnTsx, waitForProductionBuild } from "./lib/processes";
+import { createBenchUser, groupRssBytes, spawnTsx } from "./lib/processes";
 import { ms, type Row } from "./lib/report";
 import { sizes } from "./lib/sizes";
 import { sleep, summarize, type Summary } from "./lib/stats";
@@ -121,14 +121,8 @@ async function measure(server: FanoutResult["server"], base: string, pid: number
 }
 
 export async function runStreamSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
-  await waitForProductionBuild(log);
   const testDb = await createTestDatabase("sqlite");
-  const { createDb } = await import("@/lib/db/client");
-  const { resolveDatabase } = await import("@/lib/db/database-url");
-  const { createApiToken } = await import("@/lib/auth/tokens");
-  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
-  const user = await database.user.create({ data: { email: "bench-stream@example.com" } });
-  const { token } = await createApiToken(database, user.id, "bench");
+  const { database, user, token } = await createBenchUser(testDb, "bench-stream@example.com");
   const jobIds: string[] = [];
   for (let i = 0; i < JOBS; i++) {
     const job = await database.job.create({

@@ -16,8 +16,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface RunningServer {
-  url: string;
+export interface SpawnedProcess {
   process: ChildProcess;
   output(): string;
   /** kill -9 of the whole process group: no shutdown hooks run. */
@@ -25,33 +24,29 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts the production build (`next start`) as a real process with the given environment. */
-export async function startServer(env: Record<string, string>, port?: number): Promise<RunningServer> {
-  if (!existsSync(path.join(root, ".next/BUILD_ID"))) {
-    throw new Error("No production build: run `npm run build` first (`npm test` does it).");
-  }
-  const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(listenPort)], {
-    cwd: root,
-    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", PORT: String(listenPort), ...env },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export interface RunningServer extends SpawnedProcess {
+  url: string;
+}
+
+/**
+ * Spawns a command in a process group of its own (so kill reaches its children) and waits until
+ * `healthUrl` answers 2xx. Used for `next start` here and for the benchmark's helper servers.
+ */
+export async function spawnUntilHealthy(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; healthUrl: string }): Promise<SpawnedProcess> {
+  const child = spawn(command, args, { cwd: root, env: options.env ?? process.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${listenPort}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${path.basename(args[0] ?? command)} exited early:\n${output}`);
     try {
-      const response = await fetch(`${url}/api/health`);
-      if (response.ok) break;
+      if ((await fetch(options.healthUrl)).ok) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server did not become healthy:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`${path.basename(args[0] ?? command)} did not become healthy:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const kill = async (signal: NodeJS.Signals) => {
@@ -59,5 +54,19 @@ export async function startServer(env: Record<string, string>, port?: number): P
     process.kill(-child.pid!, signal);
     await exited;
   };
-  return { url, process: child, output: () => output, crash: () => kill("SIGKILL"), stop: () => kill("SIGTERM") };
+  return { process: child, output: () => output, crash: () => kill("SIGKILL"), stop: () => kill("SIGTERM") };
+}
+
+/** Starts the production build (`next start`) as a real process with the given environment. */
+export async function startServer(env: Record<string, string>, port?: number): Promise<RunningServer> {
+  if (!existsSync(path.join(root, ".next/BUILD_ID"))) {
+    throw new Error("No production build: run `npm run build` first (`npm test` and `npm run bench` do it).");
+  }
+  const listenPort = port ?? (await freePort());
+  const url = `http://127.0.0.1:${listenPort}`;
+  const spawned = await spawnUntilHealthy(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(listenPort)], {
+    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", PORT: String(listenPort), ...env },
+    healthUrl: `${url}/api/health`,
+  });
+  return { ...spawned, url };
 }
