@@ -6,6 +6,7 @@ import path from "node:path";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { config } from "@/lib/config";
+import { log } from "@/lib/log";
 
 /**
  * Both generated clients expose the same model API (they come from one models file), so the
@@ -138,6 +139,17 @@ export function onPostgresPool<R>(database: Db, text: string, values: unknown[])
   return pool.query({ name, text, values }).then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
 }
 
+/**
+ * WAL lets the stream read while a step commits; NORMAL syncs at checkpoints, which in WAL mode
+ * survives process crashes (kill -9) and loses at most the last commits on power loss (see
+ * docs/decisions/2026-11-26-sqlite-wal.md). Set as the connection opens: once a transaction is
+ * open (a client's first query may be one) SQLite refuses to change the safety level.
+ */
+function setSqlitePragmas(connection: SqliteConnection): void {
+  connection.prepare("PRAGMA journal_mode = WAL").get();
+  connection.prepare("PRAGMA synchronous = NORMAL").run();
+}
+
 export function createDb(target: DatabaseTarget): Db {
   if (target.provider === "postgresql") {
     const factory = new PrismaPg({ connectionString: target.url, max: 10 });
@@ -155,24 +167,30 @@ export function createDb(target: DatabaseTarget): Db {
   }
   mkdirSync(path.dirname(target.filePath), { recursive: true });
   const factory = new PrismaBetterSQLite3({ url: target.url, timeout: 10_000 });
-  // Keep a reference to the adapter and the connection it opens (see onSqliteConnection).
+  // Keep a reference to the adapter and the connection it opens (see onSqliteConnection), and set
+  // the connection's pragmas before any query runs on it.
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
     const adapter = await connect();
     const connection = (adapter as unknown as { client?: SqliteConnection }).client;
     if (connection && typeof connection.prepare === "function" && typeof connection.inTransaction === "boolean") {
+      setSqlitePragmas(connection);
       sqliteAdapters.set(client, { adapter: adapter as unknown as SqliteAdapter, connection });
+    } else {
+      // Not the connection we know (an adapter upgrade): the pragmas go through Prisma once
+      // connected, and are skipped with a warning if the first query is a transaction (SQLite
+      // refuses to change the safety level inside one).
+      setImmediate(() =>
+        void client
+          .$queryRawUnsafe("PRAGMA journal_mode = WAL")
+          .then(() => client.$executeRawUnsafe("PRAGMA synchronous = NORMAL"))
+          .catch((error: unknown) => log.warn("could not set the SQLite pragmas", { error })),
+      );
     }
     return adapter;
   };
   const client = new SqliteClient({ adapter: factory });
   dialects.set(client, "sqlite");
-  // WAL lets the stream read while a step commits; NORMAL syncs at checkpoints, which in WAL mode
-  // survives process crashes (kill -9) and loses at most the last commits on power loss.
-  // See docs/decisions/2026-11-26-sqlite-wal.md.
-  void client.$queryRawUnsafe("PRAGMA journal_mode = WAL").then(() =>
-    client.$executeRawUnsafe("PRAGMA synchronous = NORMAL"),
-  );
   return client;
 }
 
