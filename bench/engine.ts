@@ -2,8 +2,8 @@
  * Sections 1 and 2: the Montage engine's step overhead and throughput on no-op workflows, next to
  * the raw durable commit rate of the same database through the same drivers.
  *
- * Each run takes the in-process runner's path: create the job (as createJob does, minus the
- * upload), take the lease, runExecution with directStepRunner, release the lease.
+ * Each run takes the in-process runner's path: insert the job (insertJob, as createJob does, minus
+ * the upload), take the lease, runExecution with directStepRunner, release the lease.
  */
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -17,6 +17,7 @@ type Engine = {
   resolveDatabase: typeof import("@/lib/db/database-url").resolveDatabase;
   executor: typeof import("@/lib/engine/executor");
   lease: typeof import("@/lib/engine/lease");
+  insertJob: typeof import("@/lib/jobs/insert").insertJob;
   providers: typeof import("@/lib/providers").providers;
   log: typeof import("@/lib/log").log;
 };
@@ -27,6 +28,7 @@ async function loadEngine(): Promise<Engine> {
     resolveDatabase: (await import("@/lib/db/database-url")).resolveDatabase,
     executor: await import("@/lib/engine/executor"),
     lease: await import("@/lib/engine/lease"),
+    insertJob: (await import("@/lib/jobs/insert")).insertJob,
     providers: (await import("@/lib/providers")).providers,
     log: (await import("@/lib/log")).log,
   };
@@ -74,17 +76,15 @@ export async function engineHarness(testDb: TestDatabase): Promise<EngineHarness
   async function runOnce(workflow: Workflow) {
     workflows.set(workflow.config.id, workflow);
     const t0 = performance.now();
-    const job = await database.job.create({
-      data: {
+    const job = {
+      id: await engine.insertJob(database, {
         userId: user.id,
         workflowId: workflow.config.id,
-        status: "queued",
         inputs: {},
-        execution: { create: { workflowId: workflow.config.id, checkpoints: {}, maxRetries: 3 } },
-        events: { create: { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued" } } },
-      },
-      select: { id: true },
-    });
+        maxRetries: 3,
+        firstEvent: { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued" } },
+      }),
+    };
     stepTimes.set(job.id, []);
     if (!(await engine.lease.acquireLease(database, job.id, owner, 30_000))) throw new Error("lease refused");
     const outcome = await engine.executor.runExecution(job.id, {

@@ -1,8 +1,9 @@
 import { ApiError } from "@/lib/api/errors";
-import type { Checkpoints } from "@/lib/contract/events";
+import type { Checkpoints, JobEventInput } from "@/lib/contract/events";
 import { db } from "@/lib/db/client";
 import { notifyJobEvents } from "@/lib/engine/notifier";
 import { workflowDriver } from "@/lib/engine/driver";
+import { insertJob } from "@/lib/jobs/insert";
 import { cancelSavedPredictions, checkProviderHealth, providers } from "@/lib/providers";
 import type { Workflow } from "@/lib/workflows/definition";
 import { findWorkflow } from "@/lib/workflows/registry";
@@ -18,44 +19,24 @@ export interface NewJob {
   upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
 }
 
-/** Creates the job, its execution and its upload in one transaction, then hands it to the driver. */
+/** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
 export async function createJob(input: NewJob): Promise<string> {
   const { workflow } = input;
-  const job = await db().job.create({
-    data: {
-      userId: input.userId,
-      workflowId: workflow.config.id,
-      status: "queued",
-      inputs: input.inputs,
-      execution: {
-        create: {
-          workflowId: workflow.config.id,
-          checkpoints: {},
-          maxRetries: workflow.config.retry?.max_attempts ?? config().WORKFLOW_MAX_ATTEMPTS,
-        },
-      },
-      upload: {
-        create: {
-          userId: input.userId,
-          filename: input.upload.filename,
-          contentType: input.upload.contentType,
-          size: input.upload.data.length,
-          width: input.upload.width,
-          height: input.upload.height,
-          data: new Uint8Array(input.upload.data),
-        },
-      },
-      events: {
-        create: {
-          type: "progress",
-          data: { step: 0, step_name: workflow.config.steps[0]!.name, progress: 0, step_progress: 0, message: "Queued" },
-        },
-      },
-    },
-    select: { id: true },
+  const jobId = await insertJob(db(), {
+    userId: input.userId,
+    workflowId: workflow.config.id,
+    inputs: input.inputs,
+    maxRetries: workflow.config.retry?.max_attempts ?? config().WORKFLOW_MAX_ATTEMPTS,
+    firstEvent: queuedEvent(workflow),
+    upload: input.upload,
   });
-  await workflowDriver().enqueue(job.id);
-  return job.id;
+  await workflowDriver().enqueue(jobId);
+  return jobId;
+}
+
+/** A new job's first event: queued, before its first step. */
+export function queuedEvent(workflow: Workflow): JobEventInput {
+  return { type: "progress", data: { step: 0, step_name: workflow.config.steps[0]!.name, progress: 0, step_progress: 0, message: "Queued" } };
 }
 
 /** A job of this user, or 404: another user's job is indistinguishable from a missing one. */

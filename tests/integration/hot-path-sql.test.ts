@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
+import type { Db } from "@/lib/db/client";
+import type { NewJobRecord } from "@/lib/jobs/insert";
+
+/**
+ * The SQL that every run goes through (job insert, lease with job load) on real databases: it
+ * writes exactly the rows Prisma's models would write, all or nothing, and the lease keeps its
+ * rules (free, expired, ours, or a dead local owner's; never a live owner's).
+ */
+describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provider) => {
+  let database: TestDatabase;
+  let m: Awaited<ReturnType<typeof load>>;
+  let userId: string;
+
+  async function load() {
+    return {
+      client: await import("@/lib/db/client"),
+      databaseUrl: await import("@/lib/db/database-url"),
+      insert: await import("@/lib/jobs/insert"),
+    };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase(provider);
+    await useTestEnvironment(database);
+    m = await load();
+    userId = (await m.client.db().user.create({ data: { email: `hot-path-${provider}@example.com` } })).id;
+  });
+
+  afterAll(async () => {
+    await useTestEnvironment(database);
+    await database.drop();
+  });
+
+  const record = (overrides: Partial<NewJobRecord> = {}): NewJobRecord => ({
+    userId,
+    workflowId: "img-edit-to-video",
+    inputs: { prompt: "a red fox, \"quoted\" ✓", strength: "0.8" },
+    maxRetries: 4,
+    firstEvent: { type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued" } },
+    upload: { filename: "fox.jpg", contentType: "image/jpeg", data: Buffer.from([0xff, 0xd8, 0x00, 0x01, 0xfe, 0xff, 0xd9]), width: 640, height: 480 },
+    ...overrides,
+  });
+
+  /** Everything Prisma reads back of a job, without the values that differ between two inserts (ids, times). */
+  async function readBack(db: Db, jobId: string) {
+    const job = await db.job.findUniqueOrThrow({ where: { id: jobId }, include: { execution: true, upload: true, events: true } });
+    const { id, createdAt, updatedAt, execution, upload, events, ...jobFields } = job;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const date of [createdAt, updatedAt, execution!.createdAt, execution!.updatedAt, upload?.createdAt ?? createdAt, ...events.map((e) => e.createdAt)]) {
+      expect(Math.abs(date.getTime() - Date.now())).toBeLessThan(60_000);
+    }
+    return {
+      job: jobFields,
+      execution: { ...execution!, id: undefined, jobId: undefined, createdAt: undefined, updatedAt: undefined },
+      upload: upload && { ...upload, id: undefined, jobId: undefined, createdAt: undefined, data: Buffer.from(upload.data).toString("hex") },
+      events: events.map((e) => ({ type: e.type, data: e.data })),
+    };
+  }
+
+  function freshClient(): Db {
+    return m.client.createDb(m.databaseUrl.resolveDatabase(database.url, database.dataDir));
+  }
+
+  it("inserts the same rows through its SQL as through Prisma's models, with and without an upload", async () => {
+    // A client that has not connected yet has no direct connection: insertJob goes through Prisma.
+    for (const upload of [true, false]) {
+      const fresh = freshClient();
+      expect(m.client.onSqliteConnection(fresh, () => 1)).toBeUndefined();
+      expect(m.client.onPostgresPool(fresh, "SELECT 1", [])).toBeUndefined();
+      const input = upload ? record() : record({ upload: undefined });
+      const viaModels = await m.insert.insertJob(fresh, input);
+      const viaSql = await m.insert.insertJob(fresh, input);
+      if (provider === "sqlite") {
+        // The pragmas were set as the connection opened, although its first query was a transaction.
+        const pragmas = await m.client.onSqliteConnection(fresh, (c) => [c.prepare("PRAGMA journal_mode").get(), c.prepare("PRAGMA synchronous").get()]);
+        expect(pragmas).toEqual([{ journal_mode: "wal" }, { synchronous: 1n }]);
+      }
+      expect(await (m.client.onSqliteConnection(fresh, () => "direct") ?? m.client.onPostgresPool(fresh, "SELECT 1", [])?.then(() => "direct"))).toBe("direct");
+      const [models, sql] = [await readBack(fresh, viaModels), await readBack(fresh, viaSql)];
+      expect(sql).toEqual(models);
+      expect(sql.job).toMatchObject({ status: "queued", progress: 0, attempts: 0, userId, inputs: input.inputs });
+      expect(sql.execution).toMatchObject({ currentStep: 0, checkpoints: {}, retryCount: 0, maxRetries: 4, leaseOwner: null });
+      expect(sql.upload).toEqual(upload ? expect.objectContaining({ size: 7, data: "ffd80001feffd9", filename: "fox.jpg" }) : null);
+      expect(sql.events).toEqual([input.firstEvent]);
+      await fresh.$disconnect();
+    }
+  });
+
+  it("writes nothing when any row is refused", async () => {
+    const db = m.client.db();
+    await db.user.count(); // connected: the SQL path
+    const before = await Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()]);
+    await expect(m.insert.insertJob(db, record({ userId: "no-such-user" }))).rejects.toThrow();
+    expect(await Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()])).toEqual(before);
+  });
+});
