@@ -2,8 +2,9 @@
  * Sections 1 and 2: the Montage engine's step overhead and throughput on no-op workflows, next to
  * the raw durable commit rate of the same database through the same drivers.
  *
- * Each run takes the in-process runner's path: insert the job (insertJob, as createJob does, minus
- * the upload), take the lease, runExecution with directStepRunner, release the lease.
+ * Each run takes the app's own path: the job is inserted by insertJob (createJob's insert, minus
+ * the upload: these workflows take no file), then run by an InProcessRunner (not started, so no
+ * sweep timer) through run(): its queue, lease and job load, runExecution with directStepRunner.
  */
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -15,8 +16,7 @@ import { summarize, type Summary } from "./lib/stats";
 type Engine = {
   createDb: typeof import("@/lib/db/client").createDb;
   resolveDatabase: typeof import("@/lib/db/database-url").resolveDatabase;
-  executor: typeof import("@/lib/engine/executor");
-  lease: typeof import("@/lib/engine/lease");
+  InProcessRunner: typeof import("@/lib/engine/in-process-runner").InProcessRunner;
   insertJob: typeof import("@/lib/jobs/insert").insertJob;
   providers: typeof import("@/lib/providers").providers;
   log: typeof import("@/lib/log").log;
@@ -26,8 +26,7 @@ async function loadEngine(): Promise<Engine> {
   return {
     createDb: (await import("@/lib/db/client")).createDb,
     resolveDatabase: (await import("@/lib/db/database-url")).resolveDatabase,
-    executor: await import("@/lib/engine/executor"),
-    lease: await import("@/lib/engine/lease"),
+    InProcessRunner: (await import("@/lib/engine/in-process-runner")).InProcessRunner,
     insertJob: (await import("@/lib/jobs/insert")).insertJob,
     providers: (await import("@/lib/providers")).providers,
     log: (await import("@/lib/log")).log,
@@ -68,38 +67,37 @@ export async function engineHarness(testDb: TestDatabase): Promise<EngineHarness
   const target = engine.resolveDatabase(testDb.url, testDb.dataDir);
   const database = engine.createDb(target);
   const user = await database.user.create({ data: { email: `bench-${Date.now()}@example.com` } });
-  const owner = engine.lease.newLeaseOwner();
   const workflows = new Map<string, Workflow>();
-  const signal = new AbortController().signal;
   const providers = engine.providers();
+  const runner = new engine.InProcessRunner({
+    database,
+    providers,
+    checkHealth: async () => ({ healthy: true }),
+    // Above every concurrency level measured: the bench's callers set the concurrency.
+    concurrency: 1_000,
+    leaseMs: 30_000,
+    sweepIntervalMs: 3_600_000,
+    sweepBatch: 50,
+    retryBaseSeconds: 1,
+    maxRetries: 3,
+    logger: engine.log,
+    findWorkflow: (id) => workflows.get(id),
+  });
 
   async function runOnce(workflow: Workflow) {
     workflows.set(workflow.config.id, workflow);
     const t0 = performance.now();
-    const job = {
-      id: await engine.insertJob(database, {
-        userId: user.id,
-        workflowId: workflow.config.id,
-        inputs: {},
-        maxRetries: 3,
-        firstEvent: { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued" } },
-      }),
-    };
-    stepTimes.set(job.id, []);
-    if (!(await engine.lease.acquireLease(database, job.id, owner, 30_000))) throw new Error("lease refused");
-    const outcome = await engine.executor.runExecution(job.id, {
-      runner: engine.executor.directStepRunner,
-      providers,
-      signal,
-      retryBaseSeconds: 1,
-      defaultMaxRetries: 3,
-      database,
-      logger: engine.log,
-      findWorkflow: (id) => workflows.get(id),
+    const jobId = await engine.insertJob(database, {
+      userId: user.id,
+      workflowId: workflow.config.id,
+      inputs: {},
+      maxRetries: 3,
+      firstEvent: { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued" } },
     });
-    await engine.lease.releaseLease(database, job.id, owner);
-    if (outcome.status !== "completed") throw new Error(`bench run ended ${outcome.status}`);
-    return { ms: performance.now() - t0, jobId: job.id };
+    stepTimes.set(jobId, []);
+    const outcome = await runner.run(jobId);
+    if (outcome?.status !== "completed") throw new Error(`bench run ended ${outcome?.status ?? "without running"}`);
+    return { ms: performance.now() - t0, jobId };
   }
 
   return { provider: testDb.provider, database, runOnce, close: () => database.$disconnect() };

@@ -3,6 +3,7 @@ import { isTerminalStatus } from "@/lib/contract/events";
 import { db, dialectOf, onPostgresPool, onSqliteConnection, postgresTime, sqliteStatement, sqliteTime, type Db, type SqliteConnection } from "@/lib/db/client";
 import { classifyError, CanceledError, type ClassifiedError } from "@/lib/engine/errors";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
+import { acquireLease, takeFreeLeaseReading } from "@/lib/engine/lease";
 import { notifyJobEvents } from "@/lib/engine/notifier";
 import type { StepContext } from "@/lib/engine/step-context";
 import { log as rootLog, type Logger } from "@/lib/log";
@@ -66,6 +67,8 @@ export interface RunOptions {
   logger?: Logger;
   /** Where workflows come from; the registry of workflows/ unless a test brings its own. */
   findWorkflow?: (id: string) => Workflow | undefined;
+  /** The job as the caller read it when it took the run's lease (leaseAndLoadJob); read here otherwise. */
+  job?: LoadedJob;
 }
 
 /** Stable, readable step ids: Inngest shows them in its dashboard and memoizes by them. */
@@ -87,7 +90,7 @@ function eventRows(jobId: string, events: JobEventInput[]) {
  */
 export async function runExecution(jobId: string, options: RunOptions): Promise<RunOutcome> {
   const database = options.database ?? db();
-  const job = await loadJob(database, jobId);
+  const job = options.job ?? (await loadJob(database, jobId));
   if (!job) return { status: "skipped", why: "job not found" };
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
   const workflow = (options.findWorkflow ?? findWorkflow)(job.workflowId);
@@ -172,8 +175,8 @@ export async function runExecution(jobId: string, options: RunOptions): Promise<
   return { status: "completed", result };
 }
 
-/** What a run needs of its job and execution; undefined when either is missing. */
-interface LoadedJob {
+/** What a run needs of its job and execution. */
+export interface LoadedJob {
   status: string;
   workflowId: string;
   userId: string;
@@ -183,37 +186,42 @@ interface LoadedJob {
   maxRetries: number;
 }
 
+/** The columns of a LoadedJob, from jobs `j` and workflow_executions `e`, as the SQL paths read them. */
+const JOB_COLUMNS = "j.status, j.workflow_id, j.user_id, j.inputs, e.checkpoints, e.retry_count, e.max_retries";
+type JobRow = { status: string; workflow_id: string; user_id: string; inputs: unknown; checkpoints: unknown; retry_count: number | bigint; max_retries: number | bigint };
+
 /** A JSON column as the raw query returns it: text on SQLite, usually parsed already on PostgreSQL. */
 function jsonColumn(value: unknown): unknown {
   return typeof value === "string" ? JSON.parse(value) : value;
 }
 
+function fromJobRow(row: JobRow): LoadedJob {
+  return {
+    status: row.status,
+    workflowId: row.workflow_id,
+    userId: row.user_id,
+    inputs: jsonColumn(row.inputs),
+    checkpoints: jsonColumn(row.checkpoints),
+    retryCount: Number(row.retry_count),
+    maxRetries: Number(row.max_retries),
+  };
+}
+
 /**
  * The job with its execution, read once per run: one SQL join on clients made by createDb (a
  * Prisma findUnique with include costs about a model query's CPU; see docs/performance.md).
+ * Undefined when the job or its execution is missing.
  */
 async function loadJob(database: Db, jobId: string): Promise<LoadedJob | undefined> {
   const dialect = dialectOf(database);
   if (dialect === "sqlite" || dialect === "postgresql") {
-    const sql =
-      "SELECT j.status, j.workflow_id, j.user_id, j.inputs, e.checkpoints, e.retry_count, e.max_retries " +
-      `FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE j.id = ${dialect === "sqlite" ? "?" : "$1"}`;
-    type Row = { status: string; workflow_id: string; user_id: string; inputs: unknown; checkpoints: unknown; retry_count: number | bigint; max_retries: number | bigint };
+    const sql = `SELECT ${JOB_COLUMNS} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE j.id = ${dialect === "sqlite" ? "?" : "$1"}`;
     const direct =
       dialect === "sqlite"
-        ? onSqliteConnection(database, (connection) => sqliteStatement(connection, sql).get(jobId) as Row | undefined)
-        : onPostgresPool<Row>(database, sql, [jobId])?.then((result) => result.rows[0]);
-    const row = direct ? await direct : (await database.$queryRawUnsafe<Row[]>(sql, jobId))[0];
-    if (!row) return undefined;
-    return {
-      status: row.status,
-      workflowId: row.workflow_id,
-      userId: row.user_id,
-      inputs: jsonColumn(row.inputs),
-      checkpoints: jsonColumn(row.checkpoints),
-      retryCount: Number(row.retry_count),
-      maxRetries: Number(row.max_retries),
-    };
+        ? onSqliteConnection(database, (connection) => sqliteStatement(connection, sql).get(jobId) as JobRow | undefined)
+        : onPostgresPool<JobRow>(database, sql, [jobId])?.then((result) => result.rows[0]);
+    const row = direct ? await direct : (await database.$queryRawUnsafe<JobRow[]>(sql, jobId))[0];
+    return row && fromJobRow(row);
   }
   const job = await database.job.findUnique({ where: { id: jobId }, include: { execution: true } });
   if (!job?.execution) return undefined;
@@ -226,6 +234,19 @@ async function loadJob(database: Db, jobId: string): Promise<LoadedJob | undefin
     retryCount: job.execution.retryCount,
     maxRetries: job.execution.maxRetries,
   };
+}
+
+/**
+ * Takes the execution's lease (lib/engine/lease.ts) and reads the job under it, for runExecution's
+ * `job`. Undefined when another live process holds the lease, or the job is gone. The common
+ * case, a free lease, is one statement on PostgreSQL; taking over a dead owner's lease, and
+ * clients without a direct connection, take the lease and read the job in two steps.
+ */
+export async function leaseAndLoadJob(database: Db, jobId: string, owner: string, ttlMs: number): Promise<LoadedJob | undefined> {
+  const row = await takeFreeLeaseReading<JobRow>(database, jobId, owner, ttlMs, JOB_COLUMNS);
+  if (row) return fromJobRow(row);
+  if (!(await acquireLease(database, jobId, owner, ttlMs))) return undefined;
+  return loadJob(database, jobId);
 }
 
 export function firstIncompleteStep(workflow: Workflow, checkpoints: Checkpoints): number {

@@ -1,7 +1,7 @@
 import type { Db } from "@/lib/db/client";
 import { CanceledError } from "@/lib/engine/errors";
-import { directStepRunner, runExecution, ShutdownError, type RunOptions, type RunOutcome } from "@/lib/engine/executor";
-import { acquireLease, findOrphanedJobs, newLeaseOwner, releaseLease, renewLease } from "@/lib/engine/lease";
+import { directStepRunner, leaseAndLoadJob, runExecution, ShutdownError, type LoadedJob, type RunOptions, type RunOutcome } from "@/lib/engine/executor";
+import { findOrphanedJobs, newLeaseOwner, releaseLease, renewLease } from "@/lib/engine/lease";
 import { sweepDueJobs } from "@/lib/engine/sweep";
 import type { Logger } from "@/lib/log";
 import type { HealthStatus, Providers } from "@/lib/providers/types";
@@ -29,6 +29,8 @@ export class InProcessRunner {
   readonly owner = newLeaseOwner();
   private readonly waiting: string[] = [];
   private readonly running = new Map<string, AbortController>();
+  /** Who awaits each waiting or running job's outcome (see run). */
+  private readonly settle = new Map<string, { outcome: Promise<RunOutcome | undefined>; resolve(outcome: RunOutcome | undefined): void }>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -50,9 +52,24 @@ export class InProcessRunner {
 
   /** Queues a job to run here (deduplicated; the lease settles any race with other processes). */
   enqueue(jobId: string): void {
-    if (this.stopped || this.running.has(jobId) || this.waiting.includes(jobId)) return;
+    void this.run(jobId);
+  }
+
+  /**
+   * Queues a job like enqueue, and resolves with the outcome of its run here: undefined when it
+   * did not run here (leased by another process, the runner stopped, or an internal error that
+   * leaves it to recovery). A job already waiting or running gets the outcome of that run.
+   */
+  run(jobId: string): Promise<RunOutcome | undefined> {
+    const pending = this.settle.get(jobId);
+    if (pending) return pending.outcome;
+    if (this.stopped) return Promise.resolve(undefined);
+    let resolve!: (outcome: RunOutcome | undefined) => void;
+    const outcome = new Promise<RunOutcome | undefined>((r) => (resolve = r));
+    this.settle.set(jobId, { outcome, resolve });
     this.waiting.push(jobId);
     this.pump();
+    return outcome;
   }
 
   /** Aborts the job's running step in this process, if it runs here. */
@@ -87,7 +104,7 @@ export class InProcessRunner {
     this.stopped = true;
     clearInterval(this.sweepTimer);
     clearTimeout(this.wakeTimer);
-    this.waiting.length = 0;
+    for (const jobId of this.waiting.splice(0)) this.finish(jobId, undefined);
     for (const controller of this.running.values()) controller.abort(new ShutdownError());
     await this.idle();
   }
@@ -103,8 +120,9 @@ export class InProcessRunner {
       const jobId = this.waiting.shift()!;
       const controller = new AbortController();
       this.running.set(jobId, controller);
-      void this.runOne(jobId, controller).finally(() => {
+      void this.runOne(jobId, controller).then((outcome) => {
         this.running.delete(jobId);
+        this.finish(jobId, outcome);
         this.pump();
         if (this.running.size === 0 && this.waiting.length === 0) {
           for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -113,17 +131,26 @@ export class InProcessRunner {
     }
   }
 
-  private async runOne(jobId: string, controller: AbortController): Promise<void> {
+  private finish(jobId: string, outcome: RunOutcome | undefined): void {
+    this.settle.get(jobId)?.resolve(outcome);
+    this.settle.delete(jobId);
+  }
+
+  /** Never rejects: every error is logged here and the job is left to recovery. */
+  private async runOne(jobId: string, controller: AbortController): Promise<RunOutcome | undefined> {
     const { database, logger, leaseMs } = this.options;
     const log = logger.child({ job_id: jobId });
+    let job: LoadedJob | undefined;
     try {
-      if (!(await acquireLease(database, jobId, this.owner, leaseMs))) {
-        log.debug("execution leased elsewhere; skipped");
-        return;
-      }
+      // The lease and the job's row in one statement: the row read is the one this lease protects.
+      job = await leaseAndLoadJob(database, jobId, this.owner, leaseMs);
     } catch (error) {
       log.error("could not take the execution lease; the sweep will retry", { error });
-      return;
+      return undefined;
+    }
+    if (!job) {
+      log.debug("execution leased elsewhere (or gone); skipped");
+      return undefined;
     }
     const heartbeat = setInterval(() => void this.heartbeat(jobId, controller), Math.max(200, leaseMs / 3));
     heartbeat.unref();
@@ -137,6 +164,7 @@ export class InProcessRunner {
         defaultMaxRetries: this.options.maxRetries,
         database,
         logger,
+        job,
         ...(this.options.findWorkflow && { findWorkflow: this.options.findWorkflow }),
       });
     } catch (error) {
@@ -152,6 +180,7 @@ export class InProcessRunner {
       }
     }
     if (outcome?.status === "pending_retry") this.scheduleWake(new Date(outcome.nextRetryAt));
+    return outcome;
   }
 
   private async heartbeat(jobId: string, controller: AbortController): Promise<void> {

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { dialectOf, onPostgresPool, onSqliteConnection, postgresTime, sqliteStatement, sqliteTime, type Db } from "@/lib/db/client";
+import { dialectOf, onPostgresPool, onSqliteConnection, postgresTime, sqliteStatement, sqliteTime, type Db, type SqliteConnection } from "@/lib/db/client";
 
 /**
  * Leases make sure that two processes (or two sweeps) never run one execution at once. The owner
@@ -49,27 +49,35 @@ async function postgresWrite(database: Db, sql: string, ...params: unknown[]): P
   return direct ? (await direct).rowCount : database.$executeRawUnsafe(sql, ...params);
 }
 
+/**
+ * The compare-and-set that takes a lease that is free, expired or already ours. SQLite parameters:
+ * owner, expires at, now, job id, now, owner. PostgreSQL: $1 owner, $2 expires at, $3 now, $4 job id.
+ */
+const TAKE_FREE_LEASE_SQLITE =
+  "UPDATE workflow_executions SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE job_id = ? AND (lease_owner IS NULL OR lease_expires_at < ? OR lease_owner = ?)";
+const TAKE_FREE_LEASE_POSTGRES = {
+  set: "lease_owner = $1, lease_expires_at = $2::timestamp(3), updated_at = $3::timestamp(3)",
+  where: "job_id = $4 AND (lease_owner IS NULL OR lease_expires_at < $3::timestamp(3) OR lease_owner = $1)",
+};
+
+function takeFreeLeaseSqlite(connection: SqliteConnection, jobId: string, owner: string, now: Date, expiresAt: Date): boolean {
+  const at = sqliteTime(now);
+  return Number(sqliteStatement(connection, TAKE_FREE_LEASE_SQLITE).run(owner, sqliteTime(expiresAt), at, jobId, at, owner).changes) === 1;
+}
+
 /** Compare-and-set of the lease: free, expired or already ours. Returns whether it was taken. */
 async function takeFreeLease(database: Db, jobId: string, owner: string, now: Date, expiresAt: Date): Promise<boolean> {
   const dialect = dialectOf(database);
   if (dialect === "sqlite") {
+    const direct = onSqliteConnection(database, (connection) => takeFreeLeaseSqlite(connection, jobId, owner, now, expiresAt));
+    if (direct) return direct;
     const at = sqliteTime(now);
-    const updated = await sqliteWrite(
-      database,
-      "UPDATE workflow_executions SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE job_id = ? AND (lease_owner IS NULL OR lease_expires_at < ? OR lease_owner = ?)",
-      owner,
-      sqliteTime(expiresAt),
-      at,
-      jobId,
-      at,
-      owner,
-    );
-    return updated === 1;
+    return (await database.$executeRawUnsafe(TAKE_FREE_LEASE_SQLITE, owner, sqliteTime(expiresAt), at, jobId, at, owner)) === 1;
   }
   if (dialect === "postgresql") {
     const updated = await postgresWrite(
       database,
-      "UPDATE workflow_executions SET lease_owner = $1, lease_expires_at = $2::timestamp(3), updated_at = $3::timestamp(3) WHERE job_id = $4 AND (lease_owner IS NULL OR lease_expires_at < $3::timestamp(3) OR lease_owner = $1)",
+      `UPDATE workflow_executions SET ${TAKE_FREE_LEASE_POSTGRES.set} WHERE ${TAKE_FREE_LEASE_POSTGRES.where}`,
       owner,
       postgresTime(expiresAt),
       postgresTime(now),
@@ -97,6 +105,33 @@ export async function acquireLease(database: Db, jobId: string, owner: string, t
     data: { leaseOwner: owner, leaseExpiresAt: expiresAt },
   });
   return stolen.count === 1;
+}
+
+/**
+ * Takes a free lease (as acquireLease's first try) and reads `columns` of the execution (`e.`) and
+ * its job (`j.`) under it: on PostgreSQL one `UPDATE ... FROM jobs ... RETURNING` (one round trip
+ * instead of two), on SQLite the lease update and a select in one synchronous transaction. So the
+ * row read is the one the lease protects. Resolves undefined when the lease was not free (or the
+ * job is gone); the whole call is undefined when the client has no direct connection (see
+ * onSqliteConnection and onPostgresPool): the caller then takes the two steps separately.
+ */
+export function takeFreeLeaseReading<Row>(database: Db, jobId: string, owner: string, ttlMs: number, columns: string): Promise<Row | undefined> | undefined {
+  const now = new Date();
+  const expiresAt = new Date(now.getTime() + ttlMs);
+  const dialect = dialectOf(database);
+  if (dialect === "sqlite") {
+    const read = `SELECT ${columns} FROM workflow_executions e JOIN jobs j ON j.id = e.job_id WHERE e.job_id = ?`;
+    return onSqliteConnection(
+      database,
+      (connection) => (takeFreeLeaseSqlite(connection, jobId, owner, now, expiresAt) ? (sqliteStatement(connection, read).get(jobId) as Row | undefined) : undefined),
+      { transaction: true },
+    );
+  }
+  if (dialect === "postgresql") {
+    const sql = `UPDATE workflow_executions e SET ${TAKE_FREE_LEASE_POSTGRES.set} FROM jobs j WHERE j.id = e.job_id AND e.${TAKE_FREE_LEASE_POSTGRES.where} RETURNING ${columns}`;
+    return onPostgresPool<Row>(database, sql, [owner, postgresTime(expiresAt), postgresTime(now), jobId])?.then((result) => result.rows[0]);
+  }
+  return undefined;
 }
 
 /** Extends the lease; false when it was lost (expired and taken by someone else). */

@@ -1,7 +1,9 @@
+import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
 import type { Db } from "@/lib/db/client";
 import type { NewJobRecord } from "@/lib/jobs/insert";
+import type { Workflow } from "@/lib/workflows/definition";
 
 /**
  * The SQL that every run goes through (job insert, lease with job load) on real databases: it
@@ -18,6 +20,10 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
       client: await import("@/lib/db/client"),
       databaseUrl: await import("@/lib/db/database-url"),
       insert: await import("@/lib/jobs/insert"),
+      executor: await import("@/lib/engine/executor"),
+      runner: await import("@/lib/engine/in-process-runner"),
+      providers: await import("@/lib/providers"),
+      log: (await import("@/lib/log")).log,
     };
   }
 
@@ -94,5 +100,73 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
     const before = await Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()]);
     await expect(m.insert.insertJob(db, record({ userId: "no-such-user" }))).rejects.toThrow();
     expect(await Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()])).toEqual(before);
+  });
+
+  it("takes a free, expired, own or dead owner's lease with the job's row, and never a live owner's", async () => {
+    const db = m.client.db();
+    const jobId = await m.insert.insertJob(db, record());
+    const lease = () => db.workflowExecution.findUniqueOrThrow({ where: { jobId }, select: { leaseOwner: true, leaseExpiresAt: true } });
+    const setOwner = (leaseOwner: string, leaseExpiresAt: Date) => db.workflowExecution.update({ where: { jobId }, data: { leaseOwner, leaseExpiresAt } });
+
+    const loaded = await m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000);
+    expect(loaded).toEqual({ status: "queued", workflowId: "img-edit-to-video", userId, inputs: record().inputs, checkpoints: {}, retryCount: 0, maxRetries: 4 });
+    expect((await lease()).leaseOwner).toBe("me:1:a");
+    expect(await m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000)).toEqual(loaded);
+
+    const live = new Date(Date.now() + 60_000);
+    await setOwner("elsewhere:1:b", live);
+    expect(await m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000)).toBeUndefined();
+    expect(await lease()).toEqual({ leaseOwner: "elsewhere:1:b", leaseExpiresAt: live });
+
+    await setOwner("elsewhere:1:b", new Date(Date.now() - 1_000));
+    expect(await m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000)).toEqual(loaded);
+    expect((await lease()).leaseOwner).toBe("me:1:a");
+
+    // A process of this host that no longer exists (pids stay below 2^22 on Linux).
+    await setOwner(`${hostname()}:4194304:c`, live);
+    expect(await m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000)).toEqual(loaded);
+    expect((await lease()).leaseOwner).toBe("me:1:a");
+
+    expect(await m.executor.leaseAndLoadJob(db, "no-such-job", "me:1:a", 30_000)).toBeUndefined();
+  });
+
+  it("run() resolves with the run's outcome, once per job however often it is asked", async () => {
+    const db = m.client.db();
+    let calls = 0;
+    const workflow: Workflow = {
+      config: { id: "hot-path-run", name: "run", description: "", icon: "🧪", steps: [{ name: "only", type: "noop", label: "only" }], inputs: [] },
+      handlers: { only: async () => ({ n: ++calls }) },
+    };
+    const runner = new m.runner.InProcessRunner({
+      database: db,
+      providers: m.providers.providers(),
+      checkHealth: async () => ({ healthy: true }),
+      concurrency: 1,
+      leaseMs: 30_000,
+      sweepIntervalMs: 3_600_000,
+      sweepBatch: 10,
+      retryBaseSeconds: 1,
+      maxRetries: 3,
+      logger: m.log,
+      findWorkflow: (id) => (id === workflow.config.id ? workflow : undefined),
+    });
+    const [first, second] = await Promise.all(
+      [1, 2].map(() => m.insert.insertJob(db, record({ workflowId: workflow.config.id, upload: undefined }))),
+    );
+    const runs = [runner.run(first!), runner.run(first!), runner.run(second!)];
+    expect(runs[1]).toBe(runs[0]);
+    const outcomes = await Promise.all(runs);
+    expect(outcomes.map((o) => o?.status)).toEqual(["completed", "completed", "completed"]);
+    expect(calls).toBe(2);
+    expect(await runner.run(first!)).toEqual({ status: "skipped", why: "job is completed" });
+
+    // Waiting jobs of a stopped runner resolve undefined: they were not run here.
+    const [third, fourth] = await Promise.all([1, 2].map(() => m.insert.insertJob(db, record({ workflowId: workflow.config.id, upload: undefined }))));
+    const running = runner.run(third!);
+    const waiting = runner.run(fourth!);
+    await runner.stop();
+    expect(await waiting).toBeUndefined();
+    expect((await running)?.status).toBe("interrupted");
+    expect(await runner.run(fourth!)).toBeUndefined();
   });
 });
