@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 /**
  * In-process wake-ups: the engine announces "job X has new events" so streams in this process read
  * at once instead of waiting for their next poll. Events written by other processes are announced
- * here too, by the stream's shared tail of job_events (lib/jobs/stream.ts). Lives on globalThis
+ * here too, by LISTEN/NOTIFY or a shared tail of job_events (lib/jobs/wakeups.ts). Lives on globalThis
  * because Next.js bundles route handlers and instrumentation separately.
  */
 const globalForNotifier = globalThis as unknown as { montageJobNotifier?: EventEmitter };
@@ -18,6 +18,12 @@ function emitter(): EventEmitter {
 
 export function notifyJobEvents(jobId: string): void {
   emitter().emit(jobId);
+}
+
+/** Wakes every job someone watches here: after a gap in cross-process wake-ups (lib/jobs/wakeups.ts). */
+export function notifyWatchedJobs(): void {
+  const events = emitter();
+  for (const jobId of events.eventNames()) events.emit(jobId);
 }
 
 export interface JobEventsWatch {

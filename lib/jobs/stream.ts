@@ -1,18 +1,17 @@
 import { ApiError } from "@/lib/api/errors";
 import { isTerminalStatus } from "@/lib/contract/events";
 import { db } from "@/lib/db/client";
-import { notifyJobEvents, watchJobEvents } from "@/lib/engine/notifier";
+import { watchJobEvents } from "@/lib/engine/notifier";
+import { followOtherProcesses } from "@/lib/jobs/wakeups";
 
 /**
- * Events written in this process wake a stream at once (lib/engine/notifier.ts). Events written
- * by other processes are found by one shared tail of job_events every TAIL_MS, which wakes the
- * streams of the jobs it saw. Each stream still re-reads on its own every SAFETY_POLL_MS.
+ * Events written in this process wake a stream at once (lib/engine/notifier.ts); events written
+ * by other processes wake it through lib/jobs/wakeups.ts (LISTEN/NOTIFY on PostgreSQL, a shared
+ * tail of job_events otherwise). Each stream still re-reads on its own every SAFETY_POLL_MS.
  */
-const TAIL_MS = 25;
 const SAFETY_POLL_MS = 10_000;
 const HEARTBEAT_MS = 15_000;
 const BATCH = 200;
-const TAIL_BATCH = 1000;
 
 /** Parses Last-Event-ID: a non-negative event id, or nothing. Anything else is a 400. */
 export function parseLastEventId(value: string | null): number {
@@ -57,49 +56,6 @@ const readEvents = (jobId: string, cursor: number, notBefore: number) =>
 const readStatus = (jobId: string, notBefore: number) =>
   shared(`status:${jobId}`, notBefore, () => db().job.findUnique({ where: { id: jobId }, select: { status: true } }));
 
-/** The shared tail: runs while at least one stream is open in this process. */
-const tail = { streams: 0, cursor: -1, timer: undefined as NodeJS.Timeout | undefined, busy: false };
-
-async function readTail(): Promise<void> {
-  if (tail.busy) return;
-  tail.busy = true;
-  try {
-    if (tail.cursor < 0) {
-      const last = await db().jobEvent.findFirst({ orderBy: { id: "desc" }, select: { id: true } });
-      tail.cursor = last?.id ?? 0;
-      return;
-    }
-    const rows = await db().jobEvent.findMany({
-      where: { id: { gt: tail.cursor } },
-      select: { id: true, jobId: true },
-      orderBy: { id: "asc" },
-      take: TAIL_BATCH,
-    });
-    if (rows.length === 0) return;
-    tail.cursor = rows.at(-1)!.id;
-    for (const jobId of new Set(rows.map((row) => row.jobId))) notifyJobEvents(jobId);
-  } catch {
-    // The database hiccuped: the next tick tries again, and streams still have their own poll.
-  } finally {
-    tail.busy = false;
-  }
-}
-
-function openTail(): () => void {
-  if (tail.streams++ === 0) {
-    tail.cursor = -1;
-    void readTail();
-    tail.timer = setInterval(() => void readTail(), TAIL_MS);
-    tail.timer.unref();
-  }
-  let closed = false;
-  return () => {
-    if (closed) return;
-    closed = true;
-    if (--tail.streams === 0) clearInterval(tail.timer);
-  };
-}
-
 /**
  * Streams a job's event log as SSE from after `lastEventId`: it replays exactly what the client
  * missed, then follows new events, and closes once the job has ended and every event is sent.
@@ -113,7 +69,7 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (text: string) => controller.enqueue(encoder.encode(text));
-      const closeTail = openTail();
+      const stopFollowing = followOtherProcesses(jobId);
       // Watching from before the first read: a notification between a read and the wait is kept.
       const watch = watchJobEvents(jobId);
       send(`retry: 2000\n: connected to job ${jobId}\n\n`);
@@ -147,7 +103,7 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
         return;
       } finally {
         watch.close();
-        closeTail();
+        stopFollowing();
       }
       controller.close();
     },
