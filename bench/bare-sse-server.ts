@@ -1,29 +1,64 @@
 /**
- * The stream baseline: a bare node:http SSE server fed from the same SQLite database as Montage.
- * One tail of job_events for the whole process (every TAIL_MS), fanned out to each job's
- * subscribers. No framework, no auth, no per-connection queries: what the machine can do.
+ * The stream baseline: a bare node:http SSE server fed from the same database as Montage, with
+ * no framework, no auth and no per-connection queries: what the machine can do.
+ * - SQLite: one tail of job_events for the whole process every <tail ms>, fanned out to each
+ *   job's subscribers.
+ * - PostgreSQL: LISTEN on the channel Montage's job_events trigger notifies; each notification
+ *   reads that job's new rows once and fans them out.
  *
- * Usage: tsx bench/bare-sse-server.ts <sqlite file> <port> <tail ms>
+ * Usage: tsx bench/bare-sse-server.ts <sqlite file | postgresql url> <port> <tail ms>
  */
 import { createServer, type ServerResponse } from "node:http";
 import Database from "better-sqlite3";
+import pg from "pg";
 
-const [file, portText, tailText] = process.argv.slice(2);
-const db = new Database(file!, { readonly: true, timeout: 10_000 });
+const [target, portText, tailText] = process.argv.slice(2);
 const subscribers = new Map<string, Set<ServerResponse>>();
-let cursor = (db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM job_events").get() as { id: number }).id;
-const tail = db.prepare("SELECT id, job_id AS jobId, type, data FROM job_events WHERE id > ? ORDER BY id LIMIT 1000");
+type EventRow = { id: number; jobId: string; type: string; data: string | object };
 
-setInterval(() => {
-  const rows = tail.all(cursor) as { id: number; jobId: string; type: string; data: string }[];
-  for (const row of rows) {
-    cursor = row.id;
-    const listeners = subscribers.get(row.jobId);
-    if (!listeners) continue;
-    const text = `id: ${row.id}\nevent: ${row.type}\ndata: ${row.data}\n\n`;
-    for (const response of listeners) response.write(text);
-  }
-}, Number(tailText ?? 25));
+function fanOut(row: EventRow): void {
+  const listeners = subscribers.get(row.jobId);
+  if (!listeners) return;
+  const text = `id: ${row.id}\nevent: ${row.type}\ndata: ${typeof row.data === "string" ? row.data : JSON.stringify(row.data)}\n\n`;
+  for (const response of listeners) response.write(text);
+}
+
+if (/^postgres(ql)?:/.test(target!)) {
+  const client = new pg.Client({ connectionString: target });
+  await client.connect();
+  const start = Number((await client.query("SELECT COALESCE(MAX(id), 0) AS id FROM job_events")).rows[0].id);
+  const cursors = new Map<string, number>();
+  const reading = new Map<string, Promise<void>>();
+  const read = async (jobId: string): Promise<void> => {
+    const result = await client.query({
+      name: "tail",
+      text: "SELECT id, job_id AS \"jobId\", type, data FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT 1000",
+      values: [jobId, cursors.get(jobId) ?? start],
+    });
+    for (const row of result.rows as EventRow[]) {
+      cursors.set(jobId, row.id);
+      fanOut(row);
+    }
+  };
+  client.on("notification", (message) => {
+    const jobId = message.payload!;
+    if (!subscribers.has(jobId)) return;
+    // One read per job at a time; a notification during a read gets one more.
+    const previous = reading.get(jobId) ?? Promise.resolve();
+    reading.set(jobId, previous.then(() => read(jobId)).catch(() => undefined));
+  });
+  await client.query("LISTEN montage_job_events");
+} else {
+  const db = new Database(target!, { readonly: true, timeout: 10_000 });
+  let cursor = (db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM job_events").get() as { id: number }).id;
+  const tail = db.prepare("SELECT id, job_id AS jobId, type, data FROM job_events WHERE id > ? ORDER BY id LIMIT 1000");
+  setInterval(() => {
+    for (const row of tail.all(cursor) as EventRow[]) {
+      cursor = row.id;
+      fanOut(row);
+    }
+  }, Number(tailText ?? 25));
+}
 
 createServer((request, response) => {
   const match = /^\/jobs\/([^/]+)\/stream/.exec(request.url ?? "");

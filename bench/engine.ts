@@ -203,7 +203,65 @@ export async function measureCommitRates(h: EngineHarness, testDb: TestDatabase,
         client.query({ name: "bench-insert", text: "INSERT INTO job_events (job_id, type, data) VALUES ($1, 'progress', '{\"n\":1}')", values: [job.id] }),
       ),
     );
+    results.push(...(await measureNotifyTrigger(client, testDb.url, job.id, commits * 2)));
     await client.end();
+  }
+  return results;
+}
+
+/**
+ * What the job_events trigger (migration 20261126120000_job_event_watchers) costs a commit:
+ * 16 clients each committing a step's three events in one INSERT, with the trigger off, as
+ * migrated with nobody watching the job, as migrated with the job watched (so every commit
+ * notifies), and with a trigger that notifies for every event, the first design
+ * (docs/decisions/2026-11-26-stream-wakeups-listen-notify.md).
+ */
+async function measureNotifyTrigger(admin: pg.Client, url: string, jobId: string, commits: number): Promise<CommitRateResult[]> {
+  const clients = await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client;
+    }),
+  );
+  const insertEvents = (client: pg.Client) =>
+    client.query({ name: "bench-events", text: "INSERT INTO job_events (job_id, type, data) VALUES ($1, 'progress', '{}'), ($1, 'checkpoint', '{}'), ($1, 'progress', '{}')", values: [jobId] });
+  const concurrently = async (label: string): Promise<CommitRateResult> => {
+    for (const client of clients) await insertEvents(client); // warm-up: statements prepared
+    const samples: number[] = [];
+    let started = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        while (started < commits) {
+          started++;
+          const s = performance.now();
+          await insertEvents(client);
+          samples.push(performance.now() - s);
+        }
+      }),
+    );
+    return { label, commits, perCommit: summarize(samples), commitsPerSecond: Math.round(commits / ((performance.now() - t0) / 1000)) };
+  };
+  const results: CommitRateResult[] = [];
+  try {
+    await admin.query("ALTER TABLE job_events DISABLE TRIGGER job_events_notify");
+    results.push(await concurrently("postgresql, 16 clients, three events per commit, trigger off"));
+    await admin.query("ALTER TABLE job_events ENABLE TRIGGER job_events_notify");
+    results.push(await concurrently("the same, trigger as migrated, job not watched"));
+    await admin.query("INSERT INTO job_event_watchers (job_id, process_id, expires_at) VALUES ($1, 'bench', (now() AT TIME ZONE 'UTC') + interval '1 hour')", [jobId]);
+    results.push(await concurrently("the same, trigger as migrated, job watched (a NOTIFY per commit)"));
+    await admin.query("DELETE FROM job_event_watchers WHERE process_id = 'bench'");
+    await admin.query(
+      "CREATE FUNCTION bench_notify_always() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM pg_notify('montage_job_events', NEW.job_id); RETURN NULL; END$$",
+    );
+    await admin.query("ALTER TABLE job_events DISABLE TRIGGER job_events_notify");
+    await admin.query("CREATE TRIGGER bench_notify_always AFTER INSERT ON job_events FOR EACH ROW EXECUTE FUNCTION bench_notify_always()");
+    results.push(await concurrently("the same, a trigger notifying for every event (the first design)"));
+  } finally {
+    await admin.query("DROP TRIGGER IF EXISTS bench_notify_always ON job_events");
+    await admin.query("ALTER TABLE job_events ENABLE TRIGGER job_events_notify");
+    await Promise.all(clients.map((client) => client.end()));
   }
   return results;
 }

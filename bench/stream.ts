@@ -1,6 +1,7 @@
 /**
- * Section 3: SSE fan-out. N subscribers spread over JOBS running jobs on `next start` (SQLite),
- * against the bare node:http SSE server (bench/bare-sse-server.ts) reading the same database.
+ * Section 3: SSE fan-out. N subscribers spread over JOBS running jobs on `next start`, on SQLite
+ * and on PostgreSQL, against the bare node:http SSE server (bench/bare-sse-server.ts) reading the
+ * same database.
  *
  * The events come from a writer outside both servers (this process, as a separate worker process
  * would write them): one event per job every EVENT_INTERVAL_MS, each carrying the time of its
@@ -9,7 +10,8 @@
  */
 import http from "node:http";
 import Database from "better-sqlite3";
-import { createTestDatabase } from "../tests/helpers/db";
+import pg from "pg";
+import { createTestDatabase, type Provider } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
 import { createBenchUser, groupRssBytes, spawnTsx } from "./lib/processes";
 import { ms, type Row } from "./lib/report";
@@ -23,6 +25,7 @@ const BARE_TAIL_MS = 25;
 const PORTS = { next: 3411, bare: 3412 } as const;
 
 interface FanoutResult {
+  database: Provider;
   server: "montage" | "bare";
   subscribers: number;
   connected: number;
@@ -82,8 +85,10 @@ async function subscribe(base: string, jobIds: string[], count: number, token: s
   };
 }
 
-async function measure(server: FanoutResult["server"], base: string, pid: number, jobIds: string[], count: number, token: string, writer: Database.Database): Promise<FanoutResult> {
-  const insert = writer.prepare("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, 'progress', ?, ?)");
+/** Inserts one progress event as another process would: its own connection, its own commit. */
+type InsertEvent = (jobId: string, data: string, at: Date) => void;
+
+async function measure(database: Provider, server: FanoutResult["server"], base: string, pid: number, jobIds: string[], count: number, token: string, insert: InsertEvent): Promise<FanoutResult> {
   await sleep(500);
   const rssBefore = groupRssBytes(pid);
   const latencies: number[] = [];
@@ -96,7 +101,7 @@ async function measure(server: FanoutResult["server"], base: string, pid: number
     setTimeout(() => {
       const timer = setInterval(() => {
         const now = Date.now();
-        insert.run(jobId, JSON.stringify({ step: 0, step_name: "bench", progress: seq % 100, step_progress: seq++ % 100, sent_at: now }), new Date(now).toISOString().replace("Z", "+00:00"));
+        insert(jobId, JSON.stringify({ step: 0, step_name: "bench", progress: seq % 100, step_progress: seq++ % 100, sent_at: now }), new Date(now));
       }, EVENT_INTERVAL_MS);
       timers.push(timer);
     }, (index * EVENT_INTERVAL_MS) / jobIds.length),
@@ -110,6 +115,7 @@ async function measure(server: FanoutResult["server"], base: string, pid: number
   close();
   await sleep(500);
   return {
+    database,
     server,
     subscribers: count,
     connected: counters.connected,
@@ -120,9 +126,29 @@ async function measure(server: FanoutResult["server"], base: string, pid: number
   };
 }
 
-export async function runStreamSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
-  const testDb = await createTestDatabase("sqlite");
-  const { database, user, token } = await createBenchUser(testDb, "bench-stream@example.com");
+/** The writer outside both servers: a raw driver connection of its own. */
+async function openWriter(testDb: { provider: Provider; url: string }): Promise<{ insert: InsertEvent; close(): Promise<void> }> {
+  if (testDb.provider === "postgresql") {
+    const client = new pg.Client({ connectionString: testDb.url });
+    await client.connect();
+    const insert: InsertEvent = (jobId, data, at) =>
+      void client.query({
+        name: "bench-event",
+        text: "INSERT INTO job_events (job_id, type, data, created_at) VALUES ($1, 'progress', $2::jsonb, $3::timestamp(3))",
+        values: [jobId, data, at.toISOString().replace("T", " ").replace("Z", "")],
+      });
+    return { insert, close: () => client.end() };
+  }
+  const writer = new Database(testDb.url.replace(/^file:/, ""), { timeout: 10_000 });
+  writer.pragma("journal_mode = WAL");
+  writer.pragma("synchronous = NORMAL");
+  const statement = writer.prepare("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, 'progress', ?, ?)");
+  return { insert: (jobId, data, at) => void statement.run(jobId, data, at.toISOString().replace("Z", "+00:00")), close: async () => void writer.close() };
+}
+
+async function measureOn(provider: Provider, log: (message: string) => void): Promise<FanoutResult[]> {
+  const testDb = await createTestDatabase(provider);
+  const { database, user, token } = await createBenchUser(testDb, `bench-stream-${provider}@example.com`);
   const jobIds: string[] = [];
   for (let i = 0; i < JOBS; i++) {
     const job = await database.job.create({
@@ -130,13 +156,10 @@ export async function runStreamSection({ rows, results, log }: { rows: Row[]; re
     });
     jobIds.push(job.id);
   }
-  const file = testDb.url.replace(/^file:/, "");
-  const writer = new Database(file, { timeout: 10_000 });
-  writer.pragma("journal_mode = WAL");
-  writer.pragma("synchronous = NORMAL");
+  const writer = await openWriter(testDb);
   const fanout: FanoutResult[] = [];
   try {
-    log("stream: next start");
+    log(`stream (${provider}): next start`);
     const next = await startServer({
       DATABASE_URL: testDb.url,
       DATA_DIR: testDb.dataDir,
@@ -148,49 +171,61 @@ export async function runStreamSection({ rows, results, log }: { rows: Row[]; re
     }, PORTS.next);
     try {
       for (const count of sizes.subscribers) {
-        log(`stream: montage with ${count} subscribers`);
-        fanout.push(await measure("montage", next.url, next.process.pid!, jobIds, count, token, writer));
+        log(`stream (${provider}): montage with ${count} subscribers`);
+        fanout.push(await measure(provider, "montage", next.url, next.process.pid!, jobIds, count, token, writer.insert));
       }
     } finally {
       await next.stop();
     }
-    log("stream: bare node:http baseline");
-    const bare = await spawnTsx("bench/bare-sse-server.ts", [file, String(PORTS.bare), String(BARE_TAIL_MS)], `http://127.0.0.1:${PORTS.bare}/health`);
+    log(`stream (${provider}): bare node:http baseline`);
+    const source = provider === "sqlite" ? testDb.url.replace(/^file:/, "") : testDb.url;
+    const bare = await spawnTsx("bench/bare-sse-server.ts", [source, String(PORTS.bare), String(BARE_TAIL_MS)], `http://127.0.0.1:${PORTS.bare}/health`);
     try {
       for (const count of sizes.subscribers) {
-        log(`stream: bare with ${count} subscribers`);
-        fanout.push(await measure("bare", `http://127.0.0.1:${PORTS.bare}`, bare.process.pid!, jobIds, count, token, writer));
+        log(`stream (${provider}): bare with ${count} subscribers`);
+        fanout.push(await measure(provider, "bare", `http://127.0.0.1:${PORTS.bare}`, bare.process.pid!, jobIds, count, token, writer.insert));
       }
     } finally {
       await bare.stop();
     }
   } finally {
-    writer.close();
+    await writer.close();
     await database.$disconnect();
     await testDb.drop();
   }
+  return fanout;
+}
+
+const DATABASE_NAMES: Record<Provider, string> = { sqlite: "SQLite", postgresql: "PostgreSQL" };
+
+export async function runStreamSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
+  const fanout: FanoutResult[] = [];
+  for (const provider of sizes.streamDatabases) fanout.push(...(await measureOn(provider, log)));
   results.stream = { jobs: JOBS, eventIntervalMs: EVENT_INTERVAL_MS, measureMs: MEASURE_MS, bareTailMs: BARE_TAIL_MS, fanout };
-  for (const count of sizes.subscribers) {
-    const montage = fanout.find((f) => f.server === "montage" && f.subscribers === count);
-    const bare = fanout.find((f) => f.server === "bare" && f.subscribers === count);
-    for (const f of [montage, bare]) {
-      if (!f) continue;
-      const row: Row = {
-        section: "3 Stream fan-out",
-        metric: `${f.server === "montage" ? "Montage (next start)" : "bare node:http"}, ${count} subscribers on ${JOBS} jobs (${f.connected} connected, ${f.errors} errors, ${f.events} events received): commit-to-client p50 / p99; RSS per connection`,
-        value: `${ms(f.latency.p50)} / ${ms(f.latency.p99)}; ${f.rssPerConnectionKb} KB`,
-      };
-      if (f.server === "montage" && count === 1000) Object.assign(row, { target: "p99 ≤ 100 ms", met: f.latency.p99 <= 100 });
-      rows.push(row);
-    }
-    if (montage && bare) {
-      const ratio = montage.latency.p99 / bare.latency.p99;
-      rows.push({
-        section: "3 Stream fan-out",
-        metric: `Montage ÷ bare, ${count} subscribers, p99`,
-        value: `${ratio.toFixed(2)}×`,
-        ...(count === 1000 && { target: "≤ 2×", met: ratio <= 2 }),
-      });
+  for (const provider of sizes.streamDatabases) {
+    const on = DATABASE_NAMES[provider];
+    for (const count of sizes.subscribers) {
+      const montage = fanout.find((f) => f.database === provider && f.server === "montage" && f.subscribers === count);
+      const bare = fanout.find((f) => f.database === provider && f.server === "bare" && f.subscribers === count);
+      for (const f of [montage, bare]) {
+        if (!f) continue;
+        const row: Row = {
+          section: "3 Stream fan-out",
+          metric: `${f.server === "montage" ? "Montage (next start)" : provider === "sqlite" ? `bare node:http, ${BARE_TAIL_MS} ms tail` : "bare node:http, LISTEN"} on ${on}, ${count} subscribers on ${JOBS} jobs (${f.connected} connected, ${f.errors} errors, ${f.events} events received): commit-to-client p50 / p99; RSS per connection`,
+          value: `${ms(f.latency.p50)} / ${ms(f.latency.p99)}; ${f.rssPerConnectionKb} KB`,
+        };
+        if (f.server === "montage" && count === 1000) Object.assign(row, { target: "p99 ≤ 100 ms", met: f.latency.p99 <= 100 });
+        rows.push(row);
+      }
+      if (montage && bare) {
+        const ratio = montage.latency.p99 / bare.latency.p99;
+        rows.push({
+          section: "3 Stream fan-out",
+          metric: `Montage ÷ bare on ${on}, ${count} subscribers, p99`,
+          value: `${ratio.toFixed(2)}×`,
+          ...(count === 1000 && { target: "≤ 2×", met: ratio <= 2 }),
+        });
+      }
     }
   }
 }

@@ -30,6 +30,8 @@ export const sizes = {
   throughputRuns: size("BENCH_THROUGHPUT_RUNS", 2000, 200),
   concurrencies: list("BENCH_CONCURRENCY", [8, 32, 64], [8, 32]),
   subscribers: list("BENCH_SUBSCRIBERS", [100, 1000], [100]),
+  /** Databases of the stream section (the embedded default and production). */
+  streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
   sections: (process.env.BENCH_SECTIONS ?? "steps,throughput,stream,api,recovery").split(",").map((s) => s.trim()),
