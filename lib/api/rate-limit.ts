@@ -116,7 +116,7 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Guard for GET /jobs/:id/stream: takes one of the user's stream slots, or throws a 429. Pass the
- * returned release to `releaseWhenDone` with the stream's body.
+ * returned release as the stream's `onEnd` (streamJobEvents), which calls it once.
  */
 export function acquireStreamSlot(userId: string): () => void {
   const slots = limits().streams;
@@ -128,30 +128,4 @@ export function acquireStreamSlot(userId: string): () => void {
     `Too many open event streams: the limit is ${config().RATE_LIMIT_CONCURRENT_STREAMS} per user. Close one, or retry in ${STREAM_RETRY_AFTER_SECONDS} s.`,
     { "Retry-After": String(STREAM_RETRY_AFTER_SECONDS) },
   );
-}
-
-/** The same body, calling `release` once when it ends, fails, is canceled, or the client goes away. */
-export function releaseWhenDone(body: ReadableStream<Uint8Array>, release: () => void, signal: AbortSignal): ReadableStream<Uint8Array> {
-  signal.addEventListener("abort", release, { once: true });
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await reader.read();
-        if (done) {
-          release();
-          controller.close();
-        } else {
-          controller.enqueue(value);
-        }
-      } catch (error) {
-        release();
-        controller.error(error);
-      }
-    },
-    async cancel(reason) {
-      release();
-      await reader.cancel(reason);
-    },
-  });
 }

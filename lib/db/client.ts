@@ -47,6 +47,7 @@ export interface SqliteConnection {
 export interface SqliteStatement {
   run(...params: unknown[]): { changes: number | bigint };
   get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
 }
 interface SqliteAdapterTransaction {
   commit(): Promise<void>;

@@ -1,6 +1,6 @@
 import { ApiError } from "@/lib/api/errors";
 import { isTerminalStatus } from "@/lib/contract/events";
-import { db } from "@/lib/db/client";
+import { db, dialectOf, onPostgresPool, onSqliteConnection, sqliteStatement } from "@/lib/db/client";
 import { watchJobEvents } from "@/lib/engine/notifier";
 import { followOtherProcesses } from "@/lib/jobs/wakeups";
 
@@ -20,16 +20,47 @@ export function parseLastEventId(value: string | null): number {
   return Number(value.trim());
 }
 
-/** Subscribers of one job share the event objects of a read: each is serialized once. */
-const formatted = new WeakMap<object, Uint8Array>();
+/** An event as the stream sends it: its data is the stored JSON text, never parsed here. */
+interface StreamEvent {
+  id: number;
+  type: string;
+  json: string;
+}
+
+/** Subscribers of one job share the event objects of a read: each is encoded once. */
+const formatted = new WeakMap<StreamEvent, Uint8Array>();
 const encoder = new TextEncoder();
-function encodeEvent(event: { id: number; type: string; data: unknown }): Uint8Array {
+function encodeEvent(event: StreamEvent): Uint8Array {
   let bytes = formatted.get(event);
   if (!bytes) {
-    bytes = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    // An SSE data line ends at a newline: JSON stored with line breaks (not Montage's own) is compacted.
+    const json = event.json.includes("\n") ? JSON.stringify(JSON.parse(event.json)) : event.json;
+    bytes = encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${json}\n\n`);
     formatted.set(event, bytes);
   }
   return bytes;
+}
+
+/**
+ * A job's events after `cursor`, oldest first. Every stream wake-up reads here, so on clients made
+ * by createDb it is one prepared statement on the adapter's own connection that returns the
+ * stored JSON as text (no Prisma query, no parse and re-serialize); otherwise Prisma's findMany.
+ */
+async function readEventRows(jobId: string, cursor: number): Promise<StreamEvent[]> {
+  const database = db();
+  const dialect = dialectOf(database);
+  type Row = { id: number | bigint; type: string; json: string };
+  const direct =
+    dialect === "sqlite"
+      ? onSqliteConnection(database, (connection) =>
+          sqliteStatement(connection, "SELECT id, type, data AS json FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?").all(jobId, cursor, BATCH) as Row[],
+        )
+      : dialect === "postgresql"
+        ? onPostgresPool<Row>(database, "SELECT id, type, data::text AS json FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3", [jobId, cursor, BATCH])?.then((result) => result.rows)
+        : undefined;
+  if (direct) return (await direct).map((row) => ({ id: Number(row.id), type: row.type, json: row.json }));
+  const rows = await database.jobEvent.findMany({ where: { jobId, id: { gt: cursor } }, orderBy: { id: "asc" }, take: BATCH });
+  return rows.map((row) => ({ id: row.id, type: row.type, json: JSON.stringify(row.data) }));
 }
 
 /**
@@ -49,19 +80,17 @@ function shared<T>(key: string, notBefore: number, read: () => Promise<T>): Prom
   return entry.promise;
 }
 
-const readEvents = (jobId: string, cursor: number, notBefore: number) =>
-  shared(`events:${jobId}:${cursor}`, notBefore, () =>
-    db().jobEvent.findMany({ where: { jobId, id: { gt: cursor } }, orderBy: { id: "asc" }, take: BATCH }),
-  );
+const readEvents = (jobId: string, cursor: number, notBefore: number) => shared(`events:${jobId}:${cursor}`, notBefore, () => readEventRows(jobId, cursor));
 const readStatus = (jobId: string, notBefore: number) =>
   shared(`status:${jobId}`, notBefore, () => db().job.findUnique({ where: { id: jobId }, select: { status: true } }));
 
 /**
  * Streams a job's event log as SSE from after `lastEventId`: it replays exactly what the client
  * missed, then follows new events, and closes once the job has ended and every event is sent.
- * Reading the log (not in-memory state) makes it work across processes and reconnects.
+ * Reading the log (not in-memory state) makes it work across processes and reconnects. `onEnd`
+ * runs once when it stops for any reason: the end of the job, an error, or the client leaving.
  */
-export function streamJobEvents(jobId: string, lastEventId: number, signal: AbortSignal): ReadableStream<Uint8Array> {
+export function streamJobEvents(jobId: string, lastEventId: number, signal: AbortSignal, onEnd: () => void = () => undefined): ReadableStream<Uint8Array> {
   let cursor = lastEventId;
   const stop = new AbortController();
   signal.addEventListener("abort", () => stop.abort(), { once: true });
@@ -85,6 +114,13 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
             lastWrite = Date.now();
           }
           if (events.length === BATCH) continue;
+          // A job ends with a complete or error event: after other events it is still going, and
+          // the status read (a second query per wake-up) is only needed after none or those.
+          const mayHaveEnded = events.length === 0 || events.some((event) => event.type === "complete" || event.type === "error");
+          if (!mayHaveEnded) {
+            await watch.wait(Math.min(SAFETY_POLL_MS, HEARTBEAT_MS), stop.signal);
+            continue;
+          }
           const job = await readStatus(jobId, wokeAt);
           // Events written between the read above and this status check are picked up by one more pass.
           if (!job || isTerminalStatus(job.status)) {
@@ -104,6 +140,7 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
       } finally {
         watch.close();
         stopFollowing();
+        onEnd();
       }
       controller.close();
     },

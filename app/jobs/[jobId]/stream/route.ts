@@ -1,6 +1,6 @@
 import { handleErrors } from "@/lib/api/errors";
 import { jobIdFrom, type JobRouteContext } from "@/lib/api/params";
-import { acquireStreamSlot, releaseWhenDone } from "@/lib/api/rate-limit";
+import { acquireStreamSlot } from "@/lib/api/rate-limit";
 import { requireUser } from "@/lib/auth/require-user";
 import { getOwnJob } from "@/lib/jobs/service";
 import { parseLastEventId, streamJobEvents } from "@/lib/jobs/stream";
@@ -12,7 +12,7 @@ export const GET = handleErrors(async (request: Request, context: JobRouteContex
   const job = await getOwnJob(user.id, await jobIdFrom(context));
   const lastEventId = parseLastEventId(request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("last_event_id"));
   const release = acquireStreamSlot(user.id);
-  return new Response(releaseWhenDone(streamJobEvents(job.id, lastEventId, request.signal), release, request.signal), {
+  return new Response(streamJobEvents(job.id, lastEventId, request.signal, release), {
     headers: {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-cache, no-transform",
