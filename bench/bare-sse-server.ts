@@ -3,8 +3,9 @@
  * no framework, no auth and no per-connection queries: what the machine can do.
  * - SQLite: one tail of job_events for the whole process every <tail ms>, fanned out to each
  *   job's subscribers.
- * - PostgreSQL: LISTEN on the channel Montage's job_events trigger notifies; each notification
- *   reads that job's new rows once and fans them out.
+ * - PostgreSQL: LISTEN on the channel Montage's job_events trigger notifies, with a watcher row
+ *   for each job it serves (the trigger notifies watched jobs only); each notification reads
+ *   that job's new rows once and fans them out.
  *
  * Usage: tsx bench/bare-sse-server.ts <sqlite file | postgresql url> <port> <tail ms>
  */
@@ -14,6 +15,8 @@ import pg from "pg";
 
 const [target, portText, tailText] = process.argv.slice(2);
 const subscribers = new Map<string, Set<ServerResponse>>();
+/** Called for each job's first subscriber. */
+let watch: (jobId: string) => void = () => undefined;
 type EventRow = { id: number; jobId: string; type: string; data: string | object };
 
 function fanOut(row: EventRow): void {
@@ -48,6 +51,11 @@ if (/^postgres(ql)?:/.test(target!)) {
     reading.set(jobId, previous.then(() => read(jobId)).catch(() => undefined));
   });
   await client.query("LISTEN montage_job_events");
+  watch = (jobId) =>
+    void client.query(
+      "INSERT INTO job_event_watchers (job_id, process_id, expires_at) VALUES ($1, 'bare-sse-server', (now() AT TIME ZONE 'UTC') + interval '1 hour') ON CONFLICT DO NOTHING",
+      [jobId],
+    );
 } else {
   const db = new Database(target!, { readonly: true, timeout: 10_000 });
   let cursor = (db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM job_events").get() as { id: number }).id;
@@ -70,7 +78,10 @@ createServer((request, response) => {
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   response.write(`retry: 2000\n: connected to job ${jobId}\n\n`);
   let set = subscribers.get(jobId);
-  if (!set) subscribers.set(jobId, (set = new Set()));
+  if (!set) {
+    subscribers.set(jobId, (set = new Set()));
+    watch(jobId);
+  }
   set.add(response);
   request.on("close", () => set.delete(response));
 }).listen(Number(portText), "127.0.0.1");

@@ -24,6 +24,9 @@ const MEASURE_MS = sizes.quick ? 3000 : 8000;
 const BARE_TAIL_MS = 25;
 const PORTS = { next: 3411, bare: 3412 } as const;
 
+/** Wall-clock milliseconds with sub-millisecond resolution: the writer and the subscribers share this process. */
+const clock = () => performance.timeOrigin + performance.now();
+
 interface FanoutResult {
   database: Provider;
   server: "montage" | "bare";
@@ -65,7 +68,7 @@ async function subscribe(base: string, jobIds: string[], count: number, token: s
             const dataLine = block.split("\n").find((line) => line.startsWith("data: "));
             if (!dataLine || !counters.recording) continue;
             const sentAt = (JSON.parse(dataLine.slice(6)) as { sent_at?: number }).sent_at;
-            if (sentAt) latencies.push(Date.now() - sentAt);
+            if (sentAt) latencies.push(clock() - sentAt);
           }
         });
         response.on("error", () => undefined);
@@ -100,7 +103,7 @@ async function measure(database: Provider, server: FanoutResult["server"], base:
   const timers = jobIds.map((jobId, index) =>
     setTimeout(() => {
       const timer = setInterval(() => {
-        const now = Date.now();
+        const now = clock();
         insert(jobId, JSON.stringify({ step: 0, step_name: "bench", progress: seq % 100, step_progress: seq++ % 100, sent_at: now }), new Date(now));
       }, EVENT_INTERVAL_MS);
       timers.push(timer);
