@@ -55,7 +55,7 @@ if (/^postgres(ql)?:/.test(target!)) {
     void client.query(
       "INSERT INTO job_event_watchers (job_id, process_id, expires_at) VALUES ($1, 'bare-sse-server', (now() AT TIME ZONE 'UTC') + interval '1 hour') ON CONFLICT DO NOTHING",
       [jobId],
-    );
+    ).catch((error: unknown) => process.stderr.write(`bare-sse-server: could not watch ${jobId}: ${String(error)}\n`));
 } else {
   const db = new Database(target!, { readonly: true, timeout: 10_000 });
   let cursor = (db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM job_events").get() as { id: number }).id;

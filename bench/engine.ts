@@ -260,6 +260,7 @@ async function measureNotifyTrigger(admin: pg.Client, url: string, jobId: string
     results.push(await concurrently("the same, a trigger notifying for every event (the first design)"));
   } finally {
     await admin.query("DROP TRIGGER IF EXISTS bench_notify_always ON job_events");
+    await admin.query("DROP FUNCTION IF EXISTS bench_notify_always()");
     await admin.query("ALTER TABLE job_events ENABLE TRIGGER job_events_notify");
     await Promise.all(clients.map((client) => client.end()));
   }

@@ -141,7 +141,7 @@ async function openWriter(testDb: { provider: Provider; url: string }): Promise<
         name: "bench-event",
         text: "INSERT INTO job_events (job_id, type, data, created_at) VALUES ($1, 'progress', $2::jsonb, $3::timestamp(3))",
         values: [jobId, data, at.toISOString().replace("T", " ").replace("Z", "")],
-      });
+      }).catch((error: unknown) => process.stderr.write(`stream bench: an event insert failed: ${String(error)}\n`));
     return { insert, close: () => client.end() };
   }
   const writer = new Database(testDb.url.replace(/^file:/, ""), { timeout: 10_000 });

@@ -3,7 +3,7 @@ import { isTerminalStatus } from "@/lib/contract/events";
 import { db, dialectOf, onPostgresPool, onSqliteConnection, postgresTime, sqliteStatement, sqliteTime, type Db, type SqliteConnection } from "@/lib/db/client";
 import { classifyError, CanceledError, type ClassifiedError } from "@/lib/engine/errors";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
-import { acquireLease, takeFreeLeaseReading } from "@/lib/engine/lease";
+import { acquireLease, releaseLease, takeFreeLeaseReading } from "@/lib/engine/lease";
 import { notifyJobEvents } from "@/lib/engine/notifier";
 import type { StepContext } from "@/lib/engine/step-context";
 import { log as rootLog, type Logger } from "@/lib/log";
@@ -244,9 +244,14 @@ async function loadJob(database: Db, jobId: string): Promise<LoadedJob | undefin
  */
 export async function leaseAndLoadJob(database: Db, jobId: string, owner: string, ttlMs: number): Promise<LoadedJob | undefined> {
   const row = await takeFreeLeaseReading<JobRow>(database, jobId, owner, ttlMs, JOB_COLUMNS);
-  if (row) return fromJobRow(row);
-  if (!(await acquireLease(database, jobId, owner, ttlMs))) return undefined;
-  return loadJob(database, jobId);
+  if (!row && !(await acquireLease(database, jobId, owner, ttlMs))) return undefined;
+  try {
+    return row ? fromJobRow(row) : await loadJob(database, jobId);
+  } catch (error) {
+    // The lease is ours but the run cannot start: hand it back rather than hold it until it expires.
+    await releaseLease(database, jobId, owner).catch(() => undefined);
+    throw error;
+  }
 }
 
 export function firstIncompleteStep(workflow: Workflow, checkpoints: Checkpoints): number {

@@ -26,6 +26,9 @@ export const JOB_EVENTS_CHANNEL = "montage_job_events";
 const TAIL_MS = 25;
 const TAIL_BATCH = 1000;
 const RELISTEN_MS = 1000;
+const LATE_WAKE_MS = 1000;
+/** The listening connection is checked this often, so a silently dropped one is noticed. */
+const LISTENER_PING_MS = 30_000;
 /** Watcher rows live WATCH_TTL_S and are refreshed every WATCH_REFRESH_MS while followed. */
 const WATCH_TTL_S = 180;
 const WATCH_REFRESH_MS = 60_000;
@@ -41,9 +44,10 @@ interface State {
   tail: { cursor: number; timer: NodeJS.Timeout | undefined; busy: boolean };
   listener: pg.Client | undefined;
   listening: boolean;
+  pingTimer: NodeJS.Timeout | undefined;
   relistenTimer: NodeJS.Timeout | undefined;
 }
-const state: State = { followers: 0, jobs: new Map(), processId: newLeaseOwner(), refreshTimer: undefined, tail: { cursor: -1, timer: undefined, busy: false }, listener: undefined, listening: false, relistenTimer: undefined };
+const state: State = { followers: 0, jobs: new Map(), processId: newLeaseOwner(), refreshTimer: undefined, tail: { cursor: -1, timer: undefined, busy: false }, listener: undefined, listening: false, pingTimer: undefined, relistenTimer: undefined };
 
 /** How this process learns of other processes' events right now (for tests and operators). */
 export function wakeupMode(): WakeupMode {
@@ -77,6 +81,7 @@ export function followOtherProcesses(jobId: string): () => void {
     stopTail();
     clearTimeout(state.relistenTimer);
     clearInterval(state.refreshTimer);
+    clearInterval(state.pingTimer);
     const listener = state.listener;
     state.listener = undefined;
     state.listening = false;
@@ -86,12 +91,14 @@ export function followOtherProcesses(jobId: string): () => void {
 
 /**
  * Brings the job's watcher row in line with its followers here (present while followed, gone
- * after), one write at a time per job so that a quick close and reopen cannot land out of order.
- * Once the row is in, the job's streams read once more: an event committed before the trigger
- * could see the row was not notified.
+ * after), one write at a time per job so that a quick close and reopen cannot land out of order:
+ * the job's entry (and its queue) stays in the map until its last queued write is done.
+ * Once the row is in, the job's streams read once more, and once more after LATE_WAKE_MS: a
+ * transaction that inserted an event before the trigger could see the row sent no NOTIFY, and
+ * may commit a moment after the first read.
  */
 function writeWatcher(jobId: string, job: { followers: number; writes: Promise<void> }): void {
-  job.writes = job.writes.then(async () => {
+  const write: Promise<void> = job.writes.then(async () => {
     try {
       if (job.followers > 0) {
         await db().$executeRawUnsafe(
@@ -102,19 +109,27 @@ function writeWatcher(jobId: string, job: { followers: number; writes: Promise<v
           WATCH_TTL_S,
         );
         notifyJobEvents(jobId);
+        setTimeout(() => notifyJobEvents(jobId), LATE_WAKE_MS).unref();
       } else {
         await db().$executeRawUnsafe("DELETE FROM job_event_watchers WHERE job_id = $1 AND process_id = $2", jobId, state.processId);
-        if (job.followers === 0 && state.jobs.get(jobId) === job) state.jobs.delete(jobId);
       }
     } catch (error) {
       // The stream still works (tail fallback, safety poll); a missing row only costs the NOTIFY.
       log.warn("could not update a job event watcher", { job_id: jobId, error });
     }
+    if (job.followers === 0 && job.writes === write && state.jobs.get(jobId) === job) state.jobs.delete(jobId);
   });
+  job.writes = write;
 }
 
-/** Keeps this process's watcher rows alive (and puts back any that went missing); runs every WATCH_REFRESH_MS. */
+/**
+ * Keeps this process's watcher rows alive (and puts back any that went missing), and deletes the
+ * rows that processes which died left behind; runs every WATCH_REFRESH_MS.
+ */
 export async function refreshWatchers(): Promise<void> {
+  await db()
+    .$executeRawUnsafe("DELETE FROM job_event_watchers WHERE expires_at < (now() AT TIME ZONE 'UTC') - interval '1 hour'")
+    .catch((error: unknown) => log.warn("could not delete expired job event watchers", { error }));
   const followed = [...state.jobs].filter(([, job]) => job.followers > 0).map(([jobId]) => jobId);
   if (followed.length === 0) return;
   await db()
@@ -171,7 +186,9 @@ async function readTail(): Promise<void> {
 }
 
 async function listen(): Promise<void> {
-  const client = new pg.Client({ connectionString: config().database.url });
+  // TCP keep-alive and a periodic ping with a timeout: a connection dropped silently (a NAT or
+  // firewall forgetting it) raises no error by itself, and streams would wait for their safety poll.
+  const client = new pg.Client({ connectionString: config().database.url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, query_timeout: 10_000 });
   state.listener = client;
   client.on("notification", (message) => {
     if (message.payload) notifyJobEvents(message.payload);
@@ -189,6 +206,9 @@ async function listen(): Promise<void> {
   if (state.listener !== client) return; // the last stream closed meanwhile
   state.listening = true;
   stopTail();
+  clearInterval(state.pingTimer);
+  state.pingTimer = setInterval(() => void client.query("SELECT 1").catch((error: unknown) => listenerLost(client, error)), LISTENER_PING_MS);
+  state.pingTimer.unref();
   // Events committed before LISTEN took effect and after the tail's last read.
   notifyWatchedJobs();
 }
@@ -198,6 +218,7 @@ function listenerLost(client: pg.Client, error?: unknown): void {
   if (state.listener !== client) return;
   state.listener = undefined;
   state.listening = false;
+  clearInterval(state.pingTimer);
   void client.end().catch(() => undefined);
   log.warn("job events listener lost; polling job_events until it listens again", { error });
   startTail();

@@ -21,6 +21,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
       databaseUrl: await import("@/lib/db/database-url"),
       insert: await import("@/lib/jobs/insert"),
       executor: await import("@/lib/engine/executor"),
+      lease: await import("@/lib/engine/lease"),
       runner: await import("@/lib/engine/in-process-runner"),
       providers: await import("@/lib/providers"),
       log: (await import("@/lib/log")).log,
@@ -97,9 +98,13 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
   it("writes nothing when any row is refused", async () => {
     const db = m.client.db();
     await db.user.count(); // connected: the SQL path
-    const before = await Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()]);
+    const counts = () => Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()]);
+    const before = await counts();
+    // The upload is written after the job and its execution: its refusal must take them back too.
+    const badUpload = { ...record().upload!, filename: null as unknown as string };
+    await expect(m.insert.insertJob(db, record({ upload: badUpload }))).rejects.toThrow();
     await expect(m.insert.insertJob(db, record({ userId: "no-such-user" }))).rejects.toThrow();
-    expect(await Promise.all([db.job.count(), db.workflowExecution.count(), db.jobEvent.count(), db.upload.count()])).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it("takes a free, expired, own or dead owner's lease with the job's row, and never a live owner's", async () => {
@@ -107,6 +112,12 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
     const jobId = await m.insert.insertJob(db, record());
     const lease = () => db.workflowExecution.findUniqueOrThrow({ where: { jobId }, select: { leaseOwner: true, leaseExpiresAt: true } });
     const setOwner = (leaseOwner: string, leaseExpiresAt: Date) => db.workflowExecution.update({ where: { jobId }, data: { leaseOwner, leaseExpiresAt } });
+
+    // The one-statement path itself: a free lease is taken and the row comes back with it.
+    expect(await m.lease.takeFreeLeaseReading(db, jobId, "me:0:z", 30_000, "e.lease_owner AS owner, j.status AS status")).toEqual({ owner: "me:0:z", status: "queued" });
+    await setOwner("elsewhere:1:b", new Date(Date.now() + 60_000));
+    expect(await m.lease.takeFreeLeaseReading(db, jobId, "me:0:z", 30_000, "e.lease_owner AS owner")).toBeUndefined();
+    await db.workflowExecution.update({ where: { jobId }, data: { leaseOwner: null, leaseExpiresAt: null } });
 
     const loaded = await m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000);
     expect(loaded).toEqual({ status: "queued", workflowId: "img-edit-to-video", userId, inputs: record().inputs, checkpoints: {}, retryCount: 0, maxRetries: 4 });
@@ -128,6 +139,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
     expect((await lease()).leaseOwner).toBe("me:1:a");
 
     expect(await m.executor.leaseAndLoadJob(db, "no-such-job", "me:1:a", 30_000)).toBeUndefined();
+
+    if (provider === "sqlite") {
+      // A row that cannot be read (here: inputs that are not JSON) fails the call and gives the lease back.
+      await db.workflowExecution.update({ where: { jobId }, data: { leaseOwner: null, leaseExpiresAt: null } });
+      await db.$executeRawUnsafe("UPDATE jobs SET inputs = '{not json' WHERE id = ?", jobId);
+      await expect(m.executor.leaseAndLoadJob(db, jobId, "me:1:a", 30_000)).rejects.toThrow(SyntaxError);
+      expect((await lease()).leaseOwner).toBeNull();
+    }
   });
 
   it("run() resolves with the run's outcome, once per job however often it is asked", async () => {

@@ -151,6 +151,22 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
       await stream.close();
     });
 
+    it("a job's streams closed and reopened at once keep it watched", async () => {
+      const jobId = await newJob();
+      const keep = follow(jobId); // holds the listener, so the mode stays "listen" throughout
+      await vi.waitFor(() => expect(m.wakeups.wakeupMode()).toBe("listen"), { timeout: 4_000 });
+      for (let i = 0; i < 3; i++) await follow(jobId).close();
+      const stream = follow(jobId);
+      await delivered(stream, ["queued"]);
+      for (const n of [1, 2, 3]) {
+        await other.insertEvent(jobId, n);
+        await delivered(stream, ["queued", ...Array.from({ length: n }, (_, i) => i + 1)]);
+      }
+      expect(await other.query("SELECT job_id FROM job_event_watchers WHERE job_id = $1", [jobId])).toEqual([{ job_id: jobId }]);
+      await stream.close();
+      await keep.close();
+    });
+
     it("polls while its listening connection is gone, and listens again once it can", async () => {
       const jobId = await newJob();
       const stream = follow(jobId);
