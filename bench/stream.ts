@@ -11,6 +11,7 @@
 import http from "node:http";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { postgresTime, sqliteTime } from "@/lib/db/client";
 import { createTestDatabase, type Provider } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
 import { createBenchUser, groupRssBytes, spawnTsx } from "./lib/processes";
@@ -140,7 +141,7 @@ async function openWriter(testDb: { provider: Provider; url: string }): Promise<
       void client.query({
         name: "bench-event",
         text: "INSERT INTO job_events (job_id, type, data, created_at) VALUES ($1, 'progress', $2::jsonb, $3::timestamp(3))",
-        values: [jobId, data, at.toISOString().replace("T", " ").replace("Z", "")],
+        values: [jobId, data, postgresTime(at)],
       }).catch((error: unknown) => process.stderr.write(`stream bench: an event insert failed: ${String(error)}\n`));
     return { insert, close: () => client.end() };
   }
@@ -148,7 +149,7 @@ async function openWriter(testDb: { provider: Provider; url: string }): Promise<
   writer.pragma("journal_mode = WAL");
   writer.pragma("synchronous = NORMAL");
   const statement = writer.prepare("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, 'progress', ?, ?)");
-  return { insert: (jobId, data, at) => void statement.run(jobId, data, at.toISOString().replace("Z", "+00:00")), close: async () => void writer.close() };
+  return { insert: (jobId, data, at) => void statement.run(jobId, data, sqliteTime(at)), close: async () => void writer.close() };
 }
 
 async function measureOn(provider: Provider, log: (message: string) => void): Promise<FanoutResult[]> {

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { dialectOf, onPostgresPool, onSqliteConnection, postgresTime, sqliteStatement, sqliteTime, type Db, type SqliteConnection } from "@/lib/db/client";
+import { dialectOf, onPostgresPool, onSqliteConnection, postgresTime, sqliteStatement, sqliteTime, type Db } from "@/lib/db/client";
 
 /**
  * Leases make sure that two processes (or two sweeps) never run one execution at once. The owner
@@ -60,19 +60,16 @@ const TAKE_FREE_LEASE_POSTGRES = {
   where: "job_id = $4 AND (lease_owner IS NULL OR lease_expires_at < $3::timestamp(3) OR lease_owner = $1)",
 };
 
-function takeFreeLeaseSqlite(connection: SqliteConnection, jobId: string, owner: string, now: Date, expiresAt: Date): boolean {
+function takeFreeLeaseParams(jobId: string, owner: string, now: Date, expiresAt: Date): unknown[] {
   const at = sqliteTime(now);
-  return Number(sqliteStatement(connection, TAKE_FREE_LEASE_SQLITE).run(owner, sqliteTime(expiresAt), at, jobId, at, owner).changes) === 1;
+  return [owner, sqliteTime(expiresAt), at, jobId, at, owner];
 }
 
 /** Compare-and-set of the lease: free, expired or already ours. Returns whether it was taken. */
 async function takeFreeLease(database: Db, jobId: string, owner: string, now: Date, expiresAt: Date): Promise<boolean> {
   const dialect = dialectOf(database);
   if (dialect === "sqlite") {
-    const direct = onSqliteConnection(database, (connection) => takeFreeLeaseSqlite(connection, jobId, owner, now, expiresAt));
-    if (direct) return direct;
-    const at = sqliteTime(now);
-    return (await database.$executeRawUnsafe(TAKE_FREE_LEASE_SQLITE, owner, sqliteTime(expiresAt), at, jobId, at, owner)) === 1;
+    return (await sqliteWrite(database, TAKE_FREE_LEASE_SQLITE, ...takeFreeLeaseParams(jobId, owner, now, expiresAt))) === 1;
   }
   if (dialect === "postgresql") {
     const updated = await postgresWrite(
@@ -123,7 +120,10 @@ export function takeFreeLeaseReading<Row>(database: Db, jobId: string, owner: st
     const read = `SELECT ${columns} FROM workflow_executions e JOIN jobs j ON j.id = e.job_id WHERE e.job_id = ?`;
     return onSqliteConnection(
       database,
-      (connection) => (takeFreeLeaseSqlite(connection, jobId, owner, now, expiresAt) ? (sqliteStatement(connection, read).get(jobId) as Row | undefined) : undefined),
+      (connection) =>
+        Number(sqliteStatement(connection, TAKE_FREE_LEASE_SQLITE).run(...takeFreeLeaseParams(jobId, owner, now, expiresAt)).changes) === 1
+          ? (sqliteStatement(connection, read).get(jobId) as Row | undefined)
+          : undefined,
       { transaction: true },
     );
   }
