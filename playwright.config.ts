@@ -6,10 +6,11 @@ import { SERVERS } from "./e2e/support/servers";
 
 /**
  * Browser tests against the production build (`.next` must exist: `npm run build` first). Three
- * servers, each on a fresh database in a temp DATA_DIR, because the local fault switch is per process:
- *   3210  no faults                                   sign-in, the main run, isolation, tokens
- *   3211  video fails once (503), slow sweep          a run parks, Retry completes it
- *   3212  image edit takes 5 s                       reload mid-run, the tracker catches up
+ * servers, each on a fresh database in a temp DATA_DIR, because the local fault switch is per process
+ * (ports from E2E_PORT_BASE, default 3210):
+ *   base      no faults                               sign-in, the main run, isolation, tokens
+ *   base + 1  video fails once (503), slow sweep      a run parks, Retry completes it
+ *   base + 2  image edit takes 5 s                   reload mid-run, the tracker catches up
  * Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium (CI machines cannot
  * download browsers).
  */
