@@ -16,7 +16,7 @@ const SWEEP_INTERVAL_MS = 1000;
 
 async function killAndRestart(log: (message: string) => void) {
   const testDb = await createTestDatabase("sqlite");
-  const { database, user, token } = await createBenchUser(testDb, "bench-recovery@example.com");
+  const { database, token } = await createBenchUser(testDb, "bench-recovery@example.com");
   const env = { DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "warn", LOCAL_PROVIDER_FAULTS: "image_edit:slow=5000", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
   const { readFileSync } = await import("node:fs");
   const photo = readFileSync(new URL("../tests/fixtures/photo.jpg", import.meta.url));

@@ -1,5 +1,5 @@
 // npm test: the whole suite, as CI runs it. Installs dependencies if needed, generates code,
-// type-checks, builds the production app (the server and browser tests run against it), then runs
+// type-checks, lints, builds the production app (the server and browser tests run against it), then runs
 // the unit and integration tests (vitest) and the browser tests (Playwright), and prints one
 // summary line. Needs PostgreSQL (TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 // and Chromium (Playwright's own, or /usr/bin/chromium).
@@ -15,6 +15,7 @@ const step = (title, command) => {
 step("dependencies", "node scripts/ensure-deps.mjs");
 step("code generation", "npx tsx scripts/codegen.ts");
 step("type check", "npx tsc --noEmit");
+step("lint", "npx eslint .");
 step("production build", "npx next build");
 
 // Not under test-results/: Playwright empties that folder when it starts.

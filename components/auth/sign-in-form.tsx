@@ -3,6 +3,7 @@
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useId, useState, type FormEvent } from "react";
+import { formText } from "@/components/auth/form-text";
 import { GitHubMark } from "@/components/auth/github-mark";
 import { Spinner } from "@/components/ui/states";
 import { buttonClass, inputClass, labelClass } from "@/components/ui/styles";
@@ -29,8 +30,8 @@ export function SignInForm({ callbackUrl, github, initialError }: { callbackUrl:
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const email = String(form.get("email") ?? "").trim();
-    const password = String(form.get("password") ?? "");
+    const email = formText(form, "email").trim();
+    const password = formText(form, "password");
     if (!email || !password) {
       setError("Enter your email and password.");
       return;

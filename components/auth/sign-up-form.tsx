@@ -2,6 +2,7 @@
 
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
+import { formText } from "@/components/auth/form-text";
 import { useId, useState, type FormEvent } from "react";
 import { errorMessage, postJson } from "@/components/api/client";
 import { Spinner } from "@/components/ui/states";
@@ -21,9 +22,9 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const email = String(form.get("email") ?? "").trim();
-    const password = String(form.get("password") ?? "");
-    const name = String(form.get("name") ?? "").trim();
+    const email = formText(form, "email").trim();
+    const password = formText(form, "password");
+    const name = formText(form, "name").trim();
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
       setError("Enter a valid email address.");
       return;

@@ -116,7 +116,7 @@ export function JobPanel({ jobId, detailed = false, onNewRun }: { jobId: string;
   const workflows = useWorkflows();
   if (details.isPending) return <JobPanelSkeleton />;
   if (details.isError && !details.data) return loadError(details.error);
-  const data: ExecutionDetails = details.data!;
+  const data: ExecutionDetails = details.data;
   const current = view!;
   const workflow = workflowById(workflows.data, data.job.workflow_id);
   const video = current.status === "completed" ? resultVideo(current.result) : null;

@@ -51,20 +51,18 @@ export function ImageDropzone({
   const hintId = useId();
   const errorId = useId();
   const [dragging, setDragging] = useState(false);
-  const [preview, setPreview] = useState<{ url: string; width: number; height: number } | null>(null);
+  // Kept with the file it shows: a preview of another (or no) file is not shown.
+  const [decoded, setDecoded] = useState<{ file: File; url: string; width: number; height: number } | null>(null);
 
   const file = value?.file ?? null;
+  const preview = decoded && decoded.file === file ? decoded : null;
   useEffect(() => {
-    if (!file) {
-      setPreview(null);
-      return;
-    }
+    if (!file) return;
     const url = URL.createObjectURL(file);
     let current = true;
     const typeError = checkFile(file, accepts);
     if (typeError) {
       onChange({ file, ok: false, error: typeError });
-      setPreview(null);
       return () => URL.revokeObjectURL(url);
     }
     void decodeSize(url).then((size) => {
@@ -73,7 +71,7 @@ export function ImageDropzone({
         onChange({ file, ok: false, error: `${file.name} could not be read as an image.` });
         return;
       }
-      setPreview({ url, ...size });
+      setDecoded({ file, url, ...size });
       const pixels = size.width * size.height;
       onChange(
         pixels > accepts.max_pixels
@@ -86,6 +84,7 @@ export function ImageDropzone({
       URL.revokeObjectURL(url);
     };
     // Deliberately not keyed on onChange: the checks run once per file.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [file, accepts]);
 
   const pick = (files: FileList | null) => {

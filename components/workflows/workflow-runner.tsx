@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Play, Workflow as WorkflowIcon } from "lucide-react";
 import { apiFetch, errorMessage } from "@/components/api/client";
 import type { ExecuteResponse, Workflow } from "@/components/api/types";
@@ -57,20 +57,16 @@ function PickerSkeleton() {
 export function WorkflowRunner({ initialWorkflowId, initialJobId }: { initialWorkflowId: string | null; initialJobId: string | null }) {
   const workflows = useWorkflows();
   const queryClient = useQueryClient();
-  const [workflowId, setWorkflowId] = useState<string | null>(initialWorkflowId);
+  const [chosenWorkflowId, setWorkflowId] = useState<string | null>(initialWorkflowId);
   const [jobId, setJobId] = useState<string | null>(initialJobId);
   const [image, setImage] = useState<PickedImage | null>(null);
   const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
   const runRef = useRef<HTMLDivElement>(null);
 
   const list = workflows.data;
-  const selected = list?.find((workflow) => workflow.id === workflowId);
   // With one workflow installed there is nothing to choose; an unknown id from the URL is dropped.
-  useEffect(() => {
-    if (!list) return;
-    if (workflowId && !list.some((workflow) => workflow.id === workflowId)) setWorkflowId(list.length === 1 ? list[0]!.id : null);
-    else if (!workflowId && list.length === 1) setWorkflowId(list[0]!.id);
-  }, [list, workflowId]);
+  const workflowId = !list || (chosenWorkflowId && list.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : list.length === 1 ? list[0]!.id : null;
+  const selected = list?.find((workflow) => workflow.id === workflowId);
 
   const values = selected ? (valuesByWorkflow[selected.id] ?? defaultsOf(selected)) : {};
 

@@ -176,7 +176,7 @@ export function createDb(target: DatabaseTarget): Db {
     const connection = (adapter as unknown as { client?: SqliteConnection }).client;
     if (connection && typeof connection.prepare === "function" && typeof connection.inTransaction === "boolean") {
       setSqlitePragmas(connection);
-      sqliteAdapters.set(client, { adapter: adapter as unknown as SqliteAdapter, connection });
+      sqliteAdapters.set(client, { adapter: adapter, connection });
     } else {
       // Not the connection we know (an adapter upgrade): the pragmas go through Prisma once
       // connected, and are skipped with a warning if the first query is a transaction (SQLite

@@ -181,7 +181,7 @@ export class ReplicateFake {
     const prediction = this.createPrediction(model, { input: {} }, outcome);
     if (status && status !== "starting") {
       if (status === "processing") this.markProcessing(prediction);
-      else this.complete(prediction, status as Terminal);
+      else this.complete(prediction, status);
     }
     return prediction.json.id;
   }
@@ -465,7 +465,7 @@ function routeOf(method: string, path: string): Route {
 
 function terminalOutcome(status: Terminal): ScriptedOutcome {
   if (status === "failed") return { status, error: "Prediction failed" };
-  return { status } as ScriptedOutcome;
+  return { status };
 }
 
 function isTerminal(status: FakeStatus): status is Terminal {

@@ -35,8 +35,8 @@ export interface RunningServer extends SpawnedProcess {
 export async function spawnUntilHealthy(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; healthUrl: string }): Promise<SpawnedProcess> {
   const child = spawn(command, args, { cwd: root, env: options.env ?? process.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -104,7 +104,7 @@ async function runWithWaits(models: FakePredictions, answers: Array<(id: string)
         return answered.get(waitId);
       },
     }) as Context.Any["step"];
-    return { ...ctx, step } as Context.Any;
+    return { ...ctx, step };
   });
   const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId } });
   const engine = new InngestTestEngine({ function: fn, events: [jobQueuedEvent(job)], transformCtx: recorder.transformCtx });

@@ -90,7 +90,7 @@ export interface SentEvent {
 export function capturingClient(env: TestEnv) {
   const sent: SentEvent[][] = [];
   const fetchStub: typeof fetch = async (_input, init) => {
-    const events = JSON.parse(String(init?.body ?? "[]")) as SentEvent[];
+    const events = JSON.parse(typeof init?.body === "string" ? init.body : "[]") as SentEvent[];
     sent.push(events);
     return new Response(JSON.stringify({ ids: events.map((_e, i) => `evt-${sent.length}-${i}`), status: 200 }), {
       status: 200,
@@ -142,9 +142,9 @@ export async function jobEvents(env: TestEnv, jobId: string): Promise<Array<{ ty
 export function recordExecutedSteps(extra?: (ctx: Context.Any) => Context.Any) {
   const executed: string[] = [];
   const transformCtx = (raw: Context.Any): Context.Any => {
-    const ctx = mockCtx(raw) as Context.Any;
+    const ctx = mockCtx(raw);
     const run = ctx.step.run.bind(ctx.step);
-    const step = Object.assign(Object.create(Object.getPrototypeOf(ctx.step) as object) as object, ctx.step, {
+    const step = Object.assign(Object.create(Object.getPrototypeOf(ctx.step) as object | null) as object, ctx.step, {
       run: (id: string, fn: () => Promise<unknown>) =>
         run(id, async () => {
           executed.push(id);

@@ -102,7 +102,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     expect(complete.result.video_url).toMatch(new RegExp(`^${BASE}/files/jobs/${jobId}/2-video_generation\\.mp4$`));
 
     const details = await routes.execution.GET(authed(alice.token, `/workflows/execution/${jobId}`), jobParams(jobId));
-    const detail = (await details.json()) as Record<string, any>;
+    const detail = (await details.json()) as { success: boolean; job: { inputs: Record<string, string> }; execution: unknown; checkpoints: unknown };
     expect(detail.success).toBe(true);
     expect(detail.job).toMatchObject({ id: jobId, status: "completed", progress: 100, attempts: 1, result: complete.result });
     expect(detail.job.inputs.edit_prompt).toBe("black and white, cinematic");

@@ -127,7 +127,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
       const calls: Record<string, number> = {};
       const handler = (name: string) => async ({ signal }: { signal: AbortSignal }) => {
         calls[name] = (calls[name] ?? 0) + 1;
-        await behaviour(name, calls[name]!, signal);
+        await behaviour(name, calls[name], signal);
         return { [`${name}_url`]: `https://example.test/${name}` };
       };
       const workflow: Workflow = {

@@ -440,13 +440,14 @@ describe("webhooks", () => {
     receiver = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
-      req.on("end", async () => {
-        const secret = await fetchWebhookSecret(models.client);
-        const result = verifyReplicateWebhook({ headers: req.headers, rawBody: Buffer.concat(chunks), secret });
-        verdicts.push(result.ok ? "ok" : result.reason);
-        if (!result.ok) return void res.writeHead(401).end();
-        waiters.deliver(result.prediction);
-        res.writeHead(204).end();
+      req.on("end", () => {
+        void fetchWebhookSecret(models.client).then((secret) => {
+          const result = verifyReplicateWebhook({ headers: req.headers, rawBody: Buffer.concat(chunks), secret });
+          verdicts.push(result.ok ? "ok" : result.reason);
+          if (!result.ok) return void res.writeHead(401).end();
+          waiters.deliver(result.prediction);
+          res.writeHead(204).end();
+        });
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));

@@ -86,7 +86,7 @@ describe("a database failure inside a step interrupts the run instead of failing
         }
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
-    }) as Db;
+    });
     const job = await m.db().job.create({
       data: { userId, workflowId: workflow.config.id, status: "queued", inputs: {}, execution: { create: { workflowId: workflow.config.id, checkpoints: {}, maxRetries: 3 } } },
     });

@@ -126,7 +126,7 @@ export function sendRaw(port: number, head: string, chunks: Iterable<Buffer> = [
       clearTimeout(timer);
       socket.destroy();
       if (answer) resolve({ answer, sentBytes });
-      else reject(error);
+      else reject(error ?? new Error("no answer"));
     };
     socket.on("data", (data: Buffer) => {
       raw = Buffer.concat([raw, data]);

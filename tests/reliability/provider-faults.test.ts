@@ -75,7 +75,8 @@ describe.concurrent("a provider failing its first N calls, through a real server
   it.each(scenarios)("$name", async (scenario) => {
     const database: TestDatabase = await createTestDatabase("sqlite");
     const db: Db = createDb(resolveDatabase(database.url, database.dataDir));
-    let server: RunningServer | undefined;
+    // Assigned once started; the cleanup above may run before that.
+    let server: RunningServer | undefined = undefined;
     cleanups.push(async () => {
       await server?.stop();
       await db.$disconnect();

@@ -27,7 +27,8 @@ describe("secrets stay out of logs, events and responses", { timeout: 300_000 },
   async function scenario(env: Record<string, string>, waitUntil: (db: Db, jobId: string) => Promise<boolean>) {
     const database: TestDatabase = await createTestDatabase("sqlite");
     const db = createDb(resolveDatabase(database.url, database.dataDir));
-    let server: RunningServer | undefined;
+    // Assigned once started; the cleanup above may run before that.
+    let server: RunningServer | undefined = undefined;
     cleanups.push(async () => {
       await server?.stop();
       await db.$disconnect();

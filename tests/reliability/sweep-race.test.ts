@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
-import { completedCheckpointEvents, describeJob, startJob, stepStarts, waitFor } from "./support";
+import { completedCheckpointEvents, startJob, stepStarts, waitFor } from "./support";
 
 const JOBS = 10;
 

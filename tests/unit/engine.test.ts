@@ -76,7 +76,7 @@ describe("buildRegistry", () => {
         { folder: "bad-config", config: { id: "Bad Id!", name: "", steps: [] }, module: {} },
         { folder: "missing-handler", config: { ...imgEditConfig, id: "other" }, module: { handlers: { upload: async () => ({}) } } },
         { folder: "no-handlers", config: { ...imgEditConfig, id: "third" }, module: {} },
-        { folder: "duplicate-id", config: imgEditConfig, module: imgEditModule as Record<string, unknown> },
+        { folder: "duplicate-id", config: imgEditConfig, module: imgEditModule },
         good,
       ],
       [{ folder: "unparseable", problem: "config.json is not valid JSON" }],

@@ -261,7 +261,7 @@ describe("HealthGate: probing and recovery waves", () => {
 
 describe("HealthGate: the guarded provider", () => {
   it("is still what it wraps: instanceof, name and its own methods work, unguarded", async () => {
-    const { inner, models } = setup();
+    const { models } = setup();
     expect(models).toBeInstanceOf(ScriptedModels);
     expect(models.name).toBe("scripted-models");
     await models.run(request());

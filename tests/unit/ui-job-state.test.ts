@@ -67,7 +67,7 @@ describe("applyJobEvent", () => {
 
   it("ignores events it has already folded in (a replay that overlaps)", () => {
     const view = fold([queued, started(0, 0), done(0, {})]);
-    const replayed = applyJobEvent(view, { id: 2, ...started(0, 0) } as JobEvent);
+    const replayed = applyJobEvent(view, { id: 2, ...started(0, 0) });
     expect(replayed).toBe(view);
   });
 });
