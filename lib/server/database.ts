@@ -1,0 +1,45 @@
+import "server-only";
+import pg from "pg";
+import { createPostgresPrisma, createSqlitePrisma, type Db } from "@/lib/db/client";
+import type { DatabaseTarget } from "@/lib/db/database-url";
+import { PostgresStore } from "@/lib/store/postgres/store";
+import { SqliteStore } from "@/lib/store/sqlite/store";
+import type { Store } from "@/lib/store/types";
+
+export interface Database {
+  store: Store;
+  prisma: Db;
+  close(): Promise<void>;
+}
+
+/** Connections per process on PostgreSQL (the store and Prisma share them; LISTEN takes one more). */
+const POSTGRES_POOL_SIZE = 10;
+
+/** Opens the database DATABASE_URL names: its store and the Prisma client of the cold paths. */
+export function openDatabase(target: DatabaseTarget): Database {
+  if (target.provider === "postgresql") {
+    const pool = new pg.Pool({ connectionString: target.url, max: POSTGRES_POOL_SIZE });
+    // An idle connection that fails (the server restarted) must not crash the process; the next query reconnects.
+    pool.on("error", () => undefined);
+    const store = new PostgresStore(pool, target.url);
+    const prisma = createPostgresPrisma(pool);
+    return {
+      store,
+      prisma,
+      async close() {
+        await prisma.$disconnect();
+        await store.close();
+      },
+    };
+  }
+  const store = new SqliteStore(target.filePath);
+  const prisma = createSqlitePrisma(target.url);
+  return {
+    store,
+    prisma,
+    async close() {
+      await prisma.$disconnect();
+      await store.close();
+    },
+  };
+}

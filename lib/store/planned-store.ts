@@ -1,0 +1,85 @@
+import type { JobEventInput, JobStatus } from "@/lib/contract/events";
+import {
+  beginRunPlan,
+  cancelJobPlan,
+  cancelStepPlans,
+  claimRetryPlan,
+  completeStepPlan,
+  deferRetryPlan,
+  failPlan,
+  parkPlan,
+  progressPlan,
+  requeuePlan,
+  startStepPlan,
+  stepStatePlan,
+  type AppliedPlan,
+  type WritePlan,
+} from "@/lib/store/plans";
+import type { Failure, Fence, Park, QueuedJob, StepCompletion, StepStart } from "@/lib/store/types";
+
+/**
+ * The store's guarded writes, each built once as a plan (lib/store/plans.ts). A database's store
+ * extends this class and renders plans as its own SQL in `applyPlans`.
+ */
+export abstract class PlannedStore {
+  /** Applies the plans in one transaction, each whose guard holds; the job as it was for each applied plan. */
+  protected abstract applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]>;
+
+  private async apply(plan: WritePlan): Promise<AppliedPlan | undefined> {
+    const [applied] = await this.applyPlans([plan], new Date());
+    return applied;
+  }
+
+  async beginRun(fence: Fence, run: { jobId: string; from: { status: "queued"; attempts: number } | { status: "running" }; step?: StepStart }): Promise<boolean> {
+    return (await this.apply(beginRunPlan(fence, run))) !== undefined;
+  }
+
+  async startStep(fence: Fence, step: StepStart): Promise<boolean> {
+    return (await this.apply(startStepPlan(fence, step))) !== undefined;
+  }
+
+  async recordProgress(fence: Fence, progress: { jobId: string; progress: number; event: JobEventInput }): Promise<boolean> {
+    return (await this.apply(progressPlan(fence, progress))) !== undefined;
+  }
+
+  async saveStepState(fence: Fence, state: { jobId: string; stepIndex: number; candidate: number; state: Record<string, unknown> }): Promise<boolean> {
+    return (await this.apply(stepStatePlan(fence, state))) !== undefined;
+  }
+
+  async completeStep(fence: Fence, completion: StepCompletion): Promise<boolean> {
+    return (await this.apply(completeStepPlan(fence, completion))) !== undefined;
+  }
+
+  async parkJob(fence: Fence, park: Park): Promise<boolean> {
+    return (await this.apply(parkPlan(fence, park))) !== undefined;
+  }
+
+  async failJob(fence: Fence | undefined, failure: Failure): Promise<boolean> {
+    const now = new Date();
+    return (await this.applyPlans([failPlan(fence, failure, now)], now))[0] !== undefined;
+  }
+
+  async cancelStep(fence: Fence, cancel: { jobId: string; stepIndex: number; candidate: number; message: string; event: JobEventInput }): Promise<boolean> {
+    const now = new Date();
+    const [checkpoint] = await this.applyPlans(cancelStepPlans(fence, cancel, now), now);
+    return checkpoint !== undefined;
+  }
+
+  async cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean> {
+    const now = new Date();
+    return (await this.applyPlans([cancelJobPlan(jobId, change, now)], now))[0] !== undefined;
+  }
+
+  async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput }): Promise<boolean> {
+    return (await this.apply(requeuePlan(jobId, change))) !== undefined;
+  }
+
+  async claimRetry(jobId: string): Promise<QueuedJob | undefined> {
+    const applied = await this.apply(claimRetryPlan(jobId));
+    return applied && { id: jobId, userId: applied.userId, attempts: applied.attempts };
+  }
+
+  async deferRetry(jobId: string, until: Date): Promise<void> {
+    await this.apply(deferRetryPlan(jobId, until));
+  }
+}

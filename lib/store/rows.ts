@@ -1,0 +1,129 @@
+import type { CheckpointStatus } from "@/lib/contract/events";
+import type { CheckpointRow, ExecutionRecord, JobState, JobSummary, QueuedJob, RunSnapshot, UploadSummary } from "@/lib/store/types";
+
+/**
+ * Rows as either driver returns them, turned into the store's types. better-sqlite3 gives text for
+ * times and JSON; pg gives Dates (parsed as UTC by the PostgreSQL store) and parsed JSON (or text
+ * inside json_agg). Both arrive here and leave the same.
+ */
+type Row = Record<string, unknown>;
+
+export function toDate(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  const text = String(value);
+  // Timestamps inside PostgreSQL's json_agg come without a zone; they are UTC.
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+}
+
+export function toJson<T>(value: unknown): T | null {
+  if (value === null || value === undefined) return null;
+  return (typeof value === "string" ? JSON.parse(value) : value) as T;
+}
+
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+export function checkpointFromRow(row: Row): CheckpointRow {
+  return {
+    stepIndex: Number(row.step_index),
+    candidate: Number(row.candidate),
+    status: String(row.status) as CheckpointStatus,
+    output: toJson(row.output),
+    error: text(row.error),
+    errorClass: text(row.error_class) as CheckpointRow["errorClass"],
+    errorReason: text(row.error_reason),
+    state: toJson(row.state),
+    attempt: Number(row.attempt),
+    startedAt: toDate(row.started_at),
+    completedAt: toDate(row.completed_at),
+  };
+}
+
+/** The job columns every job read selects, from `jobs j` (and the upload's summary from `uploads u`). */
+export const JOB_SELECT =
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
+
+export function jobFromRow(row: Row): JobSummary {
+  const upload: UploadSummary | null =
+    row.upload_filename === null || row.upload_filename === undefined
+      ? null
+      : {
+          filename: String(row.upload_filename),
+          contentType: String(row.upload_content_type),
+          size: Number(row.upload_size),
+          width: Number(row.upload_width),
+          height: Number(row.upload_height),
+        };
+  return {
+    id: String(row.id),
+    userId: String(row.user_id),
+    workflowId: String(row.workflow_id),
+    workflowVersion: text(row.workflow_version),
+    status: String(row.status),
+    progress: Number(row.progress),
+    inputs: toJson<Record<string, string>>(row.inputs) ?? {},
+    result: toJson(row.result),
+    error: text(row.error),
+    errorCode: text(row.error_code),
+    attempts: Number(row.attempts),
+    nextRetryAt: toDate(row.next_retry_at),
+    createdAt: toDate(row.created_at)!,
+    updatedAt: toDate(row.updated_at)!,
+    completedAt: toDate(row.completed_at),
+    upload,
+  };
+}
+
+/** The execution columns of a job read, from `workflow_executions e`, prefixed `e_`. */
+export const EXECUTION_SELECT =
+  "e.id AS e_id, e.current_step AS e_current_step, e.retry_count AS e_retry_count, e.max_attempts AS e_max_attempts, e.last_error AS e_last_error, e.last_error_class AS e_last_error_class, e.last_error_reason AS e_last_error_reason, e.last_error_provider AS e_last_error_provider, e.created_at AS e_created_at, e.updated_at AS e_updated_at";
+
+export function executionFromRow(row: Row): ExecutionRecord {
+  return {
+    id: String(row.e_id),
+    jobId: String(row.id),
+    workflowId: String(row.workflow_id),
+    currentStep: Number(row.e_current_step),
+    retryCount: Number(row.e_retry_count),
+    maxAttempts: Number(row.e_max_attempts),
+    lastError: text(row.e_last_error),
+    lastErrorClass: text(row.e_last_error_class),
+    lastErrorReason: text(row.e_last_error_reason),
+    lastErrorProvider: text(row.e_last_error_provider),
+    createdAt: toDate(row.e_created_at)!,
+    updatedAt: toDate(row.e_updated_at)!,
+  };
+}
+
+/** What a run reads under its lease: from `jobs j` and `workflow_executions e`. */
+export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, e.retry_count, e.max_attempts";
+
+export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot {
+  return {
+    jobId: String(row.id),
+    userId: String(row.user_id),
+    workflowId: String(row.workflow_id),
+    workflowVersion: text(row.workflow_version),
+    status: String(row.status),
+    inputs: toJson<Record<string, string>>(row.inputs) ?? {},
+    attempts: Number(row.attempts),
+    retryCount: Number(row.retry_count),
+    maxAttempts: Number(row.max_attempts),
+    checkpoints,
+  };
+}
+
+export function queuedJobFromRow(row: Row): QueuedJob {
+  return { id: String(row.id), userId: String(row.user_id), attempts: Number(row.attempts) };
+}
+
+export function jobStateFromRow(row: Row): JobState {
+  return {
+    status: String(row.status),
+    attempts: Number(row.attempts),
+    result: toJson(row.result),
+    error: text(row.error),
+    errorCode: text(row.error_code),
+    nextRetryAt: toDate(row.next_retry_at),
+  };
+}

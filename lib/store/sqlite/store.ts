@@ -1,0 +1,226 @@
+import { randomUUID } from "node:crypto";
+import { PlannedStore } from "@/lib/store/planned-store";
+import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
+import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
+import { applySqlitePlans } from "@/lib/store/sqlite/plans";
+import type { Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+
+/** The store on SQLite (the embedded default): prepared statements on its own better-sqlite3 connection. */
+export class SqliteStore extends PlannedStore implements Store {
+  readonly dialect = "sqlite" as const;
+  private readonly connection: SqliteConnection;
+
+  constructor(filePath: string) {
+    super();
+    this.connection = new SqliteConnection(filePath);
+  }
+
+  protected async applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
+    return applySqlitePlans(this.connection, plans, now);
+  }
+
+  async insertJob(job: NewJob): Promise<string> {
+    const id = randomUUID();
+    const at = sqliteTime(new Date());
+    const c = this.connection;
+    c.write(() => {
+      c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
+      c.run(
+        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+        id,
+        job.userId,
+        job.workflow.id,
+        job.workflow.version,
+        JSON.stringify(job.inputs),
+        at,
+        at,
+      );
+      c.run("INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)", randomUUID(), id, job.workflow.id, job.maxAttempts, at, at);
+      if (job.upload) {
+        const u = job.upload;
+        c.run(
+          "INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          randomUUID(),
+          id,
+          job.userId,
+          u.filename,
+          u.contentType,
+          u.data.length,
+          u.width,
+          u.height,
+          u.data,
+          at,
+        );
+      }
+      c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
+    });
+    return id;
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const row = this.connection.get(
+      `SELECT ${JOB_SELECT}, ${EXECUTION_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id WHERE j.id = ?`,
+      jobId,
+    );
+    if (!row) return undefined;
+    return { ...jobFromRow(row), execution: executionFromRow(row), checkpoints: this.checkpoints(jobId) };
+  }
+
+  private checkpoints(jobId: string) {
+    return this.connection.all("SELECT * FROM checkpoints WHERE job_id = ? ORDER BY step_index, candidate", jobId).map(checkpointFromRow);
+  }
+
+  async listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
+    const conditions = ["j.user_id = ?"];
+    const params: unknown[] = [userId];
+    if (options.status) {
+      conditions.push("j.status = ?");
+      params.push(options.status);
+    }
+    if (options.cursor) {
+      // Keyset pagination on (created_at, id), both descending: the page after the cursor's job.
+      conditions.push("(j.created_at, j.id) < (SELECT created_at, id FROM jobs WHERE id = ? AND user_id = ?)");
+      params.push(options.cursor, userId);
+    }
+    const rows = this.connection.all(
+      `SELECT ${JOB_SELECT} FROM jobs j LEFT JOIN uploads u ON u.job_id = j.id WHERE ${conditions.join(" AND ")} ORDER BY j.created_at DESC, j.id DESC LIMIT ?`,
+      ...params,
+      options.limit + 1,
+    );
+    const jobs = rows.slice(0, options.limit).map(jobFromRow);
+    return { jobs, nextCursor: rows.length > options.limit ? jobs.at(-1)!.id : null };
+  }
+
+  async readUpload(jobId: string): Promise<UploadFile | undefined> {
+    const row = this.connection.get<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = ?", jobId);
+    return row && { filename: row.filename, contentType: row.content_type, data: row.data };
+  }
+
+  async readWorkflowVersion(workflowId: string, version: string): Promise<unknown> {
+    const row = this.connection.get<{ config: string }>("SELECT config FROM workflow_versions WHERE workflow_id = ? AND version = ?", workflowId, version);
+    return row ? toJson(row.config) : undefined;
+  }
+
+  async leaseRun(jobId: string, owner: string, options: { ttlMs: number | null; takeOverFrom?: (owner: string) => boolean }): Promise<LeasedRun | undefined> {
+    const now = new Date();
+    const c = this.connection;
+    return c.write(() => {
+      const lease = c.get<{ lease_owner: string | null; lease_expires_at: string | null; lease_epoch: number }>(
+        "SELECT lease_owner, lease_expires_at, lease_epoch FROM workflow_executions WHERE job_id = ?",
+        jobId,
+      );
+      if (!lease) return undefined;
+      const holder = lease.lease_owner;
+      const expiresAt = toDate(lease.lease_expires_at);
+      const free = holder === null || holder === owner || (expiresAt !== null && expiresAt < now) || (options.takeOverFrom?.(holder) ?? false);
+      if (!free) return undefined;
+      const expires = options.ttlMs === null ? null : sqliteTime(new Date(now.getTime() + options.ttlMs));
+      c.run(
+        "UPDATE workflow_executions SET lease_owner = ?, lease_expires_at = ?, lease_epoch = lease_epoch + 1, updated_at = ? WHERE job_id = ?",
+        owner,
+        expires,
+        sqliteTime(now),
+        jobId,
+      );
+      const row = c.get(`SELECT ${RUN_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE j.id = ?`, jobId)!;
+      return { fence: { owner, epoch: Number(lease.lease_epoch) + 1 }, job: runFromRow(row, this.checkpoints(jobId)) };
+    });
+  }
+
+  async renewLease(jobId: string, fence: Fence, ttlMs: number): Promise<{ held: boolean; status: string | undefined }> {
+    const now = new Date();
+    const c = this.connection;
+    const renewed = c.run(
+      "UPDATE workflow_executions SET lease_expires_at = ?, updated_at = ? WHERE job_id = ? AND lease_owner = ? AND lease_epoch = ?",
+      sqliteTime(new Date(now.getTime() + ttlMs)),
+      sqliteTime(now),
+      jobId,
+      fence.owner,
+      fence.epoch,
+    );
+    const job = c.get<{ status: string }>("SELECT status FROM jobs WHERE id = ?", jobId);
+    return { held: renewed === 1, status: job?.status };
+  }
+
+  async releaseLease(jobId: string, fence: Fence): Promise<void> {
+    this.connection.run(
+      "UPDATE workflow_executions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE job_id = ? AND lease_owner = ? AND lease_epoch = ?",
+      sqliteTime(new Date()),
+      jobId,
+      fence.owner,
+      fence.epoch,
+    );
+  }
+
+  async findOrphans(now: Date, limit: number, localPrefix: string) {
+    const rows = this.connection.all<{ job_id: string; lease_owner: string | null; lease_expires_at: string | null }>(
+      `SELECT e.job_id, e.lease_owner, e.lease_expires_at FROM workflow_executions e JOIN jobs j ON j.id = e.job_id
+       WHERE j.status IN ('running', 'queued') AND (e.lease_owner IS NULL OR e.lease_expires_at < ? OR substr(e.lease_owner, 1, length(?)) = ?)
+       ORDER BY e.created_at LIMIT ?`,
+      sqliteTime(now),
+      localPrefix,
+      localPrefix,
+      limit,
+    );
+    return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: toDate(row.lease_expires_at) }));
+  }
+
+  async findDueRetries(now: Date, limit: number) {
+    const rows = this.connection.all<{ id: string; provider: string | null }>(
+      `SELECT j.id, e.last_error_provider AS provider FROM jobs j JOIN workflow_executions e ON e.job_id = j.id
+       WHERE j.status = 'pending_retry' AND j.next_retry_at <= ? ORDER BY j.next_retry_at LIMIT ?`,
+      sqliteTime(now),
+      limit,
+    );
+    return rows.map((row) => ({ jobId: row.id, provider: row.provider }));
+  }
+
+  async findQueuedBetween(after: Date, before: Date, limit: number): Promise<QueuedJob[]> {
+    return this.connection
+      .all("SELECT id, user_id, attempts FROM jobs WHERE status = 'queued' AND updated_at > ? AND updated_at < ? ORDER BY updated_at LIMIT ?", sqliteTime(after), sqliteTime(before), limit)
+      .map(queuedJobFromRow);
+  }
+
+  async countQueuedBefore(before: Date): Promise<number> {
+    return Number(this.connection.get<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE status = 'queued' AND updated_at <= ?", sqliteTime(before))!.n);
+  }
+
+  async readQueuedJob(jobId: string): Promise<QueuedJob | undefined> {
+    const row = this.connection.get("SELECT id, user_id, attempts FROM jobs WHERE id = ?", jobId);
+    return row && queuedJobFromRow(row);
+  }
+
+  async readJobState(jobId: string): Promise<JobState | undefined> {
+    const row = this.connection.get("SELECT status, attempts, result, error, error_code, next_retry_at FROM jobs WHERE id = ?", jobId);
+    return row && jobStateFromRow(row);
+  }
+
+  async readEvents(jobId: string, afterId: number, limit: number): Promise<StoredEvent[]> {
+    const rows = this.connection.all<{ id: number; type: string; json: string }>(
+      "SELECT id, type, data AS json FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+      jobId,
+      afterId,
+      limit,
+    );
+    return rows.map((row) => ({ id: Number(row.id), type: row.type, json: row.json }));
+  }
+
+  async latestEventId(): Promise<number> {
+    return Number(this.connection.get<{ id: number | null }>("SELECT max(id) AS id FROM job_events")?.id ?? 0);
+  }
+
+  async eventsSince(afterId: number, limit: number): Promise<{ id: number; jobId: string }[]> {
+    return this.connection
+      .all<{ id: number; job_id: string }>("SELECT id, job_id FROM job_events WHERE id > ? ORDER BY id LIMIT ?", afterId, limit)
+      .map((row) => ({ id: Number(row.id), jobId: row.job_id }));
+  }
+
+  async ping(): Promise<void> {
+    this.connection.get("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    this.connection.close();
+  }
+}

@@ -1,0 +1,278 @@
+import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/events";
+
+/**
+ * The store: every durable read and write that the engine, the runner, the sweep, the stream and
+ * the job routes make, behind one interface with one implementation per database
+ * (lib/store/sqlite, lib/store/postgres). Nothing else writes jobs, executions, checkpoints,
+ * events or uploads. The contract suite (tests/store) runs the same cases against both.
+ *
+ * Writes of a running execution are fenced: they name the lease they hold (owner and epoch) and
+ * change nothing once another runner has taken the execution since. They resolve false then, and
+ * also when the job is no longer in the state the write expects (e.g. canceled meanwhile).
+ */
+export interface Store {
+  readonly dialect: "sqlite" | "postgresql";
+
+  // ---- jobs
+  /** The job (queued), its execution, its first event, its upload and its workflow's version, in one transaction. */
+  insertJob(job: NewJob): Promise<string>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** A user's jobs, newest first; the cursor is the last job id of the previous page. */
+  listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }>;
+  readUpload(jobId: string): Promise<UploadFile | undefined>;
+  /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
+  readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
+
+  // ---- leases and runs
+  /**
+   * Takes the execution's lease for `owner` when it is free, expired, already the owner's, or held
+   * by an owner `takeOverFrom` says is dead; every take raises the epoch. Returns the job as the
+   * run needs it, read under the lease. `ttlMs: null` holds the lease until it is released.
+   */
+  leaseRun(jobId: string, owner: string, options: { ttlMs: number | null; takeOverFrom?: (owner: string) => boolean }): Promise<LeasedRun | undefined>;
+  /** Extends the lease; `held` is false once another take raised the epoch. `status` is the job's, to notice a cancel. */
+  renewLease(jobId: string, fence: Fence, ttlMs: number): Promise<{ held: boolean; status: string | undefined }>;
+  releaseLease(jobId: string, fence: Fence): Promise<void>;
+  /**
+   * The run begins: a queued job becomes running and counts an attempt (with `queuedAttempt`, only
+   * if that is the job's attempt count, so a stale run cannot start a newer attempt); a running job
+   * (resumed after a crash) stays running. With `step`, that step starts in the same commit.
+   */
+  beginRun(fence: Fence, run: { jobId: string; queuedAttempt?: number; step?: StepStart }): Promise<boolean>;
+  startStep(fence: Fence, step: StepStart): Promise<boolean>;
+  recordProgress(fence: Fence, progress: { jobId: string; progress: number; event: JobEventInput }): Promise<boolean>;
+  saveStepState(fence: Fence, state: { jobId: string; stepIndex: number; candidate: number; state: Record<string, unknown> }): Promise<boolean>;
+  /** A step's end, with the next step's start (`next`) or the job's completion (`result`) in the same commit. */
+  completeStep(fence: Fence, completion: StepCompletion): Promise<boolean>;
+  /** A retryable failure: the step's checkpoint, the job parked as pending_retry until `nextRetryAt`, the lease released. */
+  parkJob(fence: Fence, park: Park): Promise<boolean>;
+  /** The job fails (a hard error, the last attempt, or, without a fence, a failure outside any run). */
+  failJob(fence: Fence | undefined, failure: Failure): Promise<boolean>;
+  /** A step stopped by a cancel: its checkpoint says canceled, and a job still queued or running becomes canceled. */
+  cancelStep(fence: Fence, cancel: { jobId: string; stepIndex: number; candidate: number; message: string; event: JobEventInput }): Promise<boolean>;
+
+  // ---- a person's actions
+  cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
+  /** Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale). */
+  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput }): Promise<boolean>;
+
+  // ---- recovery and the retry sweep
+  /** Queued or running executions whose lease is free, expired, or held by an owner starting with `localPrefix` (the caller checks those). */
+  findOrphans(now: Date, limit: number, localPrefix: string): Promise<{ jobId: string; leaseOwner: string | null; leaseExpiresAt: Date | null }[]>;
+  findDueRetries(now: Date, limit: number): Promise<{ jobId: string; provider: string | null }[]>;
+  /** pending_retry → queued (compare-and-set): the caller runs it. */
+  claimRetry(jobId: string): Promise<QueuedJob | undefined>;
+  deferRetry(jobId: string, until: Date): Promise<void>;
+  /** Queued jobs untouched since between `after` and `before` (Inngest: their event may be lost). */
+  findQueuedBetween(after: Date, before: Date, limit: number): Promise<QueuedJob[]>;
+  countQueuedBefore(before: Date): Promise<number>;
+  readQueuedJob(jobId: string): Promise<QueuedJob | undefined>;
+  readJobState(jobId: string): Promise<JobState | undefined>;
+
+  // ---- events
+  readEvents(jobId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
+  latestEventId(): Promise<number>;
+  /** Jobs with events after `afterId` (the tail that wakes streams for other processes' events). */
+  eventsSince(afterId: number, limit: number): Promise<{ id: number; jobId: string }[]>;
+  /** PostgreSQL only: see lib/jobs/wakeups.ts. */
+  readonly watchers?: EventWatchers;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A lease: who holds it and the fencing number of their take. */
+export interface Fence {
+  readonly owner: string;
+  readonly epoch: number;
+}
+
+export interface LeasedRun {
+  fence: Fence;
+  job: RunSnapshot;
+}
+
+/** What a run needs of its job, read once when it takes the execution. */
+export interface RunSnapshot {
+  jobId: string;
+  userId: string;
+  workflowId: string;
+  workflowVersion: string | null;
+  status: string;
+  inputs: Record<string, string>;
+  attempts: number;
+  retryCount: number;
+  maxAttempts: number;
+  checkpoints: CheckpointRow[];
+}
+
+export interface CheckpointRow {
+  stepIndex: number;
+  candidate: number;
+  status: CheckpointStatus;
+  output: Record<string, unknown> | null;
+  error: string | null;
+  errorClass: "retryable" | "hard" | null;
+  errorReason: string | null;
+  state: Record<string, unknown> | null;
+  attempt: number;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+export interface StepStart {
+  jobId: string;
+  stepIndex: number;
+  candidate: number;
+  /** The run (jobs.attempts) the step belongs to. */
+  attempt: number;
+  startedAt: Date;
+  progress: number;
+  event: JobEventInput;
+}
+
+export interface StepCompletion {
+  jobId: string;
+  stepIndex: number;
+  candidate: number;
+  output: Record<string, unknown>;
+  completedAt: Date;
+  progress: number;
+  events: JobEventInput[];
+  next?: StepStart;
+  /** Set when this was the last step: the job completes with this result and the lease is released. */
+  result?: Record<string, unknown>;
+}
+
+export interface StepFailure {
+  stepIndex: number;
+  candidate: number;
+  error: string;
+  errorClass: "retryable" | "hard";
+  errorReason: string;
+}
+
+export interface Park {
+  jobId: string;
+  step: StepFailure;
+  retryCount: number;
+  nextRetryAt: Date;
+  provider: string | null;
+  events: JobEventInput[];
+}
+
+export interface Failure {
+  jobId: string;
+  /** The step that failed; none for a failure outside any step. */
+  step?: StepFailure;
+  code: string;
+  message: string;
+  errorClass: "retryable" | "hard";
+  provider: string | null;
+  retryCount?: number;
+  events: JobEventInput[];
+}
+
+export interface NewJob {
+  userId: string;
+  workflow: { id: string; version: string; config: unknown };
+  inputs: Record<string, string>;
+  maxAttempts: number;
+  /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
+  firstEvent: JobEventInput;
+  upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+}
+
+export interface UploadSummary {
+  filename: string;
+  contentType: string;
+  size: number;
+  width: number;
+  height: number;
+}
+
+export interface UploadFile {
+  filename: string;
+  contentType: string;
+  data: Buffer;
+}
+
+export interface JobSummary {
+  id: string;
+  userId: string;
+  workflowId: string;
+  workflowVersion: string | null;
+  status: string;
+  progress: number;
+  inputs: Record<string, string>;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  errorCode: string | null;
+  attempts: number;
+  nextRetryAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+  upload: UploadSummary | null;
+}
+
+export interface ExecutionRecord {
+  id: string;
+  jobId: string;
+  workflowId: string;
+  currentStep: number;
+  retryCount: number;
+  maxAttempts: number;
+  lastError: string | null;
+  lastErrorClass: string | null;
+  lastErrorReason: string | null;
+  lastErrorProvider: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface JobRecord extends JobSummary {
+  execution: ExecutionRecord;
+  checkpoints: CheckpointRow[];
+}
+
+/** A job as a driver needs it to hand the job to its runner. */
+export interface QueuedJob {
+  id: string;
+  userId: string;
+  attempts: number;
+}
+
+export interface JobState {
+  status: string;
+  attempts: number;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  errorCode: string | null;
+  nextRetryAt: Date | null;
+}
+
+/** An event as stored: its data is the stored JSON text, sent to streams as it is. */
+export interface StoredEvent {
+  id: number;
+  type: string;
+  json: string;
+}
+
+/**
+ * PostgreSQL's wake-ups for other processes' events (lib/jobs/wakeups.ts): rows of the jobs a
+ * process follows, for which the job_events trigger sends NOTIFY, and the connection that LISTENs.
+ */
+export interface EventWatchers {
+  watch(jobId: string, processId: string, ttlSeconds: number): Promise<void>;
+  unwatch(jobId: string, processId: string): Promise<void>;
+  refresh(jobIds: string[], processId: string, ttlSeconds: number): Promise<void>;
+  deleteExpired(): Promise<void>;
+  /** Opens a connection that LISTENs; `onLost` is called once when it fails or closes. */
+  listen(onJob: (jobId: string) => void, onLost: (error?: unknown) => void): Promise<EventListenerConnection>;
+}
+
+export interface EventListenerConnection {
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

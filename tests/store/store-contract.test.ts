@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobEventInput } from "@/lib/contract/events";
+import { resolveDatabase } from "@/lib/db/database-url";
+import { openDatabase, type Database } from "@/lib/server/database";
+import { checkpointLayout } from "@/lib/store/checkpoints";
+import type { Fence, NewJob, StepStart, Store } from "@/lib/store/types";
+import { createTestDatabase, type Provider, type TestDatabase } from "../helpers/db";
+
+/**
+ * The store's contract: the same cases against the SQLite and the PostgreSQL store. Each case
+ * makes its own jobs, so cases do not depend on each other.
+ */
+describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provider) => {
+  let testDb: TestDatabase;
+  let database: Database;
+  let store: Store;
+  let userId: string;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(provider);
+    database = openDatabase(resolveDatabase(testDb.url, testDb.dataDir));
+    store = database.store;
+    userId = (await database.prisma.user.create({ data: { email: `store-${provider}@example.com` } })).id;
+  });
+
+  afterAll(async () => {
+    await database.close();
+    await testDb.drop();
+  });
+
+  const progress = (step: number, message: string): JobEventInput => ({ type: "progress", data: { step, step_name: `s${step}`, progress: step * 10, step_progress: 0, message } });
+
+  function newJob(overrides: Partial<NewJob> = {}): NewJob {
+    return {
+      userId,
+      workflow: { id: "wf", version: "v1", config: { id: "wf", steps: [{ name: "s0" }, { name: "s1" }] } },
+      inputs: { prompt: "a cat" },
+      maxAttempts: 3,
+      firstEvent: progress(0, "Queued"),
+      ...overrides,
+    };
+  }
+
+  function stepStart(jobId: string, stepIndex: number, attempt = 1): StepStart {
+    return { jobId, stepIndex, candidate: 0, attempt, startedAt: new Date(), progress: stepIndex * 10, event: progress(stepIndex, `start ${stepIndex}`) };
+  }
+
+  /** A job taken by `owner` and begun at step 0. */
+  async function runningJob(owner = "runner-a"): Promise<{ jobId: string; fence: Fence }> {
+    const jobId = await store.insertJob(newJob());
+    const leased = await store.leaseRun(jobId, owner, { ttlMs: 30_000 });
+    expect(await store.beginRun(leased!.fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) })).toBe(true);
+    return { jobId, fence: leased!.fence };
+  }
+
+  const eventTypes = async (jobId: string) => (await store.readEvents(jobId, 0, 100)).map((event) => `${event.type}:${(JSON.parse(event.json) as { message?: string }).message ?? ""}`);
+
+  it("inserts a job with its execution, version, first event and upload, and reads it back", async () => {
+    const data = Buffer.from([1, 2, 3, 4]);
+    const jobId = await store.insertJob(newJob({ upload: { filename: "a.png", contentType: "image/png", data, width: 2, height: 1 } }));
+    const job = await store.getJob(jobId);
+    expect(job).toMatchObject({ id: jobId, userId, workflowId: "wf", workflowVersion: "v1", status: "queued", progress: 0, inputs: { prompt: "a cat" }, attempts: 0, result: null });
+    expect(job!.execution).toMatchObject({ jobId, currentStep: 0, retryCount: 0, maxAttempts: 3, lastError: null });
+    expect(job!.upload).toEqual({ filename: "a.png", contentType: "image/png", size: 4, width: 2, height: 1 });
+    expect(job!.checkpoints).toEqual([]);
+    expect(await store.readUpload(jobId)).toEqual({ filename: "a.png", contentType: "image/png", data });
+    expect(await store.readWorkflowVersion("wf", "v1")).toEqual({ id: "wf", steps: [{ name: "s0" }, { name: "s1" }] });
+    expect(await eventTypes(jobId)).toEqual(["progress:Queued"]);
+    expect(await store.getJob("no-such-job")).toBeUndefined();
+  });
+
+  it("keeps the first config recorded for a version", async () => {
+    await store.insertJob(newJob({ workflow: { id: "wf-keep", version: "k1", config: { first: true } } }));
+    await store.insertJob(newJob({ workflow: { id: "wf-keep", version: "k1", config: { first: false } } }));
+    expect(await store.readWorkflowVersion("wf-keep", "k1")).toEqual({ first: true });
+  });
+
+  it("lists a user's jobs newest first, a page at a time, filtered by status", async () => {
+    const other = (await database.prisma.user.create({ data: { email: `lister-${provider}@example.com` } })).id;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.insertJob(newJob({ userId: other })));
+    const first = await store.listJobs(other, { limit: 2 });
+    const second = await store.listJobs(other, { limit: 2, cursor: first.nextCursor! });
+    const third = await store.listJobs(other, { limit: 2, cursor: second.nextCursor! });
+    const listed = [...first.jobs, ...second.jobs, ...third.jobs].map((job) => job.id);
+    expect(new Set(listed)).toEqual(new Set(ids));
+    expect(listed).toHaveLength(5);
+    expect(third.nextCursor).toBeNull();
+    const created = [...first.jobs, ...second.jobs, ...third.jobs].map((job) => job.createdAt.getTime());
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+    expect((await store.listJobs(other, { limit: 10, status: "running" })).jobs).toEqual([]);
+  });
+
+  it("leases an execution to one owner at a time, raising the epoch with every take", async () => {
+    const jobId = await store.insertJob(newJob());
+    const first = await store.leaseRun(jobId, "a", { ttlMs: 30_000 });
+    expect(first?.fence).toEqual({ owner: "a", epoch: 1 });
+    expect(first?.job).toMatchObject({ jobId, status: "queued", attempts: 0, maxAttempts: 3, inputs: { prompt: "a cat" }, checkpoints: [] });
+    expect(await store.leaseRun(jobId, "b", { ttlMs: 30_000 })).toBeUndefined();
+    expect((await store.leaseRun(jobId, "a", { ttlMs: 30_000 }))?.fence).toEqual({ owner: "a", epoch: 2 });
+    // An owner known to be dead is taken over at once.
+    expect((await store.leaseRun(jobId, "c", { ttlMs: 30_000, takeOverFrom: (owner) => owner === "a" }))?.fence).toEqual({ owner: "c", epoch: 3 });
+    expect(await store.leaseRun(jobId, "d", { ttlMs: 30_000, takeOverFrom: () => false })).toBeUndefined();
+  });
+
+  it("lets anyone take an expired lease, and never expires a lease taken without a time limit", async () => {
+    const jobId = await store.insertJob(newJob());
+    expect(await store.leaseRun(jobId, "a", { ttlMs: -1 })).toBeDefined();
+    expect((await store.leaseRun(jobId, "b", { ttlMs: null }))?.fence).toEqual({ owner: "b", epoch: 2 });
+    expect(await store.leaseRun(jobId, "c", { ttlMs: 30_000 })).toBeUndefined();
+    expect((await store.findOrphans(new Date(Date.now() + 3_600_000), 100, "nobody:")).map((o) => o.jobId)).not.toContain(jobId);
+  });
+
+  it("renews a held lease, reports a lost one, and tells the job's status either way", async () => {
+    const { jobId, fence } = await runningJob();
+    expect(await store.renewLease(jobId, fence, 30_000)).toEqual({ held: true, status: "running" });
+    await store.leaseRun(jobId, "other", { ttlMs: 30_000, takeOverFrom: () => true });
+    expect(await store.renewLease(jobId, fence, 30_000)).toEqual({ held: false, status: "running" });
+  });
+
+  it("begins a queued run once: running, one attempt counted, first step started", async () => {
+    const jobId = await store.insertJob(newJob());
+    const { fence } = (await store.leaseRun(jobId, "a", { ttlMs: 30_000 }))!;
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 5 }, step: stepStart(jobId, 0) })).toBe(false);
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) })).toBe(true);
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 } })).toBe(false);
+    const job = await store.getJob(jobId);
+    expect(job).toMatchObject({ status: "running", attempts: 1, progress: 0 });
+    expect(job!.checkpoints).toMatchObject([{ stepIndex: 0, candidate: 0, status: "running", attempt: 1, output: null }]);
+    expect(await eventTypes(jobId)).toEqual(["progress:Queued", "progress:start 0"]);
+  });
+
+  it("completes a step together with the next step's start, and the last step together with the job", async () => {
+    const { jobId, fence } = await runningJob();
+    const completedAt = new Date();
+    expect(
+      await store.completeStep(fence, {
+        jobId,
+        stepIndex: 0,
+        candidate: 0,
+        output: { image_url: "http://x/0.png" },
+        completedAt,
+        progress: 50,
+        events: [{ type: "checkpoint", data: { step: 0, step_name: "s0", status: "completed", output: { image_url: "http://x/0.png" } } }],
+        next: stepStart(jobId, 1),
+      }),
+    ).toBe(true);
+    let job = await store.getJob(jobId);
+    expect(job!.execution.currentStep).toBe(1);
+    expect(checkpointLayout(job!.checkpoints)).toEqual({
+      "0": { status: "completed", output: { image_url: "http://x/0.png" }, started_at: expect.any(String), completed_at: completedAt.toISOString() },
+      "1": { status: "running", started_at: expect.any(String) },
+    });
+    expect(
+      await store.completeStep(fence, { jobId, stepIndex: 1, candidate: 0, output: { video_url: "v" }, completedAt: new Date(), progress: 100, events: [{ type: "complete", data: { result: { video_url: "v" } } }], result: { video_url: "v" } }),
+    ).toBe(true);
+    job = await store.getJob(jobId);
+    expect(job).toMatchObject({ status: "completed", progress: 100, result: { video_url: "v" }, error: null });
+    expect(job!.completedAt).toBeInstanceOf(Date);
+    expect(job!.execution.currentStep).toBe(2);
+    expect(await eventTypes(jobId)).toEqual(["progress:Queued", "progress:start 0", "checkpoint:", "progress:start 1", "complete:"]);
+    // The lease was released with the completion: anyone may take it (nothing is left to run).
+    expect(await store.leaseRun(jobId, "someone", { ttlMs: 1000 })).toBeDefined();
+  });
+
+  it("fences every write: once another runner has taken the execution, the old one changes nothing", async () => {
+    const { jobId, fence } = await runningJob("stale");
+    await store.saveStepState(fence, { jobId, stepIndex: 0, candidate: 0, state: { predictionId: "p1" } });
+    const taken = await store.leaseRun(jobId, "fresh", { ttlMs: 30_000, takeOverFrom: () => true });
+    expect(taken!.job.checkpoints[0]).toMatchObject({ status: "running", state: { predictionId: "p1" } });
+    const before = { job: await store.getJob(jobId), events: await store.readEvents(jobId, 0, 100) };
+    const step: StepStart = stepStart(jobId, 1);
+    const failure = { stepIndex: 0, candidate: 0, error: "boom", errorClass: "retryable" as const, errorReason: "quota" };
+    expect(await store.startStep(fence, step)).toBe(false);
+    expect(await store.recordProgress(fence, { jobId, progress: 42, event: progress(0, "stale progress") })).toBe(false);
+    expect(await store.saveStepState(fence, { jobId, stepIndex: 0, candidate: 0, state: { predictionId: "stale" } })).toBe(false);
+    expect(await store.completeStep(fence, { jobId, stepIndex: 0, candidate: 0, output: { stale: true }, completedAt: new Date(), progress: 50, events: [], next: step })).toBe(false);
+    expect(await store.parkJob(fence, { jobId, step: failure, retryCount: 1, nextRetryAt: new Date(), provider: "p", events: [] })).toBe(false);
+    expect(await store.failJob(fence, { jobId, step: failure, code: "x", message: "boom", errorClass: "hard", provider: null, events: [] })).toBe(false);
+    expect(await store.cancelStep(fence, { jobId, stepIndex: 0, candidate: 0, message: "stop", event: { type: "error", data: { status: "canceled", code: "canceled", error: "stop" } } })).toBe(false);
+    await store.releaseLease(jobId, fence);
+    expect(await store.getJob(jobId)).toEqual(before.job);
+    expect(await store.readEvents(jobId, 0, 100)).toEqual(before.events);
+    // The new holder's writes land.
+    expect(await store.recordProgress(taken!.fence, { jobId, progress: 42, event: progress(0, "fresh progress") })).toBe(true);
+  });
+
+  it("parks a retryable failure: pending_retry until its time, the lease released, the step's state kept", async () => {
+    const { jobId, fence } = await runningJob();
+    await store.saveStepState(fence, { jobId, stepIndex: 0, candidate: 0, state: { predictionId: "p9" } });
+    const nextRetryAt = new Date(Date.now() + 60_000);
+    const parked = await store.parkJob(fence, {
+      jobId,
+      step: { stepIndex: 0, candidate: 0, error: "Quota exceeded", errorClass: "retryable", errorReason: "quota" },
+      retryCount: 1,
+      nextRetryAt,
+      provider: "replicate",
+      events: [{ type: "retry_scheduled", data: { step: 0, step_name: "s0", reason: "quota", error: "Quota exceeded", next_retry_at: nextRetryAt.toISOString(), retry_count: 1, max_retries: 3 } }],
+    });
+    expect(parked).toBe(true);
+    const job = await store.getJob(jobId);
+    expect(job).toMatchObject({ status: "pending_retry", error: "Quota exceeded", errorCode: "quota", nextRetryAt });
+    expect(job!.execution).toMatchObject({ retryCount: 1, lastError: "Quota exceeded", lastErrorClass: "retryable", lastErrorReason: "quota", lastErrorProvider: "replicate" });
+    expect(checkpointLayout(job!.checkpoints)["0"]).toMatchObject({ status: "failed_retryable", error: "Quota exceeded", error_class: "retryable", error_reason: "quota", state: { predictionId: "p9" } });
+    expect(await store.findDueRetries(new Date(), 100)).not.toContainEqual({ jobId, provider: "replicate" });
+    expect(await store.findDueRetries(new Date(Date.now() + 120_000), 100)).toContainEqual({ jobId, provider: "replicate" });
+    expect(await store.renewLease(jobId, fence, 1000)).toEqual({ held: false, status: "pending_retry" });
+  });
+
+  it("claims a due retry once, even for two sweeps at the same time, and defers one", async () => {
+    const { jobId, fence } = await runningJob();
+    await store.parkJob(fence, { jobId, step: { stepIndex: 0, candidate: 0, error: "down", errorClass: "retryable", errorReason: "outage" }, retryCount: 1, nextRetryAt: new Date(), provider: null, events: [] });
+    const later = new Date(Date.now() + 3_600_000);
+    await store.deferRetry(jobId, later);
+    expect((await store.getJob(jobId))!.nextRetryAt).toEqual(later);
+    const claims = await Promise.all([store.claimRetry(jobId), store.claimRetry(jobId)]);
+    expect(claims.filter(Boolean)).toEqual([{ id: jobId, userId, attempts: 1 }]);
+    expect(await store.getJob(jobId)).toMatchObject({ status: "queued", nextRetryAt: null });
+    // A resumed run of the claimed job begins at its next attempt.
+    const leased = await store.leaseRun(jobId, "b", { ttlMs: 30_000 });
+    expect(await store.beginRun(leased!.fence, { jobId, from: { status: "queued", attempts: 1 } })).toBe(true);
+  });
+
+  it("fails a job inside a run and outside one", async () => {
+    const { jobId, fence } = await runningJob();
+    expect(
+      await store.failJob(fence, {
+        jobId,
+        step: { stepIndex: 0, candidate: 0, error: "Content rejected", errorClass: "hard", errorReason: "content_rejected" },
+        code: "content_rejected",
+        message: "Content rejected",
+        errorClass: "hard",
+        provider: "replicate",
+        events: [{ type: "error", data: { status: "failed", code: "content_rejected", error: "Content rejected" } }],
+      }),
+    ).toBe(true);
+    expect(await store.getJob(jobId)).toMatchObject({ status: "failed", errorCode: "content_rejected", execution: { lastErrorClass: "hard", lastErrorProvider: "replicate" } });
+    const queued = await store.insertJob(newJob());
+    expect(await store.failJob(undefined, { jobId: queued, code: "unknown_workflow", message: "gone", errorClass: "hard", provider: null, events: [] })).toBe(true);
+    expect(await store.getJob(queued)).toMatchObject({ status: "failed", errorCode: "unknown_workflow" });
+    expect(await store.failJob(undefined, { jobId: queued, code: "again", message: "again", errorClass: "hard", provider: null, events: [] })).toBe(false);
+  });
+
+  it("cancels and requeues by compare-and-set; a requeue drops the old holder's lease", async () => {
+    const { jobId, fence } = await runningJob();
+    const canceled: JobEventInput = { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } };
+    expect(await store.cancelJob(jobId, { from: "queued", message: "Canceled by user", event: canceled })).toBe(false);
+    expect(await store.cancelJob(jobId, { from: "running", message: "Canceled by user", event: canceled })).toBe(true);
+    expect(await store.getJob(jobId)).toMatchObject({ status: "canceled", errorCode: "canceled" });
+    // The step notices and records its checkpoint; the job was already canceled, so no second event.
+    expect(await store.cancelStep(fence, { jobId, stepIndex: 0, candidate: 0, message: "Canceled by user", event: canceled })).toBe(true);
+    expect(checkpointLayout((await store.getJob(jobId))!.checkpoints)["0"]?.status).toBe("canceled");
+    expect((await eventTypes(jobId)).filter((type) => type.startsWith("error"))).toHaveLength(1);
+    expect(await store.requeueJob(jobId, { from: "canceled", event: progress(0, "Retry requested") })).toBe(true);
+    expect(await store.getJob(jobId)).toMatchObject({ status: "queued", error: null, completedAt: null, execution: { retryCount: 0 } });
+    expect(await store.renewLease(jobId, fence, 1000)).toMatchObject({ held: false });
+    expect(await store.leaseRun(jobId, "next", { ttlMs: 30_000 })).toBeDefined();
+  });
+
+  it("finds orphans: queued or running with no lease, an expired one, or a local owner to check", async () => {
+    const free = await store.insertJob(newJob());
+    const expired = await store.insertJob(newJob());
+    await store.leaseRun(expired, "gone:1", { ttlMs: -1 });
+    const local = await store.insertJob(newJob());
+    await store.leaseRun(local, "thishost:123:abc", { ttlMs: 60_000 });
+    const held = await store.insertJob(newJob());
+    await store.leaseRun(held, "elsewhere:1", { ttlMs: 60_000 });
+    const orphans = await store.findOrphans(new Date(), 1000, "thishost:");
+    const ids = orphans.map((orphan) => orphan.jobId);
+    expect(ids).toEqual(expect.arrayContaining([free, expired, local]));
+    expect(ids).not.toContain(held);
+    expect(orphans.find((orphan) => orphan.jobId === local)).toMatchObject({ leaseOwner: "thishost:123:abc", leaseExpiresAt: expect.any(Date) });
+  });
+
+  it("reads events after an id, in order, as stored JSON text, and tails new events of all jobs", async () => {
+    const before = await store.latestEventId();
+    const { jobId, fence } = await runningJob();
+    for (let i = 1; i <= 3; i++) await store.recordProgress(fence, { jobId, progress: i, event: progress(0, `p${i}`) });
+    const all = await store.readEvents(jobId, 0, 100);
+    expect(all.map((event) => event.type)).toEqual(["progress", "progress", "progress", "progress", "progress"]);
+    expect(all.map((event) => event.id)).toEqual([...all.map((event) => event.id)].sort((a, b) => a - b));
+    expect(JSON.parse(all[2]!.json)).toMatchObject({ message: "p1", step_name: "s0" });
+    expect(await store.readEvents(jobId, all[1]!.id, 2)).toEqual(all.slice(2, 4));
+    expect(await store.latestEventId()).toBe(all.at(-1)!.id);
+    expect((await store.eventsSince(before, 100)).filter((event) => event.jobId === jobId).map((event) => event.id)).toEqual(all.map((event) => event.id));
+    expect((await store.getJob(jobId))!.progress).toBe(3);
+  });
+
+  it("reads what the Inngest driver needs: queued jobs by age and a job's state", async () => {
+    const jobId = await store.insertJob(newJob());
+    const now = Date.now();
+    expect(await store.findQueuedBetween(new Date(now - 60_000), new Date(now + 60_000), 1000)).toContainEqual({ id: jobId, userId, attempts: 0 });
+    expect(await store.findQueuedBetween(new Date(now + 1000), new Date(now + 60_000), 1000)).not.toContainEqual({ id: jobId, userId, attempts: 0 });
+    expect(await store.countQueuedBefore(new Date(now + 60_000))).toBeGreaterThanOrEqual(1);
+    expect(await store.readQueuedJob(jobId)).toEqual({ id: jobId, userId, attempts: 0 });
+    expect(await store.readJobState(jobId)).toEqual({ status: "queued", attempts: 0, result: null, error: null, errorCode: null, nextRetryAt: null });
+  });
+
+  it("lets exactly one of two racing runners take a free lease", async () => {
+    const jobId = await store.insertJob(newJob());
+    const results = await Promise.all(["a", "b", "c", "d"].map((owner) => store.leaseRun(jobId, owner, { ttlMs: 30_000 })));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+});
