@@ -10,10 +10,11 @@ const nextConfig = {
     "sharp",
     "@ffmpeg-installer/ffmpeg",
     "busboy",
+    "pino",
   ],
   poweredByHeader: false,
   reactStrictMode: true,
-  typescript: { ignoreBuildErrors: false },
+  typescript: { ignoreBuildErrors: false, tsconfigPath: "tsconfig.build.json" },
   outputFileTracingIncludes: { "/*": ["./node_modules/@ffmpeg-installer/**/*"] },
 };
 

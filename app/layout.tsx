@@ -4,6 +4,7 @@ import { getSessionUser } from "@/lib/auth/session";
 import { Providers } from "@/components/layout/providers";
 import { SiteHeader } from "@/components/layout/site-header";
 import "./globals.css";
+import { runtime } from "@/lib/server/runtime";
 
 export const metadata: Metadata = {
   title: { default: "Montage", template: "%s · Montage" },
@@ -13,7 +14,7 @@ export const metadata: Metadata = {
 export const viewport: Viewport = { themeColor: "#020617", colorScheme: "dark" };
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  const user = await getSessionUser();
+  const user = await getSessionUser(runtime());
   return (
     <html lang="en">
       <body className="flex min-h-screen flex-col bg-slate-950 font-sans text-slate-100 antialiased">

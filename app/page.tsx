@@ -4,6 +4,7 @@ import { getSessionUser } from "@/lib/auth/session";
 import { listWorkflows } from "@/lib/workflows/public";
 import { ToolCatalog, type ToolCategory } from "@/components/catalog/tool-catalog";
 import { buttonClass } from "@/components/ui/styles";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -32,7 +33,7 @@ function catalog(): ToolCategory[] {
       label: "Workflows",
       icon: "🎬",
       description: "Installed workflows, ready to run on your images.",
-      tools: listWorkflows().map((workflow, index) => ({
+      tools: listWorkflows(runtime().registry, runtime().config).map((workflow, index) => ({
         id: `workflow-${workflow.id}`,
         name: workflow.name,
         desc: workflow.description,
@@ -65,7 +66,7 @@ function catalog(): ToolCategory[] {
 }
 
 export default async function HomePage() {
-  const user = await getSessionUser();
+  const user = await getSessionUser(runtime());
   return (
     <div className="space-y-12">
       <section className="max-w-3xl">

@@ -3,8 +3,8 @@ import { z } from "zod";
 import { resolveDatabase } from "@/lib/db/database-url";
 
 /**
- * Montage's environment, parsed once at the edge into a typed config. Nothing else reads
- * process.env. Empty strings count as unset (a blank line in .env must not switch a mode on).
+ * Montage's environment, parsed once at the edge into a typed config: the composition root
+ * (lib/server/runtime.ts) calls loadConfig once per process. Nothing else reads process.env. Empty strings count as unset (a blank line in .env must not switch a mode on).
  */
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -15,7 +15,19 @@ const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 
+  /**
+   * The one knob of the retry path: the default of the four settings below. Each may be set on
+   * its own; unset, it is this value.
+   */
   WORKFLOW_RETRY_INTERVAL_SECONDS: z.coerce.number().positive().default(300),
+  /** How often the in-process runner sweeps due retries and orphaned executions. */
+  WORKFLOW_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().optional(),
+  /** The first retry's delay; each later one doubles it (with jitter, up to an hour). */
+  WORKFLOW_RETRY_BACKOFF_SECONDS: z.coerce.number().positive().optional(),
+  /** How long a due job whose provider is still unhealthy waits before the sweep looks at it again. */
+  PROVIDER_RECHECK_SECONDS: z.coerce.number().positive().optional(),
+  /** The time between two waves of parked jobs released to a recovering provider. */
+  PROVIDER_RECOVERY_WAVE_SECONDS: z.coerce.number().positive().optional(),
   WORKFLOW_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   WORKFLOW_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   WORKFLOW_LEASE_SECONDS: z.coerce.number().positive().default(30),
@@ -69,6 +81,10 @@ export interface Config extends Env {
   dataDir: string;
   database: ReturnType<typeof resolveDatabase>;
   publicBaseUrl: string;
+  sweepIntervalSeconds: number;
+  retryBackoffSeconds: number;
+  providerRecheckSeconds: number;
+  recoveryWaveSeconds: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -85,14 +101,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     database: resolveDatabase(parsedEnv.DATABASE_URL, dataDir),
     publicBaseUrl: (parsedEnv.APP_URL ?? `http://localhost:${parsedEnv.PORT}`).replace(/\/$/, ""),
+    sweepIntervalSeconds: parsedEnv.WORKFLOW_SWEEP_INTERVAL_SECONDS ?? parsedEnv.WORKFLOW_RETRY_INTERVAL_SECONDS,
+    retryBackoffSeconds: parsedEnv.WORKFLOW_RETRY_BACKOFF_SECONDS ?? parsedEnv.WORKFLOW_RETRY_INTERVAL_SECONDS,
+    providerRecheckSeconds: parsedEnv.PROVIDER_RECHECK_SECONDS ?? parsedEnv.WORKFLOW_RETRY_INTERVAL_SECONDS,
+    recoveryWaveSeconds: parsedEnv.PROVIDER_RECOVERY_WAVE_SECONDS ?? parsedEnv.WORKFLOW_RETRY_INTERVAL_SECONDS,
   };
-}
-
-// Cached per process on globalThis (Next.js bundles route handlers and instrumentation apart);
-// tests that switch databases clear it.
-const globalForConfig = globalThis as unknown as { montageConfig?: Config };
-
-export function config(): Config {
-  globalForConfig.montageConfig ??= loadConfig();
-  return globalForConfig.montageConfig;
 }

@@ -1,12 +1,13 @@
-import { config } from "@/lib/config";
+import pino from "pino";
 
 /**
- * Structured logs: one JSON line per event on stdout. Every line about a job carries `job_id` and,
- * inside a step, `step`. Values that look like secrets are redacted before they are written.
+ * Structured logs through pino: one JSON line per event. Every line about a job carries `job_id`
+ * and, inside a step, `step`. Errors under `err` or `error` keep their type, message, stack and
+ * cause chain. Secrets never reach a line: values under secret-looking keys are censored by pino's
+ * redact paths, and secret-looking text (API tokens, webhook secrets, the key inside
+ * CLOUDINARY_URL) is replaced wherever it appears in a string.
  */
-type Level = "debug" | "info" | "warn" | "error";
-const LEVELS: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
@@ -26,61 +27,54 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, "$1[redacted]"],
 ];
 
-const SECRET_KEYS = /(token|secret|password|authorization|api_key|apikey|signature|cookie)/i;
-
+/** Replaces secret-looking text in a string. */
 export function redact(text: string): string {
   return SECRET_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text);
 }
 
-function serialize(value: unknown, key = ""): unknown {
-  if (SECRET_KEYS.test(key) && value !== undefined && value !== null) return "[redacted]";
+const SECRET_KEYS = ["token", "secret", "password", "authorization", "api_key", "apiKey", "signature", "cookie", "passwordHash", "password_hash"];
+/** Pino's redact paths: the secret keys at the top of a line and one or two levels down (e.g. headers.authorization). */
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+
+/** Strings anywhere in a line go through `redact`; errors are serialized with their stack and cause first. */
+function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redact(value);
-  if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message) };
-  }
-  if (Array.isArray(value)) return value.map((item) => serialize(item));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, serialize(v, k)]));
-  }
-  return value;
+  if (depth > 8 || value === null || typeof value !== "object") return value;
+  if (value instanceof Error) return scrub(pino.stdSerializers.errWithCause(value), depth + 1);
+  if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scrub(item, depth + 1)]));
 }
 
-let levelOverride: number | undefined;
-
-export function setLogLevel(level: Level | "silent"): void {
-  levelOverride = LEVELS[level];
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Where lines go (tests capture them); stdout by default. */
+  destination?: pino.DestinationStream;
 }
 
-/** LOG_LEVEL from the config (read lazily: the logger must work before and while the config loads). */
-function minimumLevel(): number {
-  if (levelOverride !== undefined) return levelOverride;
-  try {
-    return LEVELS[config().LOG_LEVEL];
-  } catch {
-    return LEVELS.info;
-  }
+export function createLogger(options: LoggerOptions): Logger {
+  const base = pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: "msg",
+      formatters: { level: (label) => ({ level: label }), log: (object) => scrub(object) as Record<string, unknown> },
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    },
+    options.destination ?? pino.destination({ sync: true }),
+  );
+  return wrap(base);
 }
 
-function createLogger(bound: LogFields): Logger {
-  const write = (level: Level, message: string, fields?: LogFields) => {
-    if (LEVELS[level] < minimumLevel()) return;
-    const line = {
-      time: new Date().toISOString(),
-      level,
-      msg: redact(message),
-      ...(serialize({ ...bound, ...fields }) as LogFields),
-    };
-    const text = `${JSON.stringify(line)}\n`;
-    if (level === "error" || level === "warn") process.stderr.write(text);
-    else process.stdout.write(text);
-  };
+function wrap(base: pino.Logger): Logger {
   return {
-    debug: (message, fields) => write("debug", message, fields),
-    info: (message, fields) => write("info", message, fields),
-    warn: (message, fields) => write("warn", message, fields),
-    error: (message, fields) => write("error", message, fields),
-    child: (fields) => createLogger({ ...bound, ...fields }),
+    debug: (message, fields) => base.debug(fields ?? {}, redact(message)),
+    info: (message, fields) => base.info(fields ?? {}, redact(message)),
+    warn: (message, fields) => base.warn(fields ?? {}, redact(message)),
+    error: (message, fields) => base.error(fields ?? {}, redact(message)),
+    child: (fields) => wrap(base.child(scrub(fields) as LogFields)),
   };
 }
 
-export const log: Logger = createLogger({});
+/** A logger that writes nothing: for code that runs before a runtime exists, and for quiet tests. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };

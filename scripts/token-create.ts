@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { createApiToken } from "@/lib/auth/tokens";
-import { db } from "@/lib/db/client";
+import { loadConfig } from "@/lib/config";
+import { openDatabase } from "@/lib/server/database";
 
 const { values } = parseArgs({ options: { email: { type: "string" }, name: { type: "string" } } });
 const email = z.email().safeParse(values.email?.trim().toLowerCase());
@@ -13,9 +14,9 @@ if (!email.success) {
   console.error("Usage: npm run token:create -- --email <email> [--name <token name>]");
   process.exit(2);
 }
-const database = db();
-const user = await database.user.upsert({ where: { email: email.data }, create: { email: email.data }, update: {} });
-const { token } = await createApiToken(database, user.id, values.name ?? "CLI token");
+const database = openDatabase(loadConfig(process.env).database);
+const user = await database.prisma.user.upsert({ where: { email: email.data }, create: { email: email.data }, update: {} });
+const { token } = await createApiToken(database.prisma, user.id, values.name ?? "CLI token");
 console.error(`Created an API token for ${user.email}. It is shown once; store it now:`);
 console.log(token);
-await database.$disconnect();
+await database.close();

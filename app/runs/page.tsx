@@ -1,12 +1,13 @@
 import type { Metadata } from "next";
 import { requirePageUser } from "@/lib/auth/session";
 import { RunList } from "@/components/runs/run-list";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Runs" };
 
 export default async function RunsPage() {
-  await requirePageUser("/runs");
+  await requirePageUser(runtime(), "/runs");
   return (
     <div className="space-y-6">
       <header>

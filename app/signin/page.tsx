@@ -6,6 +6,7 @@ import { githubEnabled } from "@/lib/auth/next-auth";
 import { AuthCard } from "@/components/auth/auth-card";
 import { safeReturnPath } from "@/components/auth/return-path";
 import { SignInForm } from "@/components/auth/sign-in-form";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Sign in" };
@@ -13,7 +14,7 @@ export const metadata: Metadata = { title: "Sign in" };
 export default async function SignInPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const callbackUrl = safeReturnPath(params.callbackUrl);
-  if (await getSessionUser()) redirect(callbackUrl);
+  if (await getSessionUser(runtime())) redirect(callbackUrl);
   const error = typeof params.error === "string" ? params.error : null;
   return (
     <AuthCard
@@ -28,7 +29,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
         </>
       }
     >
-      <SignInForm callbackUrl={callbackUrl} github={githubEnabled()} initialError={error} />
+      <SignInForm callbackUrl={callbackUrl} github={githubEnabled(runtime().config)} initialError={error} />
     </AuthCard>
   );
 }

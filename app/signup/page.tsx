@@ -5,6 +5,7 @@ import { getSessionUser } from "@/lib/auth/session";
 import { AuthCard } from "@/components/auth/auth-card";
 import { safeReturnPath } from "@/components/auth/return-path";
 import { SignUpForm } from "@/components/auth/sign-up-form";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Create an account" };
@@ -12,7 +13,7 @@ export const metadata: Metadata = { title: "Create an account" };
 export default async function SignUpPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const callbackUrl = safeReturnPath(params.callbackUrl);
-  if (await getSessionUser()) redirect(callbackUrl);
+  if (await getSessionUser(runtime())) redirect(callbackUrl);
   return (
     <AuthCard
       title="Create an account"

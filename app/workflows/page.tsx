@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { Zap } from "lucide-react";
 import { requirePageUser } from "@/lib/auth/session";
 import { WorkflowRunner } from "@/components/workflows/workflow-runner";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "AI Workflow Engine" };
@@ -14,7 +15,7 @@ function first(value: string | string[] | undefined): string | null {
 export default async function WorkflowsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const query = new URLSearchParams(Object.entries(params).flatMap(([key, value]) => (typeof value === "string" ? [[key, value]] : [])));
-  await requirePageUser(`/workflows${query.size > 0 ? `?${query}` : ""}`);
+  await requirePageUser(runtime(), `/workflows${query.size > 0 ? `?${query}` : ""}`);
   const jobId = first(params.job);
   return (
     <div className="space-y-8">

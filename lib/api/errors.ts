@@ -1,4 +1,4 @@
-import { log } from "@/lib/log";
+import type { Logger } from "@/lib/log";
 
 /** The closed map from error code to HTTP status. Every error response uses one of these codes. */
 export const ERROR_STATUS = {
@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   wrong_state: 409,
+  workflow_changed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_input: 422,
@@ -39,26 +40,13 @@ export class ApiError extends Error {
   }
 }
 
-export function errorResponse(error: unknown, context: Record<string, unknown> = {}): Response {
+export function errorResponse(error: unknown, logger: Logger, context: Record<string, unknown> = {}): Response {
   if (error instanceof ApiError) {
     const body: ErrorBody = { success: false, error: { code: error.code, message: error.message } };
     return Response.json(body, { status: error.status, headers: error.headers });
   }
   // Unknown errors are logged with context and answered with a message that leaks nothing.
-  log.error("unhandled error in request", { ...context, error });
+  logger.error("unhandled error in request", { ...context, err: error });
   const body: ErrorBody = { success: false, error: { code: "internal_error", message: "Something went wrong on our side. Please try again." } };
   return Response.json(body, { status: 500 });
-}
-
-type Handler<A extends unknown[]> = (request: Request, ...rest: A) => Promise<Response>;
-
-/** Maps thrown ApiErrors to responses. It does nothing else: guards are called by the handler. */
-export function handleErrors<A extends unknown[]>(handler: Handler<A>): Handler<A> {
-  return async (request, ...rest) => {
-    try {
-      return await handler(request, ...rest);
-    } catch (error) {
-      return errorResponse(error, { method: request.method, path: new URL(request.url).pathname });
-    }
-  };
 }

@@ -1,5 +1,5 @@
 import { ApiError } from "@/lib/api/errors";
-import { config } from "@/lib/config";
+import type { Config } from "@/lib/config";
 
 /**
  * Per-user rate limits for the two expensive routes: starting executions (a token bucket) and
@@ -81,51 +81,42 @@ export class ConcurrencySlots {
   }
 }
 
-interface Limits {
-  executes: TokenBuckets | undefined;
-  streams: ConcurrencySlots | undefined;
-}
-
-// On globalThis: Next.js bundles each route separately, and the limits must be shared by all of them.
-const globalForLimits = globalThis as unknown as { montageRateLimits?: Limits };
-
-function limits(): Limits {
-  if (!globalForLimits.montageRateLimits) {
-    const cfg = config();
-    globalForLimits.montageRateLimits = {
-      executes: cfg.RATE_LIMIT_EXECUTES_PER_MINUTE > 0 ? new TokenBuckets(cfg.RATE_LIMIT_EXECUTES_PER_MINUTE, 60_000) : undefined,
-      streams: cfg.RATE_LIMIT_CONCURRENT_STREAMS > 0 ? new ConcurrencySlots(cfg.RATE_LIMIT_CONCURRENT_STREAMS) : undefined,
-    };
-  }
-  return globalForLimits.montageRateLimits;
-}
-
-/** Guard for POST /workflows/execute: one token of the user's bucket per request, or a 429. */
-export function requireExecuteAllowance(userId: string): void {
-  const result = limits().executes?.take(userId);
-  if (!result || result.allowed) return;
-  throw new ApiError(
-    "rate_limited",
-    `Too many executions: the limit is ${config().RATE_LIMIT_EXECUTES_PER_MINUTE} per minute. Retry in ${result.retryAfterSeconds} s.`,
-    { "Retry-After": String(result.retryAfterSeconds) },
-  );
-}
-
 /** Seconds a client refused a stream should wait: streams end with their job, so there is no exact time. */
 const STREAM_RETRY_AFTER_SECONDS = 5;
 
-/**
- * Guard for GET /jobs/:id/stream: takes one of the user's stream slots, or throws a 429. Pass the
- * returned release as the stream's `onEnd` (streamJobEvents), which calls it once.
- */
-export function acquireStreamSlot(userId: string): () => void {
-  const slots = limits().streams;
-  if (!slots) return () => undefined;
-  const release = slots.acquire(userId);
-  if (release) return release;
-  throw new ApiError(
-    "rate_limited",
-    `Too many open event streams: the limit is ${config().RATE_LIMIT_CONCURRENT_STREAMS} per user. Close one, or retry in ${STREAM_RETRY_AFTER_SECONDS} s.`,
-    { "Retry-After": String(STREAM_RETRY_AFTER_SECONDS) },
-  );
+/** The per-user limits of one runtime (lib/server/runtime.ts). */
+export class RateLimits {
+  private readonly executes: TokenBuckets | undefined;
+  private readonly streams: ConcurrencySlots | undefined;
+
+  constructor(private readonly config: Pick<Config, "RATE_LIMIT_EXECUTES_PER_MINUTE" | "RATE_LIMIT_CONCURRENT_STREAMS">) {
+    this.executes = config.RATE_LIMIT_EXECUTES_PER_MINUTE > 0 ? new TokenBuckets(config.RATE_LIMIT_EXECUTES_PER_MINUTE, 60_000) : undefined;
+    this.streams = config.RATE_LIMIT_CONCURRENT_STREAMS > 0 ? new ConcurrencySlots(config.RATE_LIMIT_CONCURRENT_STREAMS) : undefined;
+  }
+
+  /** Guard for POST /workflows/execute: one token of the user's bucket per request, or a 429. */
+  requireExecuteAllowance(userId: string): void {
+    const result = this.executes?.take(userId);
+    if (!result || result.allowed) return;
+    throw new ApiError(
+      "rate_limited",
+      `Too many executions: the limit is ${this.config.RATE_LIMIT_EXECUTES_PER_MINUTE} per minute. Retry in ${result.retryAfterSeconds} s.`,
+      { "Retry-After": String(result.retryAfterSeconds) },
+    );
+  }
+
+  /**
+   * Guard for GET /jobs/:id/stream: takes one of the user's stream slots, or throws a 429. Pass the
+   * returned release as the stream's `onEnd`, which calls it once.
+   */
+  acquireStreamSlot(userId: string): () => void {
+    if (!this.streams) return () => undefined;
+    const release = this.streams.acquire(userId);
+    if (release) return release;
+    throw new ApiError(
+      "rate_limited",
+      `Too many open event streams: the limit is ${this.config.RATE_LIMIT_CONCURRENT_STREAMS} per user. Close one, or retry in ${STREAM_RETRY_AFTER_SECONDS} s.`,
+      { "Retry-After": String(STREAM_RETRY_AFTER_SECONDS) },
+    );
+  }
 }

@@ -33,6 +33,8 @@ export const errorBodySchema = z
 export const workflowSchema = z
   .object({
     id: z.string(),
+    /** A hash of the workflow's config.json and code; jobs record the version they started with. */
+    version: z.string(),
     name: z.string(),
     description: z.string(),
     icon: z.string(),
@@ -71,6 +73,8 @@ export const jobSchema = z
   .object({
     id: z.uuid(),
     workflow_id: z.string(),
+    /** The workflow's version the job started with; null for jobs from before versions were recorded. */
+    workflow_version: z.string().nullable(),
     status: z.enum(JOB_STATUSES),
     progress: z.number(),
     inputs: z.record(z.string(), z.string()),

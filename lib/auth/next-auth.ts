@@ -1,11 +1,10 @@
 import type { AuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import GitHubProvider from "next-auth/providers/github";
-import { config } from "@/lib/config";
-import { db } from "@/lib/db/client";
-import { log } from "@/lib/log";
+import type { Config } from "@/lib/config";
+import type { Db } from "@/lib/db/client";
+import type { Logger } from "@/lib/log";
 import { verifyCredentials } from "@/lib/auth/passwords";
-import { authSecret, useSecureCookies } from "@/lib/auth/session";
 
 /**
  * next-auth for the web app, sharing the `users` table with API tokens. Sessions are JWTs (an
@@ -16,43 +15,43 @@ import { authSecret, useSecureCookies } from "@/lib/auth/session";
 
 const SESSION_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
 
-export function githubEnabled(): boolean {
-  const cfg = config();
+export function githubEnabled(cfg: Config): boolean {
   return Boolean(cfg.GITHUB_ID && cfg.GITHUB_SECRET);
 }
 
-let cached: AuthOptions | undefined;
-
-/** Built on first use, not at import: `next build` loads route modules and must not create the secret file. */
-export function authOptions(): AuthOptions {
-  cached ??= buildAuthOptions();
-  return cached;
+export interface AuthDeps {
+  config: Config;
+  prisma: Db;
+  logger: Logger;
+  secret: string;
+  secureCookies: boolean;
 }
 
-function buildAuthOptions(): AuthOptions {
-  const cfg = config();
+/** The runtime builds these on first use, not at import: `next build` loads route modules and must not create the secret file. */
+export function buildAuthOptions(deps: AuthDeps): AuthOptions {
+  const { config: cfg, prisma, logger: log } = deps;
   const providers: AuthOptions["providers"] = [
     CredentialsProvider({
       id: "credentials",
       name: "Email and password",
       credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-      authorize: (credentials) => verifyCredentials(credentials),
+      authorize: (credentials) => verifyCredentials(prisma, credentials),
     }),
   ];
-  if (githubEnabled()) {
+  if (githubEnabled(cfg)) {
     providers.push(GitHubProvider({ clientId: cfg.GITHUB_ID!, clientSecret: cfg.GITHUB_SECRET! }));
     if (!cfg.NEXTAUTH_URL) log.warn("GitHub sign-in is on but NEXTAUTH_URL is unset: the OAuth callback URL will be wrong");
   }
   return {
-    secret: authSecret(),
-    useSecureCookies: useSecureCookies(),
+    secret: deps.secret,
+    useSecureCookies: deps.secureCookies,
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
     pages: { signIn: "/signin", error: "/signin" },
     providers,
     callbacks: {
       async signIn({ user, account }) {
         if (!account || account.provider === "credentials") return true;
-        const userId = await userIdForOAuthAccount(account.provider, account.providerAccountId, account.type, user);
+        const userId = await userIdForOAuthAccount(prisma, account.provider, account.providerAccountId, account.type, user);
         return userId ? true : "/signin?error=OAuthAccountNotLinked";
       },
       async jwt({ token, user, account }) {
@@ -61,7 +60,7 @@ function buildAuthOptions(): AuthOptions {
           token.sub =
             account.provider === "credentials"
               ? user.id
-              : ((await db().account.findUnique({
+              : ((await prisma.account.findUnique({
                   where: { provider_providerAccountId: { provider: account.provider, providerAccountId: account.providerAccountId } },
                   select: { userId: true },
                 }))?.userId ?? undefined);
@@ -70,7 +69,7 @@ function buildAuthOptions(): AuthOptions {
       },
     },
     logger: {
-      error: (code, metadata) => log.error("next-auth error", { code, error: metadata instanceof Error ? metadata : metadata.error }),
+      error: (code, metadata) => log.error("next-auth error", { code, err: metadata instanceof Error ? metadata : metadata.error }),
       // NEXTAUTH_URL only matters for OAuth redirects, warned about above; the others are worth seeing.
       warn: (code) => (code === "NEXTAUTH_URL" ? undefined : log.warn("next-auth warning", { code })),
       debug: (code) => log.debug("next-auth debug", { code }),
@@ -84,12 +83,12 @@ function buildAuthOptions(): AuthOptions {
  * Montage account (next-auth's OAuthAccountNotLinked rule).
  */
 async function userIdForOAuthAccount(
+  database: Db,
   provider: string,
   providerAccountId: string,
   type: string,
   profile: { email?: string | null; name?: string | null; image?: string | null },
 ): Promise<string | null> {
-  const database = db();
   const linked = await database.account.findUnique({
     where: { provider_providerAccountId: { provider, providerAccountId } },
     select: { userId: true },

@@ -1,7 +1,7 @@
 import bcrypt from "bcryptjs";
 import { z } from "zod";
 import { ApiError } from "@/lib/api/errors";
-import { db } from "@/lib/db/client";
+import type { Db } from "@/lib/db/client";
 
 /**
  * Email-and-password accounts: the embedded-default sign-in, which needs no outside service.
@@ -47,11 +47,11 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
 let dummyHash: Promise<string> | undefined;
 
 /** The user these credentials belong to, or null. */
-export async function verifyCredentials(input: unknown): Promise<{ id: string; email: string; name: string | null } | null> {
+export async function verifyCredentials(database: Db, input: unknown): Promise<{ id: string; email: string; name: string | null } | null> {
   const parsed = credentialsSchema.safeParse(input);
   if (!parsed.success) return null;
   const { email, password } = parsed.data;
-  const user = await db().user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
+  const user = await database.user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
   if (!user?.passwordHash) {
     dummyHash ??= hashPassword("montage-timing-equaliser");
     await verifyPassword(password, await dummyHash);
@@ -66,12 +66,12 @@ export async function verifyCredentials(input: unknown): Promise<{ id: string; e
  * password (created by the token CLI or by OAuth): setting one would hand the account to whoever
  * signs up first with that address.
  */
-export async function createPasswordUser(input: z.infer<typeof signUpSchema>): Promise<{ id: string; email: string }> {
+export async function createPasswordUser(database: Db, input: z.infer<typeof signUpSchema>): Promise<{ id: string; email: string }> {
   const passwordHash = await hashPassword(input.password);
-  const existing = await db().user.findUnique({ where: { email: input.email }, select: { id: true } });
+  const existing = await database.user.findUnique({ where: { email: input.email }, select: { id: true } });
   if (existing) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
   try {
-    return await db().user.create({
+    return await database.user.create({
       data: { email: input.email, passwordHash, ...(input.name && { name: input.name }) },
       select: { id: true, email: true },
     });

@@ -1,7 +1,6 @@
 import { ApiError } from "@/lib/api/errors";
-import { db } from "@/lib/db/client";
 import { findUserByToken } from "@/lib/auth/tokens";
-import { parseCookieHeader, readSessionToken, userFromSessionToken } from "@/lib/auth/session";
+import { parseCookieHeader, readSessionToken, userFromSessionToken, type SessionDeps } from "@/lib/auth/session";
 
 export interface AuthenticatedUser {
   id: string;
@@ -15,15 +14,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * the web session cookie. Throws a 401 ApiError when neither identifies a user, and a 403 for a
  * cookie-authenticated state-changing request that comes from another site (see assertSameOrigin).
  */
-export async function requireUser(request: Request): Promise<AuthenticatedUser> {
+export async function requireUser(deps: SessionDeps, request: Request): Promise<AuthenticatedUser> {
   const header = request.headers.get("authorization");
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   if (match) {
-    const user = await findUserByToken(db(), match[1]!);
+    const user = await findUserByToken(deps.prisma, match[1]!);
     if (user) return { id: user.id, email: user.email };
     throw new ApiError("unauthorized", "The API token is invalid or revoked.", { "WWW-Authenticate": 'Bearer error="invalid_token"' });
   }
-  const user = await sessionUser(request);
+  const user = await sessionUser(deps, request);
   if (!user) throw new ApiError("unauthorized", "Sign in or send an API token: Authorization: Bearer <token>.", { "WWW-Authenticate": "Bearer" });
   return user;
 }
@@ -32,14 +31,14 @@ export async function requireUser(request: Request): Promise<AuthenticatedUser> 
  * Authenticates by the session cookie only: for actions an API token must not be able to do on its
  * own, such as minting more tokens (a leaked token could otherwise outlive its revocation).
  */
-export async function requireSessionUser(request: Request): Promise<AuthenticatedUser> {
-  const user = await sessionUser(request);
+export async function requireSessionUser(deps: SessionDeps, request: Request): Promise<AuthenticatedUser> {
+  const user = await sessionUser(deps, request);
   if (!user) throw new ApiError("unauthorized", "Sign in to do this: it needs a browser session, an API token cannot be used here.");
   return user;
 }
 
-async function sessionUser(request: Request): Promise<AuthenticatedUser | null> {
-  const user = await userFromSessionToken(readSessionToken(parseCookieHeader(request.headers.get("cookie"))));
+async function sessionUser(deps: SessionDeps, request: Request): Promise<AuthenticatedUser | null> {
+  const user = await userFromSessionToken(deps, readSessionToken(deps.config, parseCookieHeader(request.headers.get("cookie"))));
   if (!user) return null;
   if (!SAFE_METHODS.has(request.method.toUpperCase())) assertSameOrigin(request);
   return { id: user.id, email: user.email };

@@ -5,8 +5,8 @@ import { decode } from "next-auth/jwt";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { cache } from "react";
-import { config } from "@/lib/config";
-import { db } from "@/lib/db/client";
+import type { Config } from "@/lib/config";
+import type { Db } from "@/lib/db/client";
 
 /**
  * The web session: next-auth's JWT (an encrypted cookie) carrying the user id as `sub`. This module
@@ -21,17 +21,14 @@ export interface SessionUser {
 }
 
 const SECRET_FILE = "nextauth-secret";
-let cachedSecret: string | undefined;
 
 /**
  * NEXTAUTH_SECRET when set. Otherwise (the embedded default) a random secret generated once and kept
  * in DATA_DIR with mode 0600, so sessions survive restarts without any setup. Deployments with more
  * than one instance must set NEXTAUTH_SECRET (or share DATA_DIR).
  */
-export function authSecret(): string {
-  if (cachedSecret) return cachedSecret;
-  const cfg = config();
-  if (cfg.NEXTAUTH_SECRET) return (cachedSecret = cfg.NEXTAUTH_SECRET);
+export function readAuthSecret(cfg: Config): string {
+  if (cfg.NEXTAUTH_SECRET) return cfg.NEXTAUTH_SECRET;
   const file = path.join(cfg.dataDir, SECRET_FILE);
   mkdirSync(cfg.dataDir, { recursive: true });
   try {
@@ -42,17 +39,16 @@ export function authSecret(): string {
   }
   const secret = readFileSync(file, "utf8").trim();
   if (secret.length < 32) throw new Error(`${file} holds no usable secret; delete it to generate a new one, or set NEXTAUTH_SECRET.`);
-  return (cachedSecret = secret);
+  return secret;
 }
 
 /** `__Secure-` cookies need HTTPS, so they are used when the public URL is HTTPS. */
-export function useSecureCookies(): boolean {
-  const cfg = config();
+export function useSecureCookies(cfg: Config): boolean {
   return (cfg.NEXTAUTH_URL ?? cfg.APP_URL)?.startsWith("https://") ?? false;
 }
 
-export function sessionCookieName(): string {
-  return useSecureCookies() ? "__Secure-next-auth.session-token" : "next-auth.session-token";
+export function sessionCookieName(cfg: Config): string {
+  return useSecureCookies(cfg) ? "__Secure-next-auth.session-token" : "next-auth.session-token";
 }
 
 export function parseCookieHeader(header: string | null): Map<string, string> {
@@ -72,8 +68,8 @@ export function parseCookieHeader(header: string | null): Map<string, string> {
 }
 
 /** The session token, joining the `.0`, `.1`, … chunks next-auth writes when it is large. */
-export function readSessionToken(cookiesByName: ReadonlyMap<string, string>): string | undefined {
-  const name = sessionCookieName();
+export function readSessionToken(cfg: Config, cookiesByName: ReadonlyMap<string, string>): string | undefined {
+  const name = sessionCookieName(cfg);
   const whole = cookiesByName.get(name);
   if (whole) return whole;
   const chunks = [...cookiesByName.entries()]
@@ -84,27 +80,34 @@ export function readSessionToken(cookiesByName: ReadonlyMap<string, string>): st
 }
 
 /** The signed-in user a session token belongs to, or null for a missing, forged, expired or orphaned one. */
-export async function userFromSessionToken(token: string | undefined): Promise<SessionUser | null> {
+/** What reading a session needs from the runtime. */
+export interface SessionDeps {
+  config: Config;
+  prisma: Db;
+  authSecret(): string;
+}
+
+export async function userFromSessionToken(deps: SessionDeps, token: string | undefined): Promise<SessionUser | null> {
   if (!token) return null;
   let userId: unknown;
   try {
-    userId = (await decode({ token, secret: authSecret() }))?.sub;
+    userId = (await decode({ token, secret: deps.authSecret() }))?.sub;
   } catch {
     return null;
   }
   if (typeof userId !== "string") return null;
-  return db().user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } });
+  return deps.prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } });
 }
 
 /** For server components: the signed-in user of this request (read once per request), or null. */
-export const getSessionUser = cache(async (): Promise<SessionUser | null> => {
+export const getSessionUser = cache(async (deps: SessionDeps): Promise<SessionUser | null> => {
   const store = await cookies();
-  return userFromSessionToken(readSessionToken(new Map(store.getAll().map((cookie) => [cookie.name, cookie.value]))));
+  return userFromSessionToken(deps, readSessionToken(deps.config, new Map(store.getAll().map((cookie) => [cookie.name, cookie.value]))));
 });
 
 /** For pages that need a user: sends visitors to sign in and back to `returnTo` afterwards. */
-export async function requirePageUser(returnTo: string): Promise<SessionUser> {
-  const user = await getSessionUser();
+export async function requirePageUser(deps: SessionDeps, returnTo: string): Promise<SessionUser> {
+  const user = await getSessionUser(deps);
   if (!user) redirect(`/signin?callbackUrl=${encodeURIComponent(returnTo)}`);
   return user;
 }

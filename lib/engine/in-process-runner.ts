@@ -1,23 +1,22 @@
-import type { Db } from "@/lib/db/client";
-import { CanceledError } from "@/lib/engine/errors";
-import { directStepRunner, leaseAndLoadJob, runExecution, ShutdownError, type LoadedJob, type RunOptions, type RunOutcome } from "@/lib/engine/executor";
-import { findOrphanedJobs, newLeaseOwner, releaseLease, renewLease } from "@/lib/engine/lease";
+import { InterruptedError } from "@/lib/engine/interrupt";
+import { isDeadLocalOwner, localOwnerPrefix, newLeaseOwner } from "@/lib/engine/lease";
+import { runExecution } from "@/lib/engine/run-execution";
+import { directStepRunner } from "@/lib/engine/step-runner";
 import { sweepDueJobs } from "@/lib/engine/sweep";
-import type { Logger } from "@/lib/log";
-import type { HealthStatus, Providers } from "@/lib/providers/types";
+import type { EngineDeps, RunOutcome } from "@/lib/engine/types";
+import type { HealthStatus } from "@/lib/providers/types";
+import type { Fence, LeasedRun } from "@/lib/store/types";
+import { CanceledError } from "@/lib/workflows/errors";
 
 export interface InProcessRunnerOptions {
-  database: Db;
-  providers: Providers;
+  engine: EngineDeps;
   checkHealth(provider: string): Promise<HealthStatus>;
   concurrency: number;
   leaseMs: number;
   sweepIntervalMs: number;
   sweepBatch: number;
-  retryBaseSeconds: number;
-  maxRetries: number;
-  logger: Logger;
-  findWorkflow?: RunOptions["findWorkflow"];
+  /** How long a parked job whose provider is still unhealthy waits before the sweep looks again. */
+  recheckSeconds: number;
 }
 
 /**
@@ -40,7 +39,7 @@ export class InProcessRunner {
   constructor(private readonly options: InProcessRunnerOptions) {}
 
   async start(): Promise<void> {
-    this.options.logger.info("in-process runner started", {
+    this.options.engine.logger.info("in-process runner started", {
       owner: this.owner,
       concurrency: this.options.concurrency,
       sweep_interval_s: this.options.sweepIntervalMs / 1000,
@@ -80,22 +79,26 @@ export class InProcessRunner {
   /** One sweep: resume due parked jobs and adopt orphaned ones. Safe to call at any time. */
   async tick(): Promise<void> {
     if (this.stopped) return;
-    const { database, logger } = this.options;
+    const { engine } = this.options;
     try {
-      for (const jobId of await findOrphanedJobs(database, this.options.sweepBatch)) {
-        if (!this.running.has(jobId) && !this.waiting.includes(jobId)) logger.info("resuming orphaned execution", { job_id: jobId });
-        this.enqueue(jobId);
+      const now = new Date();
+      const orphans = await engine.store.findOrphans(now, this.options.sweepBatch, localOwnerPrefix());
+      for (const orphan of orphans) {
+        const adoptable = !orphan.leaseOwner || (orphan.leaseExpiresAt !== null && orphan.leaseExpiresAt < now) || isDeadLocalOwner(orphan.leaseOwner);
+        if (!adoptable) continue;
+        if (!this.running.has(orphan.jobId) && !this.waiting.includes(orphan.jobId)) engine.logger.info("resuming orphaned execution", { job_id: orphan.jobId });
+        this.enqueue(orphan.jobId);
       }
       const { resumed } = await sweepDueJobs({
-        database,
+        store: engine.store,
         batchSize: this.options.sweepBatch,
         checkHealth: this.options.checkHealth,
-        deferSeconds: this.options.sweepIntervalMs / 1000,
-        logger,
+        recheckSeconds: this.options.recheckSeconds,
+        logger: engine.logger,
       });
-      for (const jobId of resumed) this.enqueue(jobId);
+      for (const job of resumed) this.enqueue(job.id);
     } catch (error) {
-      logger.error("sweep failed; next tick retries", { error });
+      engine.logger.error("sweep failed; next tick retries", { err: error });
     }
   }
 
@@ -105,7 +108,7 @@ export class InProcessRunner {
     clearInterval(this.sweepTimer);
     clearTimeout(this.wakeTimer);
     for (const jobId of this.waiting.splice(0)) this.finish(jobId, undefined);
-    for (const controller of this.running.values()) controller.abort(new ShutdownError());
+    for (const controller of this.running.values()) controller.abort(new InterruptedError("shutdown"));
     await this.idle();
   }
 
@@ -138,65 +141,55 @@ export class InProcessRunner {
 
   /** Never rejects: every error is logged here and the job is left to recovery. */
   private async runOne(jobId: string, controller: AbortController): Promise<RunOutcome | undefined> {
-    const { database, logger, leaseMs } = this.options;
-    const log = logger.child({ job_id: jobId });
-    let job: LoadedJob | undefined;
+    const { engine, leaseMs } = this.options;
+    const log = engine.logger.child({ job_id: jobId });
+    let leased: LeasedRun | undefined;
     try {
-      // The lease and the job's row in one statement: the row read is the one this lease protects.
-      job = await leaseAndLoadJob(database, jobId, this.owner, leaseMs);
+      // The lease and the job's row in one read: the row read is the one this lease protects.
+      leased = await engine.store.leaseRun(jobId, this.owner, { ttlMs: leaseMs, takeOverFrom: isDeadLocalOwner });
     } catch (error) {
-      log.error("could not take the execution lease; the sweep will retry", { error });
+      log.error("could not take the execution lease; the sweep will retry", { err: error });
       return undefined;
     }
-    if (!job) {
+    if (!leased) {
       log.debug("execution leased elsewhere (or gone); skipped");
       return undefined;
     }
-    const heartbeat = setInterval(() => void this.heartbeat(jobId, controller), Math.max(200, leaseMs / 3));
+    const { fence } = leased;
+    const heartbeat = setInterval(() => void this.heartbeat(jobId, fence, controller), Math.max(200, leaseMs / 3));
     heartbeat.unref();
     let outcome: RunOutcome | undefined;
     try {
-      outcome = await runExecution(jobId, {
-        runner: directStepRunner,
-        providers: this.options.providers,
-        signal: controller.signal,
-        retryBaseSeconds: this.options.retryBaseSeconds,
-        defaultMaxRetries: this.options.maxRetries,
-        database,
-        logger,
-        job,
-        ...(this.options.findWorkflow && { findWorkflow: this.options.findWorkflow }),
-      });
+      outcome = await runExecution(engine, { leased, runner: directStepRunner, signal: controller.signal });
     } catch (error) {
       // A database error mid-run: the job stays running with its checkpoints; the lease lapses
       // and the sweep resumes it from the last checkpoint.
-      log.error("execution interrupted by an internal error; it resumes from its checkpoint", { error });
+      log.error("execution interrupted by an internal error; it resumes from its checkpoint", { err: error });
     } finally {
       clearInterval(heartbeat);
-      // A completion or a parked retry released the lease in its own commit (runExecution); any
-      // other end (failure, cancel, skip, shutdown, error) releases it here.
-      if (outcome?.status !== "completed" && outcome?.status !== "pending_retry") {
-        await releaseLease(database, jobId, this.owner).catch(() => undefined);
+      // Completing, parking and failing released the lease in their own commit; any other end
+      // hands it back here (fenced: a lease taken over meanwhile is not touched).
+      if (outcome?.status !== "completed" && outcome?.status !== "pending_retry" && outcome?.status !== "failed") {
+        await engine.store.releaseLease(jobId, fence).catch(() => undefined);
       }
     }
     if (outcome?.status === "pending_retry") this.scheduleWake(new Date(outcome.nextRetryAt));
     return outcome;
   }
 
-  private async heartbeat(jobId: string, controller: AbortController): Promise<void> {
-    const { database, leaseMs, logger } = this.options;
+  /** Renews the lease, and notices a cancel made by another process, in one round trip. */
+  private async heartbeat(jobId: string, fence: Fence, controller: AbortController): Promise<void> {
+    const { engine, leaseMs } = this.options;
     try {
-      const kept = await renewLease(database, jobId, this.owner, leaseMs);
-      if (!kept) {
-        logger.warn("lease lost; stopping this run", { job_id: jobId });
-        controller.abort(new ShutdownError());
+      const { held, status } = await engine.store.renewLease(jobId, fence, leaseMs);
+      if (!held) {
+        engine.logger.warn("lease lost; stopping this run", { job_id: jobId });
+        controller.abort(new InterruptedError("lease_lost"));
         return;
       }
-      // A cancel from another process shows up here.
-      const job = await database.job.findUnique({ where: { id: jobId }, select: { status: true } });
-      if (job?.status === "canceled") controller.abort(new CanceledError());
+      if (status === "canceled") controller.abort(new CanceledError());
     } catch (error) {
-      logger.warn("lease heartbeat failed", { job_id: jobId, error });
+      engine.logger.warn("lease heartbeat failed", { job_id: jobId, err: error });
     }
   }
 

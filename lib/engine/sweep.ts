@@ -1,14 +1,14 @@
-import type { Db } from "@/lib/db/client";
-import type { HealthStatus } from "@/lib/providers/types";
 import type { Logger } from "@/lib/log";
+import type { HealthStatus } from "@/lib/providers/types";
+import type { QueuedJob, Store } from "@/lib/store/types";
 
 export interface SweepOptions {
-  database: Db;
+  store: Store;
   batchSize: number;
   /** Health check by provider name; a job whose failing provider is unknown is treated as healthy. */
   checkHealth(provider: string): Promise<HealthStatus>;
   /** How long to wait before looking again at a job whose provider is still unhealthy. */
-  deferSeconds: number;
+  recheckSeconds: number;
   logger: Logger;
   now?: Date;
 }
@@ -16,7 +16,7 @@ export interface SweepOptions {
 export interface SweepResult {
   due: number;
   /** Jobs moved from pending_retry back to queued: the caller starts them. */
-  resumed: string[];
+  resumed: QueuedJob[];
   deferred: number;
 }
 
@@ -27,36 +27,24 @@ export interface SweepResult {
  * are looked at again later without spending an attempt.
  */
 export async function sweepDueJobs(options: SweepOptions): Promise<SweepResult> {
-  const { database, logger } = options;
+  const { store, logger } = options;
   const now = options.now ?? new Date();
-  const due = await database.job.findMany({
-    where: { status: "pending_retry", nextRetryAt: { lte: now } },
-    select: { id: true, execution: { select: { lastErrorProvider: true } } },
-    orderBy: { nextRetryAt: "asc" },
-    take: options.batchSize,
-  });
+  const due = await store.findDueRetries(now, options.batchSize);
   const health = new Map<string, HealthStatus>();
-  const resumed: string[] = [];
+  const resumed: QueuedJob[] = [];
   let deferred = 0;
-  for (const job of due) {
-    const provider = job.execution?.lastErrorProvider;
+  for (const { jobId, provider } of due) {
     if (provider && !health.has(provider)) {
       health.set(provider, await options.checkHealth(provider).catch((error: unknown) => ({ healthy: false, detail: String(error) })));
     }
     const status = provider ? health.get(provider)! : { healthy: true };
     if (!status.healthy) {
-      await database.job.updateMany({
-        where: { id: job.id, status: "pending_retry" },
-        data: { nextRetryAt: new Date(now.getTime() + options.deferSeconds * 1000) },
-      });
+      await store.deferRetry(jobId, new Date(now.getTime() + options.recheckSeconds * 1000));
       deferred++;
       continue;
     }
-    const claimed = await database.job.updateMany({
-      where: { id: job.id, status: "pending_retry" },
-      data: { status: "queued", nextRetryAt: null },
-    });
-    if (claimed.count === 1) resumed.push(job.id);
+    const claimed = await store.claimRetry(jobId);
+    if (claimed) resumed.push(claimed);
   }
   for (const [provider, status] of health) {
     if (!status.healthy) logger.warn("provider still unhealthy; parked jobs wait", { provider, detail: status.detail });

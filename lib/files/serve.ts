@@ -3,22 +3,23 @@ import { Readable } from "node:stream";
 import { ApiError } from "@/lib/api/errors";
 import { jobIdSchema } from "@/lib/api/schemas";
 import { getOwnJob } from "@/lib/jobs/service";
-import { providers } from "@/lib/providers";
 import type { LocalStorage } from "@/lib/providers/local/storage";
+import type { StorageProvider } from "@/lib/providers/types";
+import type { Store } from "@/lib/store/types";
 
 /**
  * Serves a local-storage file to the owner of the job it belongs to (keys are "jobs/<job id>/...").
  * Supports single byte ranges, which browsers use to play and seek video.
  */
-export async function serveJobFile(request: Request, userId: string, segments: string[]): Promise<Response> {
-  // By shape, not `instanceof`: Next.js bundles instrumentation (which creates the providers) and
-  // this route apart, each with its own copy of the LocalStorage class.
-  const storage = providers().storage as Partial<Pick<LocalStorage, "locate">>;
+export async function serveJobFile(deps: { store: Store; providers: { storage: StorageProvider } }, request: Request, userId: string, segments: string[]): Promise<Response> {
+  // By shape, not `instanceof`: the runtime's providers may come from another bundle's copy of the
+  // LocalStorage class (Next.js bundles routes and instrumentation apart).
+  const storage = deps.providers.storage as Partial<Pick<LocalStorage, "locate">>;
   const [scope, jobId] = segments;
   if (typeof storage.locate !== "function" || scope !== "jobs" || !jobIdSchema.safeParse(jobId).success) {
     throw new ApiError("not_found", "No such file.");
   }
-  await getOwnJob(userId, jobId!);
+  await getOwnJob(deps.store, userId, jobId!);
   const file = await storage.locate(segments.join("/")).catch(() => null);
   if (!file) throw new ApiError("not_found", "No such file.");
 

@@ -4,8 +4,8 @@
  * process.env itself. See docs/inngest.md.
  */
 import { Inngest, type Logger as InngestLogger } from "inngest";
-import { config, type Config } from "@/lib/config";
-import { log, type Logger } from "@/lib/log";
+import type { Config } from "@/lib/config";
+import type { Logger } from "@/lib/log";
 
 export const INNGEST_APP_ID = "montage";
 
@@ -48,16 +48,15 @@ function inngestLogger(logger: Logger): InngestLogger {
 export interface InngestClientOverrides {
   /** Tests capture event sends here instead of reaching an Inngest server. */
   fetch?: typeof fetch;
-  logger?: Logger;
 }
 
-export function createInngestClient(cfg: Config, overrides: InngestClientOverrides = {}) {
+export function createInngestClient(cfg: Config, logger: Logger, overrides: InngestClientOverrides = {}) {
   const dev = devSetting(cfg.INNGEST_DEV);
   const baseUrl = cfg.INNGEST_BASE_URL ?? dev.url;
   return new Inngest({
     id: INNGEST_APP_ID,
     isDev: inngestMode(cfg) === "dev",
-    logger: inngestLogger((overrides.logger ?? log).child({ component: "inngest" })),
+    logger: inngestLogger(logger.child({ component: "inngest" })),
     ...(cfg.INNGEST_EVENT_KEY && { eventKey: cfg.INNGEST_EVENT_KEY }),
     ...(cfg.INNGEST_SIGNING_KEY && { signingKey: cfg.INNGEST_SIGNING_KEY }),
     ...(cfg.INNGEST_SIGNING_KEY_FALLBACK && { signingKeyFallback: cfg.INNGEST_SIGNING_KEY_FALLBACK }),
@@ -67,11 +66,3 @@ export function createInngestClient(cfg: Config, overrides: InngestClientOverrid
 }
 
 export type MontageInngest = ReturnType<typeof createInngestClient>;
-
-const globalForInngest = globalThis as unknown as { montageInngest?: MontageInngest };
-
-/** The process's client, made on first use (Next.js bundles routes separately, hence globalThis). */
-export function inngestClient(): MontageInngest {
-  globalForInngest.montageInngest ??= createInngestClient(config());
-  return globalForInngest.montageInngest;
-}

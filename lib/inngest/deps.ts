@@ -1,19 +1,14 @@
 /**
- * What Montage's Inngest functions need from the rest of the app, gathered in one place so that
- * tests can hand them a database, providers and settings of their own.
+ * What Montage's Inngest functions need from the rest of the app, handed over by the composition
+ * root (lib/server/runtime.ts); tests hand them their own.
  */
-import { config, type Config } from "@/lib/config";
-import { db, type Db } from "@/lib/db/client";
-import { log, type Logger } from "@/lib/log";
-import { checkProviderHealth, providers } from "@/lib/providers";
-import type { HealthStatus, Providers } from "@/lib/providers/types";
+import type { Config } from "@/lib/config";
+import type { EngineDeps } from "@/lib/engine/types";
+import type { InngestStepScope } from "@/lib/inngest/step-runner";
+import type { HealthStatus } from "@/lib/providers/types";
 import type { Workflow } from "@/lib/workflows/definition";
-import { workflowRegistry } from "@/lib/workflows/registry";
 
 export interface InngestSettings {
-  /** Base of the retry backoff, in seconds (as in-process). */
-  retryBaseSeconds: number;
-  maxRetries: number;
   /** Steps of one user's jobs running at once. */
   userConcurrency: number;
   /** Steps running at once across all users: the cap on calls into the model provider. */
@@ -24,19 +19,16 @@ export interface InngestSettings {
   sweepBatch: number;
   retryCron: string;
   /** How long the sweep waits before looking again at a job whose provider is unhealthy. */
-  deferSeconds: number;
+  recheckSeconds: number;
   /** How often a running step checks the database for a cancel. */
   cancelPollMs: number;
 }
 
 export interface InngestDeps {
-  database(): Db;
-  providers(): Providers;
+  engine: EngineDeps;
+  scope: InngestStepScope;
   checkHealth(provider: string): Promise<HealthStatus>;
-  logger: Logger;
   settings: InngestSettings;
-  /** Tests bring their own workflows; otherwise the registry of workflows/. */
-  findWorkflow?: (id: string) => Workflow | undefined;
 }
 
 /** Replicate accepts 600 prediction creates per minute per account. */
@@ -57,25 +49,12 @@ export function runStartsPerMinute(workflows: Iterable<Workflow>): number {
 
 export function inngestSettings(cfg: Config, workflows: Iterable<Workflow>): InngestSettings {
   return {
-    retryBaseSeconds: cfg.WORKFLOW_RETRY_INTERVAL_SECONDS,
-    maxRetries: cfg.WORKFLOW_MAX_ATTEMPTS,
     userConcurrency: cfg.INNGEST_USER_CONCURRENCY,
     concurrency: cfg.WORKFLOW_CONCURRENCY,
     runStartsPerMinute: runStartsPerMinute(workflows),
     sweepBatch: cfg.WORKFLOW_SWEEP_BATCH,
     retryCron: cfg.WORKFLOW_RETRY_CRON,
-    deferSeconds: cfg.WORKFLOW_RETRY_INTERVAL_SECONDS,
+    recheckSeconds: cfg.providerRecheckSeconds,
     cancelPollMs: Math.max(200, (cfg.WORKFLOW_LEASE_SECONDS * 1000) / 3),
-  };
-}
-
-/** The app's own: the process's database, providers (behind their health gate) and config. */
-export function defaultInngestDeps(cfg: Config = config()): InngestDeps {
-  return {
-    database: () => db(),
-    providers: () => providers(),
-    checkHealth: (name) => checkProviderHealth(providers(), name),
-    logger: log,
-    settings: inngestSettings(cfg, workflowRegistry().workflows.values()),
   };
 }

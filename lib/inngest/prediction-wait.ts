@@ -12,16 +12,13 @@
  * re-attaches to the saved prediction and reads it with one GET (the polling fallback), so a lost
  * webhook costs one timeout, never the result. Outside Inngest it is the in-process waiter.
  *
- * Wiring: the webhook route calls `announcePredictionCompleted(prediction)` after verifying a
- * delivery (and handing it to the in-process waiters), and lib/providers/index.ts passes
- *   new ReplicateModels({ ..., waitForWebhook: waitForPredictionUnderInngest(waiters.wait) })
- * Its `cancelOnAbort` must spare ShutdownError aborts (cancel only on CanceledError, as it does),
- * or a suspended step would cancel its own prediction.
+ * Wiring (lib/server/runtime.ts): under Inngest, the webhook route's forwarder sends the event
+ * (`predictionCompletedEvent`) after verifying a delivery, and the providers get
+ *   waitForWebhook: waitForPredictionUnderInngest(scope, waiters.wait)
+ * Their `cancelOnAbort` must spare interrupts (cancel only on CanceledError, as it does), or a
+ * suspended step would cancel its own prediction.
  */
-import { config } from "@/lib/config";
-import { inngestClient, inngestMode } from "@/lib/inngest/client";
-import { predictionCompletedEvent } from "@/lib/inngest/events";
-import { currentInngestStep } from "@/lib/inngest/step-runner";
+import type { InngestStepScope } from "@/lib/inngest/step-runner";
 
 export type WaitForWebhook<P> = (predictionId: string, signal: AbortSignal, timeoutMs: number) => Promise<P | undefined>;
 
@@ -45,9 +42,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<undefined> {
  * Wraps the in-process waiter (`createPredictionWaiters().wait`, or nothing: then an inline wait
  * is a plain sleep) so that, inside an Inngest step, long waits become `step.waitForEvent`.
  */
-export function waitForPredictionUnderInngest<P>(inProcess?: WaitForWebhook<P>): WaitForWebhook<P> {
+export function waitForPredictionUnderInngest<P>(scope: InngestStepScope, inProcess?: WaitForWebhook<P>): WaitForWebhook<P> {
   return async (predictionId, signal, timeoutMs) => {
-    const step = currentInngestStep();
+    const step = scope.current();
     if (step && step.inlineWaits >= INLINE_WAITS && step.suspendUntilPredictionCompletes(predictionId)) {
       // The step's signal is aborted now: the provider stops waiting and the executor records nothing.
       return undefined;
@@ -55,20 +52,4 @@ export function waitForPredictionUnderInngest<P>(inProcess?: WaitForWebhook<P>):
     step?.countInlineWait();
     return inProcess ? inProcess(predictionId, signal, timeoutMs) : sleep(timeoutMs, signal);
   };
-}
-
-const FINISHED = new Set(["succeeded", "failed", "canceled", "aborted"]);
-
-/**
- * For the Replicate webhook route, after `verifyReplicateWebhook` accepted a delivery: under
- * Inngest, sends `montage/replicate.prediction.completed` so a run waiting for this prediction
- * resumes. Returns whether an event was sent (not for unfinished predictions, nor in-process).
- */
-export async function announcePredictionCompleted(
-  prediction: { id: string; status: string },
-  send: (event: ReturnType<typeof predictionCompletedEvent>) => Promise<unknown> = (event) => inngestClient().send(event),
-): Promise<boolean> {
-  if (!inngestMode(config()) || !FINISHED.has(prediction.status)) return false;
-  await send(predictionCompletedEvent(prediction));
-  return true;
 }

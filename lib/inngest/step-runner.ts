@@ -5,17 +5,19 @@
  * only matters within one run: it returns a step's outcome to the invocations that replay it.
  *
  * Two things a step cannot do inside `step.run` are handed to the run instead, through the
- * step's abort signal (the executor treats a ShutdownError abort as "interrupted": nothing is
+ * step's abort signal (the executor treats an InterruptedError abort as "interrupted": nothing is
  * recorded and the step later resumes from its checkpoint):
  * - waiting minutes for a prediction: the step suspends, the run waits with `step.waitForEvent`;
  * - a short rate limit: the step ends with RetryAfterError and Inngest retries it.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { RetryAfterError } from "inngest";
-import type { Db } from "@/lib/db/client";
-import { CanceledError, RetryableError } from "@/lib/engine/errors";
-import { ShutdownError, type RunOutcome, type StepRunner } from "@/lib/engine/executor";
+import { InterruptedError } from "@/lib/engine/interrupt";
+import type { StepRunner } from "@/lib/engine/step-runner";
+import type { RunOutcome } from "@/lib/engine/types";
 import type { ModelProvider, Providers, StorageProvider } from "@/lib/providers/types";
+import type { Store } from "@/lib/store/types";
+import { CanceledError, isRetryableError, type RetryableError } from "@/lib/workflows/errors";
 
 /** Rate limits that ask for at most this long are retried by Inngest inside the run; longer ones park the job. */
 export const SHORT_RATE_LIMIT_SECONDS = 60;
@@ -51,7 +53,7 @@ export interface InngestStepControl {
   suspendUntilPredictionCompletes(predictionId: string): boolean;
 }
 
-class StepExecution implements InngestStepControl {
+export class StepExecution implements InngestStepControl {
   inlineWaits = 0;
   suspendedOn: string | undefined;
   rateLimit: RetryableError | undefined;
@@ -69,23 +71,40 @@ class StepExecution implements InngestStepControl {
   suspendUntilPredictionCompletes(predictionId: string): boolean {
     if (!this.allow.suspend || !PREDICTION_ID.test(predictionId) || this.controller.signal.aborted) return false;
     this.suspendedOn = predictionId;
-    this.controller.abort(new ShutdownError());
+    this.controller.abort(new InterruptedError("suspended"));
     return true;
   }
 
   pauseForRateLimit(error: RetryableError): boolean {
     if (!this.allow.pause || this.controller.signal.aborted) return false;
     this.rateLimit = error;
-    this.controller.abort(new ShutdownError());
+    this.controller.abort(new InterruptedError("paused"));
     return true;
   }
 }
 
-const currentStep = new AsyncLocalStorage<StepExecution>();
+/**
+ * Which Inngest step the code running now belongs to. One per runtime (lib/server/runtime.ts),
+ * shared by the step runner that enters it and the providers that ask (prediction waits, rate
+ * limits): Next.js bundles routes apart, and a module-level store would exist once per bundle.
+ */
+export class InngestStepScope {
+  private readonly storage = new AsyncLocalStorage<StepExecution>();
 
-/** The Inngest step this code runs in, if any (undefined under the in-process driver). */
-export function currentInngestStep(): InngestStepControl | undefined {
-  return currentStep.getStore();
+  /** The Inngest step this code runs in, if any (undefined under the in-process driver). */
+  current(): InngestStepControl | undefined {
+    return this.storage.getStore();
+  }
+
+  /** @internal the step runner's */
+  enter<T>(execution: StepExecution, fn: () => Promise<T>): Promise<T> {
+    return this.storage.run(execution, fn);
+  }
+
+  /** @internal for pauseOnShortRateLimits */
+  execution(): StepExecution | undefined {
+    return this.storage.getStore();
+  }
 }
 
 /** `step.run` of the current invocation, typed loosely: the runner only passes outcomes through. */
@@ -94,7 +113,8 @@ export type RunStep = (id: string, fn: () => Promise<unknown>) => Promise<unknow
 export interface InngestStepRunnerOptions {
   run: RunStep;
   ids: StepIds;
-  database: Db;
+  scope: InngestStepScope;
+  store: Store;
   jobId: string;
   /** How often a running step checks whether its job was canceled. */
   cancelPollMs: number;
@@ -136,7 +156,7 @@ export class InngestStepRunner implements StepRunner {
       const stopWatching = this.watchForCancel();
       let value: T;
       try {
-        value = await currentStep.run(execution, fn);
+        value = await this.options.scope.enter(execution, fn);
       } finally {
         stopWatching();
       }
@@ -157,10 +177,10 @@ export class InngestStepRunner implements StepRunner {
 
   /** Cancels reach a running step through the database, as in-process (Inngest's cancelOn only acts between steps). */
   private watchForCancel(): () => void {
-    const { database, jobId, cancelPollMs } = this.options;
+    const { store, jobId, cancelPollMs } = this.options;
     const timer = setInterval(() => {
-      database.job
-        .findUnique({ where: { id: jobId }, select: { status: true } })
+      store
+        .readJobState(jobId)
         .then((job) => {
           if (job?.status === "canceled") this.controller.abort(new CanceledError());
         })
@@ -176,15 +196,15 @@ export class InngestStepRunner implements StepRunner {
  * Inngest retry instead of parking the job. The error still reaches the workflow and the executor,
  * which sees the aborted signal and records nothing. Outside an Inngest step they change nothing.
  */
-export function pauseOnShortRateLimits(providers: Providers): Providers {
+export function pauseOnShortRateLimits(providers: Providers, scope: InngestStepScope): Providers {
   async function guarded<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      const execution = currentStep.getStore();
+      const execution = scope.execution();
       if (
         execution &&
-        error instanceof RetryableError &&
+        isRetryableError(error) &&
         error.reason === "rate_limit" &&
         !error.parkOnly && // refused by the health gate: it paces the release itself
         error.retryAfterSeconds !== undefined &&

@@ -16,12 +16,13 @@
  * - a step suspended on a long prediction → `step.waitForEvent`, then the step runs again.
  */
 import { NonRetriableError } from "inngest";
-import type { Db } from "@/lib/db/client";
-import { failJob, runExecution, type RunOutcome } from "@/lib/engine/executor";
-import type { InngestDeps } from "@/lib/inngest/deps";
-import { jobCanceled, jobQueued, predictionCompleted } from "@/lib/inngest/events";
+import { runExecution } from "@/lib/engine/run-execution";
+import type { RunOutcome } from "@/lib/engine/types";
 import type { MontageInngest } from "@/lib/inngest/client";
+import type { InngestDeps } from "@/lib/inngest/deps";
+import { jobCanceled, jobQueued, predictionCompleted, type JobQueuedData } from "@/lib/inngest/events";
 import { InngestStepRunner, pauseOnShortRateLimits, StepIds, waitingForPrediction } from "@/lib/inngest/step-runner";
+import type { RunSnapshot, Store } from "@/lib/store/types";
 
 /** How long a run waits for a prediction's webhook event before checking the prediction itself. */
 export const PREDICTION_WAIT_TIMEOUT = "10m";
@@ -36,7 +37,7 @@ export type WorkflowExecuteResult =
   | { status: "canceled" }
   | { status: "skipped"; why: string };
 
-function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupted" | "skipped" }>): WorkflowExecuteResult {
+function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupted" | "skipped" | "stopped" }>): WorkflowExecuteResult {
   switch (outcome.status) {
     case "completed":
       return { status: "completed", result: outcome.result };
@@ -58,12 +59,12 @@ function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupt
  * counted itself in when it started the job: attempts = event attempt + 1); if so the run ends the
  * way its outcome did; if not, the event is stale (another run owns the job) and the run is skipped.
  */
-async function settleFinishedJob(database: Db, jobId: string, attempt: number, why: string): Promise<WorkflowExecuteResult> {
-  const job = await database.job.findUnique({ where: { id: jobId } });
+async function settleFinishedJob(store: Store, jobId: string, attempt: number, why: string): Promise<WorkflowExecuteResult> {
+  const job = await store.readJobState(jobId);
   if (!job || job.attempts !== attempt + 1) return { status: "skipped", why };
   switch (job.status) {
     case "completed":
-      return settle(jobId, { status: "completed", result: (job.result ?? {}) as Record<string, unknown> });
+      return settle(jobId, { status: "completed", result: job.result ?? {} });
     case "pending_retry":
       return settle(jobId, { status: "pending_retry", reason: job.errorCode ?? "", nextRetryAt: job.nextRetryAt?.toISOString() ?? "" });
     case "failed":
@@ -82,11 +83,15 @@ async function settleFinishedJob(database: Db, jobId: string, attempt: number, w
  * run is stale, e.g. one whose cancel event was lost while the user retried the job: it must not
  * run steps next to the job's current run.
  */
-async function isCurrentAttempt(database: Db, jobId: string, attempt: number): Promise<boolean> {
-  const job = await database.job.findUnique({ where: { id: jobId }, select: { status: true, attempts: true } });
-  if (job?.status === "queued") return job.attempts === attempt;
-  if (job?.status === "running") return job.attempts === attempt + 1;
+function isCurrentAttempt(job: RunSnapshot, attempt: number): boolean {
+  if (job.status === "queued") return job.attempts === attempt;
+  if (job.status === "running") return job.attempts === attempt + 1;
   return true; // finished or parked: runExecution skips it, settleFinishedJob tells whose it was
+}
+
+/** The lease owner of the run of one queued attempt: every invocation of that run is the same owner. */
+export function runOwner(data: JobQueuedData): string {
+  return `inngest:job-${data.job_id}-${data.attempt}`;
 }
 
 export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps) {
@@ -104,49 +109,63 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
       throttle: { limit: settings.runStartsPerMinute, period: "1m" },
       retries: INNGEST_RETRIES,
       onFailure: async ({ event, error }) => {
-        // Inngest gave up on the run (its retries are spent): fail a job still marked as running
-        // instead of leaving it running with nobody to finish it. A manual retry resumes it.
+        // Inngest gave up on the run (its retries are spent): fail a job still queued or running
+        // instead of leaving it with nobody to finish it. A manual retry resumes it.
         const parsed = jobQueued.schema.safeParse(event.data.event.data);
         if (!parsed.success) return;
-        const database = deps.database();
-        const job = await database.job.findUnique({ where: { id: parsed.data.job_id }, select: { status: true } });
-        if (job?.status !== "running" && job?.status !== "queued") return;
-        await failJob(database, parsed.data.job_id, "run_failed", `The Inngest run failed after its retries: ${error.message}`);
+        const message = "The Inngest run failed after its retries; retry the job to resume it.";
+        deps.engine.logger.error("inngest run failed after its retries", { job_id: parsed.data.job_id, err: error });
+        await deps.engine.store.failJob(undefined, {
+          jobId: parsed.data.job_id,
+          code: "run_failed",
+          message,
+          errorClass: "hard",
+          provider: null,
+          events: [{ type: "error", data: { status: "failed", code: "run_failed", error: message } }],
+        });
+        deps.engine.notifier.notify(parsed.data.job_id);
       },
     },
     async ({ event, step, attempt, maxAttempts }): Promise<WorkflowExecuteResult> => {
       const jobId = event.data.job_id;
-      const database = deps.database();
-      const logger = deps.logger.child({ job_id: jobId, inngest_attempt: attempt });
-      const providers = pauseOnShortRateLimits(deps.providers());
+      const { store } = deps.engine;
+      const logger = deps.engine.logger.child({ job_id: jobId, inngest_attempt: attempt });
+      const engine = { ...deps.engine, logger, providers: pauseOnShortRateLimits(deps.engine.providers, deps.scope) };
+      const owner = runOwner(event.data);
       const lastAttempt = maxAttempts !== undefined && attempt >= maxAttempts - 1;
       const ids = new StepIds();
-      if (!(await isCurrentAttempt(database, jobId, event.data.attempt))) {
-        logger.warn("stale event: another run owns the job's current attempt", { event_attempt: event.data.attempt });
-        return { status: "skipped", why: `attempt ${event.data.attempt} is not the job's current attempt` };
-      }
 
       for (let waits = 0; ; waits++) {
+        // Every invocation (and every pass after a wait) takes the execution again, as the same owner: the
+        // epoch grows, so an older invocation of this run still finishing somewhere cannot write.
+        const leased = await store.leaseRun(jobId, owner, { ttlMs: null });
+        if (!leased) {
+          const job = await store.readJobState(jobId);
+          // Held by an older run's invocation for a moment: let Inngest retry this one, rather than lose the attempt.
+          if (job?.status === "queued" && job.attempts === event.data.attempt) throw new Error(`Job ${jobId} is held by another run; Inngest retries`);
+          logger.warn("stale event: another run owns the job", { event_attempt: event.data.attempt });
+          return { status: "skipped", why: `attempt ${event.data.attempt} is not the job's current attempt` };
+        }
+        if (!isCurrentAttempt(leased.job, event.data.attempt)) {
+          await store.releaseLease(jobId, leased.fence);
+          logger.warn("stale event: another run owns the job's current attempt", { event_attempt: event.data.attempt });
+          return { status: "skipped", why: `attempt ${event.data.attempt} is not the job's current attempt` };
+        }
         const runner = new InngestStepRunner({
           run: (id, fn) => step.run(id, fn),
           ids,
-          database,
+          scope: deps.scope,
+          store,
           jobId,
           cancelPollMs: settings.cancelPollMs,
           allowSuspend: waits < MAX_PREDICTION_WAITS,
           allowPause: !lastAttempt,
         });
-        const outcome = await runExecution(jobId, {
-          runner,
-          providers,
-          signal: runner.signal,
-          retryBaseSeconds: settings.retryBaseSeconds,
-          defaultMaxRetries: settings.maxRetries,
-          database,
-          logger,
-          ...(deps.findWorkflow && { findWorkflow: deps.findWorkflow }),
-        });
-        if (outcome.status === "skipped") return settleFinishedJob(database, jobId, event.data.attempt, outcome.why);
+        const outcome = await runExecution(engine, { leased, runner, signal: runner.signal });
+        if (outcome.status === "skipped" || outcome.status === "stopped") {
+          await store.releaseLease(jobId, leased.fence);
+          return settleFinishedJob(store, jobId, event.data.attempt, outcome.why);
+        }
         if (outcome.status !== "interrupted") return settle(jobId, outcome);
 
         const predictionId = waitingForPrediction(outcome);

@@ -11,7 +11,6 @@
  * The event id is the same as the first time, so Inngest drops it if the first one did arrive
  * (within the 24 hours Inngest remembers event ids).
  */
-import type { Db } from "@/lib/db/client";
 import { sweepDueJobs } from "@/lib/engine/sweep";
 import type { MontageInngest } from "@/lib/inngest/client";
 import type { InngestDeps } from "@/lib/inngest/deps";
@@ -34,15 +33,6 @@ export interface SweepBatch {
   events: JobQueuedEvent[];
 }
 
-async function queuedEvents(database: Db, jobIds: string[]): Promise<JobQueuedEvent[]> {
-  if (jobIds.length === 0) return [];
-  const jobs = await database.job.findMany({
-    where: { id: { in: jobIds } },
-    select: { id: true, userId: true, attempts: true },
-  });
-  return jobs.map(jobQueuedEvent);
-}
-
 export function createWorkflowRetrySweep(client: MontageInngest, deps: InngestDeps) {
   const { settings } = deps;
   return client.createFunction(
@@ -54,20 +44,20 @@ export function createWorkflowRetrySweep(client: MontageInngest, deps: InngestDe
       concurrency: 1,
     },
     async ({ step }) => {
-      const database = deps.database();
-      const logger = deps.logger.child({ component: "retry-sweep" });
+      const { store } = deps.engine;
+      const logger = deps.engine.logger.child({ component: "retry-sweep" });
       let resumed = 0;
       let deferred = 0;
       for (let batch = 0; batch < MAX_SWEEP_BATCHES; batch++) {
         const swept: SweepBatch = await step.run(`claim-due-jobs-${batch}`, async () => {
           const result = await sweepDueJobs({
-            database,
+            store,
             batchSize: settings.sweepBatch,
             checkHealth: (provider) => deps.checkHealth(provider),
-            deferSeconds: settings.deferSeconds,
+            recheckSeconds: settings.recheckSeconds,
             logger,
           });
-          return { due: result.due, deferred: result.deferred, events: await queuedEvents(database, result.resumed) };
+          return { due: result.due, deferred: result.deferred, events: result.resumed.map(jobQueuedEvent) };
         });
         deferred += swept.deferred;
         if (swept.events.length > 0) {
@@ -79,14 +69,9 @@ export function createWorkflowRetrySweep(client: MontageInngest, deps: InngestDe
 
       const unsent: JobQueuedEvent[] = await step.run("find-unsent-queued-jobs", async () => {
         const now = Date.now();
-        const abandoned = await database.job.count({ where: { status: "queued", updatedAt: { lte: new Date(now - UNSENT_QUEUED_BEFORE_MS) } } });
+        const abandoned = await store.countQueuedBefore(new Date(now - UNSENT_QUEUED_BEFORE_MS));
         if (abandoned > 0) logger.error("queued jobs never started within a day: cancel and retry them once Inngest is reachable", { jobs: abandoned });
-        const jobs = await database.job.findMany({
-          where: { status: "queued", updatedAt: { lt: new Date(now - UNSENT_QUEUED_AFTER_MS), gt: new Date(now - UNSENT_QUEUED_BEFORE_MS) } },
-          select: { id: true, userId: true, attempts: true },
-          orderBy: { updatedAt: "asc" },
-          take: settings.sweepBatch,
-        });
+        const jobs = await store.findQueuedBetween(new Date(now - UNSENT_QUEUED_BEFORE_MS), new Date(now - UNSENT_QUEUED_AFTER_MS), settings.sweepBatch);
         return jobs.map(jobQueuedEvent);
       });
       if (unsent.length > 0) {

@@ -1,32 +1,17 @@
 import type { z } from "zod";
 import type { executionSchema, jobSchema } from "@/lib/api/schemas";
 import type { JobStatus } from "@/lib/contract/events";
+import type { ExecutionRecord, JobSummary } from "@/lib/store/types";
 
-interface JobRow {
-  id: string;
-  workflowId: string;
-  status: string;
-  progress: number;
-  inputs: unknown;
-  result: unknown;
-  error: string | null;
-  errorCode: string | null;
-  attempts: number;
-  nextRetryAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
-  upload?: { filename: string; contentType: string; size: number; width: number; height: number } | null;
-}
-
-export function jobToJson(job: JobRow): z.infer<typeof jobSchema> {
+export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
   return {
     id: job.id,
     workflow_id: job.workflowId,
+    workflow_version: job.workflowVersion,
     status: job.status as JobStatus,
     progress: job.progress,
-    inputs: (job.inputs ?? {}) as Record<string, string>,
-    result: (job.result ?? null) as Record<string, unknown> | null,
+    inputs: job.inputs,
+    result: job.result,
     error: job.error,
     error_code: job.errorCode,
     attempts: job.attempts,
@@ -40,28 +25,15 @@ export function jobToJson(job: JobRow): z.infer<typeof jobSchema> {
   };
 }
 
-interface ExecutionRow {
-  id: string;
-  jobId: string;
-  workflowId: string;
-  currentStep: number;
-  retryCount: number;
-  maxRetries: number;
-  lastError: string | null;
-  lastErrorClass: string | null;
-  lastErrorReason: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export function executionToJson(execution: ExecutionRow): z.infer<typeof executionSchema> {
+export function executionToJson(execution: ExecutionRecord): z.infer<typeof executionSchema> {
   return {
     id: execution.id,
     job_id: execution.jobId,
     workflow_id: execution.workflowId,
     current_step: execution.currentStep,
     retry_count: execution.retryCount,
-    max_retries: execution.maxRetries,
+    // The API's name since the first version; it has always counted attempts.
+    max_retries: execution.maxAttempts,
     last_error: execution.lastError,
     last_error_class: execution.lastErrorClass,
     last_error_reason: execution.lastErrorReason,

@@ -1,16 +1,26 @@
 import { ApiError } from "@/lib/api/errors";
-import type { Checkpoints, JobEventInput } from "@/lib/contract/events";
-import { db } from "@/lib/db/client";
-import { notifyJobEvents } from "@/lib/engine/notifier";
-import { workflowDriver } from "@/lib/engine/driver";
-import { insertJob } from "@/lib/jobs/insert";
-import { cancelSavedPredictions, checkProviderHealth, providers } from "@/lib/providers";
+import type { JobEventInput, JobStatus } from "@/lib/contract/events";
+import type { Config } from "@/lib/config";
+import type { WorkflowDriver } from "@/lib/engine/driver";
+import type { JobNotifier } from "@/lib/engine/notifier";
+import type { Logger } from "@/lib/log";
+import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
+import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
+import type { JobRecord, Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
-import { findWorkflow } from "@/lib/workflows/registry";
-import { config } from "@/lib/config";
+import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/versions";
 
-/** Upload columns without the bytes: lists and details never load file data. */
-const uploadSummary = { select: { filename: true, contentType: true, size: true, width: true, height: true } } as const;
+/** What the job use cases need from the runtime (lib/server/runtime.ts). */
+export interface JobsDeps {
+  config: Config;
+  store: Store;
+  notifier: JobNotifier;
+  driver: WorkflowDriver;
+  providers: ProviderRuntime;
+  logger: Logger;
+  findWorkflow(id: string): Workflow | undefined;
+  checkHealth(provider: string): Promise<unknown>;
+}
 
 export interface NewJob {
   userId: string;
@@ -20,17 +30,17 @@ export interface NewJob {
 }
 
 /** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
-export async function createJob(input: NewJob): Promise<string> {
+export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver">, input: NewJob): Promise<string> {
   const { workflow } = input;
-  const jobId = await insertJob(db(), {
+  const jobId = await deps.store.insertJob({
     userId: input.userId,
-    workflowId: workflow.config.id,
+    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
     inputs: input.inputs,
-    maxRetries: workflow.config.retry?.max_attempts ?? config().WORKFLOW_MAX_ATTEMPTS,
+    maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
     firstEvent: queuedEvent(workflow),
     upload: input.upload,
   });
-  await workflowDriver().enqueue(jobId);
+  await deps.driver.enqueue(jobId);
   return jobId;
 }
 
@@ -39,83 +49,70 @@ export function queuedEvent(workflow: Workflow): JobEventInput {
   return { type: "progress", data: { step: 0, step_name: workflow.config.steps[0]!.name, progress: 0, step_progress: 0, message: "Queued" } };
 }
 
-/** A job of this user, or 404: another user's job is indistinguishable from a missing one. */
-export async function getOwnJob(userId: string, jobId: string) {
-  const job = await db().job.findFirst({
-    where: { id: jobId, userId },
-    include: { execution: true, upload: uploadSummary },
-  });
-  if (!job?.execution) throw new ApiError("not_found", "No such job.");
-  return { ...job, execution: job.execution, checkpoints: (job.execution.checkpoints ?? {}) as unknown as Checkpoints };
+/** A job of this user with its checkpoints in the note's layout, or 404: another user's job is indistinguishable from a missing one. */
+export async function getOwnJob(store: Store, userId: string, jobId: string) {
+  const job = await store.getJob(jobId);
+  if (!job || job.userId !== userId) throw new ApiError("not_found", "No such job.");
+  return { ...job, layout: checkpointLayout(job.checkpoints) };
 }
 
-export async function listOwnJobs(userId: string, options: { limit: number; cursor?: string; status?: string }) {
-  const jobs = await db().job.findMany({
-    where: { userId, ...(options.status && { status: options.status }) },
-    include: { upload: uploadSummary },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: options.limit + 1,
-    ...(options.cursor && { cursor: { id: options.cursor }, skip: 1 }),
-  });
-  const page = jobs.slice(0, options.limit);
-  return { jobs: page, nextCursor: jobs.length > options.limit ? page.at(-1)!.id : null };
+export function listOwnJobs(store: Store, userId: string, options: { limit: number; cursor?: string; status?: string }) {
+  return store.listJobs(userId, options);
 }
 
-const RETRYABLE_STATES = ["failed", "pending_retry", "canceled"];
-const CANCELABLE_STATES = ["queued", "running", "pending_retry"];
+const RETRYABLE_STATES: readonly JobStatus[] = ["failed", "pending_retry", "canceled"];
+const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry"];
 
 /** Manual retry: resumes from the last checkpoint with a fresh set of automatic retries. */
-export async function retryJob(userId: string, jobId: string) {
-  const job = await getOwnJob(userId, jobId);
-  if (!RETRYABLE_STATES.includes(job.status)) {
+export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
+  const job = await getOwnJob(deps.store, userId, jobId);
+  if (!RETRYABLE_STATES.includes(job.status as JobStatus)) {
     throw new ApiError("wrong_state", `The job is ${job.status}; only failed, parked or canceled jobs can be retried.`);
   }
-  const database = db();
-  const claimed = await database.$transaction(async (tx) => {
-    const updated = await tx.job.updateMany({
-      where: { id: jobId, status: job.status },
-      data: { status: "queued", nextRetryAt: null, error: null, errorCode: null, completedAt: null },
-    });
-    if (updated.count === 0) return false;
-    await tx.workflowExecution.update({ where: { jobId }, data: { retryCount: 0 } });
-    const steps = findWorkflow(job.workflowId)?.config.steps ?? [];
-    const stepIndex = Math.min(job.execution.currentStep, Math.max(0, steps.length - 1));
-    await tx.jobEvent.create({
-      data: {
-        jobId,
-        type: "progress",
-        data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" },
-      },
-    });
-    return true;
+  const workflow = deps.findWorkflow(job.workflowId);
+  const steps = workflow?.config.steps ?? [];
+  const stepIndex = Math.min(job.execution.currentStep, Math.max(0, steps.length - 1));
+  await refuseChangedWorkflow(deps.store, job, workflow, stepIndex);
+  const claimed = await deps.store.requeueJob(jobId, {
+    from: job.status as JobStatus,
+    event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
   });
   if (!claimed) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
-  notifyJobEvents(jobId);
+  deps.notifier.notify(jobId);
   // A person asking to retry now should not wait for the next sweep to probe the failing provider:
   // probe it here, so a recovered provider's circuit closes before the step runs.
   const failedProvider = job.execution.lastErrorProvider;
-  if (failedProvider) await checkProviderHealth(providers(), failedProvider).catch(() => undefined);
-  await workflowDriver().enqueue(jobId);
-  return getOwnJob(userId, jobId);
+  if (failedProvider) await deps.checkHealth(failedProvider).catch(() => undefined);
+  await deps.driver.enqueue(jobId);
+  return getOwnJob(deps.store, userId, jobId);
 }
 
-export async function cancelJob(userId: string, jobId: string) {
-  const job = await getOwnJob(userId, jobId);
-  if (!CANCELABLE_STATES.includes(job.status)) {
+/**
+ * A retry of a job whose workflow changed the steps it would resume at is refused (409
+ * workflow_changed) and the job left as it is: it could only fail (lib/workflows/versions.ts).
+ */
+async function refuseChangedWorkflow(store: Store, job: JobRecord, workflow: Workflow | undefined, resumeAt: number): Promise<void> {
+  if (!workflow || job.workflowVersion === null || job.workflowVersion === workflow.version) return;
+  const pinned = await store.readWorkflowVersion(job.workflowId, job.workflowVersion);
+  if (pinned === undefined) return;
+  const firstIncomplete = workflow.config.steps.findIndex((_step, index) => stepCheckpoint(job.checkpoints, index)?.status !== "completed");
+  const change = describeWorkflowChange(pinned, workflow.config.steps, firstIncomplete === -1 ? resumeAt : firstIncomplete);
+  if (change) throw new ApiError("workflow_changed", workflowChangedMessage(workflow.config.name, change));
+}
+
+export async function cancelJob(deps: JobsDeps, userId: string, jobId: string) {
+  const job = await getOwnJob(deps.store, userId, jobId);
+  if (!CANCELABLE_STATES.includes(job.status as JobStatus)) {
     throw new ApiError("wrong_state", `The job is ${job.status}; only queued, running or parked jobs can be canceled.`);
   }
-  const canceled = await db().$transaction(async (tx) => {
-    const updated = await tx.job.updateMany({
-      where: { id: jobId, status: job.status },
-      data: { status: "canceled", error: "Canceled by user", errorCode: "canceled", nextRetryAt: null, completedAt: new Date() },
-    });
-    if (updated.count === 0) return false;
-    await tx.jobEvent.create({ data: { jobId, type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } } });
-    return true;
+  const canceled = await deps.store.cancelJob(jobId, {
+    from: job.status as JobStatus,
+    message: "Canceled by user",
+    event: { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } },
   });
   if (!canceled) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
-  notifyJobEvents(jobId);
-  await workflowDriver().interrupt(jobId);
-  await cancelSavedPredictions(jobId, job.checkpoints);
-  return getOwnJob(userId, jobId);
+  deps.notifier.notify(jobId);
+  await deps.driver.interrupt(jobId);
+  await cancelSavedPredictions(deps.providers, deps.logger, jobId, job.layout);
+  return getOwnJob(deps.store, userId, jobId);
 }

@@ -1,12 +1,12 @@
 import { ApiError } from "@/lib/api/errors";
 import { isTerminalStatus } from "@/lib/contract/events";
-import { db, dialectOf, onPostgresPool, onSqliteConnection, sqliteStatement } from "@/lib/db/client";
-import { watchJobEvents } from "@/lib/engine/notifier";
-import { followOtherProcesses } from "@/lib/jobs/wakeups";
+import type { JobNotifier } from "@/lib/engine/notifier";
+import type { CrossProcessWakeups } from "@/lib/jobs/wakeups";
+import type { Store, StoredEvent } from "@/lib/store/types";
 
 /**
- * Events written in this process wake a stream at once (lib/engine/notifier.ts); events written
- * by other processes wake it through lib/jobs/wakeups.ts (LISTEN/NOTIFY on PostgreSQL, a shared
+ * Events written in this process wake a stream at once (JobNotifier); events written by other
+ * processes wake it through lib/jobs/wakeups.ts (LISTEN/NOTIFY on PostgreSQL, a shared
  * tail of job_events otherwise). Each stream still re-reads on its own every SAFETY_POLL_MS.
  */
 const SAFETY_POLL_MS = 10_000;
@@ -20,17 +20,10 @@ export function parseLastEventId(value: string | null): number {
   return Number(value.trim());
 }
 
-/** An event as the stream sends it: its data is the stored JSON text, never parsed here. */
-interface StreamEvent {
-  id: number;
-  type: string;
-  json: string;
-}
-
 /** Subscribers of one job share the event objects of a read: each is encoded once. */
-const formatted = new WeakMap<StreamEvent, Uint8Array>();
+const formatted = new WeakMap<StoredEvent, Uint8Array>();
 const encoder = new TextEncoder();
-function encodeEvent(event: StreamEvent): Uint8Array {
+function encodeEvent(event: StoredEvent): Uint8Array {
   let bytes = formatted.get(event);
   if (!bytes) {
     // An SSE data line ends at a newline: JSON stored with line breaks (not Montage's own) is compacted.
@@ -42,47 +35,54 @@ function encodeEvent(event: StreamEvent): Uint8Array {
 }
 
 /**
- * A job's events after `cursor`, oldest first. Every stream wake-up reads here, so on clients made
- * by createDb it is one prepared statement on the adapter's own connection that returns the
- * stored JSON as text (no Prisma query, no parse and re-serialize); otherwise Prisma's findMany.
- */
-async function readEventRows(jobId: string, cursor: number): Promise<StreamEvent[]> {
-  const database = db();
-  const dialect = dialectOf(database);
-  type Row = { id: number | bigint; type: string; json: string };
-  const direct =
-    dialect === "sqlite"
-      ? onSqliteConnection(database, (connection) =>
-          sqliteStatement(connection, "SELECT id, type, data AS json FROM job_events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?").all(jobId, cursor, BATCH) as Row[],
-        )
-      : dialect === "postgresql"
-        ? onPostgresPool<Row>(database, "SELECT id, type, data::text AS json FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3", [jobId, cursor, BATCH])?.then((result) => result.rows)
-        : undefined;
-  if (direct) return (await direct).map((row) => ({ id: Number(row.id), type: row.type, json: row.json }));
-  const rows = await database.jobEvent.findMany({ where: { jobId, id: { gt: cursor } }, orderBy: { id: "asc" }, take: BATCH });
-  return rows.map((row) => ({ id: row.id, type: row.type, json: JSON.stringify(row.data) }));
-}
-
-/**
  * Concurrent identical reads share one query: the subscribers of one job all wake on the same
  * notification with the same cursor, so N subscribers cost one read instead of N. A reader only
  * joins a read that started after it woke, so it never gets an answer older than its wake-up.
  */
-const inFlight = new Map<string, { startedAt: number; promise: Promise<unknown> }>();
-function shared<T>(key: string, notBefore: number, read: () => Promise<T>): Promise<T> {
-  const pending = inFlight.get(key);
-  if (pending && pending.startedAt >= notBefore) return pending.promise as Promise<T>;
-  const entry = { startedAt: performance.now(), promise: undefined as unknown as Promise<T> };
-  entry.promise = read().finally(() => {
-    if (inFlight.get(key) === entry) inFlight.delete(key);
-  });
-  inFlight.set(key, entry);
-  return entry.promise;
+class SharedReads {
+  private readonly inFlight = new Map<string, { startedAt: number; promise: Promise<unknown> }>();
+
+  constructor(private readonly store: Store) {}
+
+  events(jobId: string, cursor: number, notBefore: number): Promise<StoredEvent[]> {
+    return this.shared(`events:${jobId}:${cursor}`, notBefore, () => this.store.readEvents(jobId, cursor, BATCH));
+  }
+
+  status(jobId: string, notBefore: number): Promise<string | undefined> {
+    return this.shared(`status:${jobId}`, notBefore, async () => (await this.store.readJobState(jobId))?.status);
+  }
+
+  private shared<T>(key: string, notBefore: number, read: () => Promise<T>): Promise<T> {
+    const pending = this.inFlight.get(key);
+    if (pending && pending.startedAt >= notBefore) return pending.promise as Promise<T>;
+    const entry = { startedAt: performance.now(), promise: undefined as unknown as Promise<T> };
+    entry.promise = read().finally(() => {
+      if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+    });
+    this.inFlight.set(key, entry);
+    return entry.promise;
+  }
 }
 
-const readEvents = (jobId: string, cursor: number, notBefore: number) => shared(`events:${jobId}:${cursor}`, notBefore, () => readEventRows(jobId, cursor));
-const readStatus = (jobId: string, notBefore: number) =>
-  shared(`status:${jobId}`, notBefore, () => db().job.findUnique({ where: { id: jobId }, select: { status: true } }));
+/** What a stream needs: the store, the in-process notifier, and the wake-ups for other processes' events. */
+export interface StreamDeps {
+  store: Store;
+  notifier: JobNotifier;
+  wakeups: CrossProcessWakeups;
+}
+
+/** The event streams of one runtime (lib/server/runtime.ts): subscribers of one job wake together and share each read. */
+export class JobStreams {
+  private readonly reads: SharedReads;
+
+  constructor(private readonly deps: StreamDeps) {
+    this.reads = new SharedReads(deps.store);
+  }
+
+  open(jobId: string, lastEventId: number, signal: AbortSignal, onEnd: () => void = () => undefined): ReadableStream<Uint8Array> {
+    return streamJobEvents(this.deps, this.reads, jobId, lastEventId, signal, onEnd);
+  }
+}
 
 /**
  * Streams a job's event log as SSE from after `lastEventId`: it replays exactly what the client
@@ -90,7 +90,7 @@ const readStatus = (jobId: string, notBefore: number) =>
  * Reading the log (not in-memory state) makes it work across processes and reconnects. `onEnd`
  * runs once when it stops for any reason: the end of the job, an error, or the client leaving.
  */
-export function streamJobEvents(jobId: string, lastEventId: number, signal: AbortSignal, onEnd: () => void = () => undefined): ReadableStream<Uint8Array> {
+function streamJobEvents(deps: StreamDeps, reads: SharedReads, jobId: string, lastEventId: number, signal: AbortSignal, onEnd: () => void): ReadableStream<Uint8Array> {
   let cursor = lastEventId;
   const stop = new AbortController();
   signal.addEventListener("abort", () => stop.abort(), { once: true });
@@ -98,16 +98,16 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
   return new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (text: string) => controller.enqueue(encoder.encode(text));
-      const stopFollowing = followOtherProcesses(jobId);
+      const stopFollowing = deps.wakeups.follow(jobId);
       // Watching from before the first read: a notification between a read and the wait is kept.
-      const watch = watchJobEvents(jobId);
+      const watch = deps.notifier.watch(jobId);
       send(`retry: 2000\n: connected to job ${jobId}\n\n`);
       let lastWrite = Date.now();
       try {
         while (!stop.signal.aborted) {
           // Reads started after the latest notification are fresh enough to share.
           const wokeAt = watch.lastNotifiedAt;
-          const events = await readEvents(jobId, cursor, wokeAt);
+          const events = await reads.events(jobId, cursor, wokeAt);
           for (const event of events) {
             controller.enqueue(encodeEvent(event));
             cursor = event.id;
@@ -121,11 +121,11 @@ export function streamJobEvents(jobId: string, lastEventId: number, signal: Abor
             await watch.wait(Math.min(SAFETY_POLL_MS, HEARTBEAT_MS), stop.signal);
             continue;
           }
-          const job = await readStatus(jobId, wokeAt);
+          const status = await reads.status(jobId, wokeAt);
           // Events written between the read above and this status check are picked up by one more pass.
-          if (!job || isTerminalStatus(job.status)) {
-            const tailCount = await db().jobEvent.count({ where: { jobId, id: { gt: cursor } } });
-            if (tailCount === 0) break;
+          if (status === undefined || isTerminalStatus(status)) {
+            const tail = await deps.store.readEvents(jobId, cursor, 1);
+            if (tail.length === 0) break;
             continue;
           }
           if (Date.now() - lastWrite >= HEARTBEAT_MS) {

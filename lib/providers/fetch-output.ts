@@ -12,7 +12,7 @@ import net from "node:net";
 import type { IncomingMessage } from "node:http";
 import type { LookupFunction } from "node:net";
 
-import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
+import { CanceledError, HardError, RetryableError, isHardError } from "@/lib/workflows/errors";
 
 /** Where provider outputs live. `*.x` matches subdomains of x; an entry with a port matches that port only. */
 export const DEFAULT_OUTPUT_HOSTS: readonly string[] = [
@@ -83,7 +83,7 @@ export async function fetchOutput(url: string, options: FetchOutputOptions = {})
       const contentType = response.headers["content-type"]?.split(";")[0]?.trim() || "application/octet-stream";
       return { body, contentType };
     } catch (error) {
-      if (error instanceof HardError) throw error;
+      if (isHardError(error)) throw error;
       throw mapRequestError(error, current, { callerSignal, timeoutSignal, provider });
     }
   }

@@ -21,7 +21,7 @@
  *   Replicate cannot tell from its account check whether credit is back, so a circuit opened for
  *   `quota` starts with a single trial job before the first full wave.
  */
-import { HardError, RetryableError, type RetryReason } from "@/lib/engine/errors";
+import { HardError, RetryableError, type RetryReason, isHardError, isRetryableError } from "@/lib/workflows/errors";
 import type { Logger } from "@/lib/log";
 import type { HealthStatus, ModelProvider, StorageProvider } from "@/lib/providers/types";
 
@@ -192,12 +192,12 @@ export class HealthGate {
   }
 
   private observeFailure(wrappedName: string, error: unknown): void {
-    if (error instanceof HardError) {
+    if (isHardError(error)) {
       // The provider answered: whatever was wrong, it is up.
       this.circuit(error.provider ?? wrappedName).consecutiveOutages = 0;
       return;
     }
-    if (!(error instanceof RetryableError) || error.parkOnly) return;
+    if (!(isRetryableError(error)) || error.parkOnly) return;
     const name = error.provider ?? wrappedName;
     const circuit = this.circuit(name);
     if (!OPENING_REASONS.has(error.reason)) {

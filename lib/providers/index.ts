@@ -1,12 +1,13 @@
+import "server-only";
 import path from "node:path";
-import { config, type Config } from "@/lib/config";
+import type { Prediction } from "replicate";
+import type { Config } from "@/lib/config";
 import type { Checkpoints } from "@/lib/contract/events";
-import { CanceledError } from "@/lib/engine/errors";
-import { log, type Logger } from "@/lib/log";
+import { isCanceledError } from "@/lib/workflows/errors";
+import type { Logger } from "@/lib/log";
 import { CloudinaryStorage, parseCloudinaryUrl } from "@/lib/providers/cloudinary/storage";
 import { fetchOutput, type FetchOutputOptions } from "@/lib/providers/fetch-output";
 import { HealthGate } from "@/lib/providers/health-gate";
-import { waitForPredictionUnderInngest } from "@/lib/inngest/prediction-wait";
 import { FaultSwitch, parseFaultSpec } from "@/lib/providers/local/faults";
 import { LocalModels } from "@/lib/providers/local/models";
 import { LocalStorage } from "@/lib/providers/local/storage";
@@ -39,12 +40,20 @@ export interface ReplicateRuntime {
 
 const REPLICATE_WEBHOOK_PATH = "/api/webhooks/replicate";
 
-export function createProviders(cfg: Config, logger: Logger = log.child({ component: "providers" })): ProviderRuntime {
+/** How a run waits for a prediction's webhook, given the in-process waiter (the Inngest driver suspends the run instead). */
+export type WebhookWait = (predictionId: string, signal: AbortSignal, timeoutMs: number) => Promise<Prediction | undefined>;
+
+export interface ProviderOptions {
+  /** Wraps the in-process webhook wait; the composition root passes Inngest's (lib/inngest/prediction-wait.ts). */
+  wrapWebhookWait?: (inProcess: WebhookWait) => WebhookWait;
+}
+
+export function createProviders(cfg: Config, logger: Logger, options: ProviderOptions = {}): ProviderRuntime {
   const downloads = outputDownloadRules(cfg, logger);
   const faults = new FaultSwitch(parseFaultSpec(cfg.LOCAL_PROVIDER_FAULTS));
   const gate = new HealthGate({
     waveSize: cfg.PROVIDER_RECOVERY_WAVE_SIZE,
-    waveIntervalMs: cfg.WORKFLOW_RETRY_INTERVAL_SECONDS * 1000,
+    waveIntervalMs: cfg.recoveryWaveSeconds * 1000,
     logger: logger.child({ component: "health-gate" }),
   });
 
@@ -63,14 +72,12 @@ export function createProviders(cfg: Config, logger: Logger = log.child({ compon
       apiToken: cfg.REPLICATE_API_TOKEN,
       baseUrl: cfg.REPLICATE_BASE_URL,
       // Under Inngest, long waits suspend the run (step.waitForEvent) instead of holding a step open.
-      ...(webhookUrl && { webhookUrl, waitForWebhook: waitForPredictionUnderInngest(waiters.wait) }),
+      ...(webhookUrl && { webhookUrl, waitForWebhook: options.wrapWebhookWait ? options.wrapWebhookWait(waiters.wait) : waiters.wait }),
       pollIntervalMs: cfg.REPLICATE_POLL_INTERVAL_MS,
       fetchOutput: (url, signal) => fetchOutput(url, { ...downloads, signal, provider: "replicate" }),
       // Only a user's cancel cancels the prediction; a shutdown or a lost lease leaves it running so
       // that the resumed step re-attaches instead of paying for a new one.
-      // By name as well as class: a cancel arrives from a route handler, which Next.js bundles apart
-      // from the runner, each with its own copy of CanceledError.
-      cancelOnAbort: (reason) => reason instanceof CanceledError || (reason as Error | undefined)?.name === "CanceledError",
+      cancelOnAbort: (reason) => isCanceledError(reason),
       ...(storage instanceof LocalStorage && {
         prepareInput: (input, signal) =>
           inlineMediaUrls(input, { owns: (url) => ownsUrl(storage, url), read: (url, s) => storage.read(url, s) }, signal),
@@ -88,13 +95,6 @@ export function createProviders(cfg: Config, logger: Logger = log.child({ compon
   return { storage, models, gate, replicate };
 }
 
-const globalForProviders = globalThis as unknown as { montageProviders?: ProviderRuntime };
-
-export function providers(): ProviderRuntime {
-  globalForProviders.montageProviders ??= createProviders(config());
-  return globalForProviders.montageProviders;
-}
-
 /**
  * Health by provider name, for the retry sweep: through the provider's circuit (which probes it and
  * paces the release of parked jobs). An unknown name (e.g. a provider since switched off) is healthy.
@@ -110,7 +110,7 @@ export function checkProviderHealth(all: Providers, name: string): Promise<Healt
  * interrupted by the driver and cancels its own prediction; cancelling twice is harmless.)
  * Best effort and bounded in time: it never throws.
  */
-export async function cancelSavedPredictions(jobId: string, checkpoints: Checkpoints, runtime: ProviderRuntime = providers()): Promise<void> {
+export async function cancelSavedPredictions(runtime: ProviderRuntime, logger: Logger, jobId: string, checkpoints: Checkpoints): Promise<void> {
   const replicate = runtime.replicate;
   if (!replicate) return;
   const ids = Object.values(checkpoints)
@@ -120,7 +120,7 @@ export async function cancelSavedPredictions(jobId: string, checkpoints: Checkpo
   await Promise.all(
     ids.map((predictionId) =>
       replicate.models.cancelPrediction(predictionId, { timeoutMs: 5000 }).catch((error: unknown) => {
-        log.warn("could not cancel the job's Replicate prediction", { job_id: jobId, prediction_id: predictionId, error });
+        logger.warn("could not cancel the job's Replicate prediction", { job_id: jobId, prediction_id: predictionId, err: error });
       }),
     ),
   );

@@ -181,8 +181,8 @@ export function parkPlan(fence: Fence, park: Park): WritePlan {
 export function failPlan(fence: Fence | undefined, failure: Failure, now: Date): WritePlan {
   return {
     jobId: failure.jobId,
-    // Inside a run the job is running; outside one (nothing installed to run it, Inngest gave up) it may still be queued.
-    statusIn: fence ? ["running"] : ["queued", "running"],
+    // A run may fail its job before it began it (its workflow is gone or changed), so queued counts too.
+    statusIn: ["queued", "running"],
     ...(fence && { fence }),
     job: { status: "failed", error: failure.message, error_code: failure.code, next_retry_at: null, completed_at: now },
     execution: {

@@ -34,11 +34,11 @@ export interface Store {
   renewLease(jobId: string, fence: Fence, ttlMs: number): Promise<{ held: boolean; status: string | undefined }>;
   releaseLease(jobId: string, fence: Fence): Promise<void>;
   /**
-   * The run begins: a queued job becomes running and counts an attempt (with `queuedAttempt`, only
-   * if that is the job's attempt count, so a stale run cannot start a newer attempt); a running job
-   * (resumed after a crash) stays running. With `step`, that step starts in the same commit.
+   * The run begins: a queued job becomes running and counts an attempt, only if it is still queued
+   * with the attempt count the run read (so a stale run cannot start a newer attempt); a running
+   * job (resumed after a crash) stays running. With `step`, that step starts in the same commit.
    */
-  beginRun(fence: Fence, run: { jobId: string; queuedAttempt?: number; step?: StepStart }): Promise<boolean>;
+  beginRun(fence: Fence, run: { jobId: string; from: { status: "queued"; attempts: number } | { status: "running" }; step?: StepStart }): Promise<boolean>;
   startStep(fence: Fence, step: StepStart): Promise<boolean>;
   recordProgress(fence: Fence, progress: { jobId: string; progress: number; event: JobEventInput }): Promise<boolean>;
   saveStepState(fence: Fence, state: { jobId: string; stepIndex: number; candidate: number; state: Record<string, unknown> }): Promise<boolean>;

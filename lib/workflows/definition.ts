@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StepContext } from "@/lib/engine/step-context";
+import type { StepContext } from "@/lib/workflows/step-context";
 
 /** A workflow folder's config.json. Validated when the registry loads. */
 export const workflowConfigSchema = z.object({
@@ -56,4 +56,6 @@ export function defineWorkflow<H extends StepHandlers>(handlers: H): H {
 export interface Workflow {
   config: WorkflowConfig;
   handlers: StepHandlers;
+  /** A hash of the folder's config.json and code: jobs record the version they started with. */
+  version: string;
 }

@@ -1,26 +1,29 @@
 import type { z } from "zod";
 import type { workflowSchema } from "@/lib/api/schemas";
 import { SUPPORTED_IMAGE_TYPES } from "@/lib/api/image-check";
-import { config } from "@/lib/config";
+import type { Config } from "@/lib/config";
 import type { Workflow } from "@/lib/workflows/definition";
-import { workflowRegistry } from "@/lib/workflows/registry";
+import type { Registry } from "@/lib/workflows/registry";
 
 /** A workflow as API clients and the UI see it: no handlers, plus what uploads it accepts. */
-export function workflowToJson(workflow: Workflow): z.infer<typeof workflowSchema> {
+export type UploadLimits = Pick<Config, "MAX_UPLOAD_BYTES" | "MAX_IMAGE_PIXELS">;
+
+export function workflowToJson(workflow: Workflow, limits: UploadLimits): z.infer<typeof workflowSchema> {
   const { id, name, description, icon, steps, inputs } = workflow.config;
   return {
     id,
+    version: workflow.version,
     name,
     description,
     icon,
     steps: steps.map(({ name: stepName, type, label, model }) => ({ name: stepName, type, label, ...(model && { model }) })),
     inputs,
-    accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: config().MAX_UPLOAD_BYTES, max_pixels: config().MAX_IMAGE_PIXELS },
+    accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: limits.MAX_UPLOAD_BYTES, max_pixels: limits.MAX_IMAGE_PIXELS },
   };
 }
 
-export function listWorkflows() {
-  return [...workflowRegistry().workflows.values()].map(workflowToJson);
+export function listWorkflows(registry: Registry, limits: UploadLimits) {
+  return [...registry.workflows.values()].map((workflow) => workflowToJson(workflow, limits));
 }
 
 /** Validates the form's input fields against what the workflow declares, applying defaults. */

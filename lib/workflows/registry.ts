@@ -1,6 +1,6 @@
-import { discoveredWorkflows, discoveryProblems, type DiscoveredWorkflow } from "@/lib/workflows/registry.generated";
+import { createHash } from "node:crypto";
+import type { DiscoveredWorkflow } from "@/lib/workflows/registry.generated";
 import { workflowConfigSchema, type StepHandler, type Workflow } from "@/lib/workflows/definition";
-import { log } from "@/lib/log";
 
 export interface WorkflowProblem {
   folder: string;
@@ -16,7 +16,8 @@ export interface Registry {
 export function buildRegistry(discovered: DiscoveredWorkflow[], earlierProblems: WorkflowProblem[] = []): Registry {
   const workflows = new Map<string, Workflow>();
   const problems = [...earlierProblems];
-  for (const { folder, config: rawConfig, module } of discovered) {
+  for (const entry of discovered) {
+    const { folder, config: rawConfig, module } = entry;
     const parsed = workflowConfigSchema.safeParse(rawConfig);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
@@ -43,23 +44,14 @@ export function buildRegistry(discovered: DiscoveredWorkflow[], earlierProblems:
       problems.push({ folder, problem: `workflow id "${config.id}" is already used by another folder` });
       continue;
     }
-    workflows.set(config.id, { config, handlers: handlers as Record<string, StepHandler> });
+    workflows.set(config.id, { config, handlers: handlers as Record<string, StepHandler>, version: versionOf(entry) });
   }
   return { workflows, problems };
 }
 
-let registry: Registry | undefined;
-
-export function workflowRegistry(): Registry {
-  if (!registry) {
-    registry = buildRegistry(discoveredWorkflows, discoveryProblems);
-    for (const { folder, problem } of registry.problems) {
-      log.error("workflow folder skipped", { folder: `workflows/${folder}`, problem });
-    }
-  }
-  return registry;
-}
-
-export function findWorkflow(id: string): Workflow | undefined {
-  return workflowRegistry().workflows.get(id);
+/** The version the generator computed (config.json and code); a hash of the config for registries built by hand (tests). */
+function versionOf(entry: DiscoveredWorkflow): string {
+  const generated = (entry as { version?: unknown }).version;
+  if (typeof generated === "string") return generated;
+  return createHash("sha256").update(JSON.stringify(entry.config)).digest("hex").slice(0, 12);
 }

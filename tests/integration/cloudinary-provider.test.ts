@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import ffmpeg from "@ffmpeg-installer/ffmpeg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
+import { CanceledError, HardError, RetryableError } from "@/lib/workflows/errors";
 import { CloudinaryStorage, parseCloudinaryUrl, publicIdForKey } from "@/lib/providers/cloudinary/storage";
 import type { CloudinaryStorageOptions } from "@/lib/providers/cloudinary/storage";
 import type { PutMediaRequest } from "@/lib/providers/types";

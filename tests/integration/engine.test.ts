@@ -22,7 +22,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
       executor: await import("@/lib/engine/executor"),
       runner: await import("@/lib/engine/in-process-runner"),
       sweep: await import("@/lib/engine/sweep"),
-      errors: await import("@/lib/engine/errors"),
+      errors: await import("@/lib/workflows/errors"),
       providers: await import("@/lib/providers"),
       log: (await import("@/lib/log")).log,
       execute: await import("@/app/workflows/execute/route"),

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
+import { CanceledError, HardError, RetryableError, isCanceledError } from "@/lib/workflows/errors";
 import { fetchOutput, isPrivateAddress } from "@/lib/providers/fetch-output";
 import { ReplicateModels } from "@/lib/providers/replicate/models";
 import type { ReplicateModelsOptions } from "@/lib/providers/replicate/models";
@@ -220,7 +220,7 @@ describe("ReplicateModels.run", () => {
     fake.completeAfter = { polls: 10_000 };
     const controller = new AbortController();
     const request = makeRequest({ signal: controller.signal });
-    const running = makeModels({ cancelOnAbort: (reason) => reason instanceof CanceledError }).run(request);
+    const running = makeModels({ cancelOnAbort: (reason) => isCanceledError(reason) }).run(request);
     await until(() => typeof request.state.get()?.predictionId === "string");
     const predictionId = request.state.get()?.predictionId as string;
     controller.abort(new Error("shutting down"));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
-import { CanceledError, classifyError, HardError, RetryableError } from "@/lib/engine/errors";
+import { CanceledError, classifyError, HardError, RetryableError } from "@/lib/workflows/errors";
 import { stepId } from "@/lib/engine/executor";
 import { buildRegistry } from "@/lib/workflows/registry";
 import imgEditConfig from "@/workflows/img-edit-to-video/config.json";

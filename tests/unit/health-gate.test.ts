@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HardError, RetryableError, type RetryReason } from "@/lib/engine/errors";
+import { HardError, RetryableError, type RetryReason } from "@/lib/workflows/errors";
 import { HealthGate } from "@/lib/providers/health-gate";
 import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest, PutMediaRequest, StorageProvider, StoredMedia } from "@/lib/providers/types";
 

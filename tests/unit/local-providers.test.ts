@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { classifyError, HardError, RetryableError } from "@/lib/engine/errors";
+import { classifyError, HardError, RetryableError, isRetryableError } from "@/lib/workflows/errors";
 import { FaultSwitch, parseFaultSpec } from "@/lib/providers/local/faults";
 import { describeEdit, editImage } from "@/lib/providers/local/image-edit";
 import { LOCAL_MODELS, LocalModels } from "@/lib/providers/local/models";
@@ -291,7 +291,7 @@ describe("fault switch", () => {
         () => undefined,
         (e: unknown) => e,
       );
-      reasons.push(error instanceof RetryableError ? error.reason : "ok");
+      reasons.push(isRetryableError(error) ? error.reason : "ok");
     }
     expect(reasons).toEqual(["rate_limit", "rate_limit", "quota", "outage", "outage", "ok", "ok"]);
   });

@@ -1,6 +1,6 @@
-import { HardError } from "@/lib/engine/errors";
+import { HardError } from "@/lib/workflows/errors";
 import { defineWorkflow } from "@/lib/workflows/definition";
-import type { StepContext } from "@/lib/engine/step-context";
+import type { StepContext } from "@/lib/workflows/step-context";
 
 function extensionFor(contentType: string): string {
   return { "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "video/mp4": "mp4" }[contentType] ?? "bin";

@@ -1,8 +1,8 @@
 import { openApiDocument } from "@/lib/api/openapi";
-import { config } from "@/lib/config";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 
 export function GET() {
-  return Response.json(openApiDocument(config().publicBaseUrl));
+  return Response.json(openApiDocument(runtime().config.publicBaseUrl));
 }

@@ -1,6 +1,8 @@
-import { ApiError, handleErrors } from "@/lib/api/errors";
+import { ApiError } from "@/lib/api/errors";
 import { assertSameOrigin } from "@/lib/auth/require-user";
 import { createPasswordUser, signUpSchema } from "@/lib/auth/passwords";
+import { handleErrors } from "@/lib/server/http";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -12,6 +14,6 @@ export const POST = handleErrors(async (request: Request) => {
   });
   const input = signUpSchema.safeParse(body);
   if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join(" "));
-  const user = await createPasswordUser(input.data);
+  const user = await createPasswordUser(runtime().prisma, input.data);
   return Response.json({ success: true, user }, { status: 201 });
 });

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { ApiError, handleErrors } from "@/lib/api/errors";
+import { ApiError } from "@/lib/api/errors";
 import { requireSessionUser } from "@/lib/auth/require-user";
 import { createApiToken, listApiTokens } from "@/lib/auth/tokens";
-import { db } from "@/lib/db/client";
+import { handleErrors } from "@/lib/server/http";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -21,16 +22,18 @@ function tokenToJson(token: { id: string; name: string; prefix: string; createdA
 
 /** Token management for the settings page: session cookie only, so a token cannot mint tokens. */
 export const GET = handleErrors(async (request: Request) => {
-  const user = await requireSessionUser(request);
-  const tokens = await listApiTokens(db(), user.id);
+  const rt = runtime();
+  const user = await requireSessionUser(rt, request);
+  const tokens = await listApiTokens(rt.prisma, user.id);
   return Response.json({ success: true, tokens: tokens.map(tokenToJson) });
 });
 
 export const POST = handleErrors(async (request: Request) => {
-  const user = await requireSessionUser(request);
+  const rt = runtime();
+  const user = await requireSessionUser(rt, request);
   const input = createTokenSchema.safeParse(await request.json().catch(() => ({})));
   if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => issue.message).join(" "));
-  const { token, record } = await createApiToken(db(), user.id, input.data.name);
+  const { token, record } = await createApiToken(rt.prisma, user.id, input.data.name);
   // The token itself is in this response only: just its hash is stored.
   return Response.json({ success: true, token, record: tokenToJson(record) }, { status: 201 });
 });

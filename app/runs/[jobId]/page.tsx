@@ -7,17 +7,18 @@ import { jobIdSchema } from "@/lib/api/schemas";
 import { requirePageUser } from "@/lib/auth/session";
 import { getOwnJob } from "@/lib/jobs/service";
 import { JobPanel } from "@/components/jobs/job-panel";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Run" };
 
 export default async function RunPage({ params }: { params: Promise<{ jobId: string }> }) {
   const { jobId } = await params;
-  const user = await requirePageUser(`/runs/${encodeURIComponent(jobId)}`);
+  const user = await requirePageUser(runtime(), `/runs/${encodeURIComponent(jobId)}`);
   // Another user's run is as absent as a missing one: a 404, not a 403.
   if (!jobIdSchema.safeParse(jobId).success) notFound();
   try {
-    await getOwnJob(user.id, jobId);
+    await getOwnJob(runtime().store, user.id, jobId);
   } catch (error) {
     if (error instanceof ApiError && error.code === "not_found") notFound();
     throw error;

@@ -1,12 +1,13 @@
 import type { Metadata } from "next";
 import { requirePageUser } from "@/lib/auth/session";
 import { TokenManager } from "@/components/settings/token-manager";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "API tokens" };
 
 export default async function TokensPage() {
-  await requirePageUser("/settings/tokens");
+  await requirePageUser(runtime(), "/settings/tokens");
   return (
     <div className="mx-auto max-w-3xl space-y-6">
       <header>

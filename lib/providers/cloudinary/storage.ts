@@ -12,7 +12,7 @@ import https from "node:https";
 import { v2 as cloudinary } from "cloudinary";
 import type { UploadApiResponse } from "cloudinary";
 
-import { classifyError, HardError, RetryableError } from "@/lib/engine/errors";
+import { classifyError, HardError, RetryableError, isHardError, isRetryableError } from "@/lib/workflows/errors";
 import { abortReason, fetchOutput } from "@/lib/providers/fetch-output";
 import type { FetchOutputOptions } from "@/lib/providers/fetch-output";
 import type { HealthStatus, PutMediaRequest, StorageProvider, StoredMedia } from "@/lib/providers/types";
@@ -144,7 +144,7 @@ export class CloudinaryStorage implements StorageProvider {
       return { healthy: true };
     } catch (error) {
       const mapped = mapCloudinaryError(error, "ping");
-      const reason = mapped instanceof RetryableError ? `${mapped.reason}: ` : "";
+      const reason = isRetryableError(mapped) ? `${mapped.reason}: ` : "";
       return { healthy: false, detail: `${reason}${mapped.message}` };
     }
   }
@@ -188,7 +188,7 @@ export class CloudinaryStorage implements StorageProvider {
  * timeout, and the socket's Error for network failures.
  */
 export function mapCloudinaryError(error: unknown, action: string): Error {
-  if (error instanceof RetryableError || error instanceof HardError) return error;
+  if (isRetryableError(error) || isHardError(error)) return error;
   const inner = (error as { error?: unknown } | null)?.error ?? error; // the Admin API nests it
   const httpCode = (inner as { http_code?: unknown } | null)?.http_code;
   const rawMessage = (inner as { message?: unknown } | null)?.message;

@@ -5,8 +5,8 @@
  * Counters live in this process's memory: a restart re-arms every fault, and separate processes
  * (e.g. a web server and a worker) each count on their own.
  */
-import { HardError, RetryableError } from "@/lib/engine/errors";
-import type { RetryReason } from "@/lib/engine/errors";
+import { HardError, RetryableError } from "@/lib/workflows/errors";
+import type { RetryReason } from "@/lib/workflows/errors";
 
 export const FAULT_TARGETS = ["image_edit", "video", "storage", "*"] as const;
 export type FaultTarget = (typeof FAULT_TARGETS)[number];

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
 import type { OutputInfo, Sharp } from "sharp";
-import { HardError } from "@/lib/engine/errors";
+import { HardError } from "@/lib/workflows/errors";
 
 const MAX_LONG_SIDE = 1280;
 

@@ -2,7 +2,7 @@
  * Runs the workflow's models offline: each supported model id maps to a local capability that does
  * real media work (sharp for image edits, ffmpeg for video), speaking the model's Replicate inputs.
  */
-import { HardError } from "@/lib/engine/errors";
+import { HardError, isHardError } from "@/lib/workflows/errors";
 import type { FaultSwitch } from "./faults";
 import { editImage } from "./image-edit";
 import { generateVideo } from "./video";
@@ -70,7 +70,7 @@ function parseInput(model: LocalModelId, input: Record<string, unknown>): Parsed
 
 /** Helpers throw HardErrors without a provider; name ourselves so the health gate and logs know. */
 function claim(error: unknown): unknown {
-  if (error instanceof HardError && error.provider === undefined) {
+  if (isHardError(error) && error.provider === undefined) {
     return new HardError(error.code, error.message, { provider: PROVIDER, cause: error });
   }
   return error;

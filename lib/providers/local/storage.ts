@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HardError, RetryableError } from "@/lib/engine/errors";
+import { HardError, RetryableError } from "@/lib/workflows/errors";
 import type { FaultSwitch } from "./faults";
 import type { HealthStatus, PutMediaRequest, StorageProvider, StoredMedia } from "../types";
 

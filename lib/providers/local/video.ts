@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { HardError } from "@/lib/engine/errors";
+import { HardError } from "@/lib/workflows/errors";
 
 const FPS = 25;
 const DEFAULT_DURATION_SECONDS = 4;

@@ -7,7 +7,7 @@
  */
 import type { Prediction } from "replicate";
 
-import { classifyError, HardError, RetryableError } from "@/lib/engine/errors";
+import { classifyError, HardError, RetryableError, isHardError, isRetryableError } from "@/lib/workflows/errors";
 
 export const PROVIDER = "replicate";
 
@@ -68,7 +68,7 @@ export function retryAfterSeconds(headerValue: string | null, detail: string, no
  * unchanged (the engine's `classifyError` then treats them as hard).
  */
 export function mapReplicateError(error: unknown, action: string): Error {
-  if (error instanceof RetryableError || error instanceof HardError) return error;
+  if (isRetryableError(error) || isHardError(error)) return error;
   if (isSdkApiError(error)) {
     const status = error.response.status;
     const networkError = error.response.headers.get(NETWORK_ERROR_HEADER);

@@ -5,7 +5,7 @@
  * data URIs for files under about 1 MB and its SDK refuses more than 10 MB per prediction, so this is
  * for development; production uses Cloudinary, whose delivery URLs Replicate fetches directly.
  */
-import { HardError } from "@/lib/engine/errors";
+import { HardError } from "@/lib/workflows/errors";
 import { PROVIDER } from "./errors";
 
 /** The SDK's own limit for inline files in one prediction. */

@@ -9,7 +9,7 @@
 import Replicate, { parseProgressFromLogs } from "replicate";
 import type { Prediction } from "replicate";
 
-import { CanceledError, HardError, RetryableError } from "@/lib/engine/errors";
+import { CanceledError, HardError, RetryableError, isRetryableError } from "@/lib/workflows/errors";
 import { abortReason } from "@/lib/providers/fetch-output";
 import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest } from "@/lib/providers/types";
 import { apiErrorStatus, mapReplicateError, NETWORK_ERROR_HEADER, predictionFailedError, PROVIDER } from "./errors";
@@ -107,7 +107,7 @@ export class ReplicateModels implements ModelProvider {
       await this.call("account check", (signal) => this.client.accounts.current({ signal }));
       return { healthy: true };
     } catch (error) {
-      if (error instanceof RetryableError) return { healthy: false, detail: `${error.reason}: ${error.message}` };
+      if (isRetryableError(error)) return { healthy: false, detail: `${error.reason}: ${error.message}` };
       const message = error instanceof Error ? error.message : String(error);
       return { healthy: false, detail: message };
     }

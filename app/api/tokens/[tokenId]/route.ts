@@ -1,15 +1,17 @@
 import { z } from "zod";
-import { ApiError, handleErrors } from "@/lib/api/errors";
+import { ApiError } from "@/lib/api/errors";
 import { requireSessionUser } from "@/lib/auth/require-user";
 import { revokeApiToken } from "@/lib/auth/tokens";
-import { db } from "@/lib/db/client";
+import { handleErrors } from "@/lib/server/http";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 
 export const DELETE = handleErrors(async (request: Request, context: { params: Promise<{ tokenId: string }> }) => {
-  const user = await requireSessionUser(request);
+  const rt = runtime();
+  const user = await requireSessionUser(rt, request);
   const tokenId = z.uuid().safeParse((await context.params).tokenId);
-  if (!tokenId.success || !(await revokeApiToken(db(), user.id, tokenId.data))) {
+  if (!tokenId.success || !(await revokeApiToken(rt.prisma, user.id, tokenId.data))) {
     throw new ApiError("not_found", "No such active token.");
   }
   return Response.json({ success: true });

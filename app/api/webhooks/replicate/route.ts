@@ -1,5 +1,5 @@
-import { handleErrors } from "@/lib/api/errors";
-import { receiveReplicateWebhook } from "@/lib/providers/replicate/webhook-receiver";
+import { handleErrors } from "@/lib/server/http";
+import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
 
@@ -10,6 +10,6 @@ export const dynamic = "force-dynamic";
  */
 export const POST = handleErrors(async (request: Request) => {
   const rawBody = new Uint8Array(await request.arrayBuffer());
-  const outcome = await receiveReplicateWebhook({ headers: request.headers, rawBody });
+  const outcome = await runtime().replicateWebhooks.receive({ headers: request.headers, rawBody });
   return Response.json({ success: true, outcome });
 });

@@ -1,10 +1,22 @@
 /**
- * Typed errors that steer a workflow's control flow. A step handler (or a provider it calls)
- * throws one of these; anything else is classified by `classifyError`.
+ * The errors that steer a workflow's control flow. A step handler, or a provider it calls, throws
+ * one of these; anything else is classified by `classifyError`.
+ *
+ * They are recognised by a brand, not by `instanceof`: Next.js bundles route handlers and the
+ * server start-up separately, each with its own copy of these classes, and a cancel raised by a
+ * route must still be recognised by a runner started from another bundle.
  */
 
 export const RETRY_REASONS = ["quota", "rate_limit", "outage", "auth", "timeout"] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
+
+/** Shared by every copy of this module in the process (Symbol.for is process-wide). */
+const KIND = Symbol.for("montage.workflow-error-kind");
+type Kind = "retryable" | "hard" | "canceled";
+
+function hasKind(error: unknown, kind: Kind): boolean {
+  return typeof error === "object" && error !== null && (error as { [KIND]?: unknown })[KIND] === kind;
+}
 
 interface WorkflowErrorOptions {
   cause?: unknown;
@@ -15,6 +27,7 @@ interface WorkflowErrorOptions {
 /** A failure that may heal by itself: the job parks as `pending_retry` and is resumed later. */
 export class RetryableError extends Error {
   override readonly name = "RetryableError";
+  readonly [KIND] = "retryable";
   readonly reason: RetryReason;
   /** Seconds the provider asked us to wait (Retry-After), when it said so. */
   readonly retryAfterSeconds: number | undefined;
@@ -25,11 +38,7 @@ export class RetryableError extends Error {
    */
   readonly parkOnly: boolean;
 
-  constructor(
-    reason: RetryReason,
-    message: string,
-    options: WorkflowErrorOptions & { retryAfterSeconds?: number; parkOnly?: boolean } = {},
-  ) {
+  constructor(reason: RetryReason, message: string, options: WorkflowErrorOptions & { retryAfterSeconds?: number; parkOnly?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.reason = reason;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -41,6 +50,7 @@ export class RetryableError extends Error {
 /** A failure that will not heal by waiting (invalid input, content rejected): the job fails. */
 export class HardError extends Error {
   override readonly name = "HardError";
+  readonly [KIND] = "hard";
   /** Machine-readable code shown to API clients, e.g. "invalid_input", "content_rejected". */
   readonly code: string;
   readonly provider: string | undefined;
@@ -52,18 +62,25 @@ export class HardError extends Error {
   }
 }
 
-/** Thrown into a step when its job was canceled; never retried, never recorded as a failure. */
+/** Raised into a step when its job was canceled; never retried, never recorded as a failure. */
 export class CanceledError extends Error {
   override readonly name = "CanceledError";
-  constructor(message = "Canceled by user") {
-    super(message);
+  readonly [KIND] = "canceled";
+  constructor(message = "Canceled by user", options: { cause?: unknown } = {}) {
+    super(message, options);
   }
 }
+
+export const isRetryableError = (error: unknown): error is RetryableError => hasKind(error, "retryable");
+export const isHardError = (error: unknown): error is HardError => hasKind(error, "hard");
+export const isCanceledError = (error: unknown): error is CanceledError => hasKind(error, "canceled");
 
 export type ClassifiedError =
   | { kind: "retryable"; reason: RetryReason; message: string; retryAfterSeconds?: number; provider?: string; parkOnly?: boolean }
   | { kind: "hard"; code: string; message: string; provider?: string }
-  | { kind: "canceled"; message: string };
+  | { kind: "canceled"; message: string }
+  /** Nobody typed it: a bug or an unforeseen failure. Its message stays in the logs, never in the job. */
+  | { kind: "unknown"; error: unknown };
 
 const NETWORK_ERROR_CODES = new Set([
   "ECONNREFUSED",
@@ -90,11 +107,13 @@ function errorCode(error: unknown): string | undefined {
 
 /**
  * The rule for errors nobody typed: network errors and timeouts are retryable (the provider may be
- * back later), everything else is hard (retrying a bug or bad data only burns attempts).
+ * back later; the message names the error code, not the raw text, which may carry internal
+ * addresses); everything else is unknown, and fails the job as a hard error (retrying a bug or
+ * bad data only burns attempts).
  */
 export function classifyError(error: unknown): ClassifiedError {
-  if (error instanceof CanceledError) return { kind: "canceled", message: error.message };
-  if (error instanceof RetryableError) {
+  if (isCanceledError(error)) return { kind: "canceled", message: error.message };
+  if (isRetryableError(error)) {
     return {
       kind: "retryable",
       reason: error.reason,
@@ -104,23 +123,12 @@ export function classifyError(error: unknown): ClassifiedError {
       ...(error.parkOnly && { parkOnly: true }),
     };
   }
-  if (error instanceof HardError) {
-    return {
-      kind: "hard",
-      code: error.code,
-      message: error.message,
-      ...(error.provider !== undefined && { provider: error.provider }),
-    };
+  if (isHardError(error)) {
+    return { kind: "hard", code: error.code, message: error.message, ...(error.provider !== undefined && { provider: error.provider }) };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  const name = error instanceof Error ? error.name : "";
-  if (name === "TimeoutError") return { kind: "retryable", reason: "timeout", message };
+  if (error instanceof Error && error.name === "TimeoutError") return { kind: "retryable", reason: "timeout", message: "The request timed out" };
   const code = errorCode(error);
-  if (code !== undefined && NETWORK_ERROR_CODES.has(code)) {
-    return { kind: "retryable", reason: "outage", message: `Network error (${code}): ${message}` };
-  }
-  if (error instanceof TypeError && message === "fetch failed") {
-    return { kind: "retryable", reason: "outage", message: "Network error: fetch failed" };
-  }
-  return { kind: "hard", code: "step_failed", message };
+  if (code !== undefined && NETWORK_ERROR_CODES.has(code)) return { kind: "retryable", reason: "outage", message: `Network error (${code})` };
+  if (error instanceof TypeError && error.message === "fetch failed") return { kind: "retryable", reason: "outage", message: "Network error: fetch failed" };
+  return { kind: "unknown", error };
 }

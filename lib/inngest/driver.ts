@@ -1,10 +1,10 @@
-import type { Db } from "@/lib/db/client";
 import type { WorkflowDriver } from "@/lib/engine/driver";
 import { jobCanceledEvent, jobQueuedEvent } from "@/lib/inngest/events";
 import type { Logger } from "@/lib/log";
+import type { Store } from "@/lib/store/types";
 
 export interface InngestDriverOptions {
-  database: Db;
+  store: Store;
   /** `inngest.send`: events go to Inngest, which calls /api/inngest to run them. */
   send(event: ReturnType<typeof jobQueuedEvent> | ReturnType<typeof jobCanceledEvent>): Promise<unknown>;
   logger: Logger;
@@ -19,31 +19,31 @@ export interface InngestDriverOptions {
  * re-sends the events of queued jobs that never started (lib/inngest/workflow-retry-sweep.ts).
  */
 export function createInngestDriver(options: InngestDriverOptions): WorkflowDriver {
-  const { database, send, logger } = options;
+  const { store, send, logger } = options;
   return {
     name: "inngest",
     start: async () => undefined,
     stop: async () => undefined,
 
     async enqueue(jobId) {
-      const job = await database.job.findUnique({ where: { id: jobId }, select: { id: true, userId: true, attempts: true } });
+      const job = await store.readQueuedJob(jobId);
       if (!job) return;
       try {
         await send(jobQueuedEvent(job));
       } catch (error) {
-        logger.error("could not send the job's event to Inngest; the retry sweep re-sends it", { job_id: jobId, error });
+        logger.error("could not send the job's event to Inngest; the retry sweep re-sends it", { job_id: jobId, err: error });
       }
     },
 
     async interrupt(jobId) {
-      const job = await database.job.findUnique({ where: { id: jobId }, select: { id: true, userId: true } });
+      const job = await store.readQueuedJob(jobId);
       if (!job) return;
       try {
         await send(jobCanceledEvent(job));
       } catch (error) {
         // The job is canceled in the database: a running step notices within seconds, and a run
         // between steps stops at its next step (runExecution skips a canceled job).
-        logger.warn("could not send the cancel event to Inngest", { job_id: jobId, error });
+        logger.warn("could not send the cancel event to Inngest", { job_id: jobId, err: error });
       }
     },
   };

@@ -1,0 +1,104 @@
+import { randomBytes } from "node:crypto";
+import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
+import type { Run } from "@/lib/engine/run";
+import type { StepOutcome } from "@/lib/engine/types";
+import type { Logger } from "@/lib/log";
+import type { ClassifiedError } from "@/lib/workflows/errors";
+
+/**
+ * Routes a step's failure by its class: a cancel records the step as canceled; a retryable error
+ * parks the job until its backoff is over (or fails it after the last attempt); a hard error
+ * fails it; an error nobody typed fails it with a generic message and an error id, under which
+ * the full error (stack and cause) is logged: raw messages never reach the job, the stream or the API.
+ */
+export async function recordFailure(run: Run, index: number, failure: ClassifiedError, logger: Logger): Promise<StepOutcome> {
+  const { deps, workflow, job, fence } = run;
+  const step = workflow.config.steps[index]!;
+  const jobId = job.jobId;
+
+  if (failure.kind === "canceled") {
+    await deps.store.cancelStep(fence, {
+      jobId,
+      stepIndex: index,
+      candidate: 0,
+      message: failure.message,
+      event: { type: "error", data: { status: "canceled", code: "canceled", error: failure.message, step: index, step_name: step.name } },
+    });
+    deps.notifier.notify(jobId);
+    logger.info("step canceled");
+    return { status: "canceled" };
+  }
+
+  if (failure.kind === "retryable") {
+    // A step refused by an open circuit never reached the provider: it parks without spending an attempt.
+    const retryCount = failure.parkOnly ? job.retryCount : job.retryCount + 1;
+    const provider = failure.provider ?? null;
+    if (retryCount >= job.maxAttempts) {
+      return fail(run, index, { code: failure.reason, message: `Gave up after ${retryCount} attempts: ${failure.message}`, errorClass: "retryable", reason: failure.reason, provider, retryCount }, logger);
+    }
+    const delaySeconds = nextRetryDelaySeconds({
+      retryCount,
+      baseSeconds: workflow.config.retry?.backoff_seconds ?? deps.retryBackoffSeconds,
+      ...(failure.retryAfterSeconds !== undefined && { retryAfterSeconds: failure.retryAfterSeconds }),
+    });
+    const nextRetryAt = new Date(Date.now() + delaySeconds * 1000);
+    const parked = await deps.store.parkJob(fence, {
+      jobId,
+      step: { stepIndex: index, candidate: 0, error: failure.message, errorClass: "retryable", errorReason: failure.reason },
+      retryCount,
+      nextRetryAt,
+      provider,
+      events: [
+        { type: "checkpoint", data: { step: index, step_name: step.name, status: "failed_retryable", error: failure.message, error_class: "retryable", error_reason: failure.reason } },
+        {
+          type: "retry_scheduled",
+          data: { step: index, step_name: step.name, reason: failure.reason, error: failure.message, next_retry_at: nextRetryAt.toISOString(), retry_count: retryCount, max_retries: job.maxAttempts },
+        },
+      ],
+    });
+    deps.notifier.notify(jobId);
+    if (!parked) return { status: "stopped", why: "job changed state or was taken over" };
+    logger.warn("step failed, retry scheduled", { reason: failure.reason, error: failure.message, next_retry_at: nextRetryAt.toISOString(), retry_count: retryCount });
+    return {
+      status: "pending_retry",
+      reason: failure.reason,
+      nextRetryAt: nextRetryAt.toISOString(),
+      ...(failure.retryAfterSeconds !== undefined && { retryAfterSeconds: failure.retryAfterSeconds }),
+    };
+  }
+
+  if (failure.kind === "unknown") {
+    const errorId = randomBytes(6).toString("hex");
+    logger.error("step failed with an unexpected error", { error_id: errorId, err: failure.error });
+    const message = `The step "${step.label}" failed with an unexpected error (error id ${errorId}); the server log has the details under this id.`;
+    return fail(run, index, { code: "step_failed", message, errorClass: "hard", reason: "step_failed", provider: null }, logger);
+  }
+  return fail(run, index, { code: failure.code, message: failure.message, errorClass: "hard", reason: failure.code, provider: failure.provider ?? null }, logger);
+}
+
+async function fail(
+  run: Run,
+  index: number,
+  failure: { code: string; message: string; errorClass: "retryable" | "hard"; reason: string; provider: string | null; retryCount?: number },
+  logger: Logger,
+): Promise<StepOutcome> {
+  const { deps, workflow, job, fence } = run;
+  const step = workflow.config.steps[index]!;
+  const failed = await deps.store.failJob(fence, {
+    jobId: job.jobId,
+    step: { stepIndex: index, candidate: 0, error: failure.message, errorClass: failure.errorClass, errorReason: failure.reason },
+    code: failure.code,
+    message: failure.message,
+    errorClass: failure.errorClass,
+    provider: failure.provider,
+    ...(failure.retryCount !== undefined && { retryCount: failure.retryCount }),
+    events: [
+      { type: "checkpoint", data: { step: index, step_name: step.name, status: "failed", error: failure.message, error_class: failure.errorClass, error_reason: failure.reason } },
+      { type: "error", data: { status: "failed", code: failure.code, error: failure.message, step: index, step_name: step.name } },
+    ],
+  });
+  deps.notifier.notify(job.jobId);
+  if (!failed) return { status: "stopped", why: "job changed state or was taken over" };
+  logger.warn("step failed", { code: failure.code, error: failure.message });
+  return { status: "failed", code: failure.code, message: failure.message };
+}

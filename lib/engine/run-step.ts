@@ -1,0 +1,154 @@
+import type { JobEventInput } from "@/lib/contract/events";
+import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
+import { recordFailure } from "@/lib/engine/record-failure";
+import { overallProgress, stepStart, type Run } from "@/lib/engine/run";
+import type { StepOutcome } from "@/lib/engine/types";
+import type { Logger } from "@/lib/log";
+import { CanceledError, classifyError } from "@/lib/workflows/errors";
+import type { StepContext } from "@/lib/workflows/step-context";
+
+/** Progress writes of a chatty handler are throttled to one per this long (and every change to 100). */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * One step: its start (unless the previous commit wrote it), the handler, and its end: completed
+ * together with the next step's start (or the job's completion), or a failure routed by class.
+ */
+export async function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
+  const { deps, workflow, job, fence } = run;
+  const step = workflow.config.steps[index]!;
+  const stepCount = workflow.config.steps.length;
+  const logger = run.logger.child({ step: index, step_name: step.name });
+  if (!alreadyStarted) {
+    const started = await deps.store.startStep(fence, stepStart(run, index));
+    deps.notifier.notify(job.jobId);
+    if (!started) return { status: "stopped", why: "job changed state or was taken over" };
+  }
+  logger.info("step started");
+
+  // The step's own signal: the run's, and also aborted when one of the step's writes is refused.
+  const controller = new AbortController();
+  const forward = () => controller.abort(run.signal.reason);
+  if (run.signal.aborted) forward();
+  else run.signal.addEventListener("abort", forward, { once: true });
+  const context = stepContext(run, index, previous, controller, logger);
+
+  let output: Record<string, unknown>;
+  try {
+    output = await workflow.handlers[step.name]!(context.context);
+    if (controller.signal.aborted) throw controller.signal.reason;
+  } catch (error) {
+    const interrupted = controller.signal.aborted ? interruptReason(controller.signal.reason) : undefined;
+    if (interrupted) {
+      logger.warn("step interrupted; it resumes from its checkpoint", { reason: interrupted });
+      return { status: "interrupted", reason: interrupted };
+    }
+    // A store call of the engine's own failed inside the handler (e.g. PostgreSQL restarting): not
+    // the step's failure. Thrown on, not recorded: the runner sees an interrupted run and recovery resumes the step.
+    if (context.engineFailure()) throw context.engineFailure()!.error;
+    const classified = controller.signal.aborted ? ({ kind: "canceled", message: "Canceled by user" } as const) : classifyError(error);
+    return recordFailure(run, index, classified, logger);
+  } finally {
+    run.signal.removeEventListener("abort", forward);
+  }
+
+  const isLast = index + 1 === stepCount;
+  const next = index + 1;
+  const startsNext = run.runner.continuous === true && !isLast && run.checkpoints.get(next)?.status !== "completed";
+  const previousNext = run.checkpoints.get(next);
+  const progress = overallProgress(next, stepCount, 0);
+  const events: JobEventInput[] = [
+    { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: 100 } },
+    { type: "checkpoint", data: { step: index, step_name: step.name, status: "completed", output } },
+  ];
+  if (isLast) events.push({ type: "complete", data: { result: output } });
+  const completedAt = new Date();
+  const completed = await deps.store.completeStep(fence, {
+    jobId: job.jobId,
+    stepIndex: index,
+    candidate: 0,
+    output,
+    completedAt,
+    progress,
+    events,
+    ...(startsNext && { next: stepStart(run, next) }),
+    ...(isLast && { result: output }),
+  });
+  deps.notifier.notify(job.jobId);
+  if (!completed) {
+    // The next step's start was not committed either: forget it here too.
+    if (previousNext) run.checkpoints.set(next, previousNext);
+    else run.checkpoints.delete(next);
+    logger.info("step finished after the job changed state or was taken over; output discarded");
+    return { status: "stopped", why: "job changed state or was taken over" };
+  }
+  run.checkpoints.set(index, { ...run.checkpoints.get(index)!, status: "completed", output, state: null, completedAt });
+  logger.info("step completed");
+  return { status: "completed", output, ...(startsNext && { nextStarted: true }), ...(isLast && { jobCompleted: true }) };
+}
+
+/**
+ * What a handler gets (lib/workflows/step-context.ts). Its writes (progress, durable state) are
+ * the run's, fenced like every other: a refused one aborts the step, as a cancel when the job was
+ * canceled, else as lost to another runner.
+ */
+function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger) {
+  const { deps, workflow, job, fence } = run;
+  const step = workflow.config.steps[index]!;
+  let engineFailure: { error: unknown } | undefined;
+  const engine = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      engineFailure ??= { error };
+      throw error;
+    }
+  };
+  const refused = async () => {
+    const state = await deps.store.readJobState(job.jobId).catch(() => undefined);
+    if (!controller.signal.aborted) controller.abort(state?.status === "canceled" ? new CanceledError() : new InterruptedError("lease_lost"));
+  };
+  let lastProgressWrite = 0;
+  let lastPercent = -1;
+  const context: StepContext = {
+    jobId: job.jobId,
+    userId: job.userId,
+    stepIndex: index,
+    step,
+    previous,
+    inputs: job.inputs,
+    signal: controller.signal,
+    providers: deps.providers,
+    log: logger,
+    state: {
+      get: () => run.checkpoints.get(index)?.state ?? undefined,
+      async save(value) {
+        const saved = await engine(() => deps.store.saveStepState(fence, { jobId: job.jobId, stepIndex: index, candidate: 0, state: value }));
+        if (!saved) {
+          await refused();
+          throw controller.signal.reason;
+        }
+        run.checkpoints.set(index, { ...run.checkpoints.get(index)!, state: value });
+      },
+    },
+    async progress(percent, message) {
+      const clamped = Math.max(0, Math.min(100, Math.round(percent)));
+      const now = Date.now();
+      // Throttled: a chatty handler must not turn into a write per frame.
+      if (clamped === lastPercent || (now - lastProgressWrite < PROGRESS_INTERVAL_MS && clamped < 100)) return;
+      lastProgressWrite = now;
+      lastPercent = clamped;
+      const progress = overallProgress(index, workflow.config.steps.length, clamped);
+      const event: JobEventInput = { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: clamped, ...(message && { message }) } };
+      const recorded = await engine(() => deps.store.recordProgress(fence, { jobId: job.jobId, progress, event }));
+      deps.notifier.notify(job.jobId);
+      if (!recorded) await refused();
+    },
+    async readUpload() {
+      const upload = await engine(() => deps.store.readUpload(job.jobId));
+      if (!upload) throw new CanceledError("The job's upload is gone");
+      return { body: upload.data, contentType: upload.contentType, filename: upload.filename };
+    },
+  };
+  return { context, engineFailure: () => engineFailure };
+}

@@ -1,0 +1,173 @@
+import "server-only";
+import { serve } from "inngest/next";
+import type { AuthOptions } from "next-auth";
+import { RateLimits } from "@/lib/api/rate-limit";
+import { buildAuthOptions } from "@/lib/auth/next-auth";
+import { readAuthSecret, useSecureCookies } from "@/lib/auth/session";
+import { loadConfig, type Config } from "@/lib/config";
+import type { Db } from "@/lib/db/client";
+import { createInProcessDriver, type WorkflowDriver } from "@/lib/engine/driver";
+import { JobNotifier } from "@/lib/engine/notifier";
+import type { EngineDeps } from "@/lib/engine/types";
+import { createInngestClient, inngestMode, type InngestClientOverrides, type MontageInngest } from "@/lib/inngest/client";
+import { inngestSettings } from "@/lib/inngest/deps";
+import { createInngestDriver } from "@/lib/inngest/driver";
+import { predictionCompletedEvent } from "@/lib/inngest/events";
+import { createFunctions } from "@/lib/inngest/functions";
+import { waitForPredictionUnderInngest } from "@/lib/inngest/prediction-wait";
+import { InngestStepScope } from "@/lib/inngest/step-runner";
+import { JobStreams } from "@/lib/jobs/stream";
+import { CrossProcessWakeups } from "@/lib/jobs/wakeups";
+import { createLogger, type Logger } from "@/lib/log";
+import { checkProviderHealth, createProviders, type ProviderRuntime } from "@/lib/providers";
+import type { HealthStatus } from "@/lib/providers/types";
+import { ReplicateWebhookReceiver } from "@/lib/providers/replicate/webhook-receiver";
+import { openDatabase } from "@/lib/server/database";
+import type { Store } from "@/lib/store/types";
+import type { Workflow } from "@/lib/workflows/definition";
+import { buildRegistry, type Registry } from "@/lib/workflows/registry";
+import { discoveredWorkflows, discoveryProblems } from "@/lib/workflows/registry.generated";
+
+/**
+ * The composition root: the one place that builds Montage's services (config, logger, database
+ * and store, workflows, providers, engine, driver and runner, streams, limits) and wires them
+ * together. Route handlers and pages take what they need from `runtime()`; domain code receives
+ * it as arguments and never reaches for a module-level service. Tests build their own runtime.
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: Store;
+  /** The cold paths: users, API tokens, OAuth accounts, processed webhook deliveries. */
+  readonly prisma: Db;
+  readonly registry: Registry;
+  findWorkflow(id: string): Workflow | undefined;
+  readonly notifier: JobNotifier;
+  readonly wakeups: CrossProcessWakeups;
+  readonly streams: JobStreams;
+  readonly providers: ProviderRuntime;
+  checkHealth(provider: string): Promise<HealthStatus>;
+  readonly engine: EngineDeps;
+  readonly driver: WorkflowDriver;
+  /** Set when Montage runs on Inngest (INNGEST_DEV, or an event or signing key). */
+  readonly inngest: InngestRuntime | undefined;
+  readonly limits: RateLimits;
+  readonly replicateWebhooks: ReplicateWebhookReceiver;
+  /** The sign-in secret (NEXTAUTH_SECRET, or one generated once into DATA_DIR): made on first use, never at build. */
+  authSecret(): string;
+  authOptions(): AuthOptions;
+  /** Starts the driver (the in-process runner's sweep and recovery). */
+  start(): Promise<void>;
+  /** Stops the driver, then closes the database. */
+  stop(): Promise<void>;
+}
+
+export interface InngestRuntime {
+  client: MontageInngest;
+  functions: ReturnType<typeof createFunctions>;
+  /** The /api/inngest handlers (sync, introspection, steps), signature-checked in cloud mode. */
+  serve: ReturnType<typeof serve>;
+}
+
+export interface RuntimeOverrides {
+  logger?: Logger;
+  /** Providers of the test's own (fakes, scripted failures). */
+  providers?: ProviderRuntime;
+  /** Workflows of the test's own, instead of workflows/. */
+  registry?: Registry;
+  inngest?: InngestClientOverrides;
+}
+
+export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
+  const logger = overrides.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const { store, prisma, close } = openDatabase(config.database);
+  const registry = overrides.registry ?? buildRegistry(discoveredWorkflows, discoveryProblems);
+  const findWorkflow = (id: string) => registry.workflows.get(id);
+  const notifier = new JobNotifier();
+  const onInngest = inngestMode(config) !== undefined;
+  const scope = new InngestStepScope();
+  const providers =
+    overrides.providers ??
+    createProviders(config, logger.child({ component: "providers" }), onInngest ? { wrapWebhookWait: (inProcess) => waitForPredictionUnderInngest(scope, inProcess) } : {});
+  const checkHealth = (name: string) => checkProviderHealth(providers, name);
+  const engine: EngineDeps = { store, notifier, providers, findWorkflow, logger, retryBackoffSeconds: config.retryBackoffSeconds };
+
+  let inngest: InngestRuntime | undefined;
+  let driver: WorkflowDriver;
+  if (onInngest) {
+    const client = createInngestClient(config, logger, overrides.inngest);
+    const functions = createFunctions(client, { engine, scope, checkHealth, settings: inngestSettings(config, registry.workflows.values()) });
+    inngest = { client, functions, serve: serve({ client, functions }) };
+    driver = createInngestDriver({ store, send: (event) => client.send(event), logger });
+  } else {
+    driver = createInProcessDriver({
+      engine,
+      checkHealth,
+      concurrency: config.WORKFLOW_CONCURRENCY,
+      leaseMs: config.WORKFLOW_LEASE_SECONDS * 1000,
+      sweepIntervalMs: config.sweepIntervalSeconds * 1000,
+      sweepBatch: config.WORKFLOW_SWEEP_BATCH,
+      recheckSeconds: config.providerRecheckSeconds,
+    });
+  }
+  const wakeups = new CrossProcessWakeups(store, notifier, logger);
+  const replicateWebhooks = new ReplicateWebhookReceiver({
+    prisma,
+    replicate: providers.replicate,
+    configuredSecret: config.REPLICATE_WEBHOOK_SECRET,
+    logger,
+    // Under Inngest a finished prediction resumes the run waiting for it (step.waitForEvent); in-process the waiters suffice.
+    forward: inngest ? async (event) => void (await inngest.client.send(predictionCompletedEvent({ id: event.prediction_id, status: event.status }))) : async () => undefined,
+  });
+
+  let authSecret: string | undefined;
+  let authOptions: AuthOptions | undefined;
+  const runtime: Runtime = {
+    config,
+    logger,
+    store,
+    prisma,
+    registry,
+    findWorkflow,
+    notifier,
+    wakeups,
+    streams: new JobStreams({ store, notifier, wakeups }),
+    providers,
+    checkHealth,
+    engine,
+    driver,
+    inngest,
+    limits: new RateLimits(config),
+    replicateWebhooks,
+    authSecret: () => (authSecret ??= readAuthSecret(config)),
+    authOptions: () => (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config) })),
+    async start() {
+      logger.info("montage starting", { database: config.database.provider, data_dir: config.dataDir, workflows: [...registry.workflows.keys()], driver: driver.name });
+      for (const { folder, problem } of registry.problems) logger.error("workflow folder skipped", { folder: `workflows/${folder}`, problem });
+      await driver.start();
+    },
+    async stop() {
+      await driver.stop();
+      await close();
+    },
+  };
+  return runtime;
+}
+
+/**
+ * The process's runtime. Next.js bundles route handlers, pages and instrumentation separately, each
+ * with its own copy of every module, so the one runtime lives in a process-wide slot: the only use
+ * of globalThis in Montage. It also survives development hot reloads.
+ */
+const SLOT = Symbol.for("montage.runtime");
+type Slot = { [SLOT]?: Runtime };
+
+export function runtime(): Runtime {
+  const slot = globalThis as Slot;
+  return (slot[SLOT] ??= createRuntime(loadConfig(process.env)));
+}
+
+/** Installs a runtime as the process's (tests and scripts that call route handlers); undefined forgets it. */
+export function installRuntime(installed: Runtime | undefined): void {
+  (globalThis as Slot)[SLOT] = installed;
+}
