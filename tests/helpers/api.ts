@@ -1,14 +1,17 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createApiToken } from "@/lib/auth/tokens";
-import { db } from "@/lib/db/client";
+import type { Checkpoints } from "@/lib/contract/events";
+import { runtime } from "@/lib/server/runtime";
+import { checkpointLayout } from "@/lib/store/checkpoints";
 
 export const FIXTURE_JPEG = readFileSync(path.resolve(import.meta.dirname, "../fixtures/photo.jpg"));
 export const BASE = "http://localhost:3999";
 
 export async function createUserWithToken(email: string): Promise<{ userId: string; token: string; tokenId: string }> {
-  const user = await db().user.create({ data: { email } });
-  const { token, record } = await createApiToken(db(), user.id, "test");
+  const { prisma } = runtime();
+  const user = await prisma.user.create({ data: { email } });
+  const { token, record } = await createApiToken(prisma, user.id, "test");
   return { userId: user.id, token, tokenId: record.id };
 }
 
@@ -36,12 +39,25 @@ export function authed(token: string, url: string, init: RequestInit = {}): Requ
 
 export const jobParams = (jobId: string) => ({ params: Promise.resolve({ jobId }) });
 
+/** A job as the store reads it, with its checkpoints in the note's layout. */
+export async function readJob(jobId: string) {
+  const job = await runtime().store.getJob(jobId);
+  if (!job) throw new Error(`no job ${jobId}`);
+  return { ...job, layout: checkpointLayout(job.checkpoints) as Checkpoints };
+}
+
+/** A job's events, oldest first, with their data parsed. */
+export async function eventsOf(jobId: string, type?: string): Promise<{ id: number; type: string; data: Record<string, unknown> }[]> {
+  const events = await runtime().store.readEvents(jobId, 0, 100_000);
+  return events.filter((event) => type === undefined || event.type === type).map((event) => ({ id: event.id, type: event.type, data: JSON.parse(event.json) as Record<string, unknown> }));
+}
+
 /** Polls the database until the job reaches one of the statuses (the engine runs in this process). */
 export async function waitForJobStatus(jobId: string, statuses: string[], timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = await db().job.findUnique({ where: { id: jobId }, include: { execution: true } });
-    if (job && statuses.includes(job.status)) return job;
+    const job = await runtime().store.getJob(jobId);
+    if (job && statuses.includes(job.status)) return { ...job, layout: checkpointLayout(job.checkpoints) as Checkpoints };
     if (Date.now() > deadline) throw new Error(`job ${jobId} is ${job?.status}, expected ${statuses.join("|")}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

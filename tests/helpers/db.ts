@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { loadConfig } from "@/lib/config";
+import type { InProcessRunner } from "@/lib/engine/in-process-runner";
+import { createRuntime, installRuntime, type Runtime, type RuntimeOverrides } from "@/lib/server/runtime";
 import { ensurePostgresTemplate, ensureSqliteTemplate, POSTGRES_ADMIN_URL, postgresUrl } from "./templates";
 
 export type Provider = "sqlite" | "postgresql";
@@ -45,23 +48,38 @@ export async function createTestDatabase(provider: Provider): Promise<TestDataba
   };
 }
 
-const MONTAGE_GLOBALS = ["montageConfig", "montageInngest", "montageDb", "montageProviders", "montageDriver", "montageDriverStarted", "montageJobNotifier", "montageRateLimits"];
+/** What a test runtime starts from: the embedded default, quiet, on the test's database. */
+export function testEnv(database: TestDatabase, env: Record<string, string> = {}): Record<string, string | undefined> {
+  return { DATABASE_URL: database.url, DATA_DIR: database.dataDir, LOG_LEVEL: "silent", APP_URL: "http://localhost:3999", ...env };
+}
 
 /**
- * Points this test process at a test database: sets the environment that lib/config.ts reads and
- * forgets the process-wide singletons, so the next db()/providers()/workflowDriver() use it.
+ * Builds a runtime on a test database (lib/server/runtime.ts) and installs it as the process's,
+ * so that route handlers called in the test use it. The previous one is stopped first (its runner
+ * finishes its in-flight writes) and its database closed. The driver is not started: tests run the
+ * sweep when they want it (runtime.driver.start(), or the in-process runner's tick()).
  */
-export async function useTestEnvironment(database: TestDatabase, env: Record<string, string> = {}): Promise<void> {
-  const globals = globalThis as Record<string, unknown>;
-  // Stop the runner before closing its database, so in-flight steps can finish their writes.
-  await (globals.montageDriver as { stop?: () => Promise<void> } | undefined)?.stop?.();
-  await (globals.montageDb as { $disconnect?: () => Promise<void> } | undefined)?.$disconnect?.();
-  for (const key of MONTAGE_GLOBALS) delete globals[key];
-  Object.assign(process.env, {
-    DATABASE_URL: database.url,
-    DATA_DIR: database.dataDir,
-    LOG_LEVEL: "silent",
-    APP_URL: "http://localhost:3999",
-    ...env,
-  });
+export async function useTestEnvironment(database: TestDatabase, env: Record<string, string> = {}, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  await closeTestEnvironment();
+  const rt = createRuntime(loadConfig(testEnv(database, env)), overrides);
+  installRuntime(rt);
+  installed = rt;
+  return rt;
+}
+
+let installed: Runtime | undefined;
+
+/** Stops and forgets the installed test runtime. */
+export async function closeTestEnvironment(): Promise<void> {
+  const previous = installed;
+  installed = undefined;
+  installRuntime(undefined);
+  await previous?.stop();
+}
+
+/** The in-process runner of a runtime (tests that drive the sweep or await a run). */
+export function inProcessRunner(rt: Runtime): InProcessRunner {
+  const runner = (rt.driver as { runner?: InProcessRunner }).runner;
+  if (!runner) throw new Error(`the ${rt.driver.name} driver has no in-process runner`);
+  return runner;
 }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
 import {
   authed,
   BASE,
@@ -14,6 +14,7 @@ import {
   readSse,
   waitForJobStatus,
 } from "../helpers/api";
+import { runtime } from "@/lib/server/runtime";
 
 /**
  * The HTTP API, called through the real route handlers on a real database, with the real
@@ -36,7 +37,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
       stream: await import("@/app/jobs/[jobId]/stream/route"),
       files: await import("@/app/files/[...key]/route"),
       openapi: await import("@/app/api/openapi.json/route"),
-      db: (await import("@/lib/db/client")).db,
+      db: () => runtime().prisma,
     };
   }
 
@@ -49,7 +50,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
   });
 
   afterAll(async () => {
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Checkpoints } from "@/lib/contract/events";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
-import { createUserWithToken, jpegBlob, waitForJobStatus } from "../helpers/api";
+import { runtime } from "@/lib/server/runtime";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createUserWithToken, jpegBlob, readJob, waitForJobStatus } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 
 /**
@@ -21,7 +21,7 @@ describe("crash recovery", () => {
 
   afterAll(async () => {
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 
@@ -42,10 +42,9 @@ describe("crash recovery", () => {
     expect(response.status).toBe(202);
     const { job_id: jobId } = (await response.json()) as { job_id: string };
 
-    const { db } = await import("@/lib/db/client");
+    const db = () => runtime().prisma;
     for (;;) {
-      const execution = await db().workflowExecution.findUniqueOrThrow({ where: { jobId } });
-      if ((execution.checkpoints as unknown as Checkpoints)["1"]?.status === "running") break;
+      if ((await readJob(jobId)).layout["1"]?.status === "running") break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await server.crash();

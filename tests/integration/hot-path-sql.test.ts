@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
 import type { Db } from "@/lib/db/client";
 import type { NewJobRecord } from "@/lib/jobs/insert";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -36,7 +36,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("hot-path SQL on %s", (provide
   });
 
   afterAll(async () => {
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await useTestEnvironment(database);
+  await closeTestEnvironment();
   await database.drop();
   await stack.stop();
 });

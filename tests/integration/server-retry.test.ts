@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken, jpegBlob, readSse } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 
@@ -29,7 +29,7 @@ describe("retry sweep in the running server", () => {
 
   afterAll(async () => {
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

@@ -1,7 +1,8 @@
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
+import { runtime } from "@/lib/server/runtime";
 
 /**
  * Streams learn of events written by other processes: on PostgreSQL through the job_events
@@ -17,7 +18,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
 
   async function load() {
     return {
-      db: (await import("@/lib/db/client")).db,
+      db: () => runtime().prisma,
       insert: await import("@/lib/jobs/insert"),
       stream: await import("@/lib/jobs/stream"),
       wakeups: await import("@/lib/jobs/wakeups"),
@@ -53,7 +54,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
 
   afterAll(async () => {
     await other.close();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

@@ -3,11 +3,12 @@ import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken } from "@/lib/auth/tokens";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 import { answerOf, isErrorShape, type Answer } from "./http";
 import { postExecute, rowCounts, startJob, waitFor } from "./support";
+import { runtime } from "@/lib/server/runtime";
 
 /**
  * Authorization on the real server, for every job route (details, stream, retry, cancel, and the
@@ -30,7 +31,7 @@ describe("authorization on every job route", () => {
   beforeAll(async () => {
     database = await createTestDatabase("sqlite");
     await useTestEnvironment(database);
-    db = (await import("@/lib/db/client")).db;
+    db = () => runtime().prisma;
     const a = await createUserWithToken("authz-alice@example.com");
     const revoked = await createApiToken(db(), a.userId, "revoked");
     await db().apiToken.update({ where: { id: revoked.record.id }, data: { revokedAt: new Date() } });
@@ -44,7 +45,7 @@ describe("authorization on every job route", () => {
 
   afterAll(async () => {
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
     console.log(`[reliability] authorization: ${checked} requests checked (6 job routes × other user's token and cookie, revoked token, cross-site cookie POSTs)`);
   });

@@ -2,10 +2,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 import { checkpointsOf, completedCheckpointEvents, describeJob, startJob, stepStarts, waitFor } from "./support";
+import { runtime } from "@/lib/server/runtime";
 
 /**
  * kill -9 of the real server (next start, in-process runner, SQLite) while step 0, then step 1, then
@@ -24,12 +25,12 @@ describe("kill -9 at each step under the in-process runner", { timeout: 300_000 
     database = await createTestDatabase("sqlite");
     await useTestEnvironment(database);
     ({ token } = await createUserWithToken("crash-each-step@example.com"));
-    db = (await import("@/lib/db/client")).db;
+    db = () => runtime().prisma;
   });
 
   afterAll(async () => {
     for (const server of servers) await server.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

@@ -1,115 +1,72 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Checkpoints } from "@/lib/contract/events";
-import type { Db } from "@/lib/db/client";
-import type { Workflow } from "@/lib/workflows/definition";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
-import { createUserWithToken } from "../helpers/api";
+import type { EngineDeps } from "@/lib/engine/types";
+import type { Runtime } from "@/lib/server/runtime";
+import type { Store } from "@/lib/store/types";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createUserWithToken, eventsOf, readJob } from "../helpers/api";
+import { insertTestJob, runJob, testWorkflow } from "../helpers/engine";
 
 /**
  * Found by the PostgreSQL-restart soak: a step's progress write failing because the database was
  * restarting ("Can't reach database server") came out of the handler, was classified as the step's
  * own hard failure, and was recorded once the database was back: the job failed for good, with
- * Prisma's message as its error. A failing database call of the engine's own inside a step must
+ * the driver's message as its error. A failing database call of the engine's own inside a step must
  * instead interrupt the run (nothing recorded), so that recovery resumes the step. Deterministic
- * here: the database fails the one progress write the handler makes.
+ * here: the real store, with the one write the handler makes failing like a restarting PostgreSQL.
  */
 describe("a database failure inside a step interrupts the run instead of failing the job", () => {
   let database: TestDatabase;
-  let m: {
-    db: () => Db;
-    executor: typeof import("@/lib/engine/executor");
-    providers: typeof import("@/lib/providers");
-    log: typeof import("@/lib/log").log;
-  };
+  let rt: Runtime;
   let userId: string;
 
   beforeAll(async () => {
     database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database);
-    m = {
-      db: (await import("@/lib/db/client")).db,
-      executor: await import("@/lib/engine/executor"),
-      providers: await import("@/lib/providers"),
-      log: (await import("@/lib/log")).log,
-    };
+    rt = await useTestEnvironment(database);
     ({ userId } = await createUserWithToken("engine-db-failure@example.com"));
   });
 
   afterAll(async () => {
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 
   it.each(["progress", "state"] as const)("when the %s write fails", async (write) => {
-    let failNextTransaction = false;
+    let failNextWrite = false;
     const calls: number[] = [];
-    const workflow: Workflow = {
-      config: {
-        id: `db-failure-${write}`,
-        name: "db failure",
-        description: "",
-        icon: "🧪",
-        steps: [{ name: "only", type: "generation", label: "Only step" }],
-        inputs: [],
-        retry: { max_attempts: 3, backoff_seconds: 0.001 },
-      },
-      handlers: {
+    const workflow = testWorkflow(
+      `db-failure-${write}`,
+      {
         only: async (ctx) => {
           calls.push(calls.length + 1);
-          failNextTransaction = calls.length === 1;
+          failNextWrite = calls.length === 1;
           if (write === "progress") await ctx.progress(50, "halfway");
           else await ctx.state.save({ predictionId: "p-1" });
           return { done: true };
         },
       },
+      { retry: { max_attempts: 3, backoff_seconds: 0.001 } },
+    );
+    // The real store, except that the armed write fails like a restarting PostgreSQL.
+    const failOnce = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => (...args: A): Promise<R> => {
+      if (!failNextWrite) return call(...args);
+      failNextWrite = false;
+      return Promise.reject(new Error("Can't reach database server at 127.0.0.1:5432"));
     };
-    // The real database, except that the armed call fails like a restarting PostgreSQL.
-    const failing = new Proxy(m.db(), {
-      get(target, property) {
-        const value: unknown = Reflect.get(target, property);
-        if (property === "$transaction" || property === "workflowExecution") {
-          const fail = () => {
-            if (!failNextTransaction) return false;
-            failNextTransaction = false;
-            return true;
-          };
-          if (property === "$transaction") {
-            return (...args: unknown[]) => (fail() ? Promise.reject(new Error("Can't reach database server at 127.0.0.1:5432")) : (value as (...a: unknown[]) => unknown).apply(target, args));
-          }
-          return new Proxy(value as object, {
-            get(model, method) {
-              const fn: unknown = Reflect.get(model, method);
-              if (method !== "update" || typeof fn !== "function") return fn;
-              return (...args: unknown[]) => (fail() ? Promise.reject(new Error("Can't reach database server at 127.0.0.1:5432")) : (fn as (...a: unknown[]) => unknown).apply(model, args));
-            },
-          });
-        }
-        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
+    const failing: Store = Object.assign(Object.create(rt.store) as Store, {
+      recordProgress: failOnce(rt.store.recordProgress.bind(rt.store)),
+      saveStepState: failOnce(rt.store.saveStepState.bind(rt.store)),
     });
-    const job = await m.db().job.create({
-      data: { userId, workflowId: workflow.config.id, status: "queued", inputs: {}, execution: { create: { workflowId: workflow.config.id, checkpoints: {}, maxRetries: 3 } } },
-    });
-    const run = (db: Db) =>
-      m.executor.runExecution(job.id, {
-        runner: m.executor.directStepRunner,
-        providers: m.providers.providers(),
-        signal: new AbortController().signal,
-        retryBaseSeconds: 0.001,
-        defaultMaxRetries: 3,
-        database: db,
-        logger: m.log,
-        findWorkflow: (id) => (id === workflow.config.id ? workflow : undefined),
-      });
+    const engine = (store: Store): EngineDeps => ({ ...rt.engine, store, findWorkflow: (id) => (id === workflow.config.id ? workflow : undefined) });
+    const jobId = await insertTestJob(rt.store, workflow, userId);
 
-    await expect(run(failing)).rejects.toThrow("Can't reach database server");
-    const interrupted = await m.db().job.findUniqueOrThrow({ where: { id: job.id }, include: { execution: true } });
+    await expect(runJob(engine(failing), jobId)).rejects.toThrow("Can't reach database server");
+    const interrupted = await readJob(jobId);
     expect(interrupted).toMatchObject({ status: "running", error: null, errorCode: null });
-    expect((interrupted.execution!.checkpoints as unknown as Checkpoints)["0"]?.status).toBe("running");
-    expect(await m.db().jobEvent.count({ where: { jobId: job.id, type: { in: ["error", "checkpoint"] } } })).toBe(0);
+    expect(interrupted.layout["0"]?.status).toBe("running");
+    expect((await eventsOf(jobId)).filter((event) => event.type === "error" || event.type === "checkpoint")).toEqual([]);
 
     // Recovery (here: simply the next run) resumes the step and completes the job.
-    expect(await run(m.db())).toMatchObject({ status: "completed" });
+    expect(await runJob(engine(rt.store), jobId)).toMatchObject({ status: "completed" });
     expect(calls).toEqual([1, 2]);
   });
 });

@@ -5,11 +5,12 @@ import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken, FIXTURE_JPEG } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 import { answerOf, BOUNDARY, isErrorShape, multipart, sendRaw, type Answer, type MultipartPart } from "./http";
 import { checkpointsOf, listFiles, rowCounts, startJob, waitFor } from "./support";
+import { runtime } from "@/lib/server/runtime";
 
 /**
  * Hostile input against the real server (next start), table-driven: every input gets a 4xx in the
@@ -80,7 +81,7 @@ describe("hostile input against the real server", () => {
   beforeAll(async () => {
     database = await createTestDatabase("sqlite");
     await useTestEnvironment(database);
-    db = (await import("@/lib/db/client")).db;
+    db = () => runtime().prisma;
     alice = await createUserWithToken("hostile-alice@example.com");
     const dave = await createUserWithToken("hostile-dave@example.com");
     await db().apiToken.update({ where: { id: dave.tokenId }, data: { revokedAt: new Date() } });
@@ -99,7 +100,7 @@ describe("hostile input against the real server", () => {
 
   afterAll(async () => {
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
     console.log(`[reliability] hostile-input: ${tried.length} hostile inputs tried, ${tried.length} answered 4xx, ${fiveHundreds} answered 5xx, 0 stored anything`);
   });

@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 import { checkpointsOf, completedCheckpointEvents, describeJob, PrivatePostgres, startJob, stepStarts, waitFor } from "./support";
+import { runtime } from "@/lib/server/runtime";
 
 // Larger runs for a soak: RELIABILITY_PG_JOBS=20 RELIABILITY_PG_RESTARTS=15 npx vitest run tests/reliability/postgres-restart.test.ts
 const JOBS = Number(process.env.RELIABILITY_PG_JOBS ?? 8);
@@ -33,12 +34,12 @@ describe("PostgreSQL restarted during a batch of runs", { timeout: 300_000 }, ()
     database = { provider: "postgresql", url, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
     await useTestEnvironment(database);
     ({ token } = await createUserWithToken("pg-restart@example.com"));
-    db = (await import("@/lib/db/client")).db;
+    db = () => runtime().prisma;
   });
 
   afterAll(async () => {
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database?.drop();
     cluster?.remove();
   });

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db/client";
+import type { Db } from "@/lib/db/client";
+import { openDatabase } from "@/lib/server/database";
 import { resolveDatabase } from "@/lib/db/database-url";
 import { createApiToken } from "@/lib/auth/tokens";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
@@ -74,12 +75,13 @@ describe.concurrent("a provider failing its first N calls, through a real server
 
   it.each(scenarios)("$name", async (scenario) => {
     const database: TestDatabase = await createTestDatabase("sqlite");
-    const db: Db = createDb(resolveDatabase(database.url, database.dataDir));
+    const opened = openDatabase(resolveDatabase(database.url, database.dataDir));
+    const db: Db = opened.prisma;
     // Assigned once started; the cleanup above may run before that.
     let server: RunningServer | undefined = undefined;
     cleanups.push(async () => {
       await server?.stop();
-      await db.$disconnect();
+      await opened.close();
       await database.drop();
     });
     const user = await db.user.create({ data: { email: "faults@example.com" } });

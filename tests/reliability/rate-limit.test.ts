@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConcurrencySlots, TokenBuckets } from "@/lib/api/rate-limit";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 import { answerOf, isErrorShape } from "./http";
 import { postExecute, rowCounts, waitFor } from "./support";
+import { runtime } from "@/lib/server/runtime";
 
 describe("rate limit primitives", () => {
   it("a token bucket allows its capacity at once, then one per period/capacity, per key", () => {
@@ -55,7 +56,7 @@ describe("rate limits in the real server", () => {
   beforeAll(async () => {
     database = await createTestDatabase("sqlite");
     await useTestEnvironment(database);
-    db = (await import("@/lib/db/client")).db;
+    db = () => runtime().prisma;
     alice = await createUserWithToken("limits-alice@example.com");
     bob = await createUserWithToken("limits-bob@example.com");
     server = await startServer({
@@ -71,7 +72,7 @@ describe("rate limits in the real server", () => {
   afterAll(async () => {
     for (const controller of open) controller.abort();
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

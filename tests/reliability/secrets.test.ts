@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { encode } from "next-auth/jwt";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApiToken } from "@/lib/auth/tokens";
-import { createDb, type Db } from "@/lib/db/client";
+import type { Db } from "@/lib/db/client";
+import { openDatabase } from "@/lib/server/database";
 import { resolveDatabase } from "@/lib/db/database-url";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { startServer, type RunningServer } from "../helpers/server";
@@ -26,12 +27,13 @@ describe("secrets stay out of logs, events and responses", { timeout: 300_000 },
 
   async function scenario(env: Record<string, string>, waitUntil: (db: Db, jobId: string) => Promise<boolean>) {
     const database: TestDatabase = await createTestDatabase("sqlite");
-    const db = createDb(resolveDatabase(database.url, database.dataDir));
+    const opened = openDatabase(resolveDatabase(database.url, database.dataDir));
+    const db = opened.prisma;
     // Assigned once started; the cleanup above may run before that.
     let server: RunningServer | undefined = undefined;
     cleanups.push(async () => {
       await server?.stop();
-      await db.$disconnect();
+      await opened.close();
       await database.drop();
     });
     const user = await db.user.create({ data: { email: "secrets@example.com" } });

@@ -3,7 +3,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, sta
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import type { Checkpoints } from "@/lib/contract/events";
+import type { CheckpointStatus, Checkpoints } from "@/lib/contract/events";
+import { checkpointLayout } from "@/lib/store/checkpoints";
 import type { Db } from "@/lib/db/client";
 import { FIXTURE_JPEG } from "../helpers/api";
 import { freePort } from "../helpers/server";
@@ -68,9 +69,24 @@ export async function completedCheckpointEvents(database: Db, jobId: string): Pr
   return counts;
 }
 
+/** A job's checkpoint rows, read with Prisma, in the note's layout (what the API shows). */
 export async function checkpointsOf(database: Db, jobId: string): Promise<Checkpoints> {
-  const execution = await database.workflowExecution.findUniqueOrThrow({ where: { jobId } });
-  return execution.checkpoints as unknown as Checkpoints;
+  const rows = await database.checkpoint.findMany({ where: { jobId } });
+  return checkpointLayout(
+    rows.map((row) => ({
+      stepIndex: row.stepIndex,
+      candidate: row.candidate,
+      status: row.status as CheckpointStatus,
+      output: row.output as Record<string, unknown> | null,
+      error: row.error,
+      errorClass: row.errorClass as "retryable" | "hard" | null,
+      errorReason: row.errorReason,
+      state: row.state as Record<string, unknown> | null,
+      attempt: row.attempt,
+      startedAt: row.startedAt,
+      completedAt: row.completedAt,
+    })),
+  );
 }
 
 /** Rows in every table a request could write to. */
@@ -78,6 +94,7 @@ export async function rowCounts(database: Db) {
   return {
     jobs: await database.job.count(),
     executions: await database.workflowExecution.count(),
+    checkpoints: await database.checkpoint.count(),
     uploads: await database.upload.count(),
     events: await database.jobEvent.count(),
   };
@@ -100,8 +117,8 @@ export function listFiles(dir: string): string[] {
 
 /** A failing `expect` in a poll loop is easier to read with the job's whole state. */
 export async function describeJob(database: Db, jobId: string): Promise<string> {
-  const job = await database.job.findUnique({ where: { id: jobId }, include: { execution: true } });
-  return JSON.stringify({ status: job?.status, attempts: job?.attempts, error: job?.error, checkpoints: job?.execution?.checkpoints });
+  const job = await database.job.findUnique({ where: { id: jobId } });
+  return JSON.stringify({ status: job?.status, attempts: job?.attempts, error: job?.error, checkpoints: await checkpointsOf(database, jobId) });
 }
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
+import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
 import { completedCheckpointEvents, startJob, stepStarts, waitFor } from "./support";
+import { runtime } from "@/lib/server/runtime";
 
 const JOBS = 10;
 
@@ -24,12 +25,12 @@ describe("two servers' sweeps racing for the same parked jobs on PostgreSQL", { 
     database = await createTestDatabase("postgresql");
     await useTestEnvironment(database);
     ({ token } = await createUserWithToken("sweep-race@example.com"));
-    db = (await import("@/lib/db/client")).db;
+    db = () => runtime().prisma;
   });
 
   afterAll(async () => {
     for (const server of servers) await server.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   });
 

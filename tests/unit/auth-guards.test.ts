@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/api/errors";
 import { assertSameOrigin } from "@/lib/auth/require-user";
 import { parseCookieHeader, readSessionToken } from "@/lib/auth/session";
+import { loadConfig } from "@/lib/config";
 import { safeReturnPath } from "@/components/auth/return-path";
 
 function request(headers: Record<string, string>): Request {
@@ -43,9 +44,13 @@ describe("session cookie", () => {
   it("parses cookies and joins a chunked session token in order", () => {
     const cookies = parseCookieHeader("a=1; next-auth.session-token.1=world; next-auth.session-token.0=hello%20; other=x");
     expect(cookies.get("a")).toBe("1");
-    expect(readSessionToken(cookies)).toBe("hello world");
-    expect(readSessionToken(parseCookieHeader("next-auth.session-token=abc"))).toBe("abc");
-    expect(readSessionToken(parseCookieHeader(""))).toBeUndefined();
+    const plain = loadConfig({ APP_URL: "http://localhost:3000" });
+    expect(readSessionToken(plain, cookies)).toBe("hello world");
+    expect(readSessionToken(plain, parseCookieHeader("next-auth.session-token=abc"))).toBe("abc");
+    expect(readSessionToken(plain, parseCookieHeader(""))).toBeUndefined();
+    // Over HTTPS the cookie carries the __Secure- prefix.
+    const secure = loadConfig({ APP_URL: "https://montage.example" });
+    expect(readSessionToken(secure, parseCookieHeader("__Secure-next-auth.session-token=xyz; next-auth.session-token=abc"))).toBe("xyz");
   });
 });
 

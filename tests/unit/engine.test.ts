@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
-import { CanceledError, classifyError, HardError, RetryableError } from "@/lib/workflows/errors";
-import { stepId } from "@/lib/engine/executor";
+import { CanceledError, classifyError, HardError, isCanceledError, isHardError, isRetryableError, RetryableError } from "@/lib/workflows/errors";
+import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
+import { stepId } from "@/lib/engine/step-runner";
 import { buildRegistry } from "@/lib/workflows/registry";
 import imgEditConfig from "@/workflows/img-edit-to-video/config.json";
 import * as imgEditModule from "@/workflows/img-edit-to-video/workflow";
@@ -18,7 +19,7 @@ describe("classifyError", () => {
 
   it("treats network errors, also nested as a cause, as a retryable outage", () => {
     const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-    expect(classifyError(reset)).toMatchObject({ kind: "retryable", reason: "outage" });
+    expect(classifyError(reset)).toEqual({ kind: "retryable", reason: "outage", message: "Network error (ECONNRESET)" });
     expect(classifyError(new TypeError("fetch failed", { cause: reset }))).toMatchObject({ kind: "retryable", reason: "outage" });
   });
 
@@ -26,10 +27,30 @@ describe("classifyError", () => {
     expect(classifyError(new DOMException("The operation timed out", "TimeoutError"))).toMatchObject({ kind: "retryable", reason: "timeout" });
   });
 
-  it("treats everything else as hard, and cancels as cancels", () => {
-    expect(classifyError(new Error("bug"))).toEqual({ kind: "hard", code: "step_failed", message: "bug" });
-    expect(classifyError("a string")).toEqual({ kind: "hard", code: "step_failed", message: "a string" });
+  it("keeps everything else unknown, with the error itself (its message never reaches the job), and cancels as cancels", () => {
+    const bug = new Error("bug at /srv/secret/path");
+    expect(classifyError(bug)).toEqual({ kind: "unknown", error: bug });
+    expect(classifyError("a string")).toEqual({ kind: "unknown", error: "a string" });
     expect(classifyError(new CanceledError())).toEqual({ kind: "canceled", message: "Canceled by user" });
+  });
+
+  it("recognises control-flow errors by their brand, also from another bundle's copy of the classes", () => {
+    // What a second copy of lib/workflows/errors.ts (another Next.js bundle) makes: same brand, other class.
+    const kind = Symbol.for("montage.workflow-error-kind");
+    const foreignCancel = Object.assign(new Error("Canceled by user"), { name: "CanceledError", [kind]: "canceled" });
+    const foreignHard = Object.assign(new Error("flagged"), { code: "content_rejected", [kind]: "hard" });
+    expect(isCanceledError(foreignCancel)).toBe(true);
+    expect(classifyError(foreignCancel)).toEqual({ kind: "canceled", message: "Canceled by user" });
+    expect(isHardError(foreignHard)).toBe(true);
+    expect(isRetryableError(foreignHard)).toBe(false);
+    // A plain error named like one is not one.
+    expect(isCanceledError(Object.assign(new Error("x"), { name: "CanceledError" }))).toBe(false);
+  });
+
+  it("tells why a step was interrupted, by brand", () => {
+    expect(interruptReason(new InterruptedError("lease_lost"))).toBe("lease_lost");
+    expect(interruptReason(Object.assign(new Error("x"), { [Symbol.for("montage.step-interrupt")]: true, reason: "shutdown" }))).toBe("shutdown");
+    expect(interruptReason(new Error("Server shutting down"))).toBeUndefined();
   });
 
   it("marks circuit-open refusals as park-only", () => {
@@ -61,10 +82,11 @@ describe("stepId", () => {
 describe("buildRegistry", () => {
   const good = { folder: "img-edit-to-video", config: imgEditConfig, module: imgEditModule as Record<string, unknown> };
 
-  it("loads the example workflow", () => {
+  it("loads the example workflow, with its version", () => {
     const registry = buildRegistry([good]);
     expect(registry.problems).toEqual([]);
     const workflow = registry.workflows.get("img-edit-to-video");
+    expect(workflow?.version).toMatch(/^[0-9a-f]{12}$/);
     expect(workflow?.config.name).toBe("Image Edit to Video");
     expect(workflow?.config.icon).toBe("🎬");
     expect(workflow?.config.steps.map((s) => s.name)).toEqual(["upload", "image_edit", "video_generation"]);
