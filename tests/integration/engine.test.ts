@@ -321,6 +321,35 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
     });
   });
 
+  it("the in-process runner's run() resolves with the run's outcome, once per job however often it is asked", async () => {
+    let calls = 0;
+    const workflow = testWorkflow("run-once", { only: async () => ({ n: ++calls }) });
+    const runner = new InProcessRunner({
+      engine: { ...rt.engine, findWorkflow: (id) => (id === workflow.config.id ? workflow : undefined) },
+      checkHealth: async () => ({ healthy: true }),
+      concurrency: 1,
+      leaseMs: 30_000,
+      sweepIntervalMs: 3_600_000,
+      sweepBatch: 10,
+      recheckSeconds: 1,
+    });
+    const [first, second] = await Promise.all([1, 2].map(() => insertTestJob(rt.store, workflow, userId)));
+    const runs = [runner.run(first!), runner.run(first!), runner.run(second!)];
+    expect(runs[1]).toBe(runs[0]);
+    expect((await Promise.all(runs)).map((outcome) => outcome?.status)).toEqual(["completed", "completed", "completed"]);
+    expect(calls).toBe(2);
+    expect(await runner.run(first!)).toEqual({ status: "skipped", why: "job is completed" });
+
+    // Waiting jobs of a stopped runner resolve undefined: they were not run here.
+    const [third, fourth] = await Promise.all([1, 2].map(() => insertTestJob(rt.store, workflow, userId)));
+    const running = runner.run(third!);
+    const waiting = runner.run(fourth!);
+    await runner.stop();
+    expect(await waiting).toBeUndefined();
+    expect((await running)?.status).toBe("interrupted");
+    expect(await runner.run(fourth!)).toBeUndefined();
+  });
+
   it("the in-process runner's sweep adopts an execution whose runner died", async () => {
     const workflow = testWorkflow("orphaned", { only: async () => ({ ok: true }) });
     rt = await useTestEnvironment(database, {}, { registry: { workflows: new Map([[workflow.config.id, workflow]]), problems: [] } });

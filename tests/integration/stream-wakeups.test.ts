@@ -1,8 +1,10 @@
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Runtime } from "@/lib/server/runtime";
+import { JOB_EVENTS_CHANNEL } from "@/lib/store/postgres/watchers";
 import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
-import { runtime } from "@/lib/server/runtime";
+import { insertTestJob, testWorkflow } from "../helpers/engine";
 
 /**
  * Streams learn of events written by other processes: on PostgreSQL through the job_events
@@ -12,24 +14,14 @@ import { runtime } from "@/lib/server/runtime";
  */
 describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups on %s", (provider) => {
   let database: TestDatabase;
-  let m: Awaited<ReturnType<typeof load>>;
+  let rt: Runtime;
   let userId: string;
   let other: { insertEvent(jobId: string, n: number): Promise<void>; query(sql: string, values?: unknown[]): Promise<unknown[]>; close(): Promise<void> };
 
-  async function load() {
-    return {
-      db: () => runtime().prisma,
-      insert: await import("@/lib/jobs/insert"),
-      stream: await import("@/lib/jobs/stream"),
-      wakeups: await import("@/lib/jobs/wakeups"),
-    };
-  }
-
   beforeAll(async () => {
     database = await createTestDatabase(provider);
-    await useTestEnvironment(database);
-    m = await load();
-    userId = (await m.db().user.create({ data: { email: `wakeups-${provider}@example.com` } })).id;
+    rt = await useTestEnvironment(database);
+    userId = (await rt.prisma.user.create({ data: { email: `wakeups-${provider}@example.com` } })).id;
     if (provider === "postgresql") {
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
@@ -58,20 +50,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
     await database.drop();
   });
 
-  const newJob = () =>
-    m.insert.insertJob(m.db(), {
-      userId,
-      workflowId: "img-edit-to-video",
-      inputs: {},
-      maxRetries: 3,
-      firstEvent: { type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued" } },
-    });
+  const workflow = testWorkflow("followed", { upload: async () => ({}) });
+  const newJob = () => insertTestJob(rt.store, workflow, userId);
 
   /** Opens a stream and collects the `n` of the events it delivers. */
   function follow(jobId: string) {
     const abort = new AbortController();
     const received: unknown[] = [];
-    const reader = m.stream.streamJobEvents(jobId, 0, abort.signal).getReader();
+    const reader = rt.streams.open(jobId, 0, abort.signal).getReader();
     const decoder = new TextDecoder();
     const done = (async () => {
       for (;;) {
@@ -100,7 +86,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
     const stream = follow(jobId);
     await delivered(stream, ["queued"]);
     const mode = provider === "postgresql" ? "listen" : "tail";
-    await vi.waitFor(() => expect(m.wakeups.wakeupMode()).toBe(mode), { timeout: 4_000 });
+    await vi.waitFor(() => expect(rt.wakeups.mode()).toBe(mode), { timeout: 4_000 });
     await other.insertEvent(jobId, 1);
     await delivered(stream, ["queued", 1]);
     await other.insertEvent(jobId, 2);
@@ -109,7 +95,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
     // On PostgreSQL the job is marked as watched, so that its commits notify; SQLite has no NOTIFY.
     expect(await watchers()).toEqual(provider === "postgresql" ? [{ job_id: jobId }] : []);
     await stream.close();
-    expect(m.wakeups.wakeupMode()).toBe("off");
+    expect(rt.wakeups.mode()).toBe("off");
     await vi.waitFor(async () => expect(await watchers()).toEqual([]));
   });
 
@@ -124,7 +110,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
       const payloads: string[] = [];
       listener.on("notification", (message) => payloads.push(message.payload ?? ""));
       await listener.connect();
-      await listener.query(`LISTEN ${m.wakeups.JOB_EVENTS_CHANNEL}`);
+      await listener.query(`LISTEN ${JOB_EVENTS_CHANNEL}`);
       const writer = new pg.Client({ connectionString: database.url });
       await writer.connect();
       await writer.query("BEGIN");
@@ -147,7 +133,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
       const expiry = async () => ((await other.query("SELECT expires_at > (now() AT TIME ZONE 'UTC') + interval '1 minute' AS fresh FROM job_event_watchers WHERE job_id = $1", [jobId])) as { fresh: boolean }[]).map((row) => row.fresh);
       await vi.waitFor(async () => expect(await expiry()).toEqual([true]));
       await other.query("DELETE FROM job_event_watchers WHERE job_id = $1", [jobId]);
-      await m.wakeups.refreshWatchers();
+      await rt.wakeups.refreshWatchers();
       expect(await expiry()).toEqual([true]);
       await stream.close();
     });
@@ -155,7 +141,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
     it("a job's streams closed and reopened at once keep it watched", async () => {
       const jobId = await newJob();
       const keep = follow(jobId); // holds the listener, so the mode stays "listen" throughout
-      await vi.waitFor(() => expect(m.wakeups.wakeupMode()).toBe("listen"), { timeout: 4_000 });
+      await vi.waitFor(() => expect(rt.wakeups.mode()).toBe("listen"), { timeout: 4_000 });
       for (let i = 0; i < 3; i++) await follow(jobId).close();
       const stream = follow(jobId);
       await delivered(stream, ["queued"]);
@@ -171,14 +157,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("cross-process stream wake-ups
     it("polls while its listening connection is gone, and listens again once it can", async () => {
       const jobId = await newJob();
       const stream = follow(jobId);
-      await vi.waitFor(() => expect(m.wakeups.wakeupMode()).toBe("listen"), { timeout: 4_000 });
-      const listeners = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ${m.wakeups.JOB_EVENTS_CHANNEL}'`;
+      await vi.waitFor(() => expect(rt.wakeups.mode()).toBe("listen"), { timeout: 4_000 });
+      const listeners = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ${JOB_EVENTS_CHANNEL}'`;
       const [{ pid }] = (await other.query(listeners)) as [{ pid: number }];
       await other.query(`SELECT pg_terminate_backend(${pid})`);
-      await vi.waitFor(() => expect(m.wakeups.wakeupMode()).toBe("tail"), { timeout: 4_000 });
+      await vi.waitFor(() => expect(rt.wakeups.mode()).toBe("tail"), { timeout: 4_000 });
       await other.insertEvent(jobId, 1);
       await delivered(stream, ["queued", 1]);
-      await vi.waitFor(() => expect(m.wakeups.wakeupMode()).toBe("listen"), { timeout: 4_000 });
+      await vi.waitFor(() => expect(rt.wakeups.mode()).toBe("listen"), { timeout: 4_000 });
       const [again] = (await other.query(listeners)) as [{ pid: number }];
       expect(again.pid).not.toBe(pid);
       await other.insertEvent(jobId, 2);

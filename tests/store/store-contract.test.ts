@@ -69,6 +69,16 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.getJob("no-such-job")).toBeUndefined();
   });
 
+  it("writes nothing of a job when any of its rows is refused", async () => {
+    const counts = () => Promise.all([database.prisma.job.count(), database.prisma.workflowExecution.count(), database.prisma.jobEvent.count(), database.prisma.upload.count()]);
+    const before = await counts();
+    // The upload is written after the job and its execution: its refusal must take them back too.
+    const badUpload = { filename: null as unknown as string, contentType: "image/png", data: Buffer.from([1]), width: 1, height: 1 };
+    await expect(store.insertJob(newJob({ upload: badUpload }))).rejects.toThrow();
+    await expect(store.insertJob(newJob({ userId: "no-such-user" }))).rejects.toThrow();
+    expect(await counts()).toEqual(before);
+  });
+
   it("keeps the first config recorded for a version", async () => {
     await store.insertJob(newJob({ workflow: { id: "wf-keep", version: "k1", config: { first: true } } }));
     await store.insertJob(newJob({ workflow: { id: "wf-keep", version: "k1", config: { first: false } } }));
