@@ -21,7 +21,7 @@ import { CrossProcessWakeups } from "@/lib/jobs/wakeups";
 import { createLogger, type Logger } from "@/lib/log";
 import { checkProviderHealth, createProviders, type ProviderRuntime } from "@/lib/providers";
 import type { HealthStatus } from "@/lib/providers/types";
-import { ReplicateWebhookReceiver } from "@/lib/providers/replicate/webhook-receiver";
+import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
 import type { Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -76,6 +76,8 @@ export interface RuntimeOverrides {
   /** Workflows of the test's own, instead of workflows/. */
   registry?: Registry;
   inngest?: InngestClientOverrides;
+  /** Where verified Replicate webhooks are forwarded, instead of the driver's own forwarding. */
+  forwardPredictionCompleted?: PredictionCompletedForwarder;
 }
 
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
@@ -117,7 +119,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     configuredSecret: config.REPLICATE_WEBHOOK_SECRET,
     logger,
     // Under Inngest a finished prediction resumes the run waiting for it (step.waitForEvent); in-process the waiters suffice.
-    forward: inngest ? async (event) => void (await inngest.client.send(predictionCompletedEvent({ id: event.prediction_id, status: event.status }))) : async () => undefined,
+    forward:
+      overrides.forwardPredictionCompleted ??
+      (inngest ? async (event) => void (await inngest.client.send(predictionCompletedEvent({ id: event.prediction_id, status: event.status }))) : async () => undefined),
   });
 
   let authSecret: string | undefined;
