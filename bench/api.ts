@@ -64,7 +64,7 @@ async function load(name: string, options: autocannon.Options): Promise<LoadResu
 
 export async function runApiSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
   const testDb = await createTestDatabase("sqlite");
-  const { database, token } = await createBenchUser(testDb, "bench-api@example.com");
+  const { token, close } = await createBenchUser(testDb, "bench-api@example.com");
   const jpeg = await oneMegabyteJpeg();
   const { body, contentType } = multipart(jpeg);
   const loads: LoadResult[] = [];
@@ -109,7 +109,7 @@ export async function runApiSection({ rows, results, log }: { rows: Row[]; resul
     );
   } finally {
     await server.stop();
-    await database.$disconnect();
+    await close();
     await testDb.drop();
   }
   results.api = { imageBytes: jpeg.length, loads };

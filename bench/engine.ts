@@ -2,36 +2,24 @@
  * Sections 1 and 2: the Montage engine's step overhead and throughput on no-op workflows, next to
  * the raw durable commit rate of the same database through the same drivers.
  *
- * Each run takes the app's own path: the job is inserted by insertJob (createJob's insert, minus
+ * Each run takes the app's own path: the job is inserted by the store (createJob's insert, minus
  * the upload: these workflows take no file), then run by an InProcessRunner (not started, so no
- * sweep timer) through run(): its queue, lease and job load, runExecution with directStepRunner.
+ * sweep timer) through run(): its queue, the lease and job read, runExecution with directStepRunner.
  */
 import Database from "better-sqlite3";
 import pg from "pg";
+import { loadConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
+import { resolveDatabase } from "@/lib/db/database-url";
+import { InProcessRunner } from "@/lib/engine/in-process-runner";
+import { JobNotifier } from "@/lib/engine/notifier";
+import { silentLogger } from "@/lib/log";
+import { createProviders } from "@/lib/providers";
+import { openDatabase } from "@/lib/server/database";
+import type { Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { TestDatabase } from "../tests/helpers/db";
 import { summarize, type Summary } from "./lib/stats";
-
-type Engine = {
-  createDb: typeof import("@/lib/db/client").createDb;
-  resolveDatabase: typeof import("@/lib/db/database-url").resolveDatabase;
-  InProcessRunner: typeof import("@/lib/engine/in-process-runner").InProcessRunner;
-  insertJob: typeof import("@/lib/jobs/insert").insertJob;
-  providers: typeof import("@/lib/providers").providers;
-  log: typeof import("@/lib/log").log;
-};
-
-async function loadEngine(): Promise<Engine> {
-  return {
-    createDb: (await import("@/lib/db/client")).createDb,
-    resolveDatabase: (await import("@/lib/db/database-url")).resolveDatabase,
-    InProcessRunner: (await import("@/lib/engine/in-process-runner")).InProcessRunner,
-    insertJob: (await import("@/lib/jobs/insert")).insertJob,
-    providers: (await import("@/lib/providers")).providers,
-    log: (await import("@/lib/log")).log,
-  };
-}
 
 /** handler call times per job: consecutive differences are the engine's cost between two steps. */
 const stepTimes = new Map<string, number[]>();
@@ -52,46 +40,43 @@ function noopWorkflow(id: string, steps: number): Workflow {
       inputs: [],
     },
     handlers: Object.fromEntries(names.map((name) => [name, handler])),
+    version: "bench",
   };
 }
 
 export interface EngineHarness {
   provider: TestDatabase["provider"];
   database: Db;
+  store: Store;
   runOnce(workflow: Workflow): Promise<{ ms: number; jobId: string }>;
   close(): Promise<void>;
 }
 
 export async function engineHarness(testDb: TestDatabase): Promise<EngineHarness> {
-  const engine = await loadEngine();
-  const target = engine.resolveDatabase(testDb.url, testDb.dataDir);
-  const database = engine.createDb(target);
+  const target = resolveDatabase(testDb.url, testDb.dataDir);
+  const { store, prisma: database, close } = openDatabase(target);
   const user = await database.user.create({ data: { email: `bench-${Date.now()}@example.com` } });
   const workflows = new Map<string, Workflow>();
-  const providers = engine.providers();
-  const runner = new engine.InProcessRunner({
-    database,
-    providers,
+  const config = loadConfig({ DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "silent" });
+  const runner = new InProcessRunner({
+    engine: { store, notifier: new JobNotifier(), providers: createProviders(config, silentLogger), findWorkflow: (id) => workflows.get(id), logger: silentLogger, retryBackoffSeconds: 1 },
     checkHealth: async () => ({ healthy: true }),
     // Above every concurrency level measured: the bench's callers set the concurrency.
     concurrency: 1_000,
     leaseMs: 30_000,
     sweepIntervalMs: 3_600_000,
     sweepBatch: 50,
-    retryBaseSeconds: 1,
-    maxRetries: 3,
-    logger: engine.log,
-    findWorkflow: (id) => workflows.get(id),
+    recheckSeconds: 1,
   });
 
   async function runOnce(workflow: Workflow) {
     workflows.set(workflow.config.id, workflow);
     const t0 = performance.now();
-    const jobId = await engine.insertJob(database, {
+    const jobId = await store.insertJob({
       userId: user.id,
-      workflowId: workflow.config.id,
+      workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
       inputs: {},
-      maxRetries: 3,
+      maxAttempts: 3,
       firstEvent: { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued" } },
     });
     stepTimes.set(jobId, []);
@@ -100,7 +85,7 @@ export async function engineHarness(testDb: TestDatabase): Promise<EngineHarness
     return { ms: performance.now() - t0, jobId };
   }
 
-  return { provider: testDb.provider, database, runOnce, close: () => database.$disconnect() };
+  return { provider: testDb.provider, database, store, runOnce, close };
 }
 
 export interface StepOverheadResult {

@@ -16,7 +16,7 @@ const SWEEP_INTERVAL_MS = 1000;
 
 async function killAndRestart(log: (message: string) => void) {
   const testDb = await createTestDatabase("sqlite");
-  const { database, token } = await createBenchUser(testDb, "bench-recovery@example.com");
+  const { database, token, close } = await createBenchUser(testDb, "bench-recovery@example.com");
   const env = { DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "warn", LOCAL_PROVIDER_FAULTS: "image_edit:slow=5000", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
   const { readFileSync } = await import("node:fs");
   const photo = readFileSync(new URL("../tests/fixtures/photo.jpg", import.meta.url));
@@ -52,7 +52,7 @@ async function killAndRestart(log: (message: string) => void) {
     }
   } finally {
     await server.stop();
-    await database.$disconnect();
+    await close();
     await testDb.drop();
   }
 }
@@ -60,17 +60,23 @@ async function killAndRestart(log: (message: string) => void) {
 /** Parks a job and measures from its due time to its step's handler running again. */
 async function sweepPickup(log: (message: string) => void) {
   const testDb = await createTestDatabase("sqlite");
-  const { createDb } = await import("@/lib/db/client");
+  const { openDatabase } = await import("@/lib/server/database");
   const { resolveDatabase } = await import("@/lib/db/database-url");
+  const { loadConfig } = await import("@/lib/config");
   const { InProcessRunner } = await import("@/lib/engine/in-process-runner");
+  const { JobNotifier } = await import("@/lib/engine/notifier");
   const { RetryableError } = await import("@/lib/workflows/errors");
-  const { providers } = await import("@/lib/providers");
-  const { log: logger } = await import("@/lib/log");
-  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
+  const { createProviders } = await import("@/lib/providers");
+  const { silentLogger } = await import("@/lib/log");
+  const opened = openDatabase(resolveDatabase(testDb.url, testDb.dataDir));
+  const { prisma: database, store } = opened;
+  const config = loadConfig({ DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "silent" });
+  const engine = { store, notifier: new JobNotifier(), providers: createProviders(config, silentLogger), logger: silentLogger, retryBackoffSeconds: 1 };
   const user = await database.user.create({ data: { email: "bench-sweep@example.com" } });
   const starts = new Map<string, number[]>();
   let failFirst = true;
   const workflow = {
+    version: "bench",
     config: { id: "bench-park", name: "bench-park", description: "", icon: "⚙️", inputs: [], steps: [{ name: "only", type: "noop", label: "only" }] },
     handlers: {
       only: async (ctx: { jobId: string }) => {
@@ -83,23 +89,29 @@ async function sweepPickup(log: (message: string) => void) {
     },
   };
   const newRunner = (sweepIntervalMs: number) => new InProcessRunner({
-    database,
-    providers: providers(),
+    engine: { ...engine, findWorkflow: (id) => (id === workflow.config.id ? workflow : undefined) },
     checkHealth: async () => ({ healthy: true }),
     concurrency: 4,
     leaseMs: 30_000,
     sweepIntervalMs,
     sweepBatch: 50,
-    retryBaseSeconds: 1,
-    maxRetries: 5,
-    logger,
-    findWorkflow: (id) => (id === workflow.config.id ? workflow : undefined),
+    recheckSeconds: 1,
   });
   // A long sweep interval first, so that only the runner's own wake-up timer can resume the job.
   let runner = newRunner(60_000);
   await runner.start();
-  const newJob = async (status: string, nextRetryAt: Date | null) =>
-    (await database.job.create({ data: { userId: user.id, workflowId: "bench-park", status, nextRetryAt, inputs: {}, execution: { create: { workflowId: "bench-park", checkpoints: {}, maxRetries: 5 } } } })).id;
+  /** A queued job through the store; a job "parked by another process" is then moved to pending_retry by hand. */
+  const newJob = async (status: "queued" | "pending_retry", nextRetryAt: Date | null) => {
+    const jobId = await store.insertJob({
+      userId: user.id,
+      workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
+      inputs: {},
+      maxAttempts: 5,
+      firstEvent: { type: "progress", data: { step: 0, step_name: "only", progress: 0, step_progress: 0, message: "Queued" } },
+    });
+    if (status === "pending_retry") await database.job.update({ where: { id: jobId }, data: { status, nextRetryAt } });
+    return jobId;
+  };
   const waitFor = async (jobId: string, count: number) => {
     const deadline = Date.now() + 10_000;
     while ((starts.get(jobId)?.length ?? 0) < count) {
@@ -139,7 +151,7 @@ async function sweepPickup(log: (message: string) => void) {
     }
   } finally {
     await runner.stop();
-    await database.$disconnect();
+    await opened.close();
     await testDb.drop();
   }
   return { sweepIntervalMs: SWEEP_INTERVAL_MS, ownWake: summarize(ownWake), sweep: summarize(sweep), sweepSamples: sweep, ownWakeSamples: ownWake };

@@ -16,8 +16,6 @@ Object.assign(process.env, {
 });
 process.env.DATABASE_URL = `file:${path.join(process.env.DATA_DIR!, "unused.db")}`;
 
-const { setLogLevel } = await import("@/lib/log");
-setLogLevel("silent");
 const { sizes } = await import("./lib/sizes");
 const { markdownTable } = await import("./lib/report");
 const { describeMachine } = await import("./lib/machine");

@@ -11,7 +11,8 @@
 import http from "node:http";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { postgresTime, sqliteTime } from "@/lib/db/client";
+import { postgresTime } from "@/lib/store/postgres/connection";
+import { sqliteTime } from "@/lib/store/sqlite/connection";
 import { createTestDatabase, type Provider } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
 import { createBenchUser, groupRssBytes, spawnTsx } from "./lib/processes";
@@ -154,11 +155,11 @@ async function openWriter(testDb: { provider: Provider; url: string }): Promise<
 
 async function measureOn(provider: Provider, log: (message: string) => void): Promise<FanoutResult[]> {
   const testDb = await createTestDatabase(provider);
-  const { database, user, token } = await createBenchUser(testDb, `bench-stream-${provider}@example.com`);
+  const { database, user, token, close } = await createBenchUser(testDb, `bench-stream-${provider}@example.com`);
   const jobIds: string[] = [];
   for (let i = 0; i < JOBS; i++) {
     const job = await database.job.create({
-      data: { userId: user.id, workflowId: "img-edit-to-video", status: "running", inputs: {}, execution: { create: { workflowId: "img-edit-to-video", checkpoints: {}, maxRetries: 3, leaseOwner: "bench-writer:1:x", leaseExpiresAt: new Date(Date.now() + 3_600_000) } } },
+      data: { userId: user.id, workflowId: "img-edit-to-video", status: "running", inputs: {}, execution: { create: { workflowId: "img-edit-to-video", maxAttempts: 3, leaseOwner: "bench-writer:1:x", leaseExpiresAt: new Date(Date.now() + 3_600_000) } } },
     });
     jobIds.push(job.id);
   }
@@ -196,7 +197,7 @@ async function measureOn(provider: Provider, log: (message: string) => void): Pr
     }
   } finally {
     await writer.close();
-    await database.$disconnect();
+    await close();
     await testDb.drop();
   }
   return fanout;

@@ -10,11 +10,10 @@
  * Not part of CI (it takes minutes); see docs/reliability.md. Needs `npm run build` first.
  */
 import { parseArgs } from "node:util";
-import type { Checkpoints } from "@/lib/contract/events";
-import { createTestDatabase, useTestEnvironment, type Provider } from "../tests/helpers/db";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type Provider } from "../tests/helpers/db";
 import { createUserWithToken } from "../tests/helpers/api";
 import { startServer, type RunningServer } from "../tests/helpers/server";
-import { completedCheckpointEvents, startJob, stepStarts } from "../tests/reliability/support";
+import { checkpointsOf, completedCheckpointEvents, startJob, stepStarts } from "../tests/reliability/support";
 
 const { values: args } = parseArgs({
   options: {
@@ -47,8 +46,8 @@ const TERMINAL = ["completed", "failed", "canceled"];
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const database = await createTestDatabase(PROVIDER);
-  await useTestEnvironment(database);
-  const { db } = await import("@/lib/db/client");
+  const rt = await useTestEnvironment(database);
+  const db = () => rt.prisma;
   const { token } = await createUserWithToken(`load-${Date.now()}@example.com`);
   let server: RunningServer | undefined;
   const restarts = { graceful: 0, kill9: 0 };
@@ -113,7 +112,7 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     for (const row of rows.filter((r) => r.status === "completed")) {
       const counts = await completedCheckpointEvents(db(), row.id);
-      const checkpoints = row.execution!.checkpoints as unknown as Checkpoints;
+      const checkpoints = await checkpointsOf(db(), row.id);
       if (counts.some((c) => c !== 1) || [0, 1, 2].some((i) => checkpoints[String(i)]?.status !== "completed")) duplicated++;
       reruns += (await stepStarts(db(), row.id)).length - 3;
       latencies.push(row.completedAt!.getTime() - row.createdAt.getTime());
@@ -138,7 +137,7 @@ async function main(): Promise<void> {
     process.exitCode = lost > 0 || stuck > 0 || duplicated > 0 ? 1 : 0;
   } finally {
     await server?.stop();
-    await useTestEnvironment(database);
+    await closeTestEnvironment();
     await database.drop();
   }
 }

@@ -21,11 +21,11 @@ export function spawnTsx(script: string, args: string[], healthUrl: string): Pro
 
 /** A user with an API token in a bench database made by createTestDatabase. */
 export async function createBenchUser(testDb: { url: string; dataDir: string }, email: string) {
-  const { createDb } = await import("@/lib/db/client");
+  const { openDatabase } = await import("@/lib/server/database");
   const { resolveDatabase } = await import("@/lib/db/database-url");
   const { createApiToken } = await import("@/lib/auth/tokens");
-  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
-  const user = await database.user.create({ data: { email } });
-  const { token } = await createApiToken(database, user.id, "bench");
-  return { database, user, token };
+  const opened = openDatabase(resolveDatabase(testDb.url, testDb.dataDir));
+  const user = await opened.prisma.user.create({ data: { email } });
+  const { token } = await createApiToken(opened.prisma, user.id, "bench");
+  return { database: opened.prisma, store: opened.store, close: opened.close, user, token };
 }

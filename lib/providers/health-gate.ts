@@ -21,7 +21,7 @@
  *   Replicate cannot tell from its account check whether credit is back, so a circuit opened for
  *   `quota` starts with a single trial job before the first full wave.
  */
-import { HardError, RetryableError, type RetryReason, isHardError, isRetryableError } from "@/lib/workflows/errors";
+import { RetryableError, type RetryReason, isHardError, isRetryableError } from "@/lib/workflows/errors";
 import type { Logger } from "@/lib/log";
 import type { HealthStatus, ModelProvider, StorageProvider } from "@/lib/providers/types";
 

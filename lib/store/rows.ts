@@ -8,10 +8,17 @@ import type { CheckpointRow, ExecutionRecord, JobState, JobSummary, QueuedJob, R
  */
 type Row = Record<string, unknown>;
 
+/** A column's value as text: drivers give strings and numbers; anything else is shown as JSON. */
+function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
 export function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value;
-  const text = String(value);
+  const text = asText(value);
   // Timestamps inside PostgreSQL's json_agg come without a zone; they are UTC.
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
 }
@@ -21,13 +28,13 @@ export function toJson<T>(value: unknown): T | null {
   return (typeof value === "string" ? JSON.parse(value) : value) as T;
 }
 
-const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : asText(value));
 
 export function checkpointFromRow(row: Row): CheckpointRow {
   return {
     stepIndex: Number(row.step_index),
     candidate: Number(row.candidate),
-    status: String(row.status) as CheckpointStatus,
+    status: asText(row.status) as CheckpointStatus,
     output: toJson(row.output),
     error: text(row.error),
     errorClass: text(row.error_class) as CheckpointRow["errorClass"],
@@ -48,18 +55,18 @@ export function jobFromRow(row: Row): JobSummary {
     row.upload_filename === null || row.upload_filename === undefined
       ? null
       : {
-          filename: String(row.upload_filename),
-          contentType: String(row.upload_content_type),
+          filename: asText(row.upload_filename),
+          contentType: asText(row.upload_content_type),
           size: Number(row.upload_size),
           width: Number(row.upload_width),
           height: Number(row.upload_height),
         };
   return {
-    id: String(row.id),
-    userId: String(row.user_id),
-    workflowId: String(row.workflow_id),
+    id: asText(row.id),
+    userId: asText(row.user_id),
+    workflowId: asText(row.workflow_id),
     workflowVersion: text(row.workflow_version),
-    status: String(row.status),
+    status: asText(row.status),
     progress: Number(row.progress),
     inputs: toJson<Record<string, string>>(row.inputs) ?? {},
     result: toJson(row.result),
@@ -80,9 +87,9 @@ export const EXECUTION_SELECT =
 
 export function executionFromRow(row: Row): ExecutionRecord {
   return {
-    id: String(row.e_id),
-    jobId: String(row.id),
-    workflowId: String(row.workflow_id),
+    id: asText(row.e_id),
+    jobId: asText(row.id),
+    workflowId: asText(row.workflow_id),
     currentStep: Number(row.e_current_step),
     retryCount: Number(row.e_retry_count),
     maxAttempts: Number(row.e_max_attempts),
@@ -100,11 +107,11 @@ export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j
 
 export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot {
   return {
-    jobId: String(row.id),
-    userId: String(row.user_id),
-    workflowId: String(row.workflow_id),
+    jobId: asText(row.id),
+    userId: asText(row.user_id),
+    workflowId: asText(row.workflow_id),
     workflowVersion: text(row.workflow_version),
-    status: String(row.status),
+    status: asText(row.status),
     inputs: toJson<Record<string, string>>(row.inputs) ?? {},
     attempts: Number(row.attempts),
     retryCount: Number(row.retry_count),
@@ -114,12 +121,12 @@ export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot 
 }
 
 export function queuedJobFromRow(row: Row): QueuedJob {
-  return { id: String(row.id), userId: String(row.user_id), attempts: Number(row.attempts) };
+  return { id: asText(row.id), userId: asText(row.user_id), attempts: Number(row.attempts) };
 }
 
 export function jobStateFromRow(row: Row): JobState {
   return {
-    status: String(row.status),
+    status: asText(row.status),
     attempts: Number(row.attempts),
     result: toJson(row.result),
     error: text(row.error),

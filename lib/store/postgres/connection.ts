@@ -1,5 +1,5 @@
 import pg from "pg";
-import { INCREMENT, type ColumnType, type ColumnValue } from "@/lib/store/plans";
+import { type INCREMENT, type ColumnType, type ColumnValue } from "@/lib/store/plans";
 
 /**
  * The PostgreSQL store's connections: one `pg` pool per process, which Prisma's adapter shares

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { INCREMENT, type ColumnType, type ColumnValue } from "@/lib/store/plans";
+import { type INCREMENT, type ColumnType, type ColumnValue } from "@/lib/store/plans";
 
 /**
  * The SQLite store's own connection. better-sqlite3 runs each statement synchronously, so a
