@@ -24,9 +24,17 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
-/** Thrown by guards and domain functions; turned into the one error shape by `errorResponse`. */
+/** Process-wide (Symbol.for): an ApiError thrown by code of another bundle is still recognised. */
+const API_ERROR = Symbol.for("montage.api-error");
+
+/**
+ * Thrown by guards and domain functions; turned into the one error shape by `errorResponse`.
+ * Recognised by a brand, not `instanceof`: the runtime's services (e.g. the rate limits) may come
+ * from another Next.js bundle's copy of this class than the route that catches the error.
+ */
 export class ApiError extends Error {
   override readonly name = "ApiError";
+  readonly [API_ERROR] = true;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -40,8 +48,12 @@ export class ApiError extends Error {
   }
 }
 
+export function isApiError(error: unknown): error is ApiError {
+  return typeof error === "object" && error !== null && (error as { [API_ERROR]?: unknown })[API_ERROR] === true;
+}
+
 export function errorResponse(error: unknown, logger: Logger, context: Record<string, unknown> = {}): Response {
-  if (error instanceof ApiError) {
+  if (isApiError(error)) {
     const body: ErrorBody = { success: false, error: { code: error.code, message: error.message } };
     return Response.json(body, { status: error.status, headers: error.headers });
   }

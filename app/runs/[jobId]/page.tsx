@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { ArrowLeft } from "lucide-react";
-import { ApiError } from "@/lib/api/errors";
+import { isApiError } from "@/lib/api/errors";
 import { jobIdSchema } from "@/lib/api/schemas";
 import { requirePageUser } from "@/lib/auth/session";
 import { getOwnJob } from "@/lib/jobs/service";
@@ -20,7 +20,7 @@ export default async function RunPage({ params }: { params: Promise<{ jobId: str
   try {
     await getOwnJob(runtime().store, user.id, jobId);
   } catch (error) {
-    if (error instanceof ApiError && error.code === "not_found") notFound();
+    if (isApiError(error) && error.code === "not_found") notFound();
     throw error;
   }
   return (
