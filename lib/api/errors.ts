@@ -1,3 +1,4 @@
+import "server-only";
 import type { Logger } from "@/lib/log";
 
 /** The closed map from error code to HTTP status. Every error response uses one of these codes. */

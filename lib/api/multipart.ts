@@ -1,3 +1,4 @@
+import "server-only";
 import { Readable } from "node:stream";
 import busboy from "busboy";
 import { ApiError } from "@/lib/api/errors";

@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { JOB_STATUSES } from "@/lib/contract/events";
 import { ERROR_STATUS } from "@/lib/api/errors";

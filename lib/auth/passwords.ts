@@ -1,3 +1,4 @@
+import "server-only";
 import bcrypt from "bcryptjs";
 import { z } from "zod";
 import { ApiError } from "@/lib/api/errors";

@@ -1,3 +1,4 @@
+import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { findUserByToken } from "@/lib/auth/tokens";
 import { parseCookieHeader, readSessionToken, userFromSessionToken, type SessionDeps } from "@/lib/auth/session";

@@ -1,3 +1,4 @@
+import "server-only";
 import { PrismaClient as SqliteClient } from "@/lib/db/generated/sqlite/client";
 import { PrismaClient as PostgresClient } from "@/lib/db/generated/postgresql/client";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * When a parked job is next due: exponential backoff from the base delay, capped, with ±20%
  * jitter so that jobs parked together do not all hit a recovering provider at once. A provider's

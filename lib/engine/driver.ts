@@ -1,3 +1,4 @@
+import "server-only";
 import { InProcessRunner, type InProcessRunnerOptions } from "@/lib/engine/in-process-runner";
 
 /**

@@ -1,3 +1,4 @@
+import "server-only";
 import { InterruptedError } from "@/lib/engine/interrupt";
 import { isDeadLocalOwner, localOwnerPrefix, newLeaseOwner } from "@/lib/engine/lease";
 import { runExecution } from "@/lib/engine/run-execution";

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Why a step was stopped without recording anything: the step resumes later from its checkpoint.
  * - shutdown: the process is stopping; the lease is released and another runner resumes the step.

@@ -1,3 +1,4 @@
+import "server-only";
 import { randomBytes } from "node:crypto";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
 import type { Run } from "@/lib/engine/run";

@@ -1,3 +1,4 @@
+import "server-only";
 import { firstIncompleteStep, stepStart, type Run } from "@/lib/engine/run";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
 import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
 import { recordFailure } from "@/lib/engine/record-failure";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
 import type { StepRunner } from "@/lib/engine/step-runner";
 import type { EngineDeps } from "@/lib/engine/types";

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The seam between the engine and whatever makes steps durable. The in-process runner calls `fn`
  * directly (the database checkpoints are the durability); the Inngest driver wraps it in

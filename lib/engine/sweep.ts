@@ -1,3 +1,4 @@
+import "server-only";
 import type { Logger } from "@/lib/log";
 import type { HealthStatus } from "@/lib/providers/types";
 import type { QueuedJob, Store } from "@/lib/store/types";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { InterruptReason } from "@/lib/engine/interrupt";
 import type { Logger } from "@/lib/log";

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Montage's one Inngest client (app id `montage`). Its settings come from lib/config.ts and are
  * passed explicitly, so the SDK and Montage agree on the mode even though the SDK could read

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * What Montage's Inngest functions need from the rest of the app, handed over by the composition
  * root (lib/server/runtime.ts); tests hand them their own.

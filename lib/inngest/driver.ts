@@ -1,3 +1,4 @@
+import "server-only";
 import type { WorkflowDriver } from "@/lib/engine/driver";
 import { jobCanceledEvent, jobQueuedEvent } from "@/lib/inngest/events";
 import type { Logger } from "@/lib/log";

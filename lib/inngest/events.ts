@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The events Montage sends to Inngest: names and payloads defined once, used by the driver that
  * sends them, the functions they trigger and the webhook route. Listed in docs/inngest.md.

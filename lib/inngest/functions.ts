@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Montage's Inngest functions, served at /api/inngest. See docs/inngest.md.
  */

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Waiting for long predictions under Inngest, for the Replicate provider's `waitForWebhook` option.
  *

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The engine's StepRunner seam on Inngest: each workflow step is one `step.run`, memoized by
  * Inngest under the step's stable id. The database checkpoints stay the source of truth (the

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * `workflow-execute`: runs one attempt of a job on Inngest, triggered by `montage/job.queued`.
  * The engine is the same as in-process (runExecution: same checkpoints, same job events); only

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * `workflow-retry-sweep`: the retry sweep as an Inngest cron (WORKFLOW_RETRY_CRON, every five
  * minutes by default). It claims due pending_retry jobs whose provider is healthy (sweepDueJobs,

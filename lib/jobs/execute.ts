@@ -1,3 +1,4 @@
+import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { checkImage } from "@/lib/api/image-check";
 import { parseMultipart } from "@/lib/api/multipart";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { z } from "zod";
 import type { executionSchema, jobSchema } from "@/lib/api/schemas";
 import type { JobStatus } from "@/lib/contract/events";

@@ -1,3 +1,4 @@
+import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import type { Config } from "@/lib/config";

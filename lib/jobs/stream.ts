@@ -1,3 +1,4 @@
+import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { isTerminalStatus } from "@/lib/contract/events";
 import type { JobNotifier } from "@/lib/engine/notifier";

@@ -1,3 +1,4 @@
+import "server-only";
 import { newLeaseOwner } from "@/lib/engine/lease";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Logger } from "@/lib/log";

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Downloads a provider's output file (Replicate delivery, Cloudinary delivery) without letting a
  * provider-supplied URL reach anything else: allowlisted hosts only, HTTPS when required, redirects

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The provider health gate: one circuit per provider name, in this process, wrapped around the
  * providers in `./index.ts` so that neither the engine nor the workflows know it is there.

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Provider interfaces. Workflow code talks only to these; the local (embedded default),
  * Cloudinary and Replicate implementations live beside this file and are chosen in `./index.ts`.

@@ -1,3 +1,4 @@
+import "server-only";
 import type { Checkpoint, Checkpoints } from "@/lib/contract/events";
 import type { CheckpointRow } from "@/lib/store/types";
 

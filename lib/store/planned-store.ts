@@ -1,3 +1,4 @@
+import "server-only";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import {
   beginRunPlan,

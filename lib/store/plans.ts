@@ -1,3 +1,4 @@
+import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
 import type { Failure, Fence, Park, StepCompletion, StepStart } from "@/lib/store/types";
 

@@ -1,3 +1,4 @@
+import "server-only";
 import type { CheckpointStatus } from "@/lib/contract/events";
 import type { CheckpointRow, ExecutionRecord, JobState, JobSummary, QueuedJob, RunSnapshot, UploadSummary } from "@/lib/store/types";
 

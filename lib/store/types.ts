@@ -1,3 +1,4 @@
+import "server-only";
 import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/events";
 
 /**

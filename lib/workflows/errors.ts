@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The errors that steer a workflow's control flow. A step handler, or a provider it calls, throws
  * one of these; anything else is classified by `classifyError`.

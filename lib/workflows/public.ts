@@ -1,3 +1,4 @@
+import "server-only";
 import type { z } from "zod";
 import type { workflowSchema } from "@/lib/api/schemas";
 import { SUPPORTED_IMAGE_TYPES } from "@/lib/api/image-check";

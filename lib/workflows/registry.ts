@@ -1,3 +1,4 @@
+import "server-only";
 import { createHash } from "node:crypto";
 import type { DiscoveredWorkflow } from "@/lib/workflows/registry.generated";
 import { workflowConfigSchema, type StepHandler, type Workflow } from "@/lib/workflows/definition";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { Logger } from "@/lib/log";
 import type { Providers, StepState } from "@/lib/providers/types";
 import type { StepConfig } from "@/lib/workflows/definition";

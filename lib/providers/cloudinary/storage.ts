@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Cloudinary storage through the official `cloudinary` v2 SDK.
  *

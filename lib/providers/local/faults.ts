@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The local fault switch (`LOCAL_PROVIDER_FAULTS`): makes the local providers fail or stall the way
  * real providers do, so retries, parking and the health gate can be exercised offline.

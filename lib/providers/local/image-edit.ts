@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The local stand-in for an image-edit model: a real, deterministic sharp edit chosen from the
  * prompt's keywords, so the whole pipeline produces genuinely new media without any network.

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Runs the workflow's models offline: each supported model id maps to a local capability that does
  * real media work (sharp for image edits, ffmpeg for video), speaking the model's Replicate inputs.

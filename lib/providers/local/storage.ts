@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Local disk storage for the embedded default mode: media lives under `rootDir/<key>` and is served
  * by Montage itself at `<publicBaseUrl>/files/<key>` (the route checks auth, then streams the file).

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * The local stand-in for an image-to-video model: the bundled ffmpeg renders a real H.264 MP4 with a
  * slow pan and zoom over the first frame ("Ken Burns"), small enough to stay quick on 2 cores.

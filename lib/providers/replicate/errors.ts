@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Turns what the Replicate SDK throws into the engine's typed errors.
  *

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Replicate reads file inputs from URLs it fetches itself. Media on Montage's local storage lives at
  * `APP_URL/files/...`, behind sign-in and usually on localhost: Replicate cannot fetch it. With local

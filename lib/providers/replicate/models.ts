@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Replicate models through the official SDK.
  *

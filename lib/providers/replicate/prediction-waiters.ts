@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Hands predictions from the webhook route to the runs waiting for them, within one process.
  *

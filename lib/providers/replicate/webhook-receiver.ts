@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * What `POST /api/webhooks/replicate` does behind its route handler: verify the delivery (Standard
  * Webhooks, ±5 minutes, constant time; see ./webhook), process each `webhook-id` once (a row in

@@ -1,3 +1,4 @@
+import "server-only";
 /**
  * Replicate webhook verification (Standard Webhooks), stricter than the SDK's `validateWebhook`:
  * constant-time comparison and a ±5 minute timestamp window against replays.

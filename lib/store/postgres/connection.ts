@@ -1,3 +1,4 @@
+import "server-only";
 import pg from "pg";
 import { type INCREMENT, type ColumnType, type ColumnValue } from "@/lib/store/plans";
 

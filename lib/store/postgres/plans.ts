@@ -1,3 +1,4 @@
+import "server-only";
 import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
 import { postgresTime, postgresValue, type PostgresConnection, type Query } from "@/lib/store/postgres/connection";
 

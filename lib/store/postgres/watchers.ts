@@ -1,3 +1,4 @@
+import "server-only";
 import pg from "pg";
 import type { PostgresConnection } from "@/lib/store/postgres/connection";
 import type { EventListenerConnection, EventWatchers } from "@/lib/store/types";

@@ -1,3 +1,4 @@
+import "server-only";
 import { randomUUID } from "node:crypto";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
