@@ -82,7 +82,7 @@ export class ReplicateModels implements ModelProvider {
       userAgent: "montage",
       // Outputs are plain URLs: we download them ourselves, through the allowlisting fetcher.
       useFileOutput: false,
-      fetch: withoutRetriedWrites(options.fetch ?? globalThis.fetch),
+      fetch: withoutRetriedWrites(options.fetch ?? fetch),
     });
     this.webhookUrl = options.webhookUrl;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
