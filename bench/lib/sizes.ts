@@ -22,9 +22,10 @@ function list(name: string, full: number[], smoke: number[]): number[] {
 
 export const sizes = {
   quick,
-  /** Runs of each workflow length (10 and 100 steps), one at a time. */
+  /** Runs of each workflow length (10, 100 and 1,000 steps), one at a time. */
   stepRuns10: size("BENCH_STEP_RUNS_10", 60, 10),
   stepRuns100: size("BENCH_STEP_RUNS_100", 12, 2),
+  stepRuns1000: size("BENCH_STEP_RUNS_1000", 3, 1),
   /** Single-insert commits for the raw commit-rate baselines. */
   commits: size("BENCH_COMMITS", 2000, 300),
   throughputRuns: size("BENCH_THROUGHPUT_RUNS", 2000, 200),
@@ -34,5 +35,7 @@ export const sizes = {
   streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
+  /** Jobs submitted one at a time to time POST /workflows/execute's answer → the first step's start. */
+  firstStepSamples: size("BENCH_FIRST_STEP_SAMPLES", 40, 8),
   sections: (process.env.BENCH_SECTIONS ?? "steps,throughput,stream,api,recovery").split(",").map((s) => s.trim()),
 };
