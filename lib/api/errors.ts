@@ -24,9 +24,18 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
+/**
+ * Shared by every copy of this module in the process (Symbol.for is process-wide). Next.js bundles
+ * route handlers and the server start-up apart, each with its own copy of ApiError; the runtime's
+ * services (e.g. the Replicate webhook receiver) come from the bundle that built the runtime, so
+ * their ApiErrors must be recognised by a brand, not by `instanceof`.
+ */
+const API_ERROR = Symbol.for("montage.api-error");
+
 /** Thrown by guards and domain functions; turned into the one error shape by `errorResponse`. */
 export class ApiError extends Error {
   override readonly name = "ApiError";
+  readonly [API_ERROR] = true;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -40,8 +49,12 @@ export class ApiError extends Error {
   }
 }
 
+export function isApiError(error: unknown): error is ApiError {
+  return typeof error === "object" && error !== null && (error as { [API_ERROR]?: unknown })[API_ERROR] === true;
+}
+
 export function errorResponse(error: unknown, logger: Logger, context: Record<string, unknown> = {}): Response {
-  if (error instanceof ApiError) {
+  if (isApiError(error)) {
     const body: ErrorBody = { success: false, error: { code: error.code, message: error.message } };
     return Response.json(body, { status: error.status, headers: error.headers });
   }
