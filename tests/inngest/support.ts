@@ -36,6 +36,8 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
+const refuseToSend: typeof fetch = () => Promise.reject(new Error("this test's runtime sends no events to Inngest"));
+
 export async function createTestEnv(): Promise<TestEnv> {
   const testDb: TestDatabase = await createTestDatabase("sqlite");
   // Nothing may reach an Inngest server: the runtime's own client refuses to send.
@@ -53,8 +55,6 @@ export async function createTestEnv(): Promise<TestEnv> {
     },
   };
 }
-
-const refuseToSend: typeof fetch = () => Promise.reject(new Error("this test's runtime sends no events to Inngest"));
 
 /** The embedded providers (real image edit and ffmpeg video), with a fault switch of their own. */
 export function localProviders(env: TestEnv, faults = ""): Providers {
