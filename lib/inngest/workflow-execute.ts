@@ -142,6 +142,7 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
         const leased = await store.leaseRun(jobId, owner, { ttlMs: null });
         if (!leased) {
           const job = await store.readJobState(jobId);
+          if (!job) return { status: "skipped", why: "job not found" };
           // Held by an older run's invocation for a moment: let Inngest retry this one, rather than lose the attempt.
           if (job?.status === "queued" && job.attempts === event.data.attempt) throw new Error(`Job ${jobId} is held by another run; Inngest retries`);
           logger.warn("stale event: another run owns the job", { event_attempt: event.data.attempt });

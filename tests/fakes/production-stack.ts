@@ -12,13 +12,10 @@ import { promisify } from "node:util";
 import ffmpeg from "@ffmpeg-installer/ffmpeg";
 
 import type { Checkpoints } from "@/lib/contract/events";
-import { db } from "@/lib/db/client";
-import { workflowDriver } from "@/lib/engine/driver";
-import { sweepDueJobs, type SweepResult } from "@/lib/engine/sweep";
+import { sweepDueJobs } from "@/lib/engine/sweep";
 import { createJob } from "@/lib/jobs/service";
-import { log } from "@/lib/log";
-import { checkProviderHealth, providers } from "@/lib/providers";
-import { findWorkflow } from "@/lib/workflows/registry";
+import { runtime } from "@/lib/server/runtime";
+import { checkpointLayout } from "@/lib/store/checkpoints";
 import { CloudinaryFake } from "./cloudinary-fake";
 import { ReplicateFake } from "./replicate-fake";
 
@@ -88,15 +85,16 @@ async function makeVideo(): Promise<Buffer> {
 }
 
 export async function createUser(): Promise<string> {
-  const user = await db().user.create({ data: { email: `user-${Math.random().toString(36).slice(2)}@example.com` } });
+  const user = await runtime().prisma.user.create({ data: { email: `user-${Math.random().toString(36).slice(2)}@example.com` } });
   return user.id;
 }
 
-/** Creates an Image Edit to Video job through the service; the in-process driver starts it at once. */
+/** Creates an Image Edit to Video job through the service, on the installed runtime; its in-process driver starts it at once. */
 export async function startImageToVideo(userId: string, photo: Buffer): Promise<string> {
-  const workflow = findWorkflow("img-edit-to-video");
+  const rt = runtime();
+  const workflow = rt.findWorkflow("img-edit-to-video");
   if (!workflow) throw new Error("img-edit-to-video is not installed");
-  return createJob({
+  return createJob(rt, {
     userId,
     workflow,
     inputs: { edit_prompt: "Make it golden hour", video_prompt: "Slow push-in" },
@@ -106,10 +104,13 @@ export async function startImageToVideo(userId: string, photo: Buffer): Promise<
 
 export type JobRow = NonNullable<Awaited<ReturnType<typeof loadJob>>>;
 
+/** A job as the store reads it, its checkpoints in the note's layout, and its events (oldest first, data parsed). */
 export async function loadJob(jobId: string) {
-  const job = await db().job.findUnique({ where: { id: jobId }, include: { execution: true, events: { orderBy: { id: "asc" } } } });
-  if (!job?.execution) return undefined;
-  return { ...job, execution: job.execution, checkpoints: (job.execution.checkpoints ?? {}) as unknown as Checkpoints };
+  const { store } = runtime();
+  const job = await store.getJob(jobId);
+  if (!job) return undefined;
+  const events = (await store.readEvents(jobId, 0, 100_000)).map((event) => ({ id: event.id, type: event.type, data: JSON.parse(event.json) as Record<string, unknown> }));
+  return { ...job, layout: checkpointLayout(job.checkpoints) as Checkpoints, events };
 }
 
 /** Polls the database until the job satisfies `done` (a status, or a predicate). */
@@ -129,26 +130,27 @@ export async function waitForJob(jobId: string, done: string | ((job: JobRow) =>
 
 /** The saved prediction id of a step, once its checkpoint holds one. */
 export function predictionIdOf(job: JobRow, step: number): string | undefined {
-  const id = job.checkpoints[String(step)]?.state?.predictionId;
+  const id = job.layout[String(step)]?.state?.predictionId;
   return typeof id === "string" ? id : undefined;
 }
 
 /**
- * One retry sweep as if run at `now` (default: a day from now, so every parked job is due), through
- * the providers' health gate; the jobs it resumes are handed to the driver, as the runner's tick does.
+ * One retry sweep of the installed runtime as if run at `now` (default: a day from now, so every
+ * parked job is due), through the providers' health gate; the jobs it resumes are handed to the
+ * driver, as the runner's tick does. `resumed` lists their ids.
  */
-export async function sweepAt(now = new Date(Date.now() + 24 * 60 * 60_000)): Promise<SweepResult> {
-  const all = providers();
+export async function sweepAt(now = new Date(Date.now() + 24 * 60 * 60_000)): Promise<{ due: number; resumed: string[]; deferred: number }> {
+  const rt = runtime();
   const result = await sweepDueJobs({
-    database: db(),
+    store: rt.store,
     batchSize: 50,
-    checkHealth: (name) => checkProviderHealth(all, name),
-    deferSeconds: 300,
-    logger: log,
+    checkHealth: (name) => rt.checkHealth(name),
+    recheckSeconds: 300,
+    logger: rt.logger,
     now,
   });
-  for (const jobId of result.resumed) await workflowDriver().enqueue(jobId);
-  return result;
+  for (const job of result.resumed) await rt.driver.enqueue(job.id);
+  return { ...result, resumed: result.resumed.map((job) => job.id) };
 }
 
 /** Predictions the fake created for a model. */

@@ -5,14 +5,13 @@
  */
 import { InngestTestEngine } from "@inngest/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Checkpoints } from "@/lib/contract/events";
 import { InProcessRunner } from "@/lib/engine/in-process-runner";
 import { sweepDueJobs } from "@/lib/engine/sweep";
-import { jobQueuedEvent } from "@/lib/inngest/events";
 import { createWorkflowExecute } from "@/lib/inngest/workflow-execute";
-import { log } from "@/lib/log";
+import { silentLogger } from "@/lib/log";
 import type { Providers } from "@/lib/providers/types";
-import { capturingClient, createTestEnv, insertJob, jobEvents, localProviders, TEST_SETTINGS, testDeps, type TestEnv } from "./support";
+import { eventsOf, readJob } from "@/tests/helpers/api";
+import { capturingClient, createTestEnv, insertJob, localProviders, queuedEventOf, testDeps, type TestEnv } from "./support";
 
 let env: TestEnv;
 
@@ -35,16 +34,13 @@ interface Driver {
 
 function inProcess(providers: Providers): Driver & { runner: InProcessRunner } {
   const runner = new InProcessRunner({
-    database: env.database,
-    providers,
+    engine: { ...env.rt.engine, providers },
     checkHealth: async () => ({ healthy: true }),
     concurrency: 1,
     leaseMs: 30_000,
     sweepIntervalMs: 3600_000,
     sweepBatch: 10,
-    retryBaseSeconds: TEST_SETTINGS.retryBaseSeconds,
-    maxRetries: TEST_SETTINGS.maxRetries,
-    logger: log,
+    recheckSeconds: 60,
   });
   return {
     runner,
@@ -64,20 +60,19 @@ function onInngest(providers: Providers): Driver {
   const { client } = capturingClient(env);
   const fn = createWorkflowExecute(client, testDeps(env, providers));
   const run = async (jobId: string) => {
-    const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId } });
-    await new InngestTestEngine({ function: fn, events: [jobQueuedEvent(job)] }).execute();
+    await new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)] }).execute();
   };
   return {
     run,
     async resume(jobId) {
       const { resumed } = await sweepDueJobs({
-        database: env.database,
+        store: env.rt.store,
         batchSize: 10,
         checkHealth: async () => ({ healthy: true }),
-        deferSeconds: 60,
-        logger: log,
+        recheckSeconds: 60,
+        logger: silentLogger,
       });
-      expect(resumed).toEqual([jobId]);
+      expect(resumed.map((job) => job.id)).toEqual([jobId]);
       await run(jobId);
     },
     interrupt: () => undefined, // cancelOn stops the run; the running step sees the database
@@ -92,14 +87,13 @@ function normalise(value: unknown, jobId: string): unknown {
   );
 }
 
-/** What the API and the stream show: the job row, its checkpoints, and its events (per-frame progress left out). */
+/** What the API and the stream show: the job row, its checkpoints, and its events (per-frame progress left out), and who holds its lease. */
 async function snapshot(jobId: string) {
-  const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId }, include: { execution: true } });
-  const execution = job.execution!;
-  const checkpoints = execution.checkpoints as unknown as Checkpoints;
-  const events = (await jobEvents(env, jobId)).filter(
-    (e) => e.type !== "progress" || e.data.step_progress === 0 || e.data.step_progress === 100,
-  );
+  const job = await readJob(jobId);
+  const { execution } = job;
+  // The lease is not part of the store's job record: read it as a fixture, with Prisma.
+  const lease = await env.rt.prisma.workflowExecution.findUniqueOrThrow({ where: { jobId }, select: { leaseOwner: true, leaseExpiresAt: true } });
+  const events = (await eventsOf(jobId)).filter((e) => e.type !== "progress" || e.data.step_progress === 0 || e.data.step_progress === 100);
   return normalise(
     {
       job: { status: job.status, progress: job.progress, result: job.result, error: job.error, errorCode: job.errorCode, attempts: job.attempts, completed: job.completedAt !== null, parked: job.nextRetryAt !== null },
@@ -110,9 +104,10 @@ async function snapshot(jobId: string) {
         lastErrorClass: execution.lastErrorClass,
         lastErrorReason: execution.lastErrorReason,
         lastErrorProvider: execution.lastErrorProvider,
-        lease: execution.leaseOwner,
+        lease: lease.leaseOwner,
+        leaseExpires: lease.leaseExpiresAt !== null,
       },
-      checkpoints: Object.fromEntries(Object.entries(checkpoints).map(([key, { started_at: _s, completed_at: _c, ...rest }]) => [key, rest])),
+      checkpoints: Object.fromEntries(Object.entries(job.layout).map(([key, { started_at: _s, completed_at: _c, ...rest }]) => [key, rest])),
       // Which step-level progress lines appear depends on timing (they are throttled); their order and kinds do not.
       events: events.filter((e) => e.type !== "progress" || e.data.step_progress === 0).map((e) => ({ type: e.type, data: e.type === "progress" ? { step: e.data.step, message: e.data.message } : e.data })),
     },
@@ -120,16 +115,18 @@ async function snapshot(jobId: string) {
   );
 }
 
+/** What the cancel route does once step 2 runs: the database says canceled (one commit with its event), then the driver is told. */
 async function cancelLikeTheApi(jobId: string, driver: Driver): Promise<void> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 25));
-    const execution = await env.database.workflowExecution.findUniqueOrThrow({ where: { jobId } });
-    if ((execution.checkpoints as unknown as Checkpoints)["2"]?.status === "running") break;
+    if ((await readJob(jobId)).layout["2"]?.status === "running") break;
   }
-  await env.database.$transaction([
-    env.database.job.update({ where: { id: jobId }, data: { status: "canceled", error: "Canceled by user", errorCode: "canceled", nextRetryAt: null, completedAt: new Date() } }),
-    env.database.jobEvent.create({ data: { jobId, type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } } }),
-  ]);
+  const canceled = await env.rt.store.cancelJob(jobId, {
+    from: "running",
+    message: "Canceled by user",
+    event: { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } },
+  });
+  expect(canceled).toBe(true);
   driver.interrupt(jobId);
 }
 
@@ -143,7 +140,8 @@ const scenarios: Array<[string, string, Scenario]> = [
     "video:quota:1",
     async (driver, jobId) => {
       await driver.run(jobId);
-      await env.database.job.update({ where: { id: jobId }, data: { nextRetryAt: new Date(Date.now() - 1000) } });
+      // A fixture write: the parked job is due now, so the sweep (which reads the clock) claims it.
+      await env.rt.prisma.job.update({ where: { id: jobId }, data: { nextRetryAt: new Date(Date.now() - 1000) } });
       await driver.resume(jobId);
     },
   ],

@@ -2,13 +2,16 @@
  * The driver choice and the Inngest driver: which events it sends for a new job and a cancel,
  * with which ids, through a real Inngest client whose HTTP sends are captured.
  */
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "@/lib/config";
-import { createInngestDriver } from "@/lib/engine/inngest-driver";
 import { createInngestClient, inngestMode } from "@/lib/inngest/client";
-import { log } from "@/lib/log";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
-import { capturingClient, createTestEnv, insertJob, type TestEnv } from "./support";
+import { createInngestDriver } from "@/lib/inngest/driver";
+import { silentLogger, type Logger } from "@/lib/log";
+import type { Runtime } from "@/lib/server/runtime";
+import { signWebhook } from "@/tests/fakes/replicate-fake";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
+import { capturingClient, createTestEnv, insertJob, type SentEvent, type TestEnv } from "./support";
 
 describe("choosing the driver", () => {
   it.each([
@@ -24,50 +27,60 @@ describe("choosing the driver", () => {
     const cfg = loadConfig(env);
     expect(inngestMode(cfg)).toBe(mode);
     // The SDK's own idea of the mode agrees (it decides whether requests must be signed).
-    expect(createInngestClient(cfg).mode).toBe(mode ?? "cloud");
+    expect(createInngestClient(cfg, silentLogger).mode).toBe(mode ?? "cloud");
   });
 
   it("uses the dev server's URL given in INNGEST_DEV, and INNGEST_BASE_URL for self-hosted Inngest", () => {
-    expect(createInngestClient(loadConfig({ INNGEST_DEV: "http://127.0.0.1:9999" })).apiBaseUrl).toBe("http://127.0.0.1:9999");
-    const selfHosted = createInngestClient(loadConfig({ INNGEST_SIGNING_KEY: "signkey-prod-abc123", INNGEST_BASE_URL: "https://inngest.internal:8288" }));
+    expect(createInngestClient(loadConfig({ INNGEST_DEV: "http://127.0.0.1:9999" }), silentLogger).apiBaseUrl).toBe("http://127.0.0.1:9999");
+    const selfHosted = createInngestClient(loadConfig({ INNGEST_SIGNING_KEY: "signkey-prod-abc123", INNGEST_BASE_URL: "https://inngest.internal:8288" }), silentLogger);
     expect(selfHosted.apiBaseUrl).toBe("https://inngest.internal:8288");
   });
 
-  describe("workflowDriver()", () => {
+  describe("the runtime", () => {
     let testDb: TestDatabase;
     beforeAll(async () => {
       testDb = await createTestDatabase("sqlite");
     });
     afterAll(async () => {
-      await useTestEnvironment(testDb);
-      delete process.env.INNGEST_DEV;
+      await closeTestEnvironment();
       await testDb.drop();
     });
 
-    it("is the in-process runner without Inngest settings and the Inngest driver with them", async () => {
-      const { workflowDriver } = await import("@/lib/engine/driver");
-      delete process.env.INNGEST_DEV;
-      await useTestEnvironment(testDb);
-      expect(workflowDriver().name).toBe("in-process");
-      await useTestEnvironment(testDb, { INNGEST_DEV: "1" });
-      expect(workflowDriver().name).toBe("inngest");
+    it("runs the in-process runner without Inngest settings and the Inngest driver with them", async () => {
+      const inProcess = await useTestEnvironment(testDb);
+      expect(inProcess.driver.name).toBe("in-process");
+      expect(inProcess.inngest).toBeUndefined();
+      const onInngest = await useTestEnvironment(testDb, { INNGEST_DEV: "1" });
+      expect(onInngest.driver.name).toBe("inngest");
+      expect(onInngest.inngest?.functions.map((fn) => fn.id())).toEqual(["workflow-execute", "workflow-retry-sweep"]);
     });
 
-    it("announces finished predictions to Inngest for the webhook route, only under Inngest", async () => {
-      const { announcePredictionCompleted } = await import("@/lib/inngest/prediction-wait");
-      const sent: unknown[] = [];
-      const send = async (event: unknown) => void sent.push(event);
+    it("forwards finished predictions from the webhook route to Inngest, only under Inngest", async () => {
+      const sent: SentEvent[] = [];
+      const capture: typeof fetch = async (_input, init) => {
+        const events = JSON.parse(typeof init?.body === "string" ? init.body : "[]") as SentEvent[];
+        sent.push(...events);
+        return Response.json({ ids: events.map((_e, i) => `evt-${i}`), status: 200 });
+      };
+      const secret = `whsec_${randomBytes(24).toString("base64")}`;
+      /** A verified Replicate delivery, as the webhook route hands it to the runtime's receiver. */
+      const deliver = (rt: Runtime, status: string) => {
+        const id = `msg_${randomBytes(8).toString("hex")}`;
+        const timestamp = Math.floor(Date.now() / 1000);
+        const body = JSON.stringify({ id: "abc123", status, output: null, error: null });
+        const headers = new Headers({ "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signWebhook(secret, id, timestamp, body) });
+        return rt.replicateWebhooks.receive({ headers, rawBody: new TextEncoder().encode(body) });
+      };
 
-      await useTestEnvironment(testDb, { INNGEST_DEV: "1" });
-      expect(await announcePredictionCompleted({ id: "abc123", status: "succeeded" }, send)).toBe(true);
-      expect(await announcePredictionCompleted({ id: "abc123", status: "processing" }, send)).toBe(false);
+      const onInngest = await useTestEnvironment(testDb, { INNGEST_DEV: "1", REPLICATE_WEBHOOK_SECRET: secret }, { inngest: { fetch: capture } });
+      expect(await deliver(onInngest, "succeeded")).toBe("processed");
+      expect(await deliver(onInngest, "processing")).toBe("ignored");
       expect(sent).toEqual([
-        { id: "prediction-abc123-succeeded", name: "montage/replicate.prediction.completed", data: { prediction_id: "abc123", status: "succeeded" } },
+        expect.objectContaining({ id: "prediction-abc123-succeeded", name: "montage/replicate.prediction.completed", data: { prediction_id: "abc123", status: "succeeded" } }),
       ]);
 
-      delete process.env.INNGEST_DEV;
-      await useTestEnvironment(testDb);
-      expect(await announcePredictionCompleted({ id: "abc123", status: "failed" }, send)).toBe(false);
+      const inProcess = await useTestEnvironment(testDb, { REPLICATE_WEBHOOK_SECRET: secret }, { inngest: { fetch: capture } });
+      expect(await deliver(inProcess, "failed")).toBe("processed");
       expect(sent).toHaveLength(1);
     });
   });
@@ -84,7 +97,7 @@ describe("the Inngest driver", () => {
 
   it("sends one montage/job.queued per job attempt, named by the job id and attempt", async () => {
     const { client, sent } = capturingClient(env);
-    const driver = createInngestDriver({ database: env.database, send: (event) => client.send(event), logger: log });
+    const driver = createInngestDriver({ store: env.rt.store, send: (event) => client.send(event), logger: silentLogger });
     const jobId = await insertJob(env, { attempts: 2 });
 
     await driver.enqueue(jobId);
@@ -97,7 +110,7 @@ describe("the Inngest driver", () => {
 
   it("sends montage/job.canceled for a cancel", async () => {
     const { client, sent } = capturingClient(env);
-    const driver = createInngestDriver({ database: env.database, send: (event) => client.send(event), logger: log });
+    const driver = createInngestDriver({ store: env.rt.store, send: (event) => client.send(event), logger: silentLogger });
     const jobId = await insertJob(env);
 
     await driver.interrupt(jobId);
@@ -107,9 +120,9 @@ describe("the Inngest driver", () => {
 
   it("logs instead of throwing when Inngest cannot be reached (the sweep re-sends the event)", async () => {
     const errors: string[] = [];
-    const logger = { ...log, error: (message: string) => errors.push(message), child: () => logger };
+    const logger: Logger = { ...silentLogger, error: (message: string) => errors.push(message), child: () => logger };
     const driver = createInngestDriver({
-      database: env.database,
+      store: env.rt.store,
       send: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:8288")),
       logger,
     });

@@ -10,13 +10,14 @@
 import { InngestTestEngine } from "@inngest/test";
 import type { Context } from "inngest";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Checkpoints } from "@/lib/contract/events";
-import { jobQueuedEvent, predictionCompleted } from "@/lib/inngest/events";
-import { waitForPredictionUnderInngest } from "@/lib/inngest/prediction-wait";
+import { predictionCompleted } from "@/lib/inngest/events";
+import { waitForPredictionUnderInngest, type WaitForWebhook } from "@/lib/inngest/prediction-wait";
+import { InngestStepScope } from "@/lib/inngest/step-runner";
 import { createWorkflowExecute, PREDICTION_WAIT_TIMEOUT } from "@/lib/inngest/workflow-execute";
 import type { ModelOutput, ModelProvider, ModelRunRequest, Providers } from "@/lib/providers/types";
 import { defineWorkflow, workflowConfigSchema, type Workflow } from "@/lib/workflows/definition";
-import { capturingClient, createTestEnv, insertJob, jobEvents, localProviders, recordExecutedSteps, testDeps, type TestEnv } from "./support";
+import { eventsOf, readJob } from "@/tests/helpers/api";
+import { capturingClient, createTestEnv, insertJob, localProviders, queuedEventOf, recordExecutedSteps, testDeps, type TestEnv } from "./support";
 
 /** A Replicate-like model: the prediction id is saved in the step state at once, and a re-run re-attaches to it. */
 class FakePredictions implements ModelProvider {
@@ -24,7 +25,12 @@ class FakePredictions implements ModelProvider {
   readonly statuses = new Map<string, "processing" | "succeeded">();
   creates = 0;
   gets = 0;
-  private readonly waitForWebhook = waitForPredictionUnderInngest<{ id: string }>();
+  private readonly waitForWebhook: WaitForWebhook<{ id: string }>;
+
+  /** `scope`: the one the run's step runner enters, as the runtime shares it with its providers. */
+  constructor(scope: InngestStepScope) {
+    this.waitForWebhook = waitForPredictionUnderInngest<{ id: string }>(scope);
+  }
 
   finish(id: string): void {
     this.statuses.set(id, "succeeded");
@@ -72,6 +78,7 @@ const longPrediction: Workflow = {
       return { prediction: output.body.toString() };
     },
   }),
+  version: "test-1",
 };
 
 let env: TestEnv;
@@ -86,7 +93,7 @@ afterAll(async () => {
 
 /** A run of the long-prediction workflow whose waitForEvent answers come from `answers`, in order. */
 async function runWithWaits(models: FakePredictions, answers: Array<(id: string) => unknown>) {
-  const jobId = await insertJob(env, { workflowId: "long-prediction" });
+  const jobId = await insertJob(env, { workflow: longPrediction });
   const providers: Providers = { storage: localProviders(env).storage, models };
   const { client } = capturingClient(env);
   const fn = createWorkflowExecute(client, testDeps(env, providers, { findWorkflow: (id) => (id === longPrediction.config.id ? longPrediction : undefined) }));
@@ -106,14 +113,13 @@ async function runWithWaits(models: FakePredictions, answers: Array<(id: string)
     }) as Context.Any["step"];
     return { ...ctx, step };
   });
-  const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId } });
-  const engine = new InngestTestEngine({ function: fn, events: [jobQueuedEvent(job)], transformCtx: recorder.transformCtx });
+  const engine = new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)], transformCtx: recorder.transformCtx });
   return { jobId, engine, waitForEvent, executed: recorder.executed };
 }
 
 describe("waiting for long predictions", () => {
   it("suspends the step, waits for the webhook event and resumes on the same prediction", async () => {
-    const models = new FakePredictions();
+    const models = new FakePredictions(env.scope);
     const { jobId, engine, waitForEvent, executed } = await runWithWaits(models, [
       (id) => {
         models.finish("pred1");
@@ -133,18 +139,17 @@ describe("waiting for long predictions", () => {
     });
     expect(executed).toEqual(["step-0-predict", "step-0-predict-resumed-1"]);
     expect(models.creates).toBe(1);
-    const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId }, include: { execution: true } });
+    const job = await readJob(jobId);
     expect(job.status).toBe("completed");
-    const checkpoints = job.execution!.checkpoints as unknown as Checkpoints;
-    expect(checkpoints["0"]).toMatchObject({ status: "completed", output: { prediction: "pred1" } });
+    expect(job.layout["0"]).toMatchObject({ status: "completed", output: { prediction: "pred1" } });
     // The suspension recorded nothing: no failure, no retry; the step simply started twice.
-    const events = await jobEvents(env, jobId);
+    const events = await eventsOf(jobId);
     expect(events.map((e) => e.type)).not.toContain("retry_scheduled");
     expect(events.filter((e) => e.type === "checkpoint")).toHaveLength(1);
   });
 
   it("falls back to checking the prediction when the wait times out, and waits again while it still runs", async () => {
-    const models = new FakePredictions();
+    const models = new FakePredictions(env.scope);
     const { engine, waitForEvent, executed } = await runWithWaits(models, [
       () => null, // timed out, prediction still running: the step suspends again
       () => {
@@ -162,15 +167,14 @@ describe("waiting for long predictions", () => {
   });
 
   it("emits a real WaitForEvent op matched on the prediction id", async () => {
-    const models = new FakePredictions();
-    const jobId = await insertJob(env, { workflowId: "long-prediction" });
+    const models = new FakePredictions(env.scope);
+    const jobId = await insertJob(env, { workflow: longPrediction });
     const { client } = capturingClient(env);
     const fn = createWorkflowExecute(
       client,
       testDeps(env, { storage: localProviders(env).storage, models }, { findWorkflow: () => longPrediction }),
     );
-    const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId } });
-    const engine = new InngestTestEngine({ function: fn, events: [jobQueuedEvent(job)] });
+    const engine = new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)] });
 
     const { step } = await engine.executeStep("wait-prediction-pred1");
 
@@ -180,12 +184,12 @@ describe("waiting for long predictions", () => {
       displayName: "wait-prediction-pred1",
       opts: { timeout: PREDICTION_WAIT_TIMEOUT, if: "async.data.prediction_id == 'pred1'" },
     });
-    expect((await env.database.job.findUniqueOrThrow({ where: { id: jobId } })).status).toBe("running");
+    expect((await readJob(jobId)).status).toBe("running");
   });
 
   it("waits inline through the in-process waiter outside Inngest", async () => {
     const inProcess = vi.fn(async (id: string) => ({ id }));
-    const wait = waitForPredictionUnderInngest(inProcess);
+    const wait = waitForPredictionUnderInngest(new InngestStepScope(), inProcess);
     const signal = new AbortController().signal;
 
     await expect(wait("pred9", signal, 5)).resolves.toEqual({ id: "pred9" });

@@ -8,9 +8,13 @@
  * refused; INNGEST_SIGNING_KEY_FALLBACK is tried when the key does not match (key rotation).
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setLogLevel } from "@/lib/log";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
+import { createLogger } from "@/lib/log";
+import type { Runtime } from "@/lib/server/runtime";
+import { readJob } from "@/tests/helpers/api";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
+import { insertTestJob } from "@/tests/helpers/engine";
 
 const SIGNING_KEY = `signkey-test-${randomBytes(32).toString("hex")}`;
 const FALLBACK_KEY = `signkey-test-${randomBytes(32).toString("hex")}`;
@@ -19,18 +23,27 @@ const ORIGIN = "http://localhost:3000";
 type Handler = (request: Request) => Promise<Response>;
 let route: { GET: Handler; POST: Handler; PUT: Handler };
 let testDb: TestDatabase;
+let rt: Runtime;
+/** The runtime's log lines (errors only), as JSON. */
+const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  setLogLevel("silent");
   testDb = await createTestDatabase("sqlite");
-  delete process.env.INNGEST_DEV;
-  delete process.env.INNGEST_EVENT_KEY;
-  await useTestEnvironment(testDb, { INNGEST_SIGNING_KEY: SIGNING_KEY, INNGEST_SIGNING_KEY_FALLBACK: FALLBACK_KEY });
+  const logger = createLogger({
+    level: "error",
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(...chunk.toString().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>));
+        done();
+      },
+    }),
+  });
+  rt = await useTestEnvironment(testDb, { INNGEST_SIGNING_KEY: SIGNING_KEY, INNGEST_SIGNING_KEY_FALLBACK: FALLBACK_KEY }, { logger });
   route = (await import("@/app/api/inngest/route")) as unknown as typeof route;
 });
 
 afterAll(async () => {
-  await useTestEnvironment(testDb); // disconnects the route's database client
+  await closeTestEnvironment();
   await testDb.drop();
 });
 
@@ -161,20 +174,12 @@ describe("/api/inngest in cloud mode", () => {
     });
   });
 
-  it("runs workflow-execute's onFailure when Inngest gives up on a run: the running job fails", async () => {
-    const { db } = await import("@/lib/db/client");
-    const user = await db().user.create({ data: { email: "failure@example.test" } });
-    const job = await db().job.create({
-      data: {
-        userId: user.id,
-        workflowId: "img-edit-to-video",
-        status: "running",
-        attempts: 1,
-        inputs: {},
-        execution: { create: { workflowId: "img-edit-to-video", checkpoints: {} } },
-      },
-    });
-    const original = { id: "01JTESTEVENT", name: "montage/job.queued", data: { job_id: job.id, user_id: user.id, attempt: 0 }, ts: Date.now() };
+  it("runs workflow-execute's onFailure when Inngest gives up on a run: the running job fails, and the cause is logged", async () => {
+    const user = await rt.prisma.user.create({ data: { email: "failure@example.test" } });
+    const jobId = await insertTestJob(rt.store, rt.findWorkflow("img-edit-to-video")!, user.id);
+    // A fixture: the run had started the job when Inngest gave up on it.
+    await rt.prisma.job.update({ where: { id: jobId }, data: { status: "running", attempts: 1 } });
+    const original = { id: "01JTESTEVENT", name: "montage/job.queued", data: { job_id: jobId, user_id: user.id, attempt: 0 }, ts: Date.now() };
     const failed = {
       id: "01JTESTFAILED",
       name: "inngest/function.failed",
@@ -198,8 +203,13 @@ describe("/api/inngest in cloud mode", () => {
     );
 
     expect(response.status).toBe(200);
-    const after = await db().job.findUniqueOrThrow({ where: { id: job.id } });
-    expect(after).toMatchObject({ status: "failed", errorCode: "run_failed", error: expect.stringContaining("database unreachable") });
+    const after = await readJob(jobId);
+    // The job says what happened and what to do; the internal cause stays in the logs, not in the API.
+    expect(after).toMatchObject({ status: "failed", errorCode: "run_failed", error: "The Inngest run failed after its retries; retry the job to resume it." });
+    expect(after.error).not.toContain("database unreachable");
+    expect(logLines).toContainEqual(
+      expect.objectContaining({ level: "error", msg: "inngest run failed after its retries", job_id: jobId, err: expect.objectContaining({ message: "database unreachable" }) }),
+    );
   });
 
   it("refuses an unsigned in-band sync with 401", async () => {

@@ -1,48 +1,56 @@
 /**
- * Shared set-up for the Inngest tests: a migrated SQLite database of their own, the real local
- * providers, a test Inngest client whose event sends are captured instead of reaching a server,
- * and helpers to insert jobs the way POST /workflows/execute stores them.
+ * Shared set-up for the Inngest tests: a runtime on Inngest (INNGEST_DEV) on a migrated SQLite
+ * database of its own, the real local providers, a test Inngest client whose event sends are
+ * captured instead of reaching a server, and jobs stored the way POST /workflows/execute stores them.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { mockCtx } from "@inngest/test";
 import type { Context } from "inngest";
-import { loadConfig, type Config } from "@/lib/config";
-import { createDb, type Db } from "@/lib/db/client";
-import { resolveDatabase } from "@/lib/db/database-url";
+import type { Config } from "@/lib/config";
 import { createInngestClient } from "@/lib/inngest/client";
 import type { InngestDeps, InngestSettings } from "@/lib/inngest/deps";
-import { log, setLogLevel } from "@/lib/log";
+import { jobQueuedEvent } from "@/lib/inngest/events";
+import { InngestStepScope } from "@/lib/inngest/step-runner";
+import { queuedEvent } from "@/lib/jobs/service";
+import { silentLogger } from "@/lib/log";
+import type { HealthStatus } from "@/lib/providers/types";
 import { FaultSwitch } from "@/lib/providers/local/faults";
 import { LocalModels } from "@/lib/providers/local/models";
 import { LocalStorage } from "@/lib/providers/local/storage";
 import type { Providers } from "@/lib/providers/types";
-import { findWorkflow } from "@/lib/workflows/registry";
-import { createTestDatabase, type TestDatabase } from "@/tests/helpers/db";
+import type { Runtime } from "@/lib/server/runtime";
+import type { Workflow } from "@/lib/workflows/definition";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
 
 const FIXTURE = path.resolve(import.meta.dirname, "..", "fixtures", "photo.png");
 
 export interface TestEnv {
-  database: Db;
-  dataDir: string;
+  /** The installed runtime (tests/helpers/api.ts reads jobs through it). */
+  rt: Runtime;
   config: Config;
+  dataDir: string;
+  /** The step scope the test's functions and providers share (one per runtime in production). */
+  scope: InngestStepScope;
   userId: string;
   cleanup(): Promise<void>;
 }
 
+const refuseToSend: typeof fetch = () => Promise.reject(new Error("this test's runtime sends no events to Inngest"));
+
 export async function createTestEnv(): Promise<TestEnv> {
-  setLogLevel("silent");
   const testDb: TestDatabase = await createTestDatabase("sqlite");
-  const config = loadConfig({ DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, INNGEST_DEV: "1", LOG_LEVEL: "silent" });
-  const database = createDb(resolveDatabase(testDb.url, testDb.dataDir));
-  const user = await database.user.create({ data: { email: `inngest-${Date.now()}@example.test` } });
+  // Nothing may reach an Inngest server: the runtime's own client refuses to send.
+  const rt = await useTestEnvironment(testDb, { INNGEST_DEV: "1", WORKFLOW_RETRY_BACKOFF_SECONDS: "60" }, { inngest: { fetch: refuseToSend } });
+  const user = await rt.prisma.user.create({ data: { email: `inngest-${Date.now()}@example.test` } });
   return {
-    database,
+    rt,
+    config: rt.config,
     dataDir: testDb.dataDir,
-    config,
+    scope: new InngestStepScope(),
     userId: user.id,
     async cleanup() {
-      await database.$disconnect();
+      await closeTestEnvironment();
       await testDb.drop();
     },
   };
@@ -57,26 +65,27 @@ export function localProviders(env: TestEnv, faults = ""): Providers {
 }
 
 export const TEST_SETTINGS: InngestSettings = {
-  retryBaseSeconds: 60,
-  maxRetries: 5,
   userConcurrency: 2,
   concurrency: 4,
   runStartsPerMinute: 300,
   sweepBatch: 50,
   retryCron: "*/5 * * * *",
-  deferSeconds: 300,
+  recheckSeconds: 300,
   cancelPollMs: 50,
 };
 
-export function testDeps(env: TestEnv, providers: Providers, overrides: Partial<InngestDeps> = {}): InngestDeps {
+export interface TestDepsOverrides {
+  findWorkflow?: (id: string) => Workflow | undefined;
+  checkHealth?: (provider: string) => Promise<HealthStatus>;
+}
+
+/** What the composition root hands the Inngest functions, with the test's providers (and workflows). */
+export function testDeps(env: TestEnv, providers: Providers, overrides: TestDepsOverrides = {}): InngestDeps {
   return {
-    database: () => env.database,
-    providers: () => providers,
-    checkHealth: async () => ({ healthy: true }),
-    logger: log,
+    engine: { ...env.rt.engine, providers, ...(overrides.findWorkflow && { findWorkflow: overrides.findWorkflow }) },
+    scope: env.scope,
+    checkHealth: overrides.checkHealth ?? (async () => ({ healthy: true })),
     settings: TEST_SETTINGS,
-    findWorkflow,
-    ...overrides,
   };
 }
 
@@ -97,42 +106,46 @@ export function capturingClient(env: TestEnv) {
       headers: { "content-type": "application/json" },
     });
   };
-  return { client: createInngestClient(env.config, { fetch: fetchStub }), sent };
+  return { client: createInngestClient(env.config, silentLogger, { fetch: fetchStub }), sent };
 }
 
 export interface InsertJobOptions {
-  workflowId?: string;
+  /** Default: the installed img-edit-to-video. */
+  workflow?: Workflow;
+  /** A state to put the stored job in (a test fixture, written with Prisma). */
   status?: string;
   attempts?: number;
-  maxRetries?: number;
+  maxAttempts?: number;
   inputs?: Record<string, string>;
 }
 
 /** A job as createJob stores it (job, execution, upload, first event), without handing it to a driver. */
 export async function insertJob(env: TestEnv, options: InsertJobOptions = {}): Promise<string> {
-  const workflowId = options.workflowId ?? "img-edit-to-video";
+  const workflow = options.workflow ?? env.rt.findWorkflow("img-edit-to-video");
+  if (!workflow) throw new Error("img-edit-to-video is not installed");
   const data = await readFile(FIXTURE);
-  const job = await env.database.job.create({
-    data: {
-      userId: env.userId,
-      workflowId,
-      status: options.status ?? "queued",
-      attempts: options.attempts ?? 0,
-      inputs: options.inputs ?? { edit_prompt: "Make it warm", video_prompt: "Slow push-in" },
-      execution: { create: { workflowId, checkpoints: {}, maxRetries: options.maxRetries ?? 5 } },
-      upload: {
-        create: { userId: env.userId, filename: "photo.png", contentType: "image/png", size: data.length, width: 320, height: 240, data: new Uint8Array(data) },
-      },
-      events: { create: { type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued" } } },
-    },
-    select: { id: true },
+  const jobId = await env.rt.store.insertJob({
+    userId: env.userId,
+    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
+    inputs: options.inputs ?? { edit_prompt: "Make it warm", video_prompt: "Slow push-in" },
+    maxAttempts: options.maxAttempts ?? 5,
+    firstEvent: queuedEvent(workflow),
+    upload: { filename: "photo.png", contentType: "image/png", data, width: 320, height: 240 },
   });
-  return job.id;
+  if (options.status !== undefined || options.attempts !== undefined) {
+    await env.rt.prisma.job.update({
+      where: { id: jobId },
+      data: { ...(options.status !== undefined && { status: options.status }), ...(options.attempts !== undefined && { attempts: options.attempts }) },
+    });
+  }
+  return jobId;
 }
 
-export async function jobEvents(env: TestEnv, jobId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
-  const events = await env.database.jobEvent.findMany({ where: { jobId }, orderBy: { id: "asc" } });
-  return events.map((event) => ({ type: event.type, data: event.data as Record<string, unknown> }));
+/** The job's queued event, as the driver sends it for the job's current attempt. */
+export async function queuedEventOf(env: TestEnv, jobId: string) {
+  const job = await env.rt.store.readQueuedJob(jobId);
+  if (!job) throw new Error(`no job ${jobId}`);
+  return jobQueuedEvent(job);
 }
 
 /**

@@ -5,13 +5,13 @@
 import { InngestTestEngine } from "@inngest/test";
 import type { Context } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Checkpoints } from "@/lib/contract/events";
 import { sweepDueJobs } from "@/lib/engine/sweep";
 import { jobQueuedEvent } from "@/lib/inngest/events";
 import { createWorkflowExecute } from "@/lib/inngest/workflow-execute";
-import { log } from "@/lib/log";
+import { silentLogger } from "@/lib/log";
 import type { Providers } from "@/lib/providers/types";
-import { capturingClient, createTestEnv, insertJob, jobEvents, localProviders, recordExecutedSteps, testDeps, type TestEnv } from "./support";
+import { eventsOf, readJob } from "@/tests/helpers/api";
+import { capturingClient, createTestEnv, insertJob, localProviders, queuedEventOf, recordExecutedSteps, testDeps, type TestEnv } from "./support";
 
 const STEP_IDS = ["step-0-upload", "step-1-image-edit", "step-2-video-generation"];
 
@@ -34,15 +34,15 @@ type QueuedEvent = ReturnType<typeof jobQueuedEvent>;
 async function runFor(jobId: string, providers: Providers, options: { event?: QueuedEvent; extra?: (ctx: Context.Any) => Context.Any } = {}) {
   const { client } = capturingClient(env);
   const fn = createWorkflowExecute(client, testDeps(env, providers));
-  const event = options.event ?? jobQueuedEvent(await env.database.job.findUniqueOrThrow({ where: { id: jobId } }));
+  const event = options.event ?? (await queuedEventOf(env, jobId));
   const recorder = recordExecutedSteps(options.extra);
   const engine = new InngestTestEngine({ function: fn, events: [event], transformCtx: recorder.transformCtx });
   return { engine, event, executed: recorder.executed };
 }
 
 async function jobState(jobId: string) {
-  const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId }, include: { execution: true } });
-  return { job, checkpoints: job.execution!.checkpoints as unknown as Checkpoints };
+  const job = await readJob(jobId);
+  return { job, checkpoints: job.layout };
 }
 
 describe("workflow-execute", () => {
@@ -58,7 +58,7 @@ describe("workflow-execute", () => {
     const { job, checkpoints } = await jobState(jobId);
     expect(job).toMatchObject({ status: "completed", progress: 100, attempts: 1 });
     expect(Object.values(checkpoints).map((c) => c.status)).toEqual(["completed", "completed", "completed"]);
-    const events = await jobEvents(env, jobId);
+    const events = await eventsOf(jobId);
     expect(events.filter((e) => e.type === "checkpoint").map((e) => e.data.step)).toEqual([0, 1, 2]);
     expect(events.at(-1)).toMatchObject({ type: "complete", data: { result: { video_url: expect.any(String) } } });
     // Step outputs (memoized by Inngest) are URLs, never media bytes.
@@ -87,7 +87,7 @@ describe("workflow-execute", () => {
     const { job, checkpoints } = await jobState(jobId);
     expect(job.attempts).toBe(1);
     expect(checkpoints["0"]).toEqual(afterFirst.checkpoints["0"]);
-    const events = await jobEvents(env, jobId);
+    const events = await eventsOf(jobId);
     const uploadStarts = events.filter((e) => e.type === "progress" && e.data.step === 0 && e.data.step_progress === 0 && e.data.message !== "Queued");
     expect(uploadStarts).toHaveLength(1);
     expect(events.filter((e) => e.type === "checkpoint" && e.data.step === 0)).toHaveLength(1);
@@ -104,7 +104,7 @@ describe("workflow-execute", () => {
     const { job, checkpoints } = await jobState(jobId);
     expect(job).toMatchObject({ status: "failed", errorCode: "content_rejected" });
     expect(checkpoints["1"]).toMatchObject({ status: "failed", error_class: "hard" });
-    expect((await jobEvents(env, jobId)).at(-1)).toMatchObject({ type: "error", data: { status: "failed", code: "content_rejected" } });
+    expect((await eventsOf(jobId)).at(-1)).toMatchObject({ type: "error", data: { status: "failed", code: "content_rejected" } });
   });
 
   it("parks a retryable failure without throwing, and the resume is a new run that skips completed steps", async () => {
@@ -119,18 +119,18 @@ describe("workflow-execute", () => {
     const afterPark = await jobState(jobId);
     expect(afterPark.job).toMatchObject({ status: "pending_retry", errorCode: "quota", attempts: 1 });
     expect(afterPark.checkpoints["2"]).toMatchObject({ status: "failed_retryable", error_reason: "quota" });
-    expect((await jobEvents(env, jobId)).at(-1)).toMatchObject({ type: "retry_scheduled", data: { reason: "quota", retry_count: 1 } });
+    expect((await eventsOf(jobId)).at(-1)).toMatchObject({ type: "retry_scheduled", data: { reason: "quota", retry_count: 1 } });
 
     // The retry sweep claims the due job; its new event (attempt 1) starts a new run.
     const swept = await sweepDueJobs({
-      database: env.database,
+      store: env.rt.store,
       batchSize: 10,
       checkHealth: async () => ({ healthy: true }),
-      deferSeconds: 60,
-      logger: log,
+      recheckSeconds: 60,
+      logger: silentLogger,
       now: new Date(Date.now() + 24 * 3600_000),
     });
-    expect(swept.resumed).toEqual([jobId]);
+    expect(swept.resumed).toEqual([{ id: jobId, userId: env.userId, attempts: 1 }]);
     const resumedRun = await runFor(jobId, providers);
 
     const resumed = await resumedRun.engine.execute();
@@ -153,8 +153,8 @@ describe("workflow-execute", () => {
     const during = await jobState(jobId);
     expect(during.job).toMatchObject({ status: "running", error: null });
     expect(during.checkpoints["1"]).toMatchObject({ status: "running" });
-    expect(during.job.execution!.retryCount).toBe(0);
-    expect((await jobEvents(env, jobId)).some((e) => e.type === "retry_scheduled")).toBe(false);
+    expect(during.job.execution.retryCount).toBe(0);
+    expect((await eventsOf(jobId)).some((e) => e.type === "retry_scheduled")).toBe(false);
 
     // Inngest's retry of the step: the same event, the first step memoized.
     const retry = await runFor(jobId, providers, { event: limitedRun.event });
@@ -182,8 +182,7 @@ describe("workflow-execute", () => {
     const jobId = await insertJob(env, { status: "running", attempts: 2 });
     const { client } = capturingClient(env);
     const fn = createWorkflowExecute(client, testDeps(env, localProviders(env)));
-    const job = await env.database.job.findUniqueOrThrow({ where: { id: jobId } });
-    const stale = jobQueuedEvent({ ...job, attempts: 0 });
+    const stale = jobQueuedEvent({ id: jobId, userId: env.userId, attempts: 0 });
     const recorder = recordExecutedSteps();
     const engine = new InngestTestEngine({ function: fn, events: [stale], transformCtx: recorder.transformCtx });
 
@@ -204,7 +203,12 @@ describe("workflow-execute", () => {
         const { checkpoints } = await jobState(jobId);
         if (checkpoints["2"]?.status === "running") break;
       }
-      await env.database.job.update({ where: { id: jobId }, data: { status: "canceled", errorCode: "canceled", completedAt: new Date() } });
+      const canceled = await env.rt.store.cancelJob(jobId, {
+        from: "running",
+        message: "Canceled by user",
+        event: { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } },
+      });
+      expect(canceled).toBe(true);
     })();
 
     const started = Date.now();

@@ -8,7 +8,7 @@ import { InngestTestEngine } from "@inngest/test";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createWorkflowRetrySweep, MAX_SWEEP_BATCHES, UNSENT_QUEUED_AFTER_MS, UNSENT_QUEUED_BEFORE_MS } from "@/lib/inngest/workflow-retry-sweep";
 import type { HealthStatus } from "@/lib/providers/types";
-import { capturingClient, createTestEnv, localProviders, TEST_SETTINGS, testDeps, type TestEnv } from "./support";
+import { capturingClient, createTestEnv, insertJob, localProviders, TEST_SETTINGS, testDeps, type TestEnv } from "./support";
 
 const CRON_EVENT = { name: "inngest/scheduled.timer", data: { cron: TEST_SETTINGS.retryCron } };
 
@@ -23,13 +23,16 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await env.database.job.deleteMany();
+  await env.rt.prisma.job.deleteMany();
 });
 
-/** Parked (or other) jobs straight into the tables: the sweep only reads jobs and executions. */
+/**
+ * Parked (or other) jobs straight into the tables, as fixtures written with Prisma: the sweep only
+ * reads jobs and executions, and hundreds of them are made at once.
+ */
 async function insertJobs(count: number, fields: { status: string; nextRetryAt?: Date; updatedAt?: Date; provider?: string; attempts?: number }) {
   const ids = Array.from({ length: count }, () => randomUUID());
-  await env.database.job.createMany({
+  await env.rt.prisma.job.createMany({
     data: ids.map((id, i) => ({
       id,
       userId: env.userId,
@@ -42,8 +45,8 @@ async function insertJobs(count: number, fields: { status: string; nextRetryAt?:
       ...(fields.updatedAt && { updatedAt: fields.updatedAt }),
     })),
   });
-  await env.database.workflowExecution.createMany({
-    data: ids.map((jobId) => ({ jobId, workflowId: "img-edit-to-video", checkpoints: {}, lastErrorProvider: fields.provider ?? "local-models" })),
+  await env.rt.prisma.workflowExecution.createMany({
+    data: ids.map((jobId) => ({ jobId, workflowId: "img-edit-to-video", lastErrorProvider: fields.provider ?? "local-models" })),
   });
   return ids;
 }
@@ -72,7 +75,7 @@ describe("workflow-retry-sweep", () => {
       data: { job_id: events[0]!.data.job_id, user_id: env.userId, attempt: 3 },
     });
     expect(ctx.step.sendEvent).toHaveBeenCalledWith("resume-jobs-2", expect.any(Array));
-    expect(await env.database.job.count({ where: { status: "queued" } })).toBe(120);
+    expect(await env.rt.prisma.job.count({ where: { status: "queued" } })).toBe(120);
   });
 
   it("stops after MAX_SWEEP_BATCHES batches; the next tick takes the rest", async () => {
@@ -104,16 +107,13 @@ describe("workflow-retry-sweep", () => {
     expect(result).toEqual({ resumed: 2, deferred: 3, resent: 0 });
     expect(sent.flat()).toHaveLength(2);
     expect(checked.sort()).toEqual(["local-models", "replicate"]);
-    expect(await env.database.job.count({ where: { status: "pending_retry", nextRetryAt: { gt: new Date() } } })).toBe(3);
+    expect(await env.rt.prisma.job.count({ where: { status: "pending_retry", nextRetryAt: { gt: new Date() } } })).toBe(3);
   });
 
   it("re-sends, with their original event ids, queued jobs that never started (within Inngest's 24 h of deduplication)", async () => {
     const tooOld = await insertJobs(1, { status: "queued", updatedAt: new Date(Date.now() - UNSENT_QUEUED_BEFORE_MS - 60_000), attempts: 0 });
     const stale = await insertJobs(2, { status: "queued", updatedAt: new Date(Date.now() - UNSENT_QUEUED_AFTER_MS - 60_000), attempts: 0 });
-    const fresh = await env.database.job.create({
-      data: { userId: env.userId, workflowId: "img-edit-to-video", status: "queued", inputs: {} },
-      select: { id: true },
-    });
+    const fresh = await insertJob(env);
     const { engine, sent } = sweepEngine();
 
     const { result } = await engine.execute();
@@ -121,7 +121,7 @@ describe("workflow-retry-sweep", () => {
     expect(result).toEqual({ resumed: 0, deferred: 0, resent: 2 });
     expect(sent).toHaveLength(1);
     expect(sent[0]!.map((e) => e.id).sort()).toEqual(stale.map((id) => `job-${id}-0`).sort());
-    expect(sent[0]!.map((e) => e.data.job_id)).not.toContain(fresh.id);
+    expect(sent[0]!.map((e) => e.data.job_id)).not.toContain(fresh);
     expect(sent[0]!.map((e) => e.data.job_id)).not.toContain(tooOld[0]);
   });
 });

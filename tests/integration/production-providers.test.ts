@@ -7,14 +7,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { loadConfig } from "@/lib/config";
-import { workflowDriver } from "@/lib/engine/driver";
 import { cancelJob } from "@/lib/jobs/service";
-import { setLogLevel } from "@/lib/log";
-import { createProviders, providers } from "@/lib/providers";
+import { silentLogger } from "@/lib/log";
+import { createProviders } from "@/lib/providers";
 import { CloudinaryStorage } from "@/lib/providers/cloudinary/storage";
 import { LocalModels } from "@/lib/providers/local/models";
 import { LocalStorage } from "@/lib/providers/local/storage";
 import { ReplicateModels } from "@/lib/providers/replicate/models";
+import { runtime } from "@/lib/server/runtime";
 import {
   createUser,
   creationsOf,
@@ -29,21 +29,18 @@ import {
   waitForJob,
   type ProductionStack,
 } from "@/tests/fakes/production-stack";
-import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "@/tests/helpers/db";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "@/tests/helpers/db";
 
 let stack: ProductionStack;
 let database: TestDatabase | undefined;
 
 beforeAll(async () => {
-  setLogLevel("silent");
   stack = await startProductionStack();
 });
 
 afterAll(async () => {
-  if (database) {
-    await useTestEnvironment(database, stack.env()); // stops the last driver, disconnects the last client
-    await database.drop();
-  }
+  await closeTestEnvironment(); // stops the last driver, closes the last database
+  await database?.drop();
   await stack.stop();
 });
 
@@ -63,14 +60,14 @@ async function freshProcess(overrides: Record<string, string> = {}, provider: Pr
   return createUser();
 }
 
-/** A new process on the same database, as far as Montage can tell: new config, client, providers (circuits) and driver. */
+/** A new process on the same database, as far as Montage can tell: a new runtime (config, database connections, providers and their circuits, driver). */
 async function restartProcess(overrides: Record<string, string> = {}): Promise<void> {
   await useTestEnvironment(database!, stack.env(overrides));
 }
 
 describe("provider selection", () => {
   const base = { DATA_DIR: "/tmp/montage-selection", LOG_LEVEL: "silent" };
-  const select = (env: Record<string, string>) => createProviders(loadConfig({ ...base, ...env }));
+  const select = (env: Record<string, string>) => createProviders(loadConfig({ ...base, ...env }), silentLogger);
   const token = { REPLICATE_API_TOKEN: "r8_selection0123456789" };
   const cloudinaryUrl = { CLOUDINARY_URL: "cloudinary://123:secret@cloud" };
 
@@ -116,8 +113,8 @@ describe("Image Edit to Video on Replicate and Cloudinary", () => {
     const { cloudinary, replicate } = stack;
     const result = job.result as Record<string, string>;
     expect(result.video_url).toMatch(new RegExp(`^${cloudinary.origin}/${cloudinary.cloudName}/video/upload/v\\d+/montage/jobs/${jobId}/2-video_generation\\.mp4$`));
-    expect(JSON.stringify([job.result, job.checkpoints])).not.toContain(replicate.origin);
-    expect(job.checkpoints["1"]?.output?.edited_image_url).toMatch(/\/image\/upload\/v\d+\/montage\/jobs\/.+\/1-image_edit\.png$/);
+    expect(JSON.stringify([job.result, job.layout])).not.toContain(replicate.origin);
+    expect(job.layout["1"]?.output?.edited_image_url).toMatch(/\/image\/upload\/v\d+\/montage\/jobs\/.+\/1-image_edit\.png$/);
     expect(cloudinary.asset("image", `montage/jobs/${jobId}/0-upload`)?.bytes.equals(stack.photo)).toBe(true);
     expect(cloudinary.asset("video", `montage/jobs/${jobId}/2-video_generation`)?.bytes.equals(stack.video)).toBe(true);
 
@@ -125,8 +122,8 @@ describe("Image Edit to Video on Replicate and Cloudinary", () => {
     const created = predictionsSince(replicate, before);
     expect(created.map((prediction) => prediction.model)).toEqual([IMAGE_MODEL, VIDEO_MODEL]);
     const [image, video] = created as [(typeof created)[0], (typeof created)[0]];
-    expect(image.input).toMatchObject({ prompt: "Make it golden hour", output_format: "png", image_input: [job.checkpoints["0"]?.output?.image_url] });
-    expect(video.input).toMatchObject({ prompt: "Slow push-in", prompt_optimizer: true, first_frame_image: job.checkpoints["1"]?.output?.edited_image_url });
+    expect(image.input).toMatchObject({ prompt: "Make it golden hour", output_format: "png", image_input: [job.layout["0"]?.output?.image_url] });
+    expect(video.input).toMatchObject({ prompt: "Slow push-in", prompt_optimizer: true, first_frame_image: job.layout["1"]?.output?.edited_image_url });
     // APP_URL is plain http here and REPLICATE_WEBHOOKS=auto: no webhook was asked for, the run polled.
     expect(image.webhook).toBeUndefined();
     expect(job.events.map((event) => event.type)).toContain("complete");
@@ -156,7 +153,7 @@ describe("error mapping: the job state and message of each Replicate failure", (
     const parked = await waitForJob(first, "pending_retry");
     expect(parked).toMatchObject({ errorCode: "auth", error: "Replicate create prediction failed (401): You did not pass a valid authentication token" });
     expect(parked.execution).toMatchObject({ retryCount: 1, lastErrorProvider: "replicate", lastErrorReason: "auth" });
-    expect(providers().gate.snapshot().replicate).toMatchObject({ state: "open", reason: "auth" });
+    expect(runtime().providers.gate.snapshot().replicate).toMatchObject({ state: "open", reason: "auth" });
 
     // A job started while the circuit is open parks without reaching Replicate or spending an attempt.
     const requestsBefore = stack.replicate.requests.length;
@@ -187,11 +184,11 @@ describe("error mapping: the job state and message of each Replicate failure", (
     const parked = await waitForJob(jobId, "pending_retry");
     expect(parked.errorCode).toBe("quota");
     expect(parked.error).toMatch(/^Replicate create prediction failed \(402\): You have insufficient credit to run this model/);
-    expect(providers().gate.snapshot().replicate).toMatchObject({ state: "open", reason: "quota" });
+    expect(runtime().providers.gate.snapshot().replicate).toMatchObject({ state: "open", reason: "quota" });
 
     stack.replicate.clearFailures();
     expect((await sweepAt()).resumed).toEqual([jobId]);
-    expect(providers().gate.snapshot().replicate).toMatchObject({ state: "recovering", wave: { cap: 1 } });
+    expect(runtime().providers.gate.snapshot().replicate).toMatchObject({ state: "recovering", wave: { cap: 1 } });
     await waitForJob(jobId, "completed");
   });
 
@@ -205,7 +202,7 @@ describe("error mapping: the job state and message of each Replicate failure", (
     expect(parked.error).toMatch(/\(429\): Request was throttled/);
     // The backoff alone would be 240-360 s; the provider asked for 900.
     expect(parked.nextRetryAt!.getTime()).toBeGreaterThanOrEqual(startedAt + 900_000);
-    expect(providers().gate.snapshot().replicate?.state ?? "closed").toBe("closed");
+    expect(runtime().providers.gate.snapshot().replicate?.state ?? "closed").toBe("closed");
 
     stack.replicate.clearFailures();
     expect((await sweepAt(new Date(startedAt + 600_000))).due).toBe(0);
@@ -334,7 +331,7 @@ describe("health gate", () => {
 
     // While this wave is full the sweep leaves the rest parked; the next wave (a sweep interval later) takes it.
     expect(await sweepAt(new Date(now + 2 * 3600_000))).toMatchObject({ due: 1, resumed: [], deferred: 1 });
-    expect(providers().gate.snapshot().replicate).toMatchObject({ state: "recovering", wave: { index: 0, cap: 2, admitted: 2 } });
+    expect(runtime().providers.gate.snapshot().replicate).toMatchObject({ state: "recovering", wave: { index: 0, cap: 2, admitted: 2 } });
   });
 });
 
@@ -347,15 +344,15 @@ describe("no step ever pays twice", () => {
     const created = await waitForJob(jobId, (job) => predictionIdOf(job, 1) !== undefined);
     const predictionId = predictionIdOf(created, 1)!;
 
-    // The process stops (ShutdownError): the step is interrupted, its prediction left running.
-    await workflowDriver().stop();
+    // The process stops (InterruptedError "shutdown"): the step is interrupted, its prediction left running.
+    await runtime().driver.stop();
     const interrupted = await loadJob(jobId);
     expect(interrupted?.status).toBe("running");
     expect(stack.replicate.cancellations).not.toContain(predictionId);
 
     // A new process starts; its runner adopts the orphaned execution and re-attaches.
     await restartProcess();
-    await workflowDriver().start();
+    await runtime().driver.start();
     await waitForJob(jobId, (job) => job.events.some((event) => JSON.stringify(event.data).includes(`Re-attached to Replicate prediction ${predictionId}`)));
     stack.replicate.completeAfter = { polls: 2 };
     stack.replicate.finish(predictionId);
@@ -363,7 +360,7 @@ describe("no step ever pays twice", () => {
 
     expect(creationsOf(stack.replicate, IMAGE_MODEL) - before).toBe(1);
     expect(stack.replicate.predictions.get(predictionId)?.json.status).toBe("succeeded");
-    expect(done.checkpoints["1"]?.output?.edited_image_url).toMatch(/1-image_edit\.png$/);
+    expect(done.layout["1"]?.output?.edited_image_url).toMatch(/1-image_edit\.png$/);
   });
 });
 
@@ -375,8 +372,8 @@ describe("cancel", () => {
     const running = await waitForJob(jobId, (job) => predictionIdOf(job, 1) !== undefined);
     const predictionId = predictionIdOf(running, 1)!;
 
-    await cancelJob(userId, jobId);
-    const canceled = await waitForJob(jobId, (job) => job.status === "canceled" && job.checkpoints["1"]?.status === "canceled");
+    await cancelJob(runtime(), userId, jobId);
+    const canceled = await waitForJob(jobId, (job) => job.status === "canceled" && job.layout["1"]?.status === "canceled");
     expect(canceled.error).toBe("Canceled by user");
     expect(stack.replicate.predictions.get(predictionId)?.json.status).toBe("canceled");
   });
@@ -392,7 +389,7 @@ describe("cancel", () => {
     const predictionId = predictionIdOf(parked, 1)!;
     expect(stack.replicate.predictions.get(predictionId)?.json.status).toBe("starting");
 
-    await cancelJob(userId, jobId);
+    await cancelJob(runtime(), userId, jobId);
     expect(stack.replicate.cancellations).toContain(predictionId);
     expect(stack.replicate.predictions.get(predictionId)?.json.status).toBe("canceled");
     expect((await loadJob(jobId))?.status).toBe("canceled");

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { signWebhook } from "@/tests/fakes/replicate-fake";
 import { startProductionStack, type ProductionStack } from "@/tests/fakes/production-stack";
 import { createUserWithToken, jpegBlob } from "@/tests/helpers/api";
-import { createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type TestDatabase } from "@/tests/helpers/db";
 import { startServer, type RunningServer } from "@/tests/helpers/server";
 
 let database: TestDatabase;

@@ -10,10 +10,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { POST } from "@/app/api/webhooks/replicate/route";
-import { db } from "@/lib/db/client";
-import { setLogLevel } from "@/lib/log";
-import { providers } from "@/lib/providers";
-import { setPredictionCompletedForwarder, type PredictionCompletedEvent } from "@/lib/providers/replicate/webhook-receiver";
+import type { PredictionCompletedEvent, PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
+import { runtime } from "@/lib/server/runtime";
 import { signWebhook } from "@/tests/fakes/replicate-fake";
 import {
   createUser,
@@ -24,16 +22,20 @@ import {
   waitForJob,
   type ProductionStack,
 } from "@/tests/fakes/production-stack";
-import { createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "@/tests/helpers/db";
+import { closeTestEnvironment, createTestDatabase, useTestEnvironment, type Provider, type TestDatabase } from "@/tests/helpers/db";
 
 let stack: ProductionStack;
 let database: TestDatabase | undefined;
 let receiver: http.Server;
 let receiverOrigin: string;
 const forwarded: PredictionCompletedEvent[] = [];
+const recordForwarded: PredictionCompletedForwarder = async (event) => {
+  forwarded.push(event);
+};
+/** Where the test's runtime forwards verified completions (another driver's event bus); a test may swap it. */
+let forward: PredictionCompletedForwarder = recordForwarded;
 
 beforeAll(async () => {
-  setLogLevel("silent");
   stack = await startProductionStack();
   // Montage's public URL, as Replicate reaches it: Node's HTTP server in front of the route handler.
   receiver = http.createServer((req, res) => void serveRoute(req, res));
@@ -42,11 +44,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  setPredictionCompletedForwarder(undefined);
-  if (database) {
-    await useTestEnvironment(database, stack.env());
-    await database.drop();
-  }
+  await closeTestEnvironment();
+  await database?.drop();
   receiver.closeAllConnections();
   await new Promise<void>((resolve) => receiver.close(() => resolve()));
   await stack.stop();
@@ -55,7 +54,7 @@ afterAll(async () => {
 afterEach(() => {
   stack.replicate.completeAfter = { polls: 2 };
   stack.replicate.clearFailures();
-  setPredictionCompletedForwarder(undefined);
+  forward = recordForwarded;
   forwarded.length = 0;
 });
 
@@ -71,11 +70,8 @@ async function serveRoute(req: http.IncomingMessage, res: http.ServerResponse): 
 async function freshProcess(overrides: Record<string, string> = {}, provider: Provider = "sqlite"): Promise<void> {
   const previous = database;
   database = await createTestDatabase(provider);
-  await useTestEnvironment(database, stack.env(overrides));
+  await useTestEnvironment(database, stack.env(overrides), { forwardPredictionCompleted: (event, meta) => forward(event, meta) });
   await previous?.drop();
-  setPredictionCompletedForwarder(async (event) => {
-    forwarded.push(event);
-  });
 }
 
 interface Delivery {
@@ -114,7 +110,7 @@ describe("POST /api/webhooks/replicate with REPLICATE_WEBHOOK_SECRET", () => {
   it("accepts a valid delivery, wakes the waiting run and forwards it once", async () => {
     await freshProcess({ REPLICATE_WEBHOOK_SECRET: stack.replicate.webhookSecret });
     const body = prediction("succeeded", "pred-valid");
-    const waiting = providers().replicate!.waiters.wait("pred-valid", new AbortController().signal, 5000);
+    const waiting = runtime().providers.replicate!.waiters.wait("pred-valid", new AbortController().signal, 5000);
     const response = await deliver({ body });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ success: true, outcome: "processed" });
@@ -133,7 +129,7 @@ describe("POST /api/webhooks/replicate with REPLICATE_WEBHOOK_SECRET", () => {
     const unsigned = await POST(new Request("http://localhost:3999/api/webhooks/replicate", { method: "POST", body }));
     await refusal(unsigned, "missing_headers");
     expect(forwarded).toEqual([]);
-    expect(await db().webhookDelivery.count()).toBe(0);
+    expect(await runtime().prisma.webhookDelivery.count()).toBe(0);
   });
 
   it("processes a webhook-id once: a redelivery answers 200 'duplicate' and does nothing", async () => {
@@ -146,7 +142,7 @@ describe("POST /api/webhooks/replicate with REPLICATE_WEBHOOK_SECRET", () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ success: true, outcome: "duplicate" });
     expect(forwarded).toHaveLength(1);
-    expect(await db().webhookDelivery.findMany()).toEqual([expect.objectContaining({ id: "msg_same", source: "replicate" })]);
+    expect(await runtime().prisma.webhookDelivery.findMany()).toEqual([expect.objectContaining({ id: "msg_same", source: "replicate" })]);
   });
 
   it("ignores events that are not completions, and lets Replicate retry when forwarding fails", async () => {
@@ -155,10 +151,10 @@ describe("POST /api/webhooks/replicate with REPLICATE_WEBHOOK_SECRET", () => {
     expect(forwarded).toEqual([]);
 
     let fail = true;
-    setPredictionCompletedForwarder(async (event) => {
+    forward = async (event) => {
       if (fail) throw new Error("event bus down");
       forwarded.push(event);
-    });
+    };
     const body = prediction("failed");
     const failed = await deliver({ body, id: "msg_retry" });
     expect(failed.status).toBe(500);
@@ -213,7 +209,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("a run completed by webhooks (
       ["completed", 200],
       ["completed", 200],
     ]);
-    expect(await db().webhookDelivery.count()).toBe(2);
+    expect(await runtime().prisma.webhookDelivery.count()).toBe(2);
     expect(forwarded.map((event) => event.status)).toEqual(["succeeded", "succeeded"]);
 
     // Replicate retrying a delivery that was already processed (same webhook-id): a duplicate.
@@ -228,7 +224,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("a run completed by webhooks (
     expect([late.status, unknown.status]).toEqual([200, 200]);
     const after = await waitForJob(jobId, "completed");
     expect(after.result).toEqual(job.result);
-    expect(after.checkpoints).toEqual(job.checkpoints);
+    expect(after.layout).toEqual(job.layout);
     expect(after.events.length).toBe(job.events.length);
   });
 });
