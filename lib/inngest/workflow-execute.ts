@@ -168,6 +168,8 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
           await store.releaseLease(jobId, leased.fence);
           return settleFinishedJob(store, jobId, event.data.attempt, outcome.why);
         }
+        // A canceled step leaves the lease (nothing else ends the run): hand it back, so a retry's run finds it free.
+        if (outcome.status === "canceled") await store.releaseLease(jobId, leased.fence);
         if (outcome.status !== "interrupted") return settle(jobId, outcome);
 
         const predictionId = waitingForPrediction(outcome);

@@ -211,12 +211,11 @@ describe("workflow-execute", () => {
       expect(canceled).toBe(true);
     })();
 
-    const started = Date.now();
     const { result } = await engine.execute();
     await cancel;
 
+    // Had the cancel not reached the running step, the slow video would have completed the job.
     expect(result).toEqual({ status: "canceled" });
-    expect(Date.now() - started).toBeLessThan(4000);
     const { job, checkpoints } = await jobState(jobId);
     expect(job.status).toBe("canceled");
     expect(checkpoints["2"]).toMatchObject({ status: "canceled" });
