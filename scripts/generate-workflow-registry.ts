@@ -5,7 +5,11 @@
  * JSON, no workflow.ts, a syntax error) is left out and reported, so it never breaks the others;
  * deeper checks (schema, one handler per step) happen when the registry loads. The file is
  * rewritten only when its content changes.
+ *
+ * Each entry carries the workflow's version: a hash of its config.json and code, so a job can be
+ * pinned to the exact workflow it started with.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { transform } from "esbuild";
@@ -23,6 +27,34 @@ export interface RegistryGeneration {
   problems: Problem[];
   /** False when the file already held exactly this content and was left alone. */
   written: boolean;
+}
+
+/** What counts as a workflow's code: its sources and JSON, not its tests (they change no run). */
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|json)$/;
+const TEST_FILE = /\.test\.[cm]?[jt]sx?$/;
+
+function codeFiles(folderPath: string, relative = ""): string[] {
+  return readdirSync(path.join(folderPath, relative), { withFileTypes: true })
+    .filter((entry) => !entry.name.startsWith(".") && entry.name !== "node_modules")
+    .flatMap((entry) => {
+      const file = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) return codeFiles(folderPath, file);
+      return entry.isFile() && CODE_FILE.test(entry.name) && !TEST_FILE.test(entry.name) ? [file] : [];
+    });
+}
+
+/**
+ * A workflow folder's version: the first 12 hex digits of a SHA-256 over config.json and its code
+ * files, each as its path and its text with line endings made \n, in path order. The same content
+ * gives the same version on any machine and checkout.
+ */
+export function workflowVersion(folderPath: string): string {
+  const hash = createHash("sha256");
+  for (const file of codeFiles(folderPath).sort()) {
+    const text = readFileSync(path.join(folderPath, file), "utf8").replace(/\r\n?/g, "\n");
+    hash.update(`${file}\0${text}\0`);
+  }
+  return hash.digest("hex").slice(0, 12);
 }
 
 async function checkFolder(workflowsDir: string, folder: string): Promise<string | undefined> {
@@ -66,7 +98,12 @@ export async function generateWorkflowRegistry(root: string): Promise<RegistryGe
         `import config${i} from "@/workflows/${folder}/config.json";\nimport * as module${i} from "@/workflows/${folder}/workflow";`,
     )
     .join("\n");
-  const entries = included.map((folder, i) => `  { folder: ${JSON.stringify(folder)}, config: config${i}, module: module${i} },`).join("\n");
+  const entries = included
+    .map((folder, i) => {
+      const version = workflowVersion(path.join(workflowsDir, folder));
+      return `  { folder: ${JSON.stringify(folder)}, version: ${JSON.stringify(version)}, config: config${i}, module: module${i} },`;
+    })
+    .join("\n");
 
   const written = writeFileIfChanged(
     path.join(root, REGISTRY_FILE),
@@ -75,6 +112,8 @@ ${imports}
 
 export interface DiscoveredWorkflow {
   folder: string;
+  /** Hash of the folder's config.json and code (scripts/generate-workflow-registry.ts). */
+  version: string;
   config: unknown;
   module: Record<string, unknown>;
 }
