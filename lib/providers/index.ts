@@ -41,7 +41,7 @@ const REPLICATE_WEBHOOK_PATH = "/api/webhooks/replicate";
 
 export function createProviders(cfg: Config, logger: Logger = log.child({ component: "providers" })): ProviderRuntime {
   const downloads = outputDownloadRules(cfg, logger);
-  const faults = new FaultSwitch(parseFaultSpec(cfg.LOCAL_PROVIDER_FAULTS));
+  const faults = new FaultSwitch(parseFaultSpec(cfg.LOCAL_PROVIDER_FAULTS), { gateDir: path.join(cfg.dataDir, "gates") });
   const gate = new HealthGate({
     waveSize: cfg.PROVIDER_RECOVERY_WAVE_SIZE,
     waveIntervalMs: cfg.WORKFLOW_RETRY_INTERVAL_SECONDS * 1000,

@@ -196,7 +196,8 @@ describe("workflow-execute", () => {
 
   it("stops a running step when its job is canceled", async () => {
     const jobId = await insertJob(env);
-    const { engine } = await runFor(jobId, localProviders(env, "video:slow=5000"));
+    // The video step waits at a gate nobody opens: the run ends only if the cancel stops the step.
+    const { engine } = await runFor(jobId, localProviders(env, "video:gate"));
     // What cancelJob does: the database first, then the driver's cancel event (cancelOn, between steps).
     const cancel = (async () => {
       for (;;) {
@@ -207,12 +208,10 @@ describe("workflow-execute", () => {
       await env.database.job.update({ where: { id: jobId }, data: { status: "canceled", errorCode: "canceled", completedAt: new Date() } });
     })();
 
-    const started = Date.now();
     const { result } = await engine.execute();
     await cancel;
 
     expect(result).toEqual({ status: "canceled" });
-    expect(Date.now() - started).toBeLessThan(4000);
     const { job, checkpoints } = await jobState(jobId);
     expect(job.status).toBe("canceled");
     expect(checkpoints["2"]).toMatchObject({ status: "canceled" });

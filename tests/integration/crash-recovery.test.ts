@@ -1,5 +1,7 @@
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Checkpoints } from "@/lib/contract/events";
+import { openGate } from "@/lib/providers/local/faults";
 import { createTestDatabase, useTestEnvironment, type TestDatabase } from "../helpers/db";
 import { createUserWithToken, jpegBlob, waitForJobStatus } from "../helpers/api";
 import { startServer, type RunningServer } from "../helpers/server";
@@ -29,8 +31,9 @@ describe("crash recovery", () => {
     const env = {
       DATABASE_URL: database.url,
       DATA_DIR: database.dataDir,
-      // The image edit takes 3 s, long enough to kill the server in the middle of it.
-      LOCAL_PROVIDER_FAULTS: "image_edit:slow=3000",
+      // The image edit waits at a gate: it is still running when the server is killed, however
+      // long the test takes to see it running.
+      LOCAL_PROVIDER_FAULTS: "image_edit:gate",
       WORKFLOW_RETRY_INTERVAL_SECONDS: "300",
       LOG_LEVEL: "info",
     };
@@ -53,6 +56,8 @@ describe("crash recovery", () => {
     expect(interrupted.status).toBe("running");
     expect(interrupted.execution!.leaseOwner).not.toBeNull();
 
+    // The restarted server (same faults) lets the edit through.
+    openGate(path.join(database.dataDir, "gates"), "image_edit");
     const restartedAt = Date.now();
     server = await startServer(env);
     const done = await waitForJobStatus(jobId, ["completed"], 60_000);
