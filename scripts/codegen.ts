@@ -8,12 +8,13 @@ import path from "node:path";
 import { generateWorkflowRegistry } from "./generate-workflow-registry";
 import { generatePrismaClient } from "./prisma-generate";
 import { PRISMA_PROVIDERS, writePrismaSchemas } from "./prisma-schemas";
+import { isMainModule } from "./write-if-changed";
 
-const root = path.resolve(import.meta.dirname, "..");
+export async function runCodegen(root: string): Promise<void> {
+  writePrismaSchemas(root);
+  const generated = PRISMA_PROVIDERS.filter((provider) => generatePrismaClient(root, provider) === "generated");
+  console.log(generated.length > 0 ? `Prisma clients generated for ${generated.join(" and ")}.` : "Prisma clients are up to date.");
+  await generateWorkflowRegistry(root);
+}
 
-writePrismaSchemas(root);
-const generated = PRISMA_PROVIDERS.filter((provider) => generatePrismaClient(root, provider) === "generated");
-console.log(
-  generated.length > 0 ? `Prisma clients generated for ${generated.join(" and ")}.` : "Prisma clients are up to date.",
-);
-await generateWorkflowRegistry(root);
+if (isMainModule(import.meta.url)) await runCodegen(path.resolve(import.meta.dirname, ".."));

@@ -13,12 +13,10 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { resolveDatabase } from "../lib/db/database-url";
 import { prismaCliEnv } from "./prisma-env";
+import { isMainModule } from "./write-if-changed";
 
-const root = path.resolve(import.meta.dirname, "..");
-const target = resolveDatabase(process.env.DATABASE_URL, process.env.DATA_DIR ?? "./data");
-
-/** The committed migrations of SQLite that `filePath` has not finished applying (all when it does not exist). */
-function pendingSqliteMigrations(filePath: string): string[] {
+/** The committed SQLite migrations that `filePath` has not finished applying (all when it does not exist). */
+function pendingSqliteMigrations(root: string, filePath: string): string[] {
   const migrationsDir = path.join(root, "prisma/sqlite/migrations");
   const committed = readdirSync(migrationsDir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(path.join(migrationsDir, entry.name, "migration.sql")))
@@ -39,10 +37,14 @@ function pendingSqliteMigrations(filePath: string): string[] {
   }
 }
 
-const where = `${target.provider}${target.provider === "sqlite" ? `: ${target.filePath}` : ""}`;
-if (target.provider === "sqlite" && pendingSqliteMigrations(target.filePath).length === 0) {
-  console.log(`Database is up to date (${where}).`);
-} else {
+/** Migrates the database of `process.env` (DATABASE_URL, DATA_DIR); throws with a hint when it cannot. */
+export function migrateDatabase(root: string): void {
+  const target = resolveDatabase(process.env.DATABASE_URL, process.env.DATA_DIR ?? "./data");
+  const where = `${target.provider}${target.provider === "sqlite" ? `: ${target.filePath}` : ""}`;
+  if (target.provider === "sqlite" && pendingSqliteMigrations(root, target.filePath).length === 0) {
+    console.log(`Database is up to date (${where}).`);
+    return;
+  }
   if (target.provider === "sqlite") mkdirSync(path.dirname(target.filePath), { recursive: true });
   try {
     execFileSync(path.join(root, "node_modules/.bin/prisma"), ["migrate", "deploy"], {
@@ -52,8 +54,16 @@ if (target.provider === "sqlite" && pendingSqliteMigrations(target.filePath).len
     });
   } catch {
     const hint = target.provider === "sqlite" ? " If a Montage server is using this database, stop it and run this again: SQLite cannot be migrated under a running server." : "";
-    console.error(`Could not migrate the database (${where}); Prisma's error is above.${hint}`);
-    process.exit(1);
+    throw new Error(`Could not migrate the database (${where}); Prisma's error is above.${hint}`);
   }
   console.log(`Database migrated (${where}).`);
+}
+
+if (isMainModule(import.meta.url)) {
+  try {
+    migrateDatabase(path.resolve(import.meta.dirname, ".."));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
 }

@@ -1,15 +1,25 @@
 /**
- * The serving half of `npm start` (scripts/start.mjs runs it after code generation and migrations):
- * builds if the sources changed, then runs `next start` on a copy of the build that no later build,
- * `npm test` or codegen in this folder can touch (scripts/served-build.ts), and lets go of the copy
- * when the server exits.
+ * `npm start` after dependencies are installed (scripts/start.mjs runs it): generates code, migrates
+ * the database, builds if the build's inputs changed, then runs `next start` on a copy of the build
+ * that no later build, `npm test` or codegen in this folder can touch (scripts/served-build.ts), and
+ * lets go of the copy when the server exits. One process for all of it: each extra `npx tsx` costs
+ * a second or more on a busy machine.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { prepareServedBuild } from "./build";
+import { runCodegen } from "./codegen";
+import { migrateDatabase } from "./db-migrate";
 import { releaseServedBuild } from "./served-build";
 
 const root = path.resolve(import.meta.dirname, "..");
+await runCodegen(root);
+try {
+  migrateDatabase(root);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
 const { distDir } = await prepareServedBuild({ root, owner: process.pid });
 
 const port = process.env.PORT ?? "3000";

@@ -1,7 +1,7 @@
-// npm start: the embedded default in one command. Installs dependencies if needed, generates code
-// (only what changed), migrates the database, builds when the build's inputs changed since the last
-// build, and serves on PORT (default 3000) from a copy of the build that a later build cannot break
-// (scripts/serve.ts). Plain Node, because it runs before dependencies exist.
+// npm start: the embedded default in one command. Installs dependencies if needed, then (in
+// scripts/serve.ts) generates code (only what changed), migrates the database, builds when the
+// build's inputs changed since the last build, and serves on PORT (default 3000) from a copy of the
+// build that a later build cannot break. Plain Node, because it runs before dependencies exist.
 import { execSync, spawn } from "node:child_process";
 import net from "node:net";
 
@@ -20,9 +20,8 @@ if (!portIsFree) {
 }
 
 run("node scripts/ensure-deps.mjs");
-run("npx tsx scripts/codegen.ts");
-run("npx tsx scripts/db-migrate.ts");
 
+// Code generation, migrations, the build and the server, in one TypeScript process.
 const server = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts"], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.kill(signal));
 server.on("exit", (code) => process.exit(code ?? 0));
