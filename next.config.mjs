@@ -1,5 +1,8 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // Builds go to .next; servers started by npm start and npm test serve a copy of a finished build
+  // that no later build touches (scripts/served-build.ts), named by MONTAGE_DIST_DIR.
+  distDir: process.env.MONTAGE_DIST_DIR || ".next",
   // Native and binary-carrying packages stay outside the bundle and load from node_modules.
   serverExternalPackages: [
     "better-sqlite3",

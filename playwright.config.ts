@@ -1,16 +1,14 @@
 import { existsSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { chromium, defineConfig, devices } from "@playwright/test";
-import { SERVERS } from "./e2e/support/servers";
+import { SERVERS, serverDataDir } from "./e2e/support/servers";
 
 /**
  * Browser tests against the production build (`.next` must exist: `npm run build` first). Three
  * servers, each on a fresh database in a temp DATA_DIR, because the local fault switch is per process
  * (ports from E2E_PORT_BASE, default 3210):
- *   base      no faults                               sign-in, the main run, isolation, tokens
- *   base + 1  video fails once (503), slow sweep      a run parks, Retry completes it
- *   base + 2  image edit takes 5 s                   reload mid-run, the tracker catches up
+ *   base      no faults                                 sign-in, the main run, isolation, tokens
+ *   base + 1  video fails once (503), slow sweep        a run parks, Retry completes it
+ *   base + 2  image edit waits at a gate the test opens  reload and cancel mid-run
  * Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium (CI machines cannot
  * download browsers).
  */
@@ -25,7 +23,7 @@ const ownChromium = (() => {
 const systemChromium = "/usr/bin/chromium";
 
 function server(port: number, env: Record<string, string>) {
-  const dataDir = path.join(os.tmpdir(), "montage-e2e", String(port));
+  const dataDir = serverDataDir(port);
   return {
     // A fresh database per run: remove, migrate, serve.
     command: `rm -rf "${dataDir}" && npx tsx scripts/db-migrate.ts && npx next start -p ${port}`,
@@ -95,6 +93,8 @@ export default defineConfig({
     // An outage, not quota: quota opens the provider's circuit (lib/providers/health-gate.ts), which
     // then parks even a manual retry until its next probe, one retry interval later.
     server(SERVERS.faults, { LOCAL_PROVIDER_FAULTS: "video:outage:1", WORKFLOW_RETRY_INTERVAL_SECONDS: "3600" }),
-    server(SERVERS.slow, { LOCAL_PROVIDER_FAULTS: "image_edit:slow=5000" }),
+    // The image edit waits until the test opens its gate, so a step is in progress for as long as
+    // the test needs, however busy the machine.
+    server(SERVERS.gated, { LOCAL_PROVIDER_FAULTS: "image_edit:gate" }),
   ],
 });

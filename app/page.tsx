@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { ArrowRight } from "lucide-react";
-import { getSessionUser } from "@/lib/auth/session";
+import { getSessionUser } from "@/lib/auth/page-session";
 import { listWorkflows } from "@/lib/workflows/public";
 import { ToolCatalog, type ToolCategory } from "@/components/catalog/tool-catalog";
 import { buttonClass } from "@/components/ui/styles";

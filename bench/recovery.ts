@@ -17,7 +17,9 @@ const SWEEP_INTERVAL_MS = 1000;
 async function killAndRestart(log: (message: string) => void) {
   const testDb = await createTestDatabase("sqlite");
   const { database, token, close } = await createBenchUser(testDb, "bench-recovery@example.com");
-  const env = { DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "warn", LOCAL_PROVIDER_FAULTS: "image_edit:slow=5000", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
+  // The edit waits at a gate nobody opens: the kill lands inside it, and the measurement ends when
+  // the restarted server starts the step again.
+  const env = { DATABASE_URL: testDb.url, DATA_DIR: testDb.dataDir, LOG_LEVEL: "warn", LOCAL_PROVIDER_FAULTS: "image_edit:gate", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
   const { readFileSync } = await import("node:fs");
   const photo = readFileSync(new URL("../tests/fixtures/photo.jpg", import.meta.url));
   let server = await startServer(env, PORT);
@@ -36,7 +38,6 @@ async function killAndRestart(log: (message: string) => void) {
       if (events.some((e) => isStepOneStart(e.data))) break;
       await sleep(20);
     }
-    await sleep(200);
     await server.crash();
     const lastId = (await database.jobEvent.findFirst({ where: { jobId }, orderBy: { id: "desc" } }))!.id;
     log("recovery: restarting after kill -9");

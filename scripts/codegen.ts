@@ -1,21 +1,20 @@
 /**
  * Generated code, made before dev, build and test: the per-provider Prisma schemas and clients,
- * and the workflow registry.
+ * and the workflow registry. Each generator writes a file only when its content changes, and the
+ * Prisma clients are generated only when their inputs changed, so a run with nothing changed
+ * touches nothing (and costs about a second).
  */
-import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { prismaCliEnv } from "./prisma-env";
+import { generateWorkflowRegistry } from "./generate-workflow-registry";
+import { generatePrismaClient } from "./prisma-generate";
+import { PRISMA_PROVIDERS, writePrismaSchemas } from "./prisma-schemas";
+import { isMainModule } from "./write-if-changed";
 
-const root = path.resolve(import.meta.dirname, "..");
-const run = (script: string) => execFileSync(process.execPath, ["--import", "tsx", path.join(root, script)], { stdio: "inherit", cwd: root });
-
-run("scripts/prisma-schemas.ts");
-for (const provider of ["sqlite", "postgresql"]) {
-  execFileSync(
-    path.join(root, "node_modules/.bin/prisma"),
-    ["generate", "--schema", `prisma/${provider}/schema.prisma`],
-    { stdio: ["ignore", "ignore", "inherit"], cwd: root, env: prismaCliEnv() },
-  );
+export async function runCodegen(root: string): Promise<void> {
+  writePrismaSchemas(root);
+  const generated = PRISMA_PROVIDERS.filter((provider) => generatePrismaClient(root, provider) === "generated");
+  console.log(generated.length > 0 ? `Prisma clients generated for ${generated.join(" and ")}.` : "Prisma clients are up to date.");
+  await generateWorkflowRegistry(root);
 }
-console.log("Prisma clients generated for sqlite and postgresql.");
-run("scripts/generate-workflow-registry.ts");
+
+if (isMainModule(import.meta.url)) await runCodegen(path.resolve(import.meta.dirname, ".."));

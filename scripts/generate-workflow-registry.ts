@@ -3,74 +3,117 @@
  * one statically (a production Next.js build cannot import arbitrary files at run time).
  * Runs before dev, build and test. A folder that cannot be imported (no config.json, unreadable
  * JSON, no workflow.ts, a syntax error) is left out and reported, so it never breaks the others;
- * deeper checks (schema, one handler per step) happen when the registry loads.
+ * deeper checks (schema, one handler per step) happen when the registry loads. The file is
+ * rewritten only when its content changes.
+ *
+ * Each entry carries the workflow's version: a hash of its config.json and code, so a job can be
+ * pinned to the exact workflow it started with.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { transform } from "esbuild";
+import { isMainModule, writeFileIfChanged } from "./write-if-changed";
 
-const root = path.resolve(import.meta.dirname, "..");
-const workflowsDir = path.join(root, "workflows");
-const outFile = path.join(root, "lib/workflows/registry.generated.ts");
+export const REGISTRY_FILE = "lib/workflows/registry.generated.ts";
 
 interface Problem {
   folder: string;
   problem: string;
 }
 
-const folders = readdirSync(workflowsDir, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && !entry.name.startsWith(".") && !entry.name.startsWith("_"))
-  .map((entry) => entry.name)
-  .sort();
+export interface RegistryGeneration {
+  included: string[];
+  problems: Problem[];
+  /** False when the file already held exactly this content and was left alone. */
+  written: boolean;
+}
 
-const included: string[] = [];
-const problems: Problem[] = [];
+/** What counts as a workflow's code: its sources and JSON, not its tests (they change no run). */
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|json)$/;
+const TEST_FILE = /\.test\.[cm]?[jt]sx?$/;
 
-for (const folder of folders) {
+function codeFiles(folderPath: string, relative = ""): string[] {
+  return readdirSync(path.join(folderPath, relative), { withFileTypes: true })
+    .filter((entry) => !entry.name.startsWith(".") && entry.name !== "node_modules")
+    .flatMap((entry) => {
+      const file = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) return codeFiles(folderPath, file);
+      return entry.isFile() && CODE_FILE.test(entry.name) && !TEST_FILE.test(entry.name) ? [file] : [];
+    });
+}
+
+/**
+ * A workflow folder's version: the first 12 hex digits of a SHA-256 over config.json and its code
+ * files, each as its path and its text with line endings made \n, in path order. The same content
+ * gives the same version on any machine and checkout.
+ */
+export function workflowVersion(folderPath: string): string {
+  const hash = createHash("sha256");
+  for (const file of codeFiles(folderPath).sort()) {
+    const text = readFileSync(path.join(folderPath, file), "utf8").replace(/\r\n?/g, "\n");
+    hash.update(`${file}\0${text}\0`);
+  }
+  return hash.digest("hex").slice(0, 12);
+}
+
+async function checkFolder(workflowsDir: string, folder: string): Promise<string | undefined> {
   const configPath = path.join(workflowsDir, folder, "config.json");
   const modulePath = path.join(workflowsDir, folder, "workflow.ts");
-  if (!existsSync(configPath)) {
-    problems.push({ folder, problem: "missing config.json" });
-    continue;
-  }
+  if (!existsSync(configPath)) return "missing config.json";
   try {
     JSON.parse(readFileSync(configPath, "utf8"));
   } catch (error) {
-    problems.push({ folder, problem: `config.json is not valid JSON: ${(error as Error).message}` });
-    continue;
+    return `config.json is not valid JSON: ${(error as Error).message}`;
   }
-  if (!existsSync(modulePath)) {
-    problems.push({ folder, problem: "missing workflow.ts" });
-    continue;
-  }
+  if (!existsSync(modulePath)) return "missing workflow.ts";
   try {
     await transform(readFileSync(modulePath, "utf8"), { loader: "ts", format: "esm" });
   } catch (error) {
-    problems.push({ folder, problem: `workflow.ts does not parse: ${(error as Error).message.split("\n")[0]}` });
-    continue;
+    return `workflow.ts does not parse: ${(error as Error).message.split("\n")[0]}`;
   }
-  if (!/^[a-z0-9][a-z0-9-_]*$/.test(folder)) {
-    problems.push({ folder, problem: "folder name must be lowercase letters, digits, dashes or underscores" });
-    continue;
-  }
-  included.push(folder);
+  if (!/^[a-z0-9][a-z0-9-_]*$/.test(folder)) return "folder name must be lowercase letters, digits, dashes or underscores";
+  return undefined;
 }
 
-const imports = included
-  .map(
-    (folder, i) =>
-      `import config${i} from "@/workflows/${folder}/config.json";\nimport * as module${i} from "@/workflows/${folder}/workflow";`,
-  )
-  .join("\n");
-const entries = included.map((folder, i) => `  { folder: ${JSON.stringify(folder)}, config: config${i}, module: module${i} },`).join("\n");
+/** Scans `root`/workflows and writes `root`/lib/workflows/registry.generated.ts. */
+export async function generateWorkflowRegistry(root: string): Promise<RegistryGeneration> {
+  const workflowsDir = path.join(root, "workflows");
+  const folders = readdirSync(workflowsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith(".") && !entry.name.startsWith("_"))
+    .map((entry) => entry.name)
+    .sort();
 
-writeFileSync(
-  outFile,
-  `// GENERATED by scripts/generate-workflow-registry.ts from the folders in workflows/. Do not edit.
+  const included: string[] = [];
+  const problems: Problem[] = [];
+  for (const folder of folders) {
+    const problem = await checkFolder(workflowsDir, folder);
+    if (problem === undefined) included.push(folder);
+    else problems.push({ folder, problem });
+  }
+
+  const imports = included
+    .map(
+      (folder, i) =>
+        `import config${i} from "@/workflows/${folder}/config.json";\nimport * as module${i} from "@/workflows/${folder}/workflow";`,
+    )
+    .join("\n");
+  const entries = included
+    .map((folder, i) => {
+      const version = workflowVersion(path.join(workflowsDir, folder));
+      return `  { folder: ${JSON.stringify(folder)}, version: ${JSON.stringify(version)}, config: config${i}, module: module${i} },`;
+    })
+    .join("\n");
+
+  const written = writeFileIfChanged(
+    path.join(root, REGISTRY_FILE),
+    `// GENERATED by scripts/generate-workflow-registry.ts from the folders in workflows/. Do not edit.
 ${imports}
 
 export interface DiscoveredWorkflow {
   folder: string;
+  /** Hash of the folder's config.json and code (scripts/generate-workflow-registry.ts). */
+  version: string;
   config: unknown;
   module: Record<string, unknown>;
 }
@@ -81,7 +124,11 @@ ${entries}
 
 export const discoveryProblems: { folder: string; problem: string }[] = ${JSON.stringify(problems, null, 2)};
 `,
-);
+  );
 
-for (const { folder, problem } of problems) console.warn(`workflows/${folder}: skipped: ${problem}`);
-console.log(`Workflow registry: ${included.length} workflow folder(s) included${problems.length ? `, ${problems.length} skipped` : ""}.`);
+  for (const { folder, problem } of problems) console.warn(`workflows/${folder}: skipped: ${problem}`);
+  console.log(`Workflow registry: ${included.length} workflow folder(s) included${problems.length ? `, ${problems.length} skipped` : ""}.`);
+  return { included, problems, written };
+}
+
+if (isMainModule(import.meta.url)) await generateWorkflowRegistry(path.resolve(import.meta.dirname, ".."));

@@ -1,10 +1,12 @@
 // npm test: the whole suite, as CI runs it. Installs dependencies if needed, generates code,
-// type-checks, lints, builds the production app (the server and browser tests run against it), then runs
+// type-checks, lints, builds the production app afresh (the server and browser tests run against it,
+// on a copy that a concurrent build in this folder cannot touch: scripts/served-build.ts), then runs
 // the unit and integration tests (vitest) and the browser tests (Playwright), and prints one
 // summary line. Needs PostgreSQL (TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
 // and Chromium (Playwright's own, or /usr/bin/chromium).
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const step = (title, command) => {
@@ -16,7 +18,14 @@ step("dependencies", "node scripts/ensure-deps.mjs");
 step("code generation", "npx tsx scripts/codegen.ts");
 step("type check", "npx tsc --noEmit");
 step("lint", "npx eslint .");
-step("production build", "npx next build");
+console.log("\n▶ production build");
+// A fresh build even when one of the same sources exists; the servers below serve its copy.
+const distDir = execSync(`npx tsx scripts/build.ts --force --serve-for ${process.pid}`, { stdio: ["inherit", "pipe", "inherit"] })
+  .toString()
+  .trim()
+  .split("\n")
+  .at(-1);
+process.env.MONTAGE_DIST_DIR = distDir;
 
 // Not under test-results/: Playwright empties that folder when it starts.
 rmSync("reports", { recursive: true, force: true });
@@ -50,6 +59,9 @@ function counts() {
   }
   return { passed, failed };
 }
+
+// This run no longer uses the copy (had it died instead, its dead pid would say the same).
+rmSync(path.join(distDir, ".montage-users", String(process.pid)), { force: true });
 
 const { passed, failed } = counts();
 const ok = vitest.status === 0 && e2e.status === 0;

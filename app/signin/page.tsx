@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { getSessionUser } from "@/lib/auth/session";
+import { getSessionUser } from "@/lib/auth/page-session";
 import { githubEnabled } from "@/lib/auth/next-auth";
 import { AuthCard } from "@/components/auth/auth-card";
 import { safeReturnPath } from "@/components/auth/return-path";

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { Zap } from "lucide-react";
-import { requirePageUser } from "@/lib/auth/session";
+import { requirePageUser } from "@/lib/auth/page-session";
 import { WorkflowRunner } from "@/components/workflows/workflow-runner";
 import { runtime } from "@/lib/server/runtime";
 

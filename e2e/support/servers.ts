@@ -3,7 +3,30 @@
  * process. E2E_PORT_BASE moves all of them (default 3210), so two checkouts on one machine can run
  * their browser tests at the same time.
  */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 const base = Number(process.env.E2E_PORT_BASE ?? 3210);
-export const SERVERS = { main: base, faults: base + 1, slow: base + 2 } as const;
+export const SERVERS = { main: base, faults: base + 1, gated: base + 2 } as const;
 
 export const serverUrl = (port: number) => `http://localhost:${port}`;
+
+/** Each server's DATA_DIR: its database, media and gate files. */
+export const serverDataDir = (port: number) => path.join(os.tmpdir(), "montage-e2e", String(port));
+
+type GateTarget = "image_edit" | "video" | "storage";
+
+/**
+ * Opens the `gate` fault of a server's calls to `target` (README, "Watch the retry path offline"):
+ * the file `$DATA_DIR/gates/<target>` lets held calls go on.
+ */
+export function openGate(port: number, target: GateTarget): void {
+  const dir = path.join(serverDataDir(port), "gates");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, target), "");
+}
+
+export function closeGate(port: number, target: GateTarget): void {
+  rmSync(path.join(serverDataDir(port), "gates", target), { force: true });
+}

@@ -3,9 +3,6 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { decode } from "next-auth/jwt";
-import { cookies } from "next/headers";
-import { redirect } from "next/navigation";
-import { cache } from "react";
 import type { Config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 
@@ -98,17 +95,4 @@ export async function userFromSessionToken(deps: SessionDeps, token: string | un
   }
   if (typeof userId !== "string") return null;
   return deps.prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } });
-}
-
-/** For server components: the signed-in user of this request (read once per request), or null. */
-export const getSessionUser = cache(async (deps: SessionDeps): Promise<SessionUser | null> => {
-  const store = await cookies();
-  return userFromSessionToken(deps, readSessionToken(deps.config, new Map(store.getAll().map((cookie) => [cookie.name, cookie.value]))));
-});
-
-/** For pages that need a user: sends visitors to sign in and back to `returnTo` afterwards. */
-export async function requirePageUser(deps: SessionDeps, returnTo: string): Promise<SessionUser> {
-  const user = await getSessionUser(deps);
-  if (!user) redirect(`/signin?callbackUrl=${encodeURIComponent(returnTo)}`);
-  return user;
 }

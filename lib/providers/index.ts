@@ -50,7 +50,7 @@ export interface ProviderOptions {
 
 export function createProviders(cfg: Config, logger: Logger, options: ProviderOptions = {}): ProviderRuntime {
   const downloads = outputDownloadRules(cfg, logger);
-  const faults = new FaultSwitch(parseFaultSpec(cfg.LOCAL_PROVIDER_FAULTS));
+  const faults = new FaultSwitch(parseFaultSpec(cfg.LOCAL_PROVIDER_FAULTS), { gateDir: path.join(cfg.dataDir, "gates") });
   const gate = new HealthGate({
     waveSize: cfg.PROVIDER_RECOVERY_WAVE_SIZE,
     waveIntervalMs: cfg.recoveryWaveSeconds * 1000,

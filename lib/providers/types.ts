@@ -4,7 +4,7 @@ import "server-only";
  * Cloudinary and Replicate implementations live beside this file and are chosen in `./index.ts`.
  *
  * Providers report failures with the engine's typed errors (`RetryableError`, `HardError` from
- * `lib/engine/errors`), always naming themselves in `provider` so the health gate knows whom to probe.
+ * `lib/workflows/errors`), always naming themselves in `provider` so the health gate knows whom to probe.
  */
 
 export type ResourceType = "image" | "video";

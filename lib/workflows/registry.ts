@@ -1,5 +1,4 @@
 import "server-only";
-import { createHash } from "node:crypto";
 import type { DiscoveredWorkflow } from "@/lib/workflows/registry.generated";
 import { workflowConfigSchema, type StepHandler, type Workflow } from "@/lib/workflows/definition";
 
@@ -45,14 +44,8 @@ export function buildRegistry(discovered: DiscoveredWorkflow[], earlierProblems:
       problems.push({ folder, problem: `workflow id "${config.id}" is already used by another folder` });
       continue;
     }
-    workflows.set(config.id, { config, handlers: handlers as Record<string, StepHandler>, version: versionOf(entry) });
+    workflows.set(config.id, { config, handlers: handlers as Record<string, StepHandler>, version: entry.version });
   }
   return { workflows, problems };
 }
 
-/** The version the generator computed (config.json and code); a hash of the config for registries built by hand (tests). */
-function versionOf(entry: DiscoveredWorkflow): string {
-  const generated = (entry as { version?: unknown }).version;
-  if (typeof generated === "string") return generated;
-  return createHash("sha256").update(JSON.stringify(entry.config)).digest("hex").slice(0, 12);
-}

@@ -59,7 +59,8 @@ export async function spawnUntilHealthy(command: string, args: string[], options
 
 /** Starts the production build (`next start`) as a real process with the given environment. */
 export async function startServer(env: Record<string, string>, port?: number): Promise<RunningServer> {
-  if (!existsSync(path.join(root, ".next/BUILD_ID"))) {
+  // npm test serves a copy of its fresh build (scripts/served-build.ts); run alone, tests use .next.
+  if (!existsSync(path.join(root, process.env.MONTAGE_DIST_DIR || ".next", "BUILD_ID"))) {
     throw new Error("No production build: run `npm run build` first (`npm test` and `npm run bench` do it).");
   }
   const listenPort = port ?? (await freePort());

@@ -58,7 +58,7 @@ export async function createTestEnv(): Promise<TestEnv> {
 
 /** The embedded providers (real image edit and ffmpeg video), with a fault switch of their own. */
 export function localProviders(env: TestEnv, faults = ""): Providers {
-  const switchboard = new FaultSwitch(faults);
+  const switchboard = new FaultSwitch(faults, { gateDir: path.join(env.dataDir, "gates") });
   const storage = new LocalStorage({ rootDir: path.join(env.dataDir, "media"), publicBaseUrl: "http://localhost:3999", faults: switchboard });
   const models = new LocalModels({ readMedia: (url, signal) => storage.read(url, signal), faults: switchboard });
   return { storage, models };

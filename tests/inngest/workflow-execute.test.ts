@@ -195,7 +195,8 @@ describe("workflow-execute", () => {
 
   it("stops a running step when its job is canceled", async () => {
     const jobId = await insertJob(env);
-    const { engine } = await runFor(jobId, localProviders(env, "video:slow=5000"));
+    // The video step waits at a gate nobody opens: the run ends only if the cancel stops the step.
+    const { engine } = await runFor(jobId, localProviders(env, "video:gate"));
     // What cancelJob does: the database first, then the driver's cancel event (cancelOn, between steps).
     const cancel = (async () => {
       for (;;) {

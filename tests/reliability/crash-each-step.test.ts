@@ -10,8 +10,8 @@ import { runtime } from "@/lib/server/runtime";
 
 /**
  * kill -9 of the real server (next start, in-process runner, SQLite) while step 0, then step 1, then
- * step 2 runs. Each phase slows the step it kills with the fault switch, starts a job, waits until
- * that job's step is running, and kills the whole process group. Earlier jobs resume in the next
+ * step 2 runs. Each phase holds the step it kills at a gate of the fault switch that is never
+ * opened, starts a job, waits until that job's step is running, and kills the whole process group. Earlier jobs resume in the next
  * phase and may be killed again in whatever step they are in. At the end every job completes, and
  * each step's handler started exactly once plus once per kill that caught it running.
  */
@@ -47,15 +47,15 @@ describe("kill -9 at each step under the in-process runner", { timeout: 300_000 
   }
 
   it("completes every job after the restarts, each completed step's handler having run once", async () => {
-    // The fault that holds the killed step long enough to kill it inside: step 0 stores the upload
-    // (the first storage call), step 1 edits the image, step 2 renders the video.
-    const slowStep = ["storage:slow=4000:1", "image_edit:slow=4000", "video:slow=4000"];
+    // The fault that holds the killed step until it is killed: step 0 stores the upload (the first
+    // storage call), step 1 edits the image, step 2 renders the video.
+    const heldStep = ["storage:gate:1", "image_edit:gate", "video:gate"];
     const jobs: string[] = [];
     /** Per job, how often a kill caught each step running: its handler starts once more per kill. */
     const interrupted = new Map<string, number[]>();
     const outputs: string[] = [];
 
-    for (const [step, faults] of slowStep.entries()) {
+    for (const [step, faults] of heldStep.entries()) {
       const server = await start(faults);
       const jobId = await startJob(server.url, token);
       jobs.push(jobId);
@@ -97,7 +97,7 @@ describe("kill -9 at each step under the in-process runner", { timeout: 300_000 
     }
     expect(last.output()).toContain("resuming orphaned execution");
     console.log(
-      `[reliability] crash-each-step: ${slowStep.length} kill -9 injected (at steps 0, 1, 2), ${kills} step runs interrupted, ` +
+      `[reliability] crash-each-step: ${heldStep.length} kill -9 injected (at steps 0, 1, 2), ${kills} step runs interrupted, ` +
         `${jobs.length} jobs run, ${jobs.length} completed, 0 lost; recovery after the last restart ${recoverySeconds.toFixed(1)} s`,
     );
   });

@@ -80,13 +80,13 @@ describe("stepId", () => {
 });
 
 describe("buildRegistry", () => {
-  const good = { folder: "img-edit-to-video", config: imgEditConfig, module: imgEditModule as Record<string, unknown> };
+  const good = { folder: "img-edit-to-video", version: "0123456789ab", config: imgEditConfig, module: imgEditModule as Record<string, unknown> };
 
   it("loads the example workflow, with its version", () => {
     const registry = buildRegistry([good]);
     expect(registry.problems).toEqual([]);
     const workflow = registry.workflows.get("img-edit-to-video");
-    expect(workflow?.version).toMatch(/^[0-9a-f]{12}$/);
+    expect(workflow?.version).toBe("0123456789ab");
     expect(workflow?.config.name).toBe("Image Edit to Video");
     expect(workflow?.config.icon).toBe("🎬");
     expect(workflow?.config.steps.map((s) => s.name)).toEqual(["upload", "image_edit", "video_generation"]);
@@ -95,10 +95,10 @@ describe("buildRegistry", () => {
   it("reports a broken folder clearly and keeps the others", () => {
     const registry = buildRegistry(
       [
-        { folder: "bad-config", config: { id: "Bad Id!", name: "", steps: [] }, module: {} },
-        { folder: "missing-handler", config: { ...imgEditConfig, id: "other" }, module: { handlers: { upload: async () => ({}) } } },
-        { folder: "no-handlers", config: { ...imgEditConfig, id: "third" }, module: {} },
-        { folder: "duplicate-id", config: imgEditConfig, module: imgEditModule },
+        { folder: "bad-config", version: "0123456789ab", config: { id: "Bad Id!", name: "", steps: [] }, module: {} },
+        { folder: "missing-handler", version: "0123456789ab", config: { ...imgEditConfig, id: "other" }, module: { handlers: { upload: async () => ({}) } } },
+        { folder: "no-handlers", version: "0123456789ab", config: { ...imgEditConfig, id: "third" }, module: {} },
+        { folder: "duplicate-id", version: "0123456789ab", config: imgEditConfig, module: imgEditModule },
         good,
       ],
       [{ folder: "unparseable", problem: "config.json is not valid JSON" }],

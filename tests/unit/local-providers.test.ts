@@ -9,7 +9,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classifyError, HardError, RetryableError, isRetryableError } from "@/lib/workflows/errors";
-import { FaultSwitch, parseFaultSpec } from "@/lib/providers/local/faults";
+import { closeGate, FaultSwitch, gateFile, openGate, parseFaultSpec } from "@/lib/providers/local/faults";
 import { describeEdit, editImage } from "@/lib/providers/local/image-edit";
 import { LOCAL_MODELS, LocalModels } from "@/lib/providers/local/models";
 import { LocalStorage } from "@/lib/providers/local/storage";
@@ -236,6 +236,10 @@ describe("fault switch", () => {
       { target: "*", kind: "hard", times: 1 },
       { target: "video", kind: "slow", delayMs: 0, times: 3 },
     ]);
+    expect(parseFaultSpec("image_edit:gate,storage:gate:1")).toEqual([
+      { target: "image_edit", kind: "gate", times: undefined },
+      { target: "storage", kind: "gate", times: 1 },
+    ]);
   });
 
   it.each([
@@ -248,6 +252,8 @@ describe("fault switch", () => {
     ["video:slow=abc", /slow delay "abc"/],
     ["video:slow", /unknown fault "slow"/],
     ["video:slow=99999999", /slow delay/],
+    ["video:gate=5", /unknown fault "gate=5"/],
+    ["video:gate:0", /times "0"/],
   ])("rejects %j", (spec, why) => {
     expect(() => parseFaultSpec(spec)).toThrow(why);
     expect(() => parseFaultSpec(spec)).toThrow(/<target>:<fault>\[:<times>\].*slow=<ms>/);
@@ -311,6 +317,84 @@ describe("fault switch", () => {
     started = performance.now();
     expect(await caught(faults.apply("storage", { provider: "p", signal: controller.signal }))).toBe(reason);
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe("gate fault", () => {
+  let gateDir: string;
+  beforeAll(() => {
+    gateDir = path.join(tempDir, "gates");
+  });
+
+  /** The promise's state so far, to check that a held call is still held. */
+  function track(promise: Promise<void>): { settled: boolean; done: Promise<void> } {
+    const state = { settled: false, done: promise };
+    state.done = promise.finally(() => {
+      state.settled = true;
+    });
+    return state;
+  }
+  /** Lets every pending callback and a few event-loop turns run (a held call must stay held through them). */
+  const turns = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it("holds a call until a file created by another process opens its gate", async () => {
+    closeGate(gateDir, "video");
+    const faults = new FaultSwitch("video:gate", { gateDir });
+
+    const held = track(faults.apply("video", { provider: "p" }));
+    await faults.apply("storage", { provider: "p" });
+    await turns();
+    expect(held.settled).toBe(false);
+
+    const opener = spawnSync(process.execPath, ["-e", `require("node:fs").writeFileSync(${JSON.stringify(gateFile(gateDir, "video"))}, "")`]);
+    expect(opener.status).toBe(0);
+    await held.done;
+
+    // Open: later calls pass. Closed again: the next call is held again.
+    await faults.apply("video", { provider: "p" });
+    closeGate(gateDir, "video");
+    const again = track(faults.apply("video", { provider: "p" }));
+    await turns();
+    expect(again.settled).toBe(false);
+    openGate(gateDir, "video");
+    await again.done;
+    closeGate(gateDir, "video");
+  });
+
+  it("holds only the first `times` calls, and a * gate waits for the called target's own file", async () => {
+    for (const target of ["image_edit", "storage"] as const) closeGate(gateDir, target);
+    const faults = new FaultSwitch("image_edit:gate:1,*:gate,video:quota:1", { gateDir });
+
+    const first = track(faults.apply("image_edit", { provider: "p" }));
+    const upload = track(faults.apply("storage", { provider: "p" }));
+    openGate(gateDir, "image_edit");
+    await first.done;
+    await turns();
+    expect(upload.settled).toBe(false);
+
+    openGate(gateDir, "storage");
+    await upload.done;
+    // The gate holds, then the failure rules still apply.
+    openGate(gateDir, "video");
+    expect(await caught(faults.apply("video", { provider: "p" }))).toMatchObject({ reason: "quota" });
+    for (const target of ["image_edit", "storage", "video"] as const) closeGate(gateDir, target);
+  });
+
+  it("lets a held call go when its signal aborts (a cancel), with the abort's reason", async () => {
+    closeGate(gateDir, "image_edit");
+    const faults = new FaultSwitch("image_edit:gate", { gateDir });
+    const controller = new AbortController();
+    const reason = new Error("job canceled");
+
+    const held = faults.apply("image_edit", { provider: "p", signal: controller.signal });
+    controller.abort(reason);
+
+    expect(await caught(held)).toBe(reason);
+    expect(await caught(faults.apply("image_edit", { provider: "p", signal: controller.signal }))).toBe(reason);
+  });
+
+  it("needs a gate folder", () => {
+    expect(() => new FaultSwitch("video:gate")).toThrow(/gate fault but no gate folder/);
   });
 });
 

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { ArrowLeft } from "lucide-react";
 import { isApiError } from "@/lib/api/errors";
 import { jobIdSchema } from "@/lib/api/schemas";
-import { requirePageUser } from "@/lib/auth/session";
+import { requirePageUser } from "@/lib/auth/page-session";
 import { getOwnJob } from "@/lib/jobs/service";
 import { JobPanel } from "@/components/jobs/job-panel";
 import { runtime } from "@/lib/server/runtime";

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { requirePageUser } from "@/lib/auth/session";
+import { requirePageUser } from "@/lib/auth/page-session";
 import { TokenManager } from "@/components/settings/token-manager";
 import { runtime } from "@/lib/server/runtime";
 

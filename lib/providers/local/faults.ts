@@ -5,7 +5,15 @@ import "server-only";
  *
  * Counters live in this process's memory: a restart re-arms every fault, and separate processes
  * (e.g. a web server and a worker) each count on their own.
+ *
+ * The `gate` fault holds calls until a file appears (`<gate folder>/<target>`, the folder being
+ * `$DATA_DIR/gates`): the one signal that reaches a server from a test in another process without
+ * a port or a protocol, and that a person can give with `touch`. Tests use it to keep a step in
+ * progress for exactly as long as they need, however busy the machine (a fixed delay can run out
+ * before the test looks).
  */
+import { existsSync, mkdirSync, rmSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import path from "node:path";
 import { HardError, RetryableError } from "@/lib/workflows/errors";
 import type { RetryReason } from "@/lib/workflows/errors";
 
@@ -20,15 +28,19 @@ type FailureKind = (typeof FAILURE_KINDS)[number];
 export type FaultRule =
   | { target: FaultTarget; kind: FailureKind; times: number }
   /** `times` undefined: every call is slowed. */
-  | { target: FaultTarget; kind: "slow"; delayMs: number; times: number | undefined };
+  | { target: FaultTarget; kind: "slow"; delayMs: number; times: number | undefined }
+  /** `times` undefined: every call is held until its gate is open. */
+  | { target: FaultTarget; kind: "gate"; times: number | undefined };
 
 const RATE_LIMIT_RETRY_AFTER_SECONDS = 1;
 const MAX_DELAY_MS = 10 * 60_000;
+/** The fallback when the file watcher misses an event (some file systems never send one). */
+const GATE_POLL_MS = 1_000;
 
 const SYNTAX =
   "expected comma-separated <target>:<fault>[:<times>] with target one of image_edit, video, storage, * " +
-  "and fault one of quota, rate_limit, outage, auth, timeout, hard, slow=<ms> " +
-  '(e.g. "image_edit:quota:2,video:slow=3000")';
+  "and fault one of quota, rate_limit, outage, auth, timeout, hard, slow=<ms>, gate " +
+  '(e.g. "image_edit:quota:2,video:slow=3000,storage:gate:1")';
 
 const MESSAGES: Record<FailureKind, string> = {
   quota: "Quota exceeded: you have insufficient credit to run this model",
@@ -66,6 +78,8 @@ export function parseFaultSpec(spec: string): FaultRule[] {
         throw invalid(entry, `slow delay "${ms}" must be whole milliseconds up to ${MAX_DELAY_MS}`);
       }
       rules.push({ target: target as FaultTarget, kind: "slow", delayMs: Number(ms), times });
+    } else if (fault === "gate") {
+      rules.push({ target: target as FaultTarget, kind: "gate", times });
     } else if ((FAILURE_KINDS as readonly string[]).includes(fault)) {
       rules.push({ target: target as FaultTarget, kind: fault as FailureKind, times: times ?? 1 });
     } else {
@@ -90,19 +104,77 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** The file whose existence opens the gate of calls to `target` (for a "*" rule too: the call's own target). */
+export function gateFile(gateDir: string, target: FaultCallTarget): string {
+  return path.join(gateDir, target);
+}
+
+/** Opens the gate of `target`: held calls go on, later ones pass, until the gate is closed. */
+export function openGate(gateDir: string, target: FaultCallTarget): void {
+  mkdirSync(gateDir, { recursive: true });
+  writeFileSync(gateFile(gateDir, target), "");
+}
+
+export function closeGate(gateDir: string, target: FaultCallTarget): void {
+  rmSync(gateFile(gateDir, target), { force: true });
+}
+
+/** Resolves once `file` exists: watched, with a slow poll behind the watcher; rejects on abort. */
+function waitForFile(file: string, signal: AbortSignal | undefined): Promise<void> {
+  if (existsSync(file)) return Promise.resolve();
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true });
+  return new Promise((resolve, reject) => {
+    let watcher: FSWatcher | undefined;
+    const finish = (error?: unknown): void => {
+      clearInterval(poll);
+      watcher?.close();
+      signal?.removeEventListener("abort", onAbort);
+      if (error === undefined) resolve();
+      else reject(error as Error);
+    };
+    const check = (): void => {
+      if (existsSync(file)) finish();
+    };
+    const onAbort = (): void => finish(signal?.reason ?? new Error("aborted"));
+    const poll = setInterval(check, GATE_POLL_MS);
+    try {
+      watcher = watch(dir, check);
+      // A watcher that fails later leaves the poll to do the work.
+      watcher.on("error", () => watcher?.close());
+    } catch {
+      // No watcher on this file system: the poll alone.
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // The file may have appeared between the first look and the watch.
+    check();
+  });
+}
+
+export interface FaultSwitchOptions {
+  /** Where gate files live ($DATA_DIR/gates); needed only when a rule is a gate. */
+  gateDir?: string | undefined;
+}
+
 /**
  * Applies parsed rules in order. Each rule counts its own remaining calls; on a call, every matching
- * slow rule delays it, then the first matching failure rule with calls left fires. So
- * "video:rate_limit:2,video:quota" fails twice with rate_limit, then once with quota, then succeeds.
- * A "*" rule counts calls of all targets together.
+ * gate rule holds it until the gate is open, every matching slow rule delays it, then the first
+ * matching failure rule with calls left fires. So "video:rate_limit:2,video:quota" fails twice with
+ * rate_limit, then once with quota, then succeeds. A "*" rule counts calls of all targets together.
  */
 export class FaultSwitch {
   private readonly rules: FaultRule[];
   private readonly remaining: (number | undefined)[];
+  private readonly gateDir: string | undefined;
 
-  constructor(spec: string | FaultRule[] = "") {
+  constructor(spec: string | FaultRule[] = "", options: FaultSwitchOptions = {}) {
     this.rules = typeof spec === "string" ? parseFaultSpec(spec) : [...spec];
     this.remaining = this.rules.map((rule) => rule.times);
+    this.gateDir = options.gateDir;
+    if (this.gateDir === undefined && this.rules.some((rule) => rule.kind === "gate")) {
+      throw new Error("LOCAL_PROVIDER_FAULTS has a gate fault but no gate folder was given");
+    }
   }
 
   get enabled(): boolean {
@@ -113,6 +185,7 @@ export class FaultSwitch {
     const { provider, signal } = options;
     if (signal?.aborted) throw signal.reason;
     let delayMs = 0;
+    let gated = false;
     let failure: FailureKind | undefined;
     this.rules.forEach((rule, index) => {
       if (rule.target !== "*" && rule.target !== target) return;
@@ -120,6 +193,8 @@ export class FaultSwitch {
       if (left === 0) return;
       if (rule.kind === "slow") {
         delayMs += rule.delayMs;
+      } else if (rule.kind === "gate") {
+        gated = true;
       } else if (failure === undefined) {
         failure = rule.kind;
       } else {
@@ -127,6 +202,7 @@ export class FaultSwitch {
       }
       if (left !== undefined) this.remaining[index] = left - 1;
     });
+    if (gated && this.gateDir !== undefined) await waitForFile(gateFile(this.gateDir, target), signal);
     if (delayMs > 0) await sleep(delayMs, signal);
     if (failure === undefined) return;
     const message = `${MESSAGES[failure]} (local fault switch)`;
