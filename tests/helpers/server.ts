@@ -38,6 +38,11 @@ export async function spawnUntilHealthy(command: string, args: string[], options
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(-child.pid!, signal);
+    await exited;
+  };
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${path.basename(args[0] ?? command)} exited early:\n${output}`);
@@ -46,14 +51,13 @@ export async function spawnUntilHealthy(command: string, args: string[], options
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${path.basename(args[0] ?? command)} did not become healthy:\n${output}`);
+    if (Date.now() > deadline) {
+      // Never leave a server that failed to start holding its port for the next run.
+      await kill("SIGKILL");
+      throw new Error(`${path.basename(args[0] ?? command)} did not become healthy:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const kill = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    process.kill(-child.pid!, signal);
-    await exited;
-  };
   return { process: child, output: () => output, crash: () => kill("SIGKILL"), stop: () => kill("SIGTERM") };
 }
 
