@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { executionSchema, jobSchema } from "@/lib/api/schemas";
 import type { JobStatus } from "@/lib/contract/events";
+import { countAttempts } from "@/lib/jobs/attempts";
 
 interface JobRow {
   id: string;
@@ -11,12 +12,13 @@ interface JobRow {
   result: unknown;
   error: string | null;
   errorCode: string | null;
-  attempts: number;
   nextRetryAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;
   upload?: { filename: string; contentType: string; size: number; width: number; height: number } | null;
+  /** For `attempts`, counted by the one rule (lib/jobs/attempts.ts). */
+  execution: { retryCount: number; maxRetries: number } | null;
 }
 
 export function jobToJson(job: JobRow): z.infer<typeof jobSchema> {
@@ -29,7 +31,7 @@ export function jobToJson(job: JobRow): z.infer<typeof jobSchema> {
     result: (job.result ?? null) as Record<string, unknown> | null,
     error: job.error,
     error_code: job.errorCode,
-    attempts: job.attempts,
+    attempts: job.execution ? countAttempts({ status: job.status as JobStatus, retryCount: job.execution.retryCount, maxRetries: job.execution.maxRetries }).made : 0,
     next_retry_at: job.nextRetryAt?.toISOString() ?? null,
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),

@@ -52,7 +52,7 @@ export async function getOwnJob(userId: string, jobId: string) {
 export async function listOwnJobs(userId: string, options: { limit: number; cursor?: string; status?: string }) {
   const jobs = await db().job.findMany({
     where: { userId, ...(options.status && { status: options.status }) },
-    include: { upload: uploadSummary },
+    include: { upload: uploadSummary, execution: { select: { retryCount: true, maxRetries: true } } },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: options.limit + 1,
     ...(options.cursor && { cursor: { id: options.cursor }, skip: 1 }),
