@@ -1,6 +1,7 @@
 /**
  * Generated code, made before dev, build and test: the per-provider Prisma schemas and clients,
- * and the workflow registry.
+ * the workflow registry, and the home page's examples (made by the local models; skipped when
+ * up to date).
  */
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -19,3 +20,4 @@ for (const provider of ["sqlite", "postgresql"]) {
 }
 console.log("Prisma clients generated for sqlite and postgresql.");
 run("scripts/generate-workflow-registry.ts");
+run("scripts/generate-examples.ts");
