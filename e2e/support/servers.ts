@@ -4,6 +4,6 @@
  * their browser tests at the same time.
  */
 const base = Number(process.env.E2E_PORT_BASE ?? 3210);
-export const SERVERS = { main: base, faults: base + 1, slow: base + 2 } as const;
+export const SERVERS = { main: base, faults: base + 1, slow: base + 2, recovery: base + 3 } as const;
 
 export const serverUrl = (port: number) => `http://localhost:${port}`;
