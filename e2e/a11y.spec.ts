@@ -48,7 +48,7 @@ test("signed in: every page passes axe-core and shows no emoji, a lightbox inclu
 
   // A step's output opens large; an image edit as before and after.
   await page.goto(`/runs/${jobId}`);
-  await page.getByTestId("step-strip").getByRole("button", { name: "Open the image from “Edit image with AI” large" }).click();
+  await page.getByRole("button", { name: "Open the image from “Edit image with AI” large" }).click();
   const lightbox = page.getByRole("dialog", { name: "Edit image with AI" });
   await expect(lightbox.getByTestId("before-after")).toBeVisible();
   await expect(lightbox.getByRole("img", { name: "After: Edit image with AI" })).toBeVisible();

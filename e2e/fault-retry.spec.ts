@@ -26,7 +26,7 @@ test("a run parks on a provider failure, shows the next retry; Retry now always 
 
   // The provider is still down: Retry now tries, and says that it did and why the run waits again.
   await page.getByRole("button", { name: "Retry now" }).click();
-  await expect(page.getByTestId("retry-feedback")).toContainText(/^Tried again at \d{1,2}:\d{2}:\d{2} as you asked: it had to wait again/, { timeout: 60_000 });
+  await expect(page.getByTestId("retry-feedback")).toContainText(/^Tried again at \d{1,2}:\d{2}:\d{2}( [AP]M)? as you asked: it had to wait again/, { timeout: 60_000 });
   await expect(page.getByTestId("parked-notice")).toContainText("The model provider is unavailable");
   // Retry now starts a fresh series of attempts: the one that just failed was its first.
   await expect(page.getByTestId("parked-notice")).toContainText("That will be attempt 2 of 5.");

@@ -52,7 +52,8 @@ test("Engines → AI Workflow Engine → upload → three steps complete → the
   await row.click();
   await expect(page).toHaveURL(new RegExp(`/runs/${jobId}$`));
   await expect(page.getByRole("heading", { name: "“Make it cinematic with warm golden-hour light”", level: 1 })).toBeVisible();
-  await expect(page.getByTestId("output-card")).toHaveCount(3);
+  // Every step's output as media (each opens large), the raw data behind a disclosure.
+  await expect(page.getByTestId("step-strip").getByRole("button", { name: /^Open the (image|video) from/ })).toHaveCount(3);
   await expect(page.getByTestId("checkpoint-2")).toContainText("Done");
   await expect(page.getByTestId("detail-attempts")).toHaveText("1 of 5");
   await expectVideoPlays(page.getByTestId("result-video"));

@@ -18,7 +18,8 @@ function newestMtime(entry) {
   return Math.max(stat.mtimeMs, ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))));
 }
 
-const sources = ["app", "components", "lib", "workflows", "instrumentation.ts", "next.config.mjs", "package-lock.json"];
+// public/ too: the home page's examples are regenerated there (scripts/generate-examples.ts) when their recipe changes.
+const sources = ["app", "components", "lib", "workflows", "public", "instrumentation.ts", "next.config.mjs", "package-lock.json"];
 const buildId = ".next/BUILD_ID";
 const builtAt = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
 if (Math.max(...sources.map(newestMtime)) > builtAt) {

@@ -1,10 +1,10 @@
 "use client";
 
+import { useState } from "react";
 import { ArrowRight } from "lucide-react";
 import type { Example } from "@/lib/examples/manifest";
 import { FramedImage, MediaFrame } from "@/components/ui/media-frame";
 import { useReducedMotion } from "@/components/ui/use-reduced-motion";
-import { useState } from "react";
 
 function ExampleVideo({ example }: { example: Example }) {
   const reducedMotion = useReducedMotion();
@@ -45,9 +45,9 @@ export function Examples({ examples }: { examples: Example[] }) {
           <li key={example.id} className="space-y-3 rounded-2xl border border-slate-800 bg-slate-900 p-3">
             <ExampleVideo example={example} />
             <div className="flex items-center gap-2">
-              <FramedImage src={example.before} alt={`${example.title}: the original image`} aspect={example.width / example.height} className="w-full" />
+              <FramedImage src={example.before} alt={`${example.title}: the original image`} aspect={example.width / example.height} className="w-full" loading="eager" />
               <ArrowRight aria-hidden className="size-4 shrink-0 text-slate-400" />
-              <FramedImage src={example.after} alt={`${example.title}: edited, “${example.editPrompt}”`} aspect={example.width / example.height} className="w-full" />
+              <FramedImage src={example.after} alt={`${example.title}: edited, “${example.editPrompt}”`} aspect={example.width / example.height} className="w-full" loading="eager" />
             </div>
             <div>
               <p className="text-sm font-medium text-slate-100">{example.title}</p>

@@ -117,7 +117,8 @@ export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, on
             result={result}
             edited={media.all.filter((item) => item.kind === "image" && item.step > 0).at(-1)}
             aspect={media.aspect}
-            caption={runPrompt(data.job, workflow)}
+            // The run's page titles it by its prompt already.
+            caption={detailed ? undefined : runPrompt(data.job, workflow)}
             actions={{ onRunAgain: runAgain.onClick, runAgainHref: runAgain.href, onUseAsInput, detailsHref }}
           />
           <StepStrip steps={data.steps} view={view} checkpoints={data.checkpoints} media={media} />
@@ -136,7 +137,7 @@ export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, on
         />
       )}
       <ProgressAnnouncer view={view} steps={data.steps} />
-      {detailed && <RunFacts details={data} view={view} workflow={workflow} media={media} />}
+      {detailed && <RunFacts details={data} view={view} workflow={workflow} aspect={media.aspect} />}
     </div>
   );
 }

@@ -33,7 +33,7 @@ function ResultMedia({ media, aspect }: { media: StepMedia; aspect: number }) {
     else video.play().catch(() => undefined);
   }, [src, reducedMotion]);
   return (
-    <MediaFrame aspect={aspect} loaded={loaded} className="bg-black" label={media.kind === "video" ? "Loading the video…" : "Loading the image…"}>
+    <MediaFrame aspect={aspect} loaded={loaded} className="max-h-[70vh] bg-black" label={media.kind === "video" ? "Loading the video…" : "Loading the image…"}>
       {media.kind === "video" ? (
         <video
           ref={videoRef}

@@ -5,8 +5,6 @@ import type { Checkpoint, CheckpointStatus } from "@/lib/contract/events";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { attemptLabel } from "@/lib/jobs/attempts";
 import { viewAttempts, type JobView } from "@/components/jobs/job-state";
-import type { MediaContext } from "@/components/jobs/media-viewer";
-import { RunOutputs } from "@/components/runs/run-outputs";
 import { FramedImage } from "@/components/ui/media-frame";
 import { statusLabel } from "@/components/ui/status-badge";
 import { cardClass } from "@/components/ui/styles";
@@ -89,14 +87,16 @@ function StepRecord({ index, label, checkpoint }: { index: number; label: string
   );
 }
 
-/** The run page's record: its outputs as media, its inputs, attempts and timing, and each step. */
-export function RunFacts({ details, view, workflow, media }: { details: ExecutionDetails; view: JobView; workflow: Workflow | undefined; media: MediaContext }) {
+/**
+ * The run page's record, under the run itself (whose outputs show as media, each opening large): its
+ * inputs, status, attempts and timing, and what each step saved, raw data behind a disclosure.
+ */
+export function RunFacts({ details, view, workflow, aspect }: { details: ExecutionDetails; view: JobView; workflow: Workflow | undefined; aspect: number }) {
   const { job, execution, checkpoints, steps } = details;
   const attempts = viewAttempts(view, details);
   const inputLabel = (name: string) => workflow?.inputs.find((input) => input.name === name)?.label ?? name;
   return (
     <div className="space-y-4">
-      <RunOutputs media={media} />
       <div className="grid gap-4 lg:grid-cols-2">
         <section className={`${cardClass} p-5`} aria-labelledby="run-inputs">
           <h2 id="run-inputs" className="text-sm font-semibold text-slate-100">
@@ -104,7 +104,7 @@ export function RunFacts({ details, view, workflow, media }: { details: Executio
           </h2>
           {job.input_file && (
             <div className="mt-3 flex gap-3">
-              <FramedImage src={`/jobs/${job.id}/input`} alt={`Input image ${job.input_file.filename}`} aspect={media.aspect} className="w-32 shrink-0" />
+              <FramedImage src={`/jobs/${job.id}/input`} alt={`Input image ${job.input_file.filename}`} aspect={aspect} className="w-32 shrink-0" />
               <p className="min-w-0 break-words text-sm text-slate-300">
                 {job.input_file.filename}
                 <br />

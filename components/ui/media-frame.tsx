@@ -23,8 +23,10 @@ export function MediaFrame({
   return (
     <div className={`relative overflow-hidden rounded-xl border border-slate-800 bg-slate-900 ${className}`} style={{ aspectRatio: String(aspect) }} data-loaded={loaded}>
       {!loaded && (
-        <div aria-hidden className="absolute inset-0 flex animate-pulse items-center justify-center bg-slate-800 text-xs text-slate-300 motion-reduce:animate-none">
-          {label ?? "Loading…"}
+        <div aria-hidden className="absolute inset-0 flex items-center justify-center bg-slate-800 text-xs text-slate-200">
+          {/* Only the backdrop pulses: the label keeps its full contrast. */}
+          <div className="absolute inset-0 animate-pulse bg-slate-700 motion-reduce:animate-none" />
+          <span className="relative">{label ?? "Loading…"}</span>
         </div>
       )}
       {children}
@@ -33,14 +35,29 @@ export function MediaFrame({
 }
 
 /** An image in a MediaFrame. */
-export function FramedImage({ src, alt, aspect, className, fit = "contain" }: { src: string; alt: string; aspect: number; className?: string; fit?: "contain" | "cover" }) {
+export function FramedImage({
+  src,
+  alt,
+  aspect,
+  className,
+  fit = "contain",
+  loading = "lazy",
+}: {
+  src: string;
+  alt: string;
+  aspect: number;
+  className?: string;
+  fit?: "contain" | "cover";
+  /** "eager" for images that are the page's content from the first screen. */
+  loading?: "lazy" | "eager";
+}) {
   const [loaded, setLoaded] = useState(false);
   return (
     <MediaFrame aspect={aspect} loaded={loaded} {...(className !== undefined && { className })}>
       <img
         src={src}
         alt={alt}
-        loading="lazy"
+        loading={loading}
         decoding="async"
         onLoad={() => setLoaded(true)}
         // A broken image still ends the placeholder: the alt text then says what was meant.

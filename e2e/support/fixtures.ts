@@ -106,16 +106,17 @@ export async function startRunWithApi(request: APIRequestContext): Promise<strin
 
 /**
  * Saves a screenshot as a test artifact (test-results/<test>/<name>.png and the HTML report), then
- * checks the page with axe-core: every state photographed is also checked.
+ * checks the page with axe-core: every state photographed is also checked (unless the test is racing
+ * a run and cannot spare the seconds; the page it ends on is checked all the same).
  */
-export async function screenshot(page: Page, testInfo: TestInfo, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+export async function screenshot(page: Page, testInfo: TestInfo, name: string, options: { fullPage?: boolean; checkAccessible?: boolean } = {}): Promise<void> {
   const file = testInfo.outputPath(`${name}.png`);
   // Taken from the top, once the images that are in view have loaded.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForFunction(() => [...document.images].every((image) => image.complete || image.loading === "lazy"));
   await page.screenshot({ path: file, fullPage: options.fullPage ?? true, animations: "disabled" });
   await testInfo.attach(name, { path: file, contentType: "image/png" });
-  await expectAccessible(page, `${page.url()} (${name})`);
+  if (options.checkAccessible ?? true) await expectAccessible(page, `${page.url()} (${name})`);
 }
 
 export const DESKTOP = { width: 1280, height: 800 } as const;
