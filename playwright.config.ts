@@ -3,12 +3,14 @@ import { chromium, defineConfig, devices } from "@playwright/test";
 import { SERVERS, serverDataDir } from "./e2e/support/servers";
 
 /**
- * Browser tests against the production build (`.next` must exist: `npm run build` first). Three
+ * Browser tests against the production build (`.next` must exist: `npm run build` first). Four
  * servers, each on a fresh database in a temp DATA_DIR, because the local fault switch is per process
  * (ports from E2E_PORT_BASE, default 3210):
- *   base      no faults                                 sign-in, the main run, isolation, tokens
- *   base + 1  video fails once (503), slow sweep        a run parks, Retry completes it
- *   base + 2  image edit waits at a gate the test opens  reload and cancel mid-run
+ *   base      no faults                                 sign-in, the main run, isolation, tokens, layout
+ *   base + 1  video fails twice (503), slow sweep        a run parks, Retry now is held once, then completes it
+ *   base + 2  image edit waits at a gate the test opens  reload, cancel and photographs mid-run
+ *   base + 3  video out of credit once, 10 min sweep     issue 17's recovery scenario
+ * The viewport is 1280x800 (the phone tests set 390x844).
  * Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium (CI machines cannot
  * download browsers).
  */
@@ -78,6 +80,7 @@ export default defineConfig({
       name: "chromium",
       use: {
         ...devices["Desktop Chrome"],
+        viewport: { width: 1280, height: 800 },
         ...(!ownChromium && {
           launchOptions: {
             executablePath: systemChromium,
@@ -90,11 +93,14 @@ export default defineConfig({
   webServer: [
     server(SERVERS.main, {}),
     // A long retry interval: the sweep must not resume the parked run before the test presses Retry.
-    // An outage, not quota: quota opens the provider's circuit (lib/providers/health-gate.ts), which
-    // then parks even a manual retry until its next probe, one retry interval later.
-    server(SERVERS.faults, { LOCAL_PROVIDER_FAULTS: "video:outage:1", WORKFLOW_RETRY_INTERVAL_SECONDS: "3600" }),
-    // The image edit waits until the test opens its gate, so a step is in progress for as long as
-    // the test needs, however busy the machine.
+    // Two outages (fewer than the three that open the provider's circuit): the first Retry now is
+    // held again, the second completes the run.
+    server(SERVERS.faults, { LOCAL_PROVIDER_FAULTS: "video:outage:2", WORKFLOW_RETRY_INTERVAL_SECONDS: "3600" }),
+    // The image edit waits until the test opens its job's gate, so a step is in progress for as long
+    // as the test needs, however busy the machine.
     server(SERVERS.gated, { LOCAL_PROVIDER_FAULTS: "image_edit:gate" }),
+    // Issue 17's setup: the video model is out of credit once (quota opens the provider's circuit),
+    // and the sweep runs every 10 minutes, so nothing here may wait for it.
+    server(SERVERS.recovery, { LOCAL_PROVIDER_FAULTS: "video:quota:1", WORKFLOW_RETRY_INTERVAL_SECONDS: "600" }),
   ],
 });

@@ -31,7 +31,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           </main>
         </Providers>
         <footer className="border-t border-slate-800/80">
-          <div className="mx-auto flex max-w-6xl flex-wrap justify-between gap-2 px-4 py-6 text-xs text-slate-500 sm:px-6">
+          <div className="mx-auto flex max-w-6xl flex-wrap justify-between gap-2 px-4 py-6 text-xs text-slate-400 sm:px-6">
             <p>Montage · multi-step AI media workflows</p>
             <a href="/api/openapi.json" className="rounded hover:text-slate-300">
               API reference (OpenAPI)

@@ -1,12 +1,9 @@
-import { SERVERS, closeGate, openGate, serverUrl } from "./support/servers";
+import { SERVERS, openGate, serverUrl } from "./support/servers";
 import { executeFromPage, expect, expectVideoPlays, newUser, screenshot, signUpAndSignIn, step, test } from "./support/fixtures";
 
-// This server's image edit waits at a gate until the test opens it: the step stays in progress for
-// as long as the test needs, on a busy machine too. The two tests share the gate, so they run in order.
+// This server's image edit waits at a gate until the test opens it for its own job: the step stays
+// in progress for as long as the test needs, on a busy machine too.
 test.use({ baseURL: serverUrl(SERVERS.gated) });
-test.describe.configure({ mode: "serial" });
-test.beforeEach(() => closeGate(SERVERS.gated, "image_edit"));
-test.afterEach(() => closeGate(SERVERS.gated, "image_edit"));
 
 test("reloading mid-run comes back to the run, and the tracker catches up", async ({ page }, testInfo) => {
   await signUpAndSignIn(page.request, newUser("reload"));
@@ -24,7 +21,7 @@ test("reloading mid-run comes back to the run, and the tracker catches up", asyn
   await expect(page.getByTestId("stream-state")).toHaveAttribute("data-state", "live");
   await screenshot(page, testInfo, "02-after-reload");
 
-  openGate(SERVERS.gated, "image_edit");
+  openGate(SERVERS.gated, "image_edit", jobId);
   await expect(step(page, 2)).toHaveAttribute("data-status", "completed", { timeout: 60_000 });
   await expectVideoPlays(page.getByTestId("result-video"));
 });
@@ -32,7 +29,7 @@ test("reloading mid-run comes back to the run, and the tracker catches up", asyn
 test("Cancel stops a running run, and Retry resumes it from its checkpoint", async ({ page }, testInfo) => {
   await signUpAndSignIn(page.request, newUser("cancel"));
   await page.goto("/workflows");
-  await executeFromPage(page);
+  const jobId = await executeFromPage(page);
   await expect(step(page, 1)).toHaveAttribute("data-status", "running");
 
   await page.getByRole("button", { name: "Cancel run" }).click();
@@ -46,7 +43,7 @@ test("Cancel stops a running run, and Retry resumes it from its checkpoint", asy
   await page.getByRole("button", { name: "Retry" }).click();
   await expect(step(page, 1)).toHaveAttribute("data-status", "running");
   await expect(step(page, 0)).toHaveAttribute("data-status", "completed");
-  openGate(SERVERS.gated, "image_edit");
+  openGate(SERVERS.gated, "image_edit", jobId);
   await expect(step(page, 2)).toHaveAttribute("data-status", "completed", { timeout: 60_000 });
   await expect(page.getByTestId("job-panel")).toHaveAttribute("data-status", "completed");
   await expectVideoPlays(page.getByTestId("result-video"));

@@ -35,7 +35,7 @@ test("Engines → AI Workflow Engine → upload → three steps complete → the
   await expect(page.getByTestId("job-panel")).toHaveAttribute("data-status", "completed");
   await expect(page.getByTestId("progress-announcer")).toHaveText("Run completed. The result is ready.");
   // Completed steps show their outputs.
-  await expect(step(page, 1).getByRole("img", { name: "Output of Edit image with AI" })).toBeVisible();
+  await expect(step(page, 1).getByTestId("step-1-output").locator("img")).toHaveAttribute("alt", "Output of Edit image with AI");
 
   const video = page.getByTestId("result-video");
   await expectVideoPlays(video);
@@ -45,13 +45,17 @@ test("Engines → AI Workflow Engine → upload → three steps complete → the
   // Run history lists it and opens the detail page with the checkpoints.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Runs" }).click();
   const row = page.locator(`[data-testid="run-row"][data-job-id="${jobId}"]`);
+  await expect(row).toContainText("Make it cinematic with warm golden-hour light");
   await expect(row).toContainText("Image Edit to Video");
   await expect(row).toContainText("Completed");
   await screenshot(page, testInfo, "04-run-history");
   await row.click();
   await expect(page).toHaveURL(new RegExp(`/runs/${jobId}$`));
-  await expect(page.getByTestId("checkpoint-2")).toContainText("video_url");
-  await expect(page.getByText("Runs started")).toBeVisible();
+  await expect(page.getByRole("heading", { name: "“Make it cinematic with warm golden-hour light”", level: 1 })).toBeVisible();
+  // Every step's output as media (each opens large), the raw data behind a disclosure.
+  await expect(page.getByTestId("step-strip").getByRole("button", { name: /^Open the (image|video) from/ })).toHaveCount(3);
+  await expect(page.getByTestId("checkpoint-2")).toContainText("Done");
+  await expect(page.getByTestId("detail-attempts")).toHaveText("1 of 5");
   await expectVideoPlays(page.getByTestId("result-video"));
   await screenshot(page, testInfo, "05-run-detail");
 });

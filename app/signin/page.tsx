@@ -19,11 +19,11 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
   return (
     <AuthCard
       title="Sign in"
-      subtitle="Welcome back to Montage."
+      subtitle="Sign in to run workflows and see your runs."
       footer={
         <>
           New here?{" "}
-          <Link href={`/signup?callbackUrl=${encodeURIComponent(callbackUrl)}`} className="font-medium text-amber-300 hover:text-amber-200">
+          <Link href={`/signup?callbackUrl=${encodeURIComponent(callbackUrl)}`} className="font-medium text-amber-300 underline underline-offset-2 hover:text-amber-200">
             Create an account
           </Link>
         </>

@@ -21,7 +21,7 @@ export default async function SignUpPage({ searchParams }: { searchParams: Promi
       footer={
         <>
           Already have an account?{" "}
-          <Link href={`/signin?callbackUrl=${encodeURIComponent(callbackUrl)}`} className="font-medium text-amber-300 hover:text-amber-200">
+          <Link href={`/signin?callbackUrl=${encodeURIComponent(callbackUrl)}`} className="font-medium text-amber-300 underline underline-offset-2 hover:text-amber-200">
             Sign in
           </Link>
         </>

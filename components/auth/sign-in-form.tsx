@@ -73,7 +73,7 @@ export function SignInForm({ callbackUrl, github, initialError }: { callbackUrl:
       </form>
       {github && (
         <>
-          <div className="flex items-center gap-3 text-xs text-slate-500" aria-hidden>
+          <div className="flex items-center gap-3 text-xs text-slate-400" aria-hidden>
             <span className="h-px flex-1 bg-slate-800" />
             or
             <span className="h-px flex-1 bg-slate-800" />

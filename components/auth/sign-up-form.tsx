@@ -56,7 +56,7 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
     <form onSubmit={(event) => void onSubmit(event)} className="space-y-4" noValidate>
       <div className="space-y-1.5">
         <label htmlFor={nameId} className={labelClass}>
-          Name <span className="font-normal text-slate-500">(optional)</span>
+          Name <span className="font-normal text-slate-400">(optional)</span>
         </label>
         <input id={nameId} name="name" type="text" autoComplete="name" maxLength={80} className={inputClass} />
       </div>
@@ -80,7 +80,7 @@ export function SignUpForm({ callbackUrl }: { callbackUrl: string }) {
           aria-describedby={passwordHintId}
           className={inputClass}
         />
-        <p id={passwordHintId} className="text-xs text-slate-500">
+        <p id={passwordHintId} className="text-xs text-slate-400">
           At least {MIN_PASSWORD} characters.
         </p>
       </div>

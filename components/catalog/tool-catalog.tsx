@@ -2,11 +2,12 @@
 
 import Link from "next/link";
 import { useId, useState } from "react";
-import { ArrowRight, BookOpen, History, KeyRound, Search, Zap } from "lucide-react";
+import { ArrowRight, BookOpen, Clapperboard, Cog, History, KeyRound, Search, Sparkles, Wrench, Zap } from "lucide-react";
 import { inputClass } from "@/components/ui/styles";
+import { WorkflowIcon } from "@/components/ui/workflow-icon";
 
 /** Lucide icons by name: server components pass names, since components cannot cross to the client. */
-const ICONS = { zap: Zap, history: History, key: KeyRound, book: BookOpen } as const;
+const ICONS = { zap: Zap, history: History, key: KeyRound, book: BookOpen, sparkles: Sparkles, cog: Cog, clapperboard: Clapperboard, wrench: Wrench } as const;
 export type ToolIconName = keyof typeof ICONS;
 
 export interface Tool {
@@ -15,8 +16,8 @@ export interface Tool {
   desc: string;
   href: string;
   color: string;
-  /** A lucide icon, or an emoji. */
-  icon: { lucide: ToolIconName } | { emoji: string };
+  /** A lucide icon, or a workflow's own icon (an emoji, drawn with a fallback). */
+  icon: { lucide: ToolIconName } | { workflow: string };
   meta?: string;
   /** Plain link (e.g. a JSON document), not client-side navigation. */
   external?: boolean;
@@ -25,15 +26,20 @@ export interface Tool {
 export interface ToolCategory {
   id: string;
   label: string;
-  icon: string;
+  icon: ToolIconName;
   description: string;
   tools: Tool[];
 }
 
 function ToolIcon({ icon }: { icon: Tool["icon"] }) {
-  if ("emoji" in icon) return <>{icon.emoji}</>;
+  if ("workflow" in icon) return <WorkflowIcon icon={icon.workflow} />;
   const Icon = ICONS[icon.lucide];
   return <Icon className="size-5" />;
+}
+
+function CategoryIcon({ name, className }: { name: ToolIconName; className: string }) {
+  const Icon = ICONS[name];
+  return <Icon aria-hidden className={className} />;
 }
 
 function ToolCard({ tool }: { tool: Tool }) {
@@ -49,15 +55,15 @@ function ToolCard({ tool }: { tool: Tool }) {
       <span className="min-w-0 flex-1">
         <span className="flex items-center justify-between gap-2">
           <span className="font-semibold text-slate-100">{tool.name}</span>
-          <ArrowRight aria-hidden className="size-4 shrink-0 text-slate-500 transition-transform group-hover:translate-x-0.5 group-hover:text-slate-300" />
+          <ArrowRight aria-hidden className="size-4 shrink-0 text-slate-400 transition-transform group-hover:translate-x-0.5 group-hover:text-slate-300" />
         </span>
         <span className="mt-1 block text-sm text-slate-400">{tool.desc}</span>
-        {tool.meta && <span className="mt-2 block text-xs text-slate-500">{tool.meta}</span>}
+        {tool.meta && <span className="mt-2 block text-xs text-slate-400">{tool.meta}</span>}
       </span>
     </>
   );
   const className =
-    "group flex h-full gap-4 rounded-2xl border border-slate-800 bg-slate-900/60 p-4 transition-colors hover:border-slate-600 hover:bg-slate-900";
+    "group flex h-full gap-4 rounded-2xl border border-slate-800 bg-slate-900 p-4 transition-colors hover:border-slate-600 hover:bg-slate-900";
   return (
     <li>
       {tool.external ? (
@@ -86,7 +92,7 @@ export function ToolCatalog({ categories }: { categories: ToolCategory[] }) {
       tools: category.tools.filter((tool) => !needle || `${tool.name} ${tool.desc}`.toLowerCase().includes(needle)),
     }))
     .filter((category) => category.tools.length > 0);
-  const tabs = [{ id: "all", label: "All", icon: "✨" }, ...categories];
+  const tabs: { id: string; label: string; icon: ToolIconName }[] = [{ id: "all", label: "All", icon: "sparkles" }, ...categories];
 
   return (
     <div className="space-y-8">
@@ -99,10 +105,10 @@ export function ToolCatalog({ categories }: { categories: ToolCategory[] }) {
               aria-pressed={active === tab.id}
               onClick={() => setActive(tab.id)}
               className={`inline-flex h-9 shrink-0 items-center gap-2 rounded-full border px-4 text-sm transition-colors ${
-                active === tab.id ? "border-amber-400/70 bg-amber-500/15 text-amber-100" : "border-slate-700 text-slate-300 hover:border-slate-500 hover:text-white"
+                active === tab.id ? "border-amber-400 bg-amber-950 text-amber-100" : "border-slate-700 text-slate-300 hover:border-slate-500 hover:text-white"
               }`}
             >
-              <span aria-hidden>{tab.icon}</span>
+              <CategoryIcon name={tab.icon} className="size-4" />
               {tab.label}
             </button>
           ))}
@@ -111,7 +117,7 @@ export function ToolCatalog({ categories }: { categories: ToolCategory[] }) {
           <label htmlFor={searchId} className="sr-only">
             Search tools
           </label>
-          <Search aria-hidden className="pointer-events-none absolute left-3 top-1/2 size-4 -translate-y-1/2 text-slate-500" />
+          <Search aria-hidden className="pointer-events-none absolute left-3 top-1/2 size-4 -translate-y-1/2 text-slate-400" />
           <input id={searchId} type="search" value={query} onChange={(event) => setQuery(event.currentTarget.value)} placeholder="Search tools" className={`${inputClass} pl-9`} />
         </div>
       </div>
@@ -124,7 +130,7 @@ export function ToolCatalog({ categories }: { categories: ToolCategory[] }) {
         shown.map((category) => (
           <section key={category.id} aria-labelledby={`category-${category.id}`} data-testid={`category-${category.id}`}>
             <h2 id={`category-${category.id}`} className="flex items-center gap-2 text-lg font-semibold text-white">
-              <span aria-hidden>{category.icon}</span>
+              <CategoryIcon name={category.icon} className="size-5 text-amber-300" />
               {category.label}
             </h2>
             <p className="mt-1 text-sm text-slate-400">{category.description}</p>

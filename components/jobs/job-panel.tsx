@@ -1,76 +1,26 @@
 "use client";
 
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { ArrowRight, Ban, RotateCcw, Wifi, WifiOff } from "lucide-react";
-import { ApiClientError, apiFetch, errorMessage } from "@/components/api/client";
-import type { ExecutionDetails, JobActionResponse } from "@/components/api/types";
-import { isActiveStatus, type JobView } from "@/components/jobs/job-state";
-import { resultVideo } from "@/components/jobs/media";
+import { useEffect, useState } from "react";
+import { ApiClientError, errorMessage } from "@/components/api/client";
+import type { ExecutionDetails } from "@/components/api/types";
+import type { JobStatus } from "@/lib/contract/events";
+import { stepView } from "@/components/jobs/job-state";
+import { aspectOf, mediaOf, stepMediaOf, type StepMedia } from "@/components/jobs/media";
+import type { MediaContext } from "@/components/jobs/media-viewer";
+import type { RetryPress } from "@/components/jobs/parked-notice";
 import { ProgressAnnouncer } from "@/components/jobs/progress-announcer";
-import { ResultVideo } from "@/components/jobs/result-video";
-import { ProgressBar, StepTracker } from "@/components/jobs/step-tracker";
-import { jobQueryKey, runsQueryKey, useJobLive, type StreamState } from "@/components/jobs/use-job-live";
+import { ResultCard } from "@/components/jobs/result-card";
+import { useRunAttention } from "@/components/jobs/run-attention";
+import { RunCard } from "@/components/jobs/run-card";
+import { StepStrip } from "@/components/jobs/step-strip";
+import { useJobLive } from "@/components/jobs/use-job-live";
 import { RunFacts } from "@/components/runs/run-facts";
-import { ErrorState, Skeleton, Spinner } from "@/components/ui/states";
-import { StatusBadge } from "@/components/ui/status-badge";
+import { runPrompt } from "@/components/runs/run-title";
+import { ErrorState, Skeleton } from "@/components/ui/states";
 import { buttonClass, cardClass } from "@/components/ui/styles";
-import { RelativeTime } from "@/components/ui/time";
+import { formatClock } from "@/components/ui/time";
 import { useWorkflows, workflowById } from "@/components/workflows/use-workflows";
-
-function StreamIndicator({ state }: { state: StreamState }) {
-  if (state === "ended") return null;
-  const look = {
-    connecting: { text: "Connecting…", className: "text-slate-400", Icon: Wifi },
-    live: { text: "Live", className: "text-emerald-300", Icon: Wifi },
-    reconnecting: { text: "Reconnecting…", className: "text-amber-300", Icon: WifiOff },
-    offline: { text: "Offline, checking periodically", className: "text-amber-300", Icon: WifiOff },
-  }[state];
-  return (
-    <span className={`inline-flex items-center gap-1 text-xs ${look.className}`} data-testid="stream-state" data-state={state}>
-      <look.Icon aria-hidden className="size-3.5" />
-      {look.text}
-    </span>
-  );
-}
-
-function JobActions({ jobId, view, onRetried }: { jobId: string; view: JobView; onRetried: () => void }) {
-  const queryClient = useQueryClient();
-  const action = useMutation({
-    mutationFn: (kind: "retry" | "cancel") => apiFetch<JobActionResponse>(`/workflows/${kind}/${jobId}`, { method: "POST" }),
-    onSuccess: (_data, kind) => {
-      void queryClient.invalidateQueries({ queryKey: jobQueryKey(jobId) });
-      void queryClient.invalidateQueries({ queryKey: runsQueryKey });
-      if (kind === "retry") onRetried();
-    },
-  });
-  const canRetry = view.status === "failed" || view.status === "pending_retry" || view.status === "canceled";
-  const canCancel = isActiveStatus(view.status);
-  if (!canRetry && !canCancel) return null;
-  return (
-    <div className="space-y-2">
-      <div className="flex flex-wrap gap-2">
-        {canRetry && (
-          <button type="button" className={buttonClass("primary")} disabled={action.isPending} onClick={() => action.mutate("retry")}>
-            {action.isPending && action.variables === "retry" ? <Spinner /> : <RotateCcw aria-hidden className="size-4" />}
-            {view.status === "pending_retry" ? "Retry now" : "Retry"}
-          </button>
-        )}
-        {canCancel && (
-          <button type="button" className={buttonClass("danger")} disabled={action.isPending} onClick={() => action.mutate("cancel")}>
-            {action.isPending && action.variables === "cancel" ? <Spinner /> : <Ban aria-hidden className="size-4" />}
-            Cancel run
-          </button>
-        )}
-      </div>
-      {action.isError && (
-        <p role="alert" className="text-sm text-red-300">
-          {errorMessage(action.error)}
-        </p>
-      )}
-    </div>
-  );
-}
 
 export function JobPanelSkeleton() {
   return (
@@ -107,79 +57,87 @@ function loadError(error: unknown) {
   return <ErrorState title="The run could not be loaded" message={errorMessage(error)} />;
 }
 
+export interface JobPanelProps {
+  jobId: string;
+  /** The run's page: adds its inputs, outputs, attempts and checkpoints. */
+  detailed?: boolean;
+  /** Put this run's inputs and image back into the form (the runner page); elsewhere Run again links there. */
+  onRunAgain?: ((details: ExecutionDetails) => void) | undefined;
+  /** Put an output image into the form (the runner page). */
+  onUseAsInput?: ((media: StepMedia) => void) | undefined;
+  /** Tells the page how the run is going (the runner's primary action depends on it). */
+  onStatus?: ((status: JobStatus) => void) | undefined;
+}
+
 /**
- * A run, live: status, overall progress, the step tracker, the result video and the actions that
- * apply. `detailed` adds the checkpoints, inputs and attempts (the run history's detail page).
+ * A run, live. Once it has a result, the result comes first and large, with the steps as a compact
+ * strip under it; until then, every step in full with its progress, outputs and what a pause means.
  */
-export function JobPanel({ jobId, detailed = false, onNewRun }: { jobId: string; detailed?: boolean; onNewRun?: () => void }) {
+export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, onStatus }: JobPanelProps) {
   const { details, view, stream, resume } = useJobLive(jobId);
   const workflows = useWorkflows();
+  const [retried, setRetried] = useState<RetryPress | null>(null);
+  const data = details.data;
+  const workflow = data ? workflowById(workflows.data, data.job.workflow_id) : undefined;
+  const status = view?.status;
+  useEffect(() => {
+    if (status) onStatus?.(status);
+  }, [status, onStatus]);
+  useRunAttention({
+    status: view?.status ?? "queued",
+    progress: view?.progress ?? 0,
+    stepLabel: data?.steps[view?.currentStep ?? 0]?.label,
+    name: workflow?.name ?? "Run",
+  });
+
   if (details.isPending) return <JobPanelSkeleton />;
-  if (details.isError && !details.data) return loadError(details.error);
-  const data: ExecutionDetails = details.data;
-  const current = view!;
-  const workflow = workflowById(workflows.data, data.job.workflow_id);
-  const video = current.status === "completed" ? resultVideo(current.result) : null;
-  const progressTone = ({ completed: "emerald", pending_retry: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const)[current.status];
+  if (!data || !view) return loadError(details.error);
+
+  const media: MediaContext = {
+    jobId,
+    all: stepMediaOf(data.steps, data.steps.map((_step, index) => stepView(view, index).output)),
+    aspect: aspectOf(data.job.input_file),
+    onUseAsInput,
+  };
+  const resultMedia = view.status === "completed" ? mediaOf(view.result)[0] : undefined;
+  const result: StepMedia | undefined = resultMedia && { step: data.steps.length - 1, stepLabel: "Result", ...resultMedia };
+  const runAgain = { onClick: onRunAgain && (() => onRunAgain(data)), href: `/workflows?from=${jobId}` };
+  const detailsHref = detailed ? undefined : `/runs/${jobId}`;
+  const onRetried = () => {
+    setRetried({ at: formatClock(new Date().toISOString()), afterEventId: view.lastEventId });
+    resume();
+  };
 
   return (
-    <div className="space-y-4" data-testid="job-panel" data-job-id={jobId} data-status={current.status}>
-      <div className={detailed ? "grid items-start gap-4 lg:grid-cols-2" : "space-y-4"}>
-        <section className={`${cardClass} space-y-5 p-5`} aria-labelledby={`run-title-${jobId}`}>
-          <header className="space-y-3">
-            <div className="flex flex-wrap items-center justify-between gap-2">
-              <h2 id={`run-title-${jobId}`} className="flex min-w-0 items-center gap-2 text-base font-semibold text-slate-100">
-                <span aria-hidden>{workflow?.icon ?? "⚙️"}</span>
-                <span className="truncate">{workflow?.name ?? data.job.workflow_id}</span>
-              </h2>
-              <div className="flex items-center gap-3">
-                <StreamIndicator state={stream} />
-                <StatusBadge status={current.status} />
-              </div>
-            </div>
-            <ProgressBar value={current.progress} label="Overall progress" tone={progressTone} />
-            <p className="flex flex-wrap justify-between gap-2 text-xs text-slate-400">
-              <span>
-                Started <RelativeTime iso={data.job.created_at} />
-                {data.job.attempts > 1 && <span> · {data.job.attempts} attempts</span>}
-              </span>
-              <span className="tabular-nums">{current.progress}%</span>
-            </p>
-          </header>
-
-          <StepTracker steps={data.steps} view={current} checkpoints={data.checkpoints} />
-          <ProgressAnnouncer view={current} steps={data.steps} />
-
-          {current.status === "failed" && current.error && !Object.values(current.steps).some((step) => step.status === "failed") && (
-            <ErrorState title="The run failed" message={current.error} />
-          )}
-
-          <div className="flex flex-wrap items-center justify-between gap-3">
-            <JobActions jobId={jobId} view={current} onRetried={resume} />
-            <div className="flex flex-wrap gap-2">
-              {onNewRun && !isActiveStatus(current.status) && (
-                <button type="button" className={buttonClass("secondary")} onClick={onNewRun}>
-                  Start a new run
-                </button>
-              )}
-              {!detailed && (
-                <Link href={`/runs/${jobId}`} className={buttonClass("ghost")}>
-                  Run details
-                  <ArrowRight aria-hidden className="size-4" />
-                </Link>
-              )}
-            </div>
-          </div>
-        </section>
-
-        {video && (
-          <div className={`${cardClass} p-5`}>
-            <ResultVideo url={video} jobId={jobId} />
-          </div>
-        )}
-      </div>
-
-      {detailed && <RunFacts details={data} view={current} workflow={workflow} />}
+    <div className="space-y-4" data-testid="job-panel" data-job-id={jobId} data-status={view.status}>
+      {result ? (
+        <>
+          <ResultCard
+            jobId={jobId}
+            result={result}
+            edited={media.all.filter((item) => item.kind === "image" && item.step > 0).at(-1)}
+            aspect={media.aspect}
+            // The run's page titles it by its prompt already.
+            caption={detailed ? undefined : runPrompt(data.job, workflow)}
+            actions={{ onRunAgain: runAgain.onClick, runAgainHref: runAgain.href, onUseAsInput, detailsHref }}
+          />
+          <StepStrip steps={data.steps} view={view} checkpoints={data.checkpoints} media={media} />
+        </>
+      ) : (
+        <RunCard
+          data={data}
+          view={view}
+          workflow={workflow}
+          stream={stream}
+          media={media}
+          retried={retried}
+          onRetried={onRetried}
+          runAgain={runAgain}
+          detailsHref={detailsHref}
+        />
+      )}
+      <ProgressAnnouncer view={view} steps={data.steps} />
+      {detailed && <RunFacts details={data} view={view} workflow={workflow} aspect={media.aspect} />}
     </div>
   );
 }

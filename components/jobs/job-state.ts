@@ -1,5 +1,6 @@
 import type { Checkpoint, JobEventPayloads, JobEventType, JobStatus } from "@/lib/contract/events";
 import type { ExecutionDetails } from "@/components/api/types";
+import { countAttempts, type Attempts } from "@/lib/jobs/attempts";
 
 /**
  * What the step tracker shows, derived either from a snapshot (GET /workflows/execution/<id>) or by
@@ -117,10 +118,13 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
     case "progress": {
       const { step, progress, step_progress, message } = event.data;
       const previous = view.steps[step];
+      const manualRetry = message === "Retry requested";
       return {
         ...next,
         // The first event of a job or of a retry has step_progress 0 before anything runs.
-        status: message === "Queued" || message === "Retry requested" ? "queued" : "running",
+        status: message === "Queued" || manualRetry ? "queued" : "running",
+        // A manual retry starts a fresh series of attempts (lib/jobs/attempts.ts).
+        ...(manualRetry && { retryCount: 0 }),
         progress,
         currentStep: step,
         nextRetryAt: null,
@@ -190,4 +194,16 @@ export function isActiveStatus(status: JobStatus): boolean {
 
 export function stepView(view: JobView, index: number): StepView {
   return view.steps[index] ?? { status: "pending", progress: 0 };
+}
+
+/**
+ * The run's attempts by the one rule (lib/jobs/attempts.ts). The live view knows the count once a
+ * retry was scheduled; before that it is 0, and the limit is the snapshot's.
+ */
+export function viewAttempts(view: JobView, snapshot: ExecutionDetails): Attempts {
+  return countAttempts({
+    status: view.status,
+    retryCount: view.retryCount ?? snapshot.execution.retry_count,
+    maxAttempts: view.maxRetries ?? snapshot.execution.max_retries,
+  });
 }

@@ -35,3 +35,37 @@ export function mediaOf(output: Record<string, unknown> | null | undefined): { k
 export function resultVideo(result: Record<string, unknown> | null | undefined): string | null {
   return mediaOf(result).find((media) => media.kind === "video")?.url ?? null;
 }
+
+/** One media output of a step, as the tracker, the result and the run page show it. */
+export interface StepMedia {
+  step: number;
+  stepLabel: string;
+  key: string;
+  url: string;
+  kind: MediaKind;
+}
+
+/** The media outputs of the completed steps, in step order. */
+export function stepMediaOf(steps: { label: string }[], outputs: (Record<string, unknown> | undefined)[]): StepMedia[] {
+  return steps.flatMap((step, index) => mediaOf(outputs[index]).map((media) => ({ step: index, stepLabel: step.label, ...media })));
+}
+
+/** The image an image output was made from: the latest image of an earlier step (an edit's "before"). */
+export function imageBefore(all: StepMedia[], media: StepMedia): StepMedia | undefined {
+  if (media.kind !== "image") return undefined;
+  return all.filter((other) => other.kind === "image" && other.step < media.step).at(-1);
+}
+
+/**
+ * Width / height of a run's media: outputs keep the input image's proportions (the local and the
+ * Replicate models alike), so the upload's size gives every placeholder its shape before anything loads.
+ */
+export function aspectOf(file: { width: number; height: number } | null | undefined): number {
+  return file && file.width > 0 && file.height > 0 ? file.width / file.height : 4 / 3;
+}
+
+/** A file name for a download: montage-<job>-<step>.<ext>. */
+export function downloadName(jobId: string, media: StepMedia): string {
+  const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(media.url)?.[1] ?? (media.kind === "video" ? "mp4" : "png");
+  return `montage-${jobId.slice(0, 8)}-${media.step + 1}.${extension}`;
+}

@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from "react";
 import { stepView, type JobView } from "@/components/jobs/job-state";
+import { parkedMessage, serviceOf } from "@/components/jobs/parked-message";
 import type { TrackerStep } from "@/components/jobs/step-tracker";
 import { formatClock } from "@/components/ui/time";
 
@@ -19,8 +20,9 @@ function describe(view: JobView, steps: TrackerStep[]): { key: string; text: str
       return { key: "canceled", text: "Run canceled." };
     case "pending_retry": {
       const step = steps[view.currentStep];
-      const when = view.nextRetryAt ? ` Next automatic retry at ${formatClock(view.nextRetryAt)}.` : "";
-      return { key: `parked-${view.currentStep}-${view.nextRetryAt}`, text: `${step?.label ?? "A step"} is paused: ${view.error ?? "provider unavailable"}.${when}` };
+      const when = view.nextRetryAt ? ` Next automatic try at ${formatClock(view.nextRetryAt)}.` : "";
+      const { title } = parkedMessage({ reason: view.errorCode, service: serviceOf(step?.type ?? ""), nextRetryAt: null, attempts: { made: 0, next: null, limit: 1 } });
+      return { key: `parked-${view.currentStep}-${view.nextRetryAt}`, text: `${step?.label ?? "A step"} is paused: ${title}.${when}` };
     }
     case "queued":
       return { key: "queued", text: "Run queued." };

@@ -1,10 +1,22 @@
 "use client";
 
 import type { ReactNode } from "react";
+import type { Checkpoint, CheckpointStatus } from "@/lib/contract/events";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
-import { stepView, type JobView } from "@/components/jobs/job-state";
+import { attemptLabel } from "@/lib/jobs/attempts";
+import { viewAttempts, type JobView } from "@/components/jobs/job-state";
+import { FramedImage } from "@/components/ui/media-frame";
+import { statusLabel } from "@/components/ui/status-badge";
 import { cardClass } from "@/components/ui/styles";
-import { formatDateTime } from "@/components/ui/time";
+import { formatDuration, formatMoment, useNow } from "@/components/ui/time";
+
+const CHECKPOINT_STATUS: Record<CheckpointStatus, string> = {
+  running: "Running",
+  completed: "Done",
+  failed_retryable: "Paused, will retry",
+  failed: "Failed",
+  canceled: "Canceled",
+};
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -15,142 +27,147 @@ function formatBytes(bytes: number): string {
 function Fact({ term, children }: { term: string; children: ReactNode }) {
   return (
     <div className="min-w-0">
-      <dt className="text-xs uppercase tracking-wide text-slate-500">{term}</dt>
+      <dt className="text-xs font-medium text-slate-400">{term}</dt>
       <dd className="mt-0.5 break-words text-sm text-slate-200">{children}</dd>
     </div>
   );
 }
 
-function Json({ value }: { value: unknown }) {
-  return (
-    <pre className="mt-1 max-h-48 overflow-auto rounded-lg bg-slate-950/80 p-3 font-mono text-xs leading-relaxed text-slate-300">
-      {JSON.stringify(value, null, 2)}
-    </pre>
-  );
-}
-
+/** A time at the precision it needs (seconds today, the date otherwise), rendered after hydration. */
 function When({ iso }: { iso: string | null | undefined }) {
-  if (!iso) return <span className="text-slate-500">—</span>;
+  const now = useNow(60_000);
+  if (!iso) return <span className="text-slate-400">—</span>;
   return (
     <time dateTime={iso} suppressHydrationWarning>
-      {formatDateTime(iso)}
+      {now === null ? "" : formatMoment(iso, now)}
     </time>
   );
 }
 
-/** The run detail page's record: inputs, attempts, errors, and each step's checkpoint. */
-export function RunFacts({ details, view, workflow }: { details: ExecutionDetails; view: JobView; workflow: Workflow | undefined }) {
+function took(from: string | null | undefined, to: string | null | undefined): string | null {
+  return from && to ? formatDuration(new Date(to).getTime() - new Date(from).getTime()) : null;
+}
+
+function RawJson({ label, value }: { label: string; value: unknown }) {
+  return (
+    <details className="mt-3">
+      <summary className="cursor-pointer text-xs text-slate-300">{label}</summary>
+      <pre className="mt-1 max-h-48 overflow-auto rounded-lg bg-slate-950 p-3 font-mono text-xs leading-relaxed text-slate-300">{JSON.stringify(value, null, 2)}</pre>
+    </details>
+  );
+}
+
+function StepRecord({ index, label, checkpoint }: { index: number; label: string; checkpoint: Checkpoint | undefined }) {
+  return (
+    <li className="rounded-xl border border-slate-800 p-4" data-testid={`checkpoint-${index}`}>
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <p className="font-medium text-slate-100">
+          {index + 1}. {label}
+        </p>
+        <p className="text-sm text-slate-300">{checkpoint ? CHECKPOINT_STATUS[checkpoint.status] : "Not reached yet"}</p>
+      </div>
+      {checkpoint && (
+        <>
+          <dl className="mt-3 grid gap-3 sm:grid-cols-3">
+            <Fact term="Started">
+              <When iso={checkpoint.started_at} />
+            </Fact>
+            <Fact term="Finished">
+              <When iso={checkpoint.completed_at} />
+            </Fact>
+            <Fact term="Took">{took(checkpoint.started_at, checkpoint.completed_at) ?? "—"}</Fact>
+          </dl>
+          {checkpoint.error && <p className="mt-3 break-words text-sm text-slate-200">{checkpoint.error}</p>}
+          {(checkpoint.output || checkpoint.state) && (
+            <RawJson label="Raw data (JSON)" value={{ output: checkpoint.output, state: checkpoint.state, error_class: checkpoint.error_class, error_reason: checkpoint.error_reason }} />
+          )}
+        </>
+      )}
+    </li>
+  );
+}
+
+/**
+ * The run page's record, under the run itself (whose outputs show as media, each opening large): its
+ * inputs, status, attempts and timing, and what each step saved, raw data behind a disclosure.
+ */
+export function RunFacts({ details, view, workflow, aspect }: { details: ExecutionDetails; view: JobView; workflow: Workflow | undefined; aspect: number }) {
   const { job, execution, checkpoints, steps } = details;
+  const attempts = viewAttempts(view, details);
   const inputLabel = (name: string) => workflow?.inputs.find((input) => input.name === name)?.label ?? name;
   return (
-    <div className="grid gap-4 lg:grid-cols-2">
-      <section className={`${cardClass} p-5`} aria-labelledby="run-inputs">
-        <h2 id="run-inputs" className="text-sm font-semibold text-slate-100">
-          Inputs
-        </h2>
-        <dl className="mt-3 space-y-3">
+    <div className="space-y-4">
+      <div className="grid gap-4 lg:grid-cols-2">
+        <section className={`${cardClass} p-5`} aria-labelledby="run-inputs">
+          <h2 id="run-inputs" className="text-sm font-semibold text-slate-100">
+            Inputs
+          </h2>
           {job.input_file && (
-            <Fact term="Image">
-              {job.input_file.filename} · {job.input_file.content_type} · {job.input_file.width}×{job.input_file.height} · {formatBytes(job.input_file.size)}
-            </Fact>
+            <div className="mt-3 flex gap-3">
+              <FramedImage src={`/jobs/${job.id}/input`} alt={`Input image ${job.input_file.filename}`} aspect={aspect} className="w-32 shrink-0" />
+              <p className="min-w-0 break-words text-sm text-slate-300">
+                {job.input_file.filename}
+                <br />
+                {job.input_file.width}×{job.input_file.height} · {formatBytes(job.input_file.size)}
+              </p>
+            </div>
           )}
-          {Object.entries(job.inputs).map(([name, value]) => (
-            <Fact key={name} term={inputLabel(name)}>
-              {value || <span className="text-slate-500">(empty)</span>}
-            </Fact>
-          ))}
-        </dl>
-      </section>
+          <dl className="mt-3 space-y-3">
+            {Object.entries(job.inputs).map(([name, value]) => (
+              <Fact key={name} term={inputLabel(name)}>
+                {value || <span className="text-slate-400">(empty)</span>}
+              </Fact>
+            ))}
+          </dl>
+        </section>
 
-      <section className={`${cardClass} p-5`} aria-labelledby="run-attempts">
-        <h2 id="run-attempts" className="text-sm font-semibold text-slate-100">
-          Attempts and errors
-        </h2>
-        <dl className="mt-3 grid grid-cols-2 gap-3">
-          <Fact term="Runs started">{job.attempts}</Fact>
-          <Fact term="Automatic retries">
-            {execution.retry_count} of {Math.max(0, execution.max_retries - 1)}
-          </Fact>
-          <Fact term="Created">
-            <When iso={job.created_at} />
-          </Fact>
-          <Fact term="Finished">
-            <When iso={job.completed_at} />
-          </Fact>
-          {job.next_retry_at && (
-            <Fact term="Next automatic retry">
-              <When iso={job.next_retry_at} />
+        <section className={`${cardClass} p-5`} aria-labelledby="run-attempts">
+          <h2 id="run-attempts" className="text-sm font-semibold text-slate-100">
+            Status and attempts
+          </h2>
+          <dl className="mt-3 grid grid-cols-2 gap-3">
+            <Fact term="Status">{statusLabel(view.status)}</Fact>
+            <Fact term="Attempts">
+              <span data-testid="detail-attempts">
+                {attempts.made} of {attempts.limit}
+                {attempts.next !== null && ` · next: ${attemptLabel(attempts.next, attempts.limit)}`}
+              </span>
             </Fact>
+            <Fact term="Started">
+              <When iso={job.created_at} />
+            </Fact>
+            <Fact term="Finished">
+              <When iso={job.completed_at} />
+            </Fact>
+            {took(job.created_at, job.completed_at) && <Fact term="Took">{took(job.created_at, job.completed_at)}</Fact>}
+            {view.status === "pending_retry" && job.next_retry_at && (
+              <Fact term="Next automatic try">
+                <When iso={job.next_retry_at} />
+              </Fact>
+            )}
+          </dl>
+          <p className="mt-3 text-xs text-slate-400">
+            An attempt is a try that reached the provider; a run may make {attempts.limit}, and Retry starts a fresh set.
+          </p>
+          {execution.last_error && view.status !== "completed" && (
+            <div className="mt-4 rounded-lg border border-slate-800 bg-slate-950 p-3 text-sm">
+              <p className="text-xs font-medium text-slate-400">Last problem</p>
+              <p className="mt-1 break-words text-slate-200">{execution.last_error}</p>
+            </div>
           )}
-          <Fact term="Job id">
-            <span className="font-mono text-xs">{job.id}</span>
-          </Fact>
-        </dl>
-        {execution.last_error && (
-          <div className="mt-4 rounded-lg border border-slate-800 bg-slate-950/60 p-3 text-sm">
-            <p className="text-xs uppercase tracking-wide text-slate-500">
-              Last error{execution.last_error_class && ` · ${execution.last_error_class}`}
-              {execution.last_error_reason && ` · ${execution.last_error_reason}`}
-            </p>
-            <p className="mt-1 break-words text-slate-300">{execution.last_error}</p>
-          </div>
-        )}
-      </section>
+          <p className="mt-4 font-mono text-xs text-slate-400">Run {job.id}</p>
+        </section>
+      </div>
 
-      <section className={`${cardClass} p-5 lg:col-span-2`} aria-labelledby="run-checkpoints">
-        <h2 id="run-checkpoints" className="text-sm font-semibold text-slate-100">
-          Checkpoints
+      <section className={`${cardClass} p-5`} aria-labelledby="run-steps">
+        <h2 id="run-steps" className="text-sm font-semibold text-slate-100">
+          Steps
         </h2>
-        <p className="mt-1 text-xs text-slate-400">What each step saved. A retry resumes after the last completed one.</p>
+        <p className="mt-1 text-xs text-slate-400">What each step saved. A retry resumes after the last one done.</p>
         <ol className="mt-4 space-y-3">
-          {steps.map((step, index) => {
-            const checkpoint = checkpoints[String(index)];
-            return (
-              <li key={step.name} className="rounded-xl border border-slate-800 p-4" data-testid={`checkpoint-${index}`}>
-                <div className="flex flex-wrap items-baseline justify-between gap-2">
-                  <p className="font-medium text-slate-100">
-                    {index + 1}. {step.label} <span className="font-mono text-xs text-slate-500">{step.name}</span>
-                  </p>
-                  <p className="font-mono text-xs text-slate-400">{checkpoint?.status ?? stepView(view, index).status}</p>
-                </div>
-                {checkpoint ? (
-                  <dl className="mt-3 grid gap-3 sm:grid-cols-2">
-                    <Fact term="Started">
-                      <When iso={checkpoint.started_at} />
-                    </Fact>
-                    <Fact term="Completed">
-                      <When iso={checkpoint.completed_at} />
-                    </Fact>
-                    {checkpoint.error && (
-                      <div className="sm:col-span-2">
-                        <Fact term={`Error${checkpoint.error_class ? ` (${checkpoint.error_class}${checkpoint.error_reason ? `, ${checkpoint.error_reason}` : ""})` : ""}`}>
-                          {checkpoint.error}
-                        </Fact>
-                      </div>
-                    )}
-                    {checkpoint.output && (
-                      <div className="min-w-0 sm:col-span-2">
-                        <dt className="text-xs uppercase tracking-wide text-slate-500">Output</dt>
-                        <dd>
-                          <Json value={checkpoint.output} />
-                        </dd>
-                      </div>
-                    )}
-                    {checkpoint.state && (
-                      <div className="min-w-0 sm:col-span-2">
-                        <dt className="text-xs uppercase tracking-wide text-slate-500">Saved state</dt>
-                        <dd>
-                          <Json value={checkpoint.state} />
-                        </dd>
-                      </div>
-                    )}
-                  </dl>
-                ) : (
-                  <p className="mt-2 text-sm text-slate-500">Not reached yet.</p>
-                )}
-              </li>
-            );
-          })}
+          {steps.map((step, index) => (
+            <StepRecord key={step.name} index={index} label={step.label} checkpoint={checkpoints[String(index)]} />
+          ))}
         </ol>
       </section>
     </div>

@@ -2,18 +2,16 @@
 
 import { useInfiniteQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
-import { ChevronRight, History } from "lucide-react";
+import { useId, useState } from "react";
+import { History, Search } from "lucide-react";
 import type { JobStatus } from "@/lib/contract/events";
 import { apiFetch, errorMessage, shouldRetryQuery } from "@/components/api/client";
-import type { Job, ListJobsResponse } from "@/components/api/types";
+import type { ListJobsResponse } from "@/components/api/types";
 import { isActiveStatus } from "@/components/jobs/job-state";
-import { mediaSrc, resultVideo } from "@/components/jobs/media";
 import { runsQueryKey } from "@/components/jobs/use-job-live";
+import { RunRow, runSearchText } from "@/components/runs/run-row";
 import { EmptyState, ErrorState, Skeleton, Spinner } from "@/components/ui/states";
-import { StatusBadge } from "@/components/ui/status-badge";
-import { buttonClass } from "@/components/ui/styles";
-import { RelativeTime } from "@/components/ui/time";
+import { buttonClass, inputClass } from "@/components/ui/styles";
 import { useWorkflows, workflowById } from "@/components/workflows/use-workflows";
 
 const PAGE_SIZE = 20;
@@ -26,52 +24,14 @@ const FILTERS: { id: JobStatus | "all"; label: string }[] = [
   { id: "canceled", label: "Canceled" },
 ];
 
-function Thumbnail({ job, icon }: { job: Job; icon: string }) {
-  const video = resultVideo(job.result);
-  return (
-    <span className="flex aspect-video w-24 shrink-0 items-center justify-center overflow-hidden rounded-lg border border-slate-800 bg-slate-950 text-2xl sm:w-32">
-      {video ? (
-        // The first frame, as a thumbnail: only metadata and one frame are fetched.
-        <video src={`${mediaSrc(video)}#t=0.1`} muted playsInline preload="metadata" className="size-full object-cover" aria-hidden tabIndex={-1} />
-      ) : (
-        <span aria-hidden>{icon}</span>
-      )}
-    </span>
-  );
-}
-
-function RunRow({ job, name, icon }: { job: Job; name: string; icon: string }) {
-  return (
-    <li>
-      <Link
-        href={`/runs/${job.id}`}
-        data-testid="run-row"
-        data-job-id={job.id}
-        className="group flex items-center gap-4 rounded-2xl border border-slate-800 bg-slate-900/60 p-3 transition-colors hover:border-slate-600 hover:bg-slate-900"
-      >
-        <Thumbnail job={job} icon={icon} />
-        <span className="min-w-0 flex-1 space-y-1">
-          <span className="flex flex-wrap items-center gap-2">
-            <span className="truncate font-medium text-slate-100">{name}</span>
-            <StatusBadge status={job.status} />
-          </span>
-          <span className="block text-xs text-slate-400">
-            <RelativeTime iso={job.created_at} />
-            {job.input_file && <span className="hidden sm:inline"> · {job.input_file.filename}</span>}
-            {isActiveStatus(job.status) && <span> · {job.progress}%</span>}
-            {job.attempts > 1 && <span> · {job.attempts} attempts</span>}
-          </span>
-          {job.error && job.status !== "completed" && <span className="block truncate text-xs text-red-300/80">{job.error}</span>}
-        </span>
-        <ChevronRight aria-hidden className="size-5 shrink-0 text-slate-600 group-hover:text-slate-300" />
-      </Link>
-    </li>
-  );
-}
-
-/** The signed-in user's runs (GET /jobs), newest first, filterable by status, refreshed while any is active. */
+/**
+ * The signed-in user's runs (GET /jobs), newest first, filterable by status and searchable by prompt,
+ * workflow or file name (among the runs loaded so far), refreshed while any is active.
+ */
 export function RunList() {
   const [filter, setFilter] = useState<JobStatus | "all">("all");
+  const [query, setQuery] = useState("");
+  const searchId = useId();
   const workflows = useWorkflows();
   const runs = useInfiniteQuery({
     queryKey: [...runsQueryKey, filter],
@@ -86,10 +46,19 @@ export function RunList() {
     retry: shouldRetryQuery,
     refetchInterval: (query) => (query.state.data?.pages.some((page) => page.jobs.some((job) => isActiveStatus(job.status))) ? 3000 : false),
   });
-  const jobs = runs.data?.pages.flatMap((page) => page.jobs) ?? [];
+  const loaded = runs.data?.pages.flatMap((page) => page.jobs) ?? [];
+  const needle = query.trim().toLowerCase();
+  const jobs = needle ? loaded.filter((job) => runSearchText(job, workflowById(workflows.data, job.workflow_id)).includes(needle)) : loaded;
 
   return (
     <div className="space-y-4">
+      <div className="relative sm:max-w-sm">
+        <label htmlFor={searchId} className="sr-only">
+          Search runs
+        </label>
+        <Search aria-hidden className="pointer-events-none absolute left-3 top-1/2 size-4 -translate-y-1/2 text-slate-400" />
+        <input id={searchId} type="search" value={query} onChange={(event) => setQuery(event.currentTarget.value)} placeholder="Search by prompt, workflow or file" className={`${inputClass} pl-9`} />
+      </div>
       <div role="group" aria-label="Filter by status" className="-mx-1 flex gap-2 overflow-x-auto px-1 pb-1">
         {FILTERS.map((option) => (
           <button
@@ -98,7 +67,7 @@ export function RunList() {
             aria-pressed={filter === option.id}
             onClick={() => setFilter(option.id)}
             className={`inline-flex h-8 shrink-0 items-center rounded-full border px-3 text-sm transition-colors ${
-              filter === option.id ? "border-amber-400/70 bg-amber-500/15 text-amber-100" : "border-slate-700 text-slate-300 hover:border-slate-500 hover:text-white"
+              filter === option.id ? "border-amber-400 bg-amber-950 text-amber-100" : "border-slate-700 text-slate-300 hover:border-slate-500 hover:text-white"
             }`}
           >
             {option.label}
@@ -124,6 +93,10 @@ export function RunList() {
             </button>
           }
         />
+      ) : loaded.length > 0 && jobs.length === 0 ? (
+        <p role="status" className="rounded-2xl border border-slate-800 p-8 text-center text-sm text-slate-300">
+          No run{runs.hasNextPage ? " loaded so far" : ""} matches “{query}”.
+        </p>
       ) : jobs.length === 0 ? (
         <EmptyState
           icon={<History className="size-6" />}
@@ -141,10 +114,9 @@ export function RunList() {
       ) : (
         <>
           <ul className="space-y-3" aria-label="Runs">
-            {jobs.map((job) => {
-              const workflow = workflowById(workflows.data, job.workflow_id);
-              return <RunRow key={job.id} job={job} name={workflow?.name ?? job.workflow_id} icon={workflow?.icon ?? "⚙️"} />;
-            })}
+            {jobs.map((job) => (
+              <RunRow key={job.id} job={job} workflow={workflowById(workflows.data, job.workflow_id)} />
+            ))}
           </ul>
           {runs.hasNextPage && (
             <div className="flex justify-center">

@@ -29,7 +29,7 @@ function NewToken({ token, name, onDone }: { token: string; name: string; onDone
       <h2 id="new-token-title" className="text-sm font-semibold text-emerald-100">
         Token “{name}” created
       </h2>
-      <p className="mt-1 text-sm text-emerald-100/80">Copy it now: it is shown only once. Send it as <code className="font-mono">Authorization: Bearer &lt;token&gt;</code>.</p>
+      <p className="mt-1 text-sm text-emerald-100">Copy it now: it is shown only once. Send it as <code className="font-mono">Authorization: Bearer &lt;token&gt;</code>.</p>
       <div className="mt-3 flex flex-col gap-2 sm:flex-row">
         <label htmlFor="new-token-value" className="sr-only">
           New API token
@@ -48,7 +48,7 @@ function NewToken({ token, name, onDone }: { token: string; name: string; onDone
           {copied === "yes" ? "Copied" : "Copy"}
         </button>
       </div>
-      <p role="status" className="mt-2 min-h-5 text-xs text-emerald-100/80">
+      <p role="status" className="mt-2 min-h-5 text-xs text-emerald-100">
         {copied === "yes" ? "Copied to the clipboard." : copied === "failed" ? "Copying is not allowed here: the token is selected, press Ctrl+C (⌘C)." : ""}
       </p>
       <button type="button" className={`${buttonClass("secondary", "sm")} mt-1`} onClick={onDone}>

@@ -23,7 +23,7 @@ export function ErrorState({ title, message, action }: { title: string; message:
       <TriangleAlert aria-hidden className="mt-0.5 size-5 shrink-0 text-red-300" />
       <div className="min-w-0 flex-1">
         <p className="font-medium text-red-100">{title}</p>
-        <p className="mt-1 break-words text-red-200/80">{message}</p>
+        <p className="mt-1 break-words text-red-200">{message}</p>
         {action && <div className="mt-3">{action}</div>}
       </div>
     </div>

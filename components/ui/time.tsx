@@ -52,3 +52,20 @@ export function RelativeTime({ iso, tickMs = 30_000 }: { iso: string; tickMs?: n
     </time>
   );
 }
+
+/** A duration at the precision it needs: "0.4 s", "3.2 s", "48 s", "2 min 5 s", "1 h 4 min". */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds - minutes * 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** A moment at the precision it needs: the time with seconds for today, the date and time otherwise. */
+export function formatMoment(iso: string, now: number): string {
+  const date = new Date(iso);
+  const sameDay = new Date(now).toDateString() === date.toDateString();
+  return sameDay ? formatClock(iso) : formatDateTime(iso);
+}

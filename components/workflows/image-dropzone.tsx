@@ -37,7 +37,7 @@ function decodeSize(url: string): Promise<{ width: number; height: number } | nu
   });
 }
 
-/** Drag and drop or browse; shows a preview and the checks' outcome. The file input stays the focusable control. */
+/** Drag and drop, browse, or paste (usePasteImage); shows a preview and the checks' outcome. The file input stays the focusable control. */
 export function ImageDropzone({
   accepts,
   value,
@@ -110,7 +110,7 @@ export function ImageDropzone({
         onDrop={onDrop}
         data-testid="dropzone"
         className={`relative flex h-56 items-center justify-center overflow-hidden rounded-2xl border-2 border-dashed transition-colors has-[input:focus-visible]:outline-2 has-[input:focus-visible]:outline-offset-2 has-[input:focus-visible]:outline-amber-400 ${
-          dragging ? "border-amber-400 bg-amber-500/10" : error ? "border-red-500/60 bg-red-500/5" : "border-slate-700 bg-slate-950/40 hover:border-slate-500"
+          dragging ? "border-amber-400 bg-amber-500/10" : error ? "border-red-500/60 bg-red-500/5" : "border-slate-700 bg-slate-950 hover:border-slate-500"
         }`}
       >
         <input
@@ -129,7 +129,7 @@ export function ImageDropzone({
           <>
             {/* The preview fills a fixed box: choosing an image does not move the form. */}
             <img src={preview.url} alt={`Preview of ${file.name}`} className="size-full object-contain" />
-            <div className="absolute inset-x-0 bottom-0 flex items-center justify-between gap-2 bg-gradient-to-t from-slate-950/95 to-slate-950/0 px-3 pb-3 pt-8">
+            <div className="absolute inset-x-0 bottom-0 flex items-center justify-between gap-2 bg-gradient-to-t from-slate-950 to-slate-950/0 px-3 pb-3 pt-8">
               <p className="min-w-0 truncate text-xs text-slate-200" data-testid="picked-file">
                 {file.name} · {preview.width}×{preview.height} · {formatBytes(file.size)}
               </p>
@@ -147,12 +147,12 @@ export function ImageDropzone({
           <label htmlFor={inputId} className="flex size-full cursor-pointer flex-col items-center justify-center gap-2 px-6 text-center">
             <ImagePlus aria-hidden className="size-8 text-slate-400" />
             <span className="text-sm text-slate-200">
-              Drop an image here or <span className="font-medium text-amber-300 underline underline-offset-2">browse</span>
+              Drop an image here, paste one (Ctrl+V) or <span className="font-medium text-amber-300 underline underline-offset-2">browse</span>
             </span>
           </label>
         )}
       </div>
-      <p id={hintId} className="text-xs text-slate-500">
+      <p id={hintId} className="text-xs text-slate-400">
         {limits}
       </p>
       <p id={errorId} role="alert" className="min-h-5 text-sm text-red-300" data-testid="file-error">

@@ -24,13 +24,13 @@ function Field({ input, value, onChange }: { input: WorkflowInput; value: string
           {input.label}
           {input.required && <span className="text-amber-300"> *</span>}
         </label>
-        <span className="text-xs tabular-nums text-slate-500" aria-hidden>
+        <span className="text-xs tabular-nums text-slate-400" aria-hidden>
           {value.length}/{input.max_length}
         </span>
       </div>
       {input.type === "textarea" ? <textarea rows={3} {...common} className={`${inputClass} resize-y`} /> : <input type="text" {...common} />}
       {input.description && (
-        <p id={descriptionId} className="text-xs text-slate-500">
+        <p id={descriptionId} className="text-xs text-slate-400">
           {input.description}
         </p>
       )}

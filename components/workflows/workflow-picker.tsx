@@ -2,6 +2,7 @@
 
 import { ChevronRight } from "lucide-react";
 import type { Workflow } from "@/components/api/types";
+import { WorkflowIcon } from "@/components/ui/workflow-icon";
 
 /** The installed workflows as a radio group (arrow keys move between them), each with its steps. */
 export function WorkflowPicker({
@@ -24,7 +25,7 @@ export function WorkflowPicker({
               key={workflow.id}
               data-testid={`workflow-option-${workflow.id}`}
               className={`group relative flex cursor-pointer gap-4 rounded-2xl border p-4 transition-colors has-[input:focus-visible]:outline-2 has-[input:focus-visible]:outline-offset-2 has-[input:focus-visible]:outline-amber-400 ${
-                checked ? "border-amber-400/70 bg-amber-500/10" : "border-slate-800 bg-slate-900/60 hover:border-slate-600"
+                checked ? "border-amber-400/70 bg-amber-500/10" : "border-slate-800 bg-slate-900 hover:border-slate-600"
               }`}
             >
               <input
@@ -35,8 +36,8 @@ export function WorkflowPicker({
                 onChange={() => onChange(workflow.id)}
                 className="sr-only"
               />
-              <span aria-hidden className="flex size-11 shrink-0 items-center justify-center rounded-xl bg-slate-800 text-2xl">
-                {workflow.icon}
+              <span aria-hidden className="flex size-11 shrink-0 items-center justify-center rounded-xl bg-slate-800 text-2xl text-amber-300">
+                <WorkflowIcon icon={workflow.icon} className="size-6" />
               </span>
               <span className="min-w-0 flex-1">
                 <span className="flex items-center justify-between gap-2">

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test as base, type APIRequestContext, type Locator, type Page, type TestInfo } from "@playwright/test";
 
 export const PHOTO = path.resolve(import.meta.dirname, "../../tests/fixtures/photo.jpg");
@@ -20,11 +21,25 @@ interface Fixtures {
   /** Console messages matching these do not fail the test (e.g. the 404 a test provokes on purpose). */
   allowedConsoleErrors: RegExp[];
   consoleGuard: void;
+  a11yGuard: void;
 }
 
 /**
- * `test` with a guard that fails any test whose pages logged a console error or threw: the UI must
- * run clean, not just look right.
+ * axe-core on the page as it is now: any serious or critical violation of WCAG 2.1 A/AA (contrast
+ * included) fails the test, with each rule, what it means and where. Called by screenshot() and,
+ * for the page each test ends on, by the a11yGuard fixture.
+ */
+export async function expectAccessible(page: Page, where = page.url()): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const serious = results.violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map((violation) => `${violation.impact} ${violation.id}: ${violation.help} at ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+  expect(serious, `axe-core on ${where}`).toEqual([]);
+}
+
+/**
+ * `test` with two guards: any page that logged a console error or threw fails the test (the UI must
+ * run clean, not just look right), and the page each test ends on must pass axe-core.
  */
 export const test = base.extend<Fixtures>({
   allowedConsoleErrors: [[], { option: true }],
@@ -43,6 +58,16 @@ export const test = base.extend<Fixtures>({
       context.on("page", watch);
       await use();
       expect(problems, "the pages logged errors").toEqual([]);
+    },
+    { auto: true },
+  ],
+  a11yGuard: [
+    async ({ context }, use, testInfo) => {
+      await use();
+      if (testInfo.status !== testInfo.expectedStatus) return;
+      for (const page of context.pages()) {
+        if (!page.isClosed() && page.url().startsWith("http")) await expectAccessible(page);
+      }
     },
     { auto: true },
   ],
@@ -79,15 +104,39 @@ export async function startRunWithApi(request: APIRequestContext): Promise<strin
   return ((await response.json()) as { job_id: string }).job_id;
 }
 
-/** Saves a screenshot as a test artifact (test-results/<test>/<name>.png and the HTML report). */
-export async function screenshot(page: Page, testInfo: TestInfo, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+/**
+ * Saves a screenshot as a test artifact (test-results/<test>/<name>.png and the HTML report), then
+ * checks the page with axe-core: every state photographed is also checked (unless the test is racing
+ * a run and cannot spare the seconds; the page it ends on is checked all the same).
+ */
+export async function screenshot(page: Page, testInfo: TestInfo, name: string, options: { fullPage?: boolean; checkAccessible?: boolean } = {}): Promise<void> {
   const file = testInfo.outputPath(`${name}.png`);
-  // Sticky panels follow the scroll position into a full-page capture: take it from the top, once
-  // the images have loaded (a thumbnail still loading is a black box).
+  // Taken from the top, once the images that are in view have loaded.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.waitForFunction(() => [...document.images].every((image) => image.complete));
+  await page.waitForFunction(() => [...document.images].every((image) => image.complete || image.loading === "lazy"));
   await page.screenshot({ path: file, fullPage: options.fullPage ?? true, animations: "disabled" });
   await testInfo.attach(name, { path: file, contentType: "image/png" });
+  if (options.checkAccessible ?? true) await expectAccessible(page, `${page.url()} (${name})`);
+}
+
+export const DESKTOP = { width: 1280, height: 800 } as const;
+export const PHONE = { width: 390, height: 844 } as const;
+
+/** The job's details as the API gives them (cookie-authenticated). */
+export async function jobDetails(request: APIRequestContext, jobId: string) {
+  const response = await request.get(`/workflows/execution/${jobId}`);
+  expect(response.status()).toBe(200);
+  return (await response.json()) as {
+    job: { status: string; attempts: number; inputs: Record<string, string>; input_file: { filename: string } | null };
+    execution: { retry_count: number; max_retries: number };
+  };
+}
+
+/** The user's jobs (newest first). */
+export async function listJobs(request: APIRequestContext): Promise<{ id: string; status: string; inputs: Record<string, string> }[]> {
+  const response = await request.get("/jobs?limit=100");
+  expect(response.status()).toBe(200);
+  return ((await response.json()) as { jobs: { id: string; status: string; inputs: Record<string, string> }[] }).jobs;
 }
 
 /** Picks the workflow, attaches the fixture photo and presses Execute on /workflows; returns the job id. */

@@ -3,12 +3,12 @@
  * process. E2E_PORT_BASE moves all of them (default 3210), so two checkouts on one machine can run
  * their browser tests at the same time.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 const base = Number(process.env.E2E_PORT_BASE ?? 3210);
-export const SERVERS = { main: base, faults: base + 1, gated: base + 2 } as const;
+export const SERVERS = { main: base, faults: base + 1, gated: base + 2, recovery: base + 3 } as const;
 
 export const serverUrl = (port: number) => `http://localhost:${port}`;
 
@@ -18,15 +18,12 @@ export const serverDataDir = (port: number) => path.join(os.tmpdir(), "montage-e
 type GateTarget = "image_edit" | "video" | "storage";
 
 /**
- * Opens the `gate` fault of a server's calls to `target` (README, "Watch the retry path offline"):
- * the file `$DATA_DIR/gates/<target>` lets held calls go on.
+ * Opens the `gate` fault of one job's calls to `target` on a server (README, "Watch the retry path
+ * offline"): the file `$DATA_DIR/gates/<target>.<job id>` lets that job's held calls go on, and
+ * no other test's: the tests that share the gated server run side by side.
  */
-export function openGate(port: number, target: GateTarget): void {
+export function openGate(port: number, target: GateTarget, jobId: string): void {
   const dir = path.join(serverDataDir(port), "gates");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, target), "");
-}
-
-export function closeGate(port: number, target: GateTarget): void {
-  rmSync(path.join(serverDataDir(port), "gates", target), { force: true });
+  writeFileSync(path.join(dir, `${target}.${jobId}`), "");
 }

@@ -89,6 +89,20 @@ export function openApiDocument(serverUrl: string) {
           responses: { "200": { description: "A page of jobs", content: json(listJobsResponseSchema) }, ...errors(400, 401) },
         },
       },
+      "/jobs/{job_id}/input": {
+        get: {
+          summary: "The image the job was started with (its upload), e.g. to run it again",
+          security: bearer,
+          parameters: [jobIdParameter],
+          responses: {
+            "200": {
+              description: "The uploaded bytes, with their content type and file name (Content-Disposition)",
+              content: Object.fromEntries(["image/jpeg", "image/png", "image/webp"].map((type) => [type, { schema: { type: "string", contentMediaType: type } }])),
+            },
+            ...errors(401, 404),
+          },
+        },
+      },
       "/jobs/{job_id}/stream": {
         get: {
           summary: "Server-sent events: progress, checkpoint, retry_scheduled, complete, error",

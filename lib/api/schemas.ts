@@ -82,7 +82,10 @@ export const jobSchema = z
     result: z.record(z.string(), z.unknown()).nullable(),
     error: z.string().nullable(),
     error_code: z.string().nullable(),
-    attempts: z.number(),
+    attempts: z.number().meta({
+      description:
+        "Attempts made in the current series (tries that reached the provider; a manual retry starts a new series), the one in progress included. See docs/api.md, Attempts.",
+    }),
     next_retry_at: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -97,8 +100,8 @@ export const executionSchema = z
     job_id: z.uuid(),
     workflow_id: z.string(),
     current_step: z.number(),
-    retry_count: z.number(),
-    max_retries: z.number(),
+    retry_count: z.number().meta({ description: "Failed attempts in the current series; the job fails when it reaches max_retries." }),
+    max_retries: z.number().meta({ description: "Attempts a series may make." }),
     last_error: z.string().nullable(),
     last_error_class: z.string().nullable(),
     last_error_reason: z.string().nullable(),

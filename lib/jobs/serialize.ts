@@ -2,6 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import type { executionSchema, jobSchema } from "@/lib/api/schemas";
 import type { JobStatus } from "@/lib/contract/events";
+import { countAttempts } from "@/lib/jobs/attempts";
 import type { ExecutionRecord, JobSummary } from "@/lib/store/types";
 
 export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
@@ -15,7 +16,8 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
     result: job.result,
     error: job.error,
     error_code: job.errorCode,
-    attempts: job.attempts,
+    // Attempts by the one rule (lib/jobs/attempts.ts), not the runs started (jobs.attempts).
+    attempts: countAttempts({ status: job.status as JobStatus, retryCount: job.retryCount, maxAttempts: job.maxAttempts }).made,
     next_retry_at: job.nextRetryAt?.toISOString() ?? null,
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),

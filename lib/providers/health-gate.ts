@@ -14,11 +14,14 @@ import "server-only";
  * - recovering: the probe passed. Parked jobs come back in bounded waves: `waveSize` jobs in the
  *   first wave, twice as many in each next one, one wave per `waveIntervalMs`. A job is admitted on
  *   its first entry call (a model run, by its jobId; a storage put, by its key's folder, which is
- *   per job: "jobs/<jobId>/...") and then runs its later steps freely. Jobs beyond a wave's cap park
- *   again (park-only, retry after the wave ends), and the sweep's health check reports the provider
- *   unhealthy while the wave is full, so it defers the rest instead of releasing them. A wave that
- *   ends below its cap (no backlog left) closes the circuit; an auth, quota or outage error while
- *   recovering opens it again.
+ *   per job: "jobs/<jobId>/...") and then runs its later steps freely. Waves pace a backlog, so a
+ *   job that asks while nothing else is running on the provider is admitted at once, full wave or
+ *   not (a new run or a manual retry must not wait a whole interval behind nobody). Jobs beyond a
+ *   wave's cap while others are running park again (park-only, as `rate_limit`: the provider is
+ *   back, Montage is only pacing it; retry after the wave ends), and the sweep's health check
+ *   reports the provider unhealthy while the wave is full, so it defers the rest instead of
+ *   releasing them. A wave that ends below its cap (no backlog left) closes the circuit; an auth,
+ *   quota or outage error while recovering opens it again.
  *   Replicate cannot tell from its account check whether credit is back, so a circuit opened for
  *   `quota` starts with a single trial job before the first full wave.
  */
@@ -70,6 +73,8 @@ interface Circuit {
   lastProbeAt: number;
   wave: Wave | undefined;
   probing: Promise<HealthStatus> | undefined;
+  /** Calls through this circuit that have not returned yet: "is anything running on the provider?". */
+  inFlight: number;
 }
 
 /** An entry call names the job it belongs to; a follow-up (a read) only needs the circuit not to be open. */
@@ -158,36 +163,44 @@ export class HealthGate {
   }
 
   private async call<T>(name: string, admission: Admission, fn: () => Promise<T>): Promise<T> {
-    await this.admit(name, admission);
+    const circuit = this.circuit(name);
+    if (circuit.state === "open" && this.now() - circuit.lastProbeAt >= this.probeIntervalMs) await this.probe(name);
+    // From the admission decision to counting the call in flight without an await: two calls
+    // arriving together cannot both see an idle provider.
+    const refusal = this.refuse(name, circuit, admission);
+    if (refusal) throw refusal;
+    circuit.inFlight += 1;
     try {
       const result = await fn();
-      this.circuit(name).consecutiveOutages = 0;
+      circuit.consecutiveOutages = 0;
       return result;
     } catch (error) {
       this.observeFailure(name, error);
       throw error;
+    } finally {
+      circuit.inFlight -= 1;
     }
   }
 
-  private async admit(name: string, admission: Admission): Promise<void> {
-    const circuit = this.circuits.get(name);
-    if (!circuit || circuit.state === "closed") return;
-    if (circuit.state === "open") {
-      if (this.now() - circuit.lastProbeAt >= this.probeIntervalMs) await this.probe(name);
-      if (circuit.state === "open") throw this.refusal(name, circuit);
-    }
+  /** Why this call may not go through now, or undefined when it may. */
+  private refuse(name: string, circuit: Circuit, admission: Admission): RetryableError | undefined {
+    if (circuit.state === "closed") return undefined;
+    if (circuit.state === "open") return this.refusal(name, circuit);
     this.advanceWave(name, circuit);
     const wave = circuit.wave;
-    if (circuit.state !== "recovering" || !wave || admission === "follow-up" || wave.jobs.has(admission.job)) return;
-    if (wave.admitted < wave.cap) {
+    if (circuit.state !== "recovering" || !wave || admission === "follow-up" || wave.jobs.has(admission.job)) return undefined;
+    // A wave paces a backlog against the provider; with nothing running on it there is nobody to pace.
+    if (wave.admitted < wave.cap || circuit.inFlight === 0) {
       wave.admitted += 1;
       wave.jobs.add(admission.job);
-      return;
+      return undefined;
     }
     const retryAfterSeconds = Math.max(1, Math.ceil((wave.startedAt + this.waveIntervalMs - this.now()) / 1000));
-    throw new RetryableError(
-      circuit.reason,
-      `${name} is recovering (it was unavailable: ${circuit.reason}); this wave's ${wave.cap} job(s) are running, this one waits for the next wave`,
+    const others = circuit.inFlight === 1 ? "1 other run is" : `${circuit.inFlight} other runs are`;
+    // rate_limit, not the reason it was down: the provider is back, Montage is only pacing it.
+    return new RetryableError(
+      "rate_limit",
+      `${name} is back after being unavailable (${circuit.reason}) and takes runs a few at a time: ${others} using it now; this one starts with the next group`,
       { provider: name, parkOnly: true, retryAfterSeconds },
     );
   }
@@ -286,7 +299,7 @@ export class HealthGate {
   private refusal(name: string, circuit: Circuit): RetryableError {
     return new RetryableError(
       circuit.reason,
-      `${name} circuit open (${circuit.reason}) since ${new Date(circuit.since).toISOString()}; waiting for it to recover: ${circuit.message}`,
+      `${name} is unavailable (${circuit.reason}) since ${new Date(circuit.since).toISOString()}; this run waits for it to recover, without spending an attempt: ${circuit.message}`,
       { provider: name, parkOnly: true },
     );
   }
@@ -303,6 +316,7 @@ export class HealthGate {
         lastProbeAt: Number.NEGATIVE_INFINITY,
         wave: undefined,
         probing: undefined,
+        inFlight: 0,
       };
       this.circuits.set(name, circuit);
     }

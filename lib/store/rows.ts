@@ -47,9 +47,9 @@ export function checkpointFromRow(row: Row): CheckpointRow {
   };
 }
 
-/** The job columns every job read selects, from `jobs j` (and the upload's summary from `uploads u`). */
+/** The job columns every job read selects, from `jobs j` and `workflow_executions e` (and the upload's summary from `uploads u`). */
 export const JOB_SELECT =
-  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
 
 export function jobFromRow(row: Row): JobSummary {
   const upload: UploadSummary | null =
@@ -74,6 +74,8 @@ export function jobFromRow(row: Row): JobSummary {
     error: text(row.error),
     errorCode: text(row.error_code),
     attempts: Number(row.attempts),
+    retryCount: Number(row.retry_count),
+    maxAttempts: Number(row.max_attempts),
     nextRetryAt: toDate(row.next_retry_at),
     createdAt: toDate(row.created_at)!,
     updatedAt: toDate(row.updated_at)!,

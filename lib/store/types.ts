@@ -210,6 +210,9 @@ export interface JobSummary {
   error: string | null;
   errorCode: string | null;
   attempts: number;
+  /** The execution's failed attempts in this series, and the attempts a series may make (lib/jobs/attempts.ts). */
+  retryCount: number;
+  maxAttempts: number;
   nextRetryAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

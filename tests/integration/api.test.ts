@@ -35,6 +35,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
       execution: await import("@/app/workflows/execution/[jobId]/route"),
       jobs: await import("@/app/jobs/route"),
       stream: await import("@/app/jobs/[jobId]/stream/route"),
+      input: await import("@/app/jobs/[jobId]/input/route"),
       files: await import("@/app/files/[...key]/route"),
       openapi: await import("@/app/api/openapi.json/route"),
       db: () => runtime().prisma,
@@ -144,6 +145,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
       await routes.retry.POST(authed(bob.token, `/workflows/retry/${jobId}`, { method: "POST" }), jobParams(jobId)),
       await routes.cancel.POST(authed(bob.token, `/workflows/cancel/${jobId}`, { method: "POST" }), jobParams(jobId)),
       await routes.files.GET(authed(bob.token, `/files/jobs/${jobId}/0-upload.jpg`), { params: Promise.resolve({ key: ["jobs", jobId, "0-upload.jpg"] }) }),
+      await routes.input.GET(authed(bob.token, `/jobs/${jobId}/input`), jobParams(jobId)),
     ];
     for (const response of responses) {
       expect(response.status).toBe(404);
@@ -151,6 +153,28 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     }
     const bobsJobs = (await (await routes.jobs.GET(authed(bob.token, "/jobs"))).json()) as { jobs: unknown[] };
     expect(bobsJobs.jobs).toEqual([]);
+  });
+
+  it("gives the owner back the image a job started with (for Run again), and nobody else", async () => {
+    const { body } = await execute(alice.token, { file: new File([new Uint8Array(FIXTURE_JPEG)], "holiday photo.jpg", { type: "image/jpeg" }) });
+    const jobId = body.job_id as string;
+    const response = await routes.input.GET(authed(alice.token, `/jobs/${jobId}/input`), jobParams(jobId));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("image/jpeg");
+    expect(response.headers.get("content-disposition")).toBe('inline; filename="holiday photo.jpg"');
+    expect(Buffer.from(await response.arrayBuffer()).equals(FIXTURE_JPEG)).toBe(true);
+
+    for (const refused of [
+      await routes.input.GET(authed(bob.token, `/jobs/${jobId}/input`), jobParams(jobId)),
+      await routes.input.GET(authed(alice.token, "/jobs/not-a-job/input"), jobParams("not-a-job")),
+      await routes.input.GET(authed(alice.token, `/jobs/${crypto.randomUUID()}/input`), jobParams(crypto.randomUUID())),
+    ]) {
+      expect(refused.status).toBe(404);
+      expect(await refused.json()).toEqual({ success: false, error: { code: "not_found", message: expect.any(String) } });
+    }
+    const anonymous = await routes.input.GET(new Request(`${BASE}/jobs/${jobId}/input`), jobParams(jobId));
+    expect(anonymous.status).toBe(401);
+    await waitForJobStatus(jobId, ["completed"]);
   });
 
   it("pages the caller's jobs newest first", async () => {
@@ -279,7 +303,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     const document = (await routes.openapi.GET().json()) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
-      ["/jobs", "/jobs/{job_id}/stream", "/workflows/cancel/{job_id}", "/workflows/execute", "/workflows/execution/{job_id}", "/workflows/list", "/workflows/retry/{job_id}"].sort(),
+      ["/jobs", "/jobs/{job_id}/input", "/jobs/{job_id}/stream", "/workflows/cancel/{job_id}", "/workflows/execute", "/workflows/execution/{job_id}", "/workflows/list", "/workflows/retry/{job_id}"].sort(),
     );
     expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("workflow_id");
   });

@@ -9,17 +9,25 @@ class ScriptedModels implements ModelProvider {
   calls = 0;
   probes = 0;
   health: HealthStatus = { healthy: true };
-  private readonly outcomes: Array<Error | "ok"> = [];
+  private readonly outcomes: Array<Error | "ok" | Promise<void>> = [];
 
   fail(...errors: Error[]): this {
     this.outcomes.push(...errors);
     return this;
   }
 
+  /** The next call stays in flight (running on the provider) until `release` is called. */
+  hold(): { release: () => void } {
+    let release!: () => void;
+    this.outcomes.push(new Promise<void>((resolve) => (release = resolve)));
+    return { release: () => release() };
+  }
+
   async run(_request: ModelRunRequest): Promise<ModelOutput> {
     this.calls += 1;
     const next = this.outcomes.shift() ?? "ok";
-    if (next !== "ok") throw next;
+    if (next instanceof Promise) await next;
+    else if (next !== "ok") throw next;
     return { body: Buffer.from("out"), contentType: "image/png" };
   }
 
@@ -105,7 +113,7 @@ describe("HealthGate: opening", () => {
     const refused = await outcome(models.run(request()));
     expect(refused).toBeInstanceOf(RetryableError);
     expect(refused).toMatchObject({ reason, provider: "scripted-models", parkOnly: true });
-    expect((refused as Error).message).toMatch(/circuit open/);
+    expect((refused as Error).message).toMatch(/^scripted-models is unavailable \((auth|quota)\) since .*; this run waits for it to recover, without spending an attempt: /);
     expect((refused as Error).message).toContain(`${reason} from the provider`);
     expect(inner.calls).toBe(1);
     expect(gate.snapshot()["scripted-models"]).toMatchObject({ state: "open", reason });
@@ -174,14 +182,22 @@ describe("HealthGate: probing and recovery waves", () => {
     expect(await gate.checkHealth("scripted-models")).toEqual({ healthy: true });
     expect(gate.snapshot()["scripted-models"]).toMatchObject({ state: "recovering", wave: { index: 0, cap: 2, admitted: 0 } });
 
-    // Wave 0: two jobs run, the third parks again (no attempt spent) until the next wave; the
+    // Wave 0: two jobs run (still running on the provider), the third parks again (no attempt
+    // spent, as rate_limit: the provider is back, Montage paces it) until the next wave; the
     // admitted jobs run their later steps freely.
-    await models.run(request("a"));
-    await models.run(request("b"));
+    const a = inner.hold();
+    const b = inner.hold();
+    const runningA = models.run(request("a"));
+    const runningB = models.run(request("b"));
     clock.now += 15_000;
     const third = await outcome(models.run(request("c")));
-    expect(third).toMatchObject({ parkOnly: true, reason: "auth", retryAfterSeconds: 45 });
-    expect((third as Error).message).toMatch(/recovering/);
+    expect(third).toMatchObject({ parkOnly: true, reason: "rate_limit", retryAfterSeconds: 45 });
+    expect((third as Error).message).toBe(
+      "scripted-models is back after being unavailable (auth) and takes runs a few at a time: 2 other runs are using it now; this one starts with the next group",
+    );
+    a.release();
+    b.release();
+    await Promise.all([runningA, runningB]);
     await models.run(request("a"));
     await models.run(request("b"));
     // The sweep sees it as unhealthy while the wave is full, so it defers instead of releasing.
@@ -189,12 +205,15 @@ describe("HealthGate: probing and recovery waves", () => {
     expect(duringWave.healthy).toBe(false);
     expect(duringWave.detail).toMatch(/^recovering: /);
 
-    // Wave 1 doubles.
+    // Wave 1 doubles: four run at once, a fifth arriving meanwhile waits.
     clock.now += WAVE_MS;
     expect(await gate.checkHealth("scripted-models")).toEqual({ healthy: true });
-    for (let i = 0; i < 4; i++) await models.run(request());
-    expect(await outcome(models.run(request()))).toMatchObject({ parkOnly: true });
+    const held = [0, 1, 2, 3].map(() => inner.hold());
+    const running = [0, 1, 2, 3].map(() => models.run(request()));
+    expect(await outcome(models.run(request()))).toMatchObject({ parkOnly: true, reason: "rate_limit" });
     expect(gate.snapshot()["scripted-models"]).toMatchObject({ state: "recovering", wave: { index: 1, cap: 4, admitted: 4 } });
+    held.forEach((hold) => hold.release());
+    await Promise.all(running);
 
     // Wave 2 ends below its cap: no backlog left, the circuit closes.
     clock.now += WAVE_MS;
@@ -203,6 +222,39 @@ describe("HealthGate: probing and recovery waves", () => {
     await models.run(request());
     expect(gate.snapshot()["scripted-models"]?.state).toBe("closed");
     for (let i = 0; i < 20; i++) await models.run(request());
+  });
+
+  it("a job asking while nothing runs on the recovering provider runs at once, even when the wave is full (issue 17)", async () => {
+    // The issue's scenario: quota parks run 1, Retry now probes and runs it (the single trial of
+    // the first wave), then run 2 starts at once: it must not wait a whole interval behind nobody.
+    const { gate, inner, models } = setup({ waveSize: 5 });
+    inner.fail(failure("quota"));
+    await outcome(models.run(request("run-1")));
+    await gate.checkHealth("scripted-models");
+    await models.run(request("run-1"));
+    expect(gate.snapshot()["scripted-models"]).toMatchObject({ state: "recovering", wave: { index: 0, cap: 1, admitted: 1 } });
+
+    expect(await models.run(request("run-2"))).toMatchObject({ contentType: "image/png" });
+    // ...and its later steps, and a manual retry of any other job, too.
+    expect(await models.run(request("run-2"))).toMatchObject({ contentType: "image/png" });
+    expect(await models.run(request("run-3"))).toMatchObject({ contentType: "image/png" });
+    expect(inner.calls).toBe(5);
+  });
+
+  it("only one of several jobs arriving together at an idle, full wave gets in; the others wait for the next group", async () => {
+    const { gate, inner, models } = setup({ waveSize: 1 });
+    inner.fail(failure("auth"));
+    await outcome(models.run(request()));
+    await gate.checkHealth("scripted-models");
+    await models.run(request("first"));
+
+    const hold = inner.hold();
+    const arrivals = ["x", "y", "z"].map((job) => outcome(models.run(request(job))));
+    hold.release();
+    const outcomes = await Promise.all(arrivals);
+    expect(outcomes.filter((result) => result === "ok")).toHaveLength(1);
+    expect(outcomes.filter((result) => result instanceof RetryableError && result.parkOnly && result.reason === "rate_limit")).toHaveLength(2);
+    expect((outcomes.find((result) => result !== "ok") as Error).message).toContain("1 other run is using it now");
   });
 
   it("after quota the first wave is a single trial step (the account check cannot see credit)", async () => {
@@ -281,10 +333,18 @@ describe("HealthGate: the guarded provider", () => {
     inner.put = MemoryStorage.prototype.put.bind(inner);
     await gate.checkHealth("memory-storage");
     await put("a");
-    await put("a");
     await storage.read("mem://k.png");
+    // Job a's next put is still running when b's first arrives: the wave (of one) is a's.
+    let release!: () => void;
+    inner.put = async (request) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return MemoryStorage.prototype.put.call(inner, request);
+    };
+    const running = put("a");
     await storage.read("mem://k.png");
     expect(await outcome(put("b"))).toMatchObject({ parkOnly: true });
+    release();
+    await running;
     expect(inner.reads).toBe(2);
   });
 });

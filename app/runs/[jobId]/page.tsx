@@ -6,32 +6,52 @@ import { isApiError } from "@/lib/api/errors";
 import { jobIdSchema } from "@/lib/api/schemas";
 import { requirePageUser } from "@/lib/auth/page-session";
 import { getOwnJob } from "@/lib/jobs/service";
-import { JobPanel } from "@/components/jobs/job-panel";
 import { runtime } from "@/lib/server/runtime";
+import { listWorkflows } from "@/lib/workflows/public";
+import { JobPanel } from "@/components/jobs/job-panel";
+import { firstWords, runPrompt } from "@/components/runs/run-title";
 
 export const dynamic = "force-dynamic";
-export const metadata: Metadata = { title: "Run" };
 
-export default async function RunPage({ params }: { params: Promise<{ jobId: string }> }) {
-  const { jobId } = await params;
-  const user = await requirePageUser(runtime(), `/runs/${encodeURIComponent(jobId)}`);
+type Props = { params: Promise<{ jobId: string }> };
+
+/** The run as a person knows it: its workflow and its prompt; null when it is not theirs (or not a run). */
+async function loadTitle(jobId: string, user: { id: string }) {
   // Another user's run is as absent as a missing one: a 404, not a 403.
-  if (!jobIdSchema.safeParse(jobId).success) notFound();
+  if (!jobIdSchema.safeParse(jobId).success) return null;
   try {
-    await getOwnJob(runtime().store, user.id, jobId);
+    const rt = runtime();
+    const job = await getOwnJob(rt.store, user.id, jobId);
+    const workflow = listWorkflows(rt.registry, rt.config).find((candidate) => candidate.id === job.workflowId);
+    const prompt = runPrompt({ inputs: (job.inputs ?? {}) as Record<string, string> }, workflow);
+    return { workflow: workflow?.name ?? job.workflowId, prompt: prompt ? firstWords(prompt, 12) : undefined };
   } catch (error) {
-    if (isApiError(error) && error.code === "not_found") notFound();
+    if (isApiError(error) && error.code === "not_found") return null;
     throw error;
   }
+}
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { jobId } = await params;
+  const user = await requirePageUser(runtime(), `/runs/${encodeURIComponent(jobId)}`);
+  const title = await loadTitle(jobId, user);
+  return { title: title ? `${title.prompt ? `${firstWords(title.prompt, 6)} · ` : ""}${title.workflow}` : "Run" };
+}
+
+export default async function RunPage({ params }: Props) {
+  const { jobId } = await params;
+  const user = await requirePageUser(runtime(), `/runs/${encodeURIComponent(jobId)}`);
+  const title = await loadTitle(jobId, user);
+  if (!title) notFound();
   return (
     <div className="space-y-6">
       <div>
-        <Link href="/runs" className="inline-flex items-center gap-1 rounded text-sm text-slate-400 hover:text-white">
+        <Link href="/runs" className="inline-flex items-center gap-1 rounded text-sm text-slate-300 hover:text-white">
           <ArrowLeft aria-hidden className="size-4" />
           All runs
         </Link>
-        <h1 className="mt-2 text-2xl font-semibold tracking-tight text-white">Run</h1>
-        <p className="mt-1 font-mono text-xs text-slate-500">{jobId}</p>
+        <p className="mt-3 text-sm font-medium text-amber-300">{title.workflow}</p>
+        <h1 className="mt-1 text-2xl font-semibold tracking-tight text-white">{title.prompt ? `“${title.prompt}”` : title.workflow}</h1>
       </div>
       <JobPanel jobId={jobId} detailed />
     </div>

@@ -6,8 +6,8 @@ import "server-only";
  * Counters live in this process's memory: a restart re-arms every fault, and separate processes
  * (e.g. a web server and a worker) each count on their own.
  *
- * The `gate` fault holds calls until a file appears (`<gate folder>/<target>`, the folder being
- * `$DATA_DIR/gates`): the one signal that reaches a server from a test in another process without
+ * The `gate` fault holds calls until a file appears (`<gate folder>/<target>` for every call, or
+ * `<gate folder>/<target>.<job id>` for one job's, the folder being `$DATA_DIR/gates`): the one signal that reaches a server from a test in another process without
  * a port or a protocol, and that a person can give with `touch`. Tests use it to keep a step in
  * progress for exactly as long as they need, however busy the machine (a fixed delay can run out
  * before the test looks).
@@ -104,26 +104,30 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/** The file whose existence opens the gate of calls to `target` (for a "*" rule too: the call's own target). */
-export function gateFile(gateDir: string, target: FaultCallTarget): string {
-  return path.join(gateDir, target);
+/**
+ * The file whose existence opens the gate of calls to `target` (for a "*" rule too: the call's own
+ * target); with a job id, of that job's calls only, so tests sharing a server release their own.
+ */
+export function gateFile(gateDir: string, target: FaultCallTarget, jobId?: string): string {
+  return path.join(gateDir, jobId === undefined ? target : `${target}.${jobId}`);
 }
 
-/** Opens the gate of `target`: held calls go on, later ones pass, until the gate is closed. */
-export function openGate(gateDir: string, target: FaultCallTarget): void {
+/** Opens the gate of `target` (of one job's calls, with `jobId`): held calls go on, later ones pass, until it is closed. */
+export function openGate(gateDir: string, target: FaultCallTarget, jobId?: string): void {
   mkdirSync(gateDir, { recursive: true });
-  writeFileSync(gateFile(gateDir, target), "");
+  writeFileSync(gateFile(gateDir, target, jobId), "");
 }
 
-export function closeGate(gateDir: string, target: FaultCallTarget): void {
-  rmSync(gateFile(gateDir, target), { force: true });
+export function closeGate(gateDir: string, target: FaultCallTarget, jobId?: string): void {
+  rmSync(gateFile(gateDir, target, jobId), { force: true });
 }
 
-/** Resolves once `file` exists: watched, with a slow poll behind the watcher; rejects on abort. */
-function waitForFile(file: string, signal: AbortSignal | undefined): Promise<void> {
-  if (existsSync(file)) return Promise.resolve();
+/** Resolves once one of `files` exists: watched, with a slow poll behind the watcher; rejects on abort. */
+function waitForFile(files: string[], signal: AbortSignal | undefined): Promise<void> {
+  const exists = () => files.some((file) => existsSync(file));
+  if (exists()) return Promise.resolve();
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
-  const dir = path.dirname(file);
+  const dir = path.dirname(files[0]!);
   mkdirSync(dir, { recursive: true });
   return new Promise((resolve, reject) => {
     let watcher: FSWatcher | undefined;
@@ -135,7 +139,7 @@ function waitForFile(file: string, signal: AbortSignal | undefined): Promise<voi
       else reject(error as Error);
     };
     const check = (): void => {
-      if (existsSync(file)) finish();
+      if (exists()) finish();
     };
     const onAbort = (): void => finish(signal?.reason ?? new Error("aborted"));
     const poll = setInterval(check, GATE_POLL_MS);
@@ -181,8 +185,8 @@ export class FaultSwitch {
     return this.rules.length > 0;
   }
 
-  async apply(target: FaultCallTarget, options: { provider: string; signal?: AbortSignal | undefined }): Promise<void> {
-    const { provider, signal } = options;
+  async apply(target: FaultCallTarget, options: { provider: string; signal?: AbortSignal | undefined; jobId?: string | undefined }): Promise<void> {
+    const { provider, signal, jobId } = options;
     if (signal?.aborted) throw signal.reason;
     let delayMs = 0;
     let gated = false;
@@ -202,7 +206,10 @@ export class FaultSwitch {
       }
       if (left !== undefined) this.remaining[index] = left - 1;
     });
-    if (gated && this.gateDir !== undefined) await waitForFile(gateFile(this.gateDir, target), signal);
+    if (gated && this.gateDir !== undefined) {
+      const gates = [gateFile(this.gateDir, target), ...(jobId === undefined ? [] : [gateFile(this.gateDir, target, jobId)])];
+      await waitForFile(gates, signal);
+    }
     if (delayMs > 0) await sleep(delayMs, signal);
     if (failure === undefined) return;
     const message = `${MESSAGES[failure]} (local fault switch)`;

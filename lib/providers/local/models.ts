@@ -100,7 +100,7 @@ export class LocalModels implements ModelProvider {
     }
     const capability = LOCAL_MODELS[model];
     const { prompt, imageUrl } = parseInput(model, request.input);
-    await this.faults.apply(capability, { provider: PROVIDER, signal });
+    await this.faults.apply(capability, { provider: PROVIDER, signal, jobId: request.jobId });
     signal.throwIfAborted();
     await request.onProgress(0, "Reading input image");
     const { body: image } = await this.readMedia(imageUrl, signal);

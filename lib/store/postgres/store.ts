@@ -93,7 +93,7 @@ export class PostgresStore extends PlannedStore implements Store {
   async listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
     // Keyset pagination on (created_at, id), both descending: the page after the cursor's job.
     const { rows } = await this.connection.query(
-      `SELECT ${JOB_SELECT} FROM jobs j LEFT JOIN uploads u ON u.job_id = j.id
+      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id
        WHERE j.user_id = $1 AND ($2::text IS NULL OR j.status = $2)
          AND ($3::text IS NULL OR (j.created_at, j.id) < (SELECT created_at, id FROM jobs WHERE id = $3 AND user_id = $1))
        ORDER BY j.created_at DESC, j.id DESC LIMIT $4`,

@@ -85,7 +85,7 @@ export class SqliteStore extends PlannedStore implements Store {
       params.push(options.cursor, userId);
     }
     const rows = this.connection.all(
-      `SELECT ${JOB_SELECT} FROM jobs j LEFT JOIN uploads u ON u.job_id = j.id WHERE ${conditions.join(" AND ")} ORDER BY j.created_at DESC, j.id DESC LIMIT ?`,
+      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id WHERE ${conditions.join(" AND ")} ORDER BY j.created_at DESC, j.id DESC LIMIT ?`,
       ...params,
       options.limit + 1,
     );

@@ -1,0 +1,59 @@
+"use client";
+
+import Link from "next/link";
+import { ChevronRight } from "lucide-react";
+import type { Job, Workflow } from "@/components/api/types";
+import { isActiveStatus } from "@/components/jobs/job-state";
+import { aspectOf, mediaSrc, resultVideo } from "@/components/jobs/media";
+import { firstWords, runPrompt } from "@/components/runs/run-title";
+import { FramedImage, FramedVideoStill } from "@/components/ui/media-frame";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { formatDuration, RelativeTime } from "@/components/ui/time";
+
+/** The result's first frame once there is one; until then the image the run started from. */
+function Thumbnail({ job }: { job: Job }) {
+  const video = resultVideo(job.result);
+  const aspect = aspectOf(job.input_file);
+  const className = "w-24 shrink-0 sm:w-32";
+  if (video) return <FramedVideoStill src={mediaSrc(video)} label="" aspect={aspect} className={className} />;
+  if (job.input_file) return <FramedImage src={`/jobs/${job.id}/input`} alt="" aspect={aspect} className={className} fit="cover" />;
+  return <span aria-hidden className={`${className} aspect-[4/3] rounded-xl border border-slate-800 bg-slate-800`} />;
+}
+
+/** What a run is searched by: its prompt, its workflow's name and its file's name. */
+export function runSearchText(job: Job, workflow: Workflow | undefined): string {
+  return [runPrompt(job, workflow), workflow?.name ?? job.workflow_id, job.input_file?.filename].filter(Boolean).join(" ").toLowerCase();
+}
+
+/** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took. */
+export function RunRow({ job, workflow }: { job: Job; workflow: Workflow | undefined }) {
+  const prompt = runPrompt(job, workflow);
+  const name = workflow?.name ?? job.workflow_id;
+  const duration = job.completed_at ? formatDuration(new Date(job.completed_at).getTime() - new Date(job.created_at).getTime()) : null;
+  return (
+    <li>
+      <Link
+        href={`/runs/${job.id}`}
+        data-testid="run-row"
+        data-job-id={job.id}
+        className="group flex items-center gap-4 rounded-2xl border border-slate-800 bg-slate-900 p-3 transition-colors hover:border-slate-600"
+      >
+        <Thumbnail job={job} />
+        <span className="min-w-0 flex-1 space-y-1">
+          <span className="flex flex-wrap items-center gap-2">
+            <span className="min-w-0 truncate font-medium text-slate-100">{prompt ? firstWords(prompt) : name}</span>
+            <StatusBadge status={job.status} />
+          </span>
+          <span className="block text-xs text-slate-300">
+            {prompt && <span>{name} · </span>}
+            <RelativeTime iso={job.created_at} />
+            {duration && <span> · took {duration}</span>}
+            {isActiveStatus(job.status) && <span> · {job.progress}%</span>}
+          </span>
+          {job.error && job.status === "failed" && <span className="block truncate text-xs text-red-300">{job.error}</span>}
+        </span>
+        <ChevronRight aria-hidden className="size-5 shrink-0 text-slate-400 group-hover:text-slate-200" />
+      </Link>
+    </li>
+  );
+}

@@ -1,0 +1,17 @@
+import type { Job, Workflow } from "@/components/api/types";
+
+/** The prompt a run is best known by: its first text input with a value (for Image Edit to Video, the edit prompt). */
+export function runPrompt(job: Pick<Job, "inputs">, workflow: Workflow | undefined): string | undefined {
+  const names = workflow ? workflow.inputs.map((input) => input.name) : Object.keys(job.inputs);
+  for (const name of names) {
+    const value = job.inputs[name]?.trim();
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** The first words of a text, whole words only, with an ellipsis when cut. */
+export function firstWords(text: string, count = 8): string {
+  const words = text.trim().split(/\s+/);
+  return words.length <= count ? words.join(" ") : `${words.slice(0, count).join(" ")}…`;
+}

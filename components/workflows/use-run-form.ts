@@ -1,0 +1,77 @@
+"use client";
+
+import { useCallback, useState } from "react";
+import type { ExecutionDetails, Workflow } from "@/components/api/types";
+import { mediaSrc, type StepMedia } from "@/components/jobs/media";
+import type { PickedImage } from "@/components/workflows/image-dropzone";
+
+function defaultsOf(workflow: Workflow): Record<string, string> {
+  return Object.fromEntries(workflow.inputs.map((input) => [input.name, input.default ?? ""]));
+}
+
+async function fetchFile(url: string, name: string): Promise<File> {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`The image could not be loaded (${response.status}).`);
+  const blob = await response.blob();
+  return new File([blob], name, { type: blob.type });
+}
+
+/**
+ * The new-run form's state: the workflow, the image and the inputs (kept per workflow, so switching
+ * back and forth loses nothing), and the two ways to fill it from an earlier run: Run again (its
+ * inputs and its original image, which the server keeps: GET /jobs/<id>/input) and Use as input
+ * (one of its output images).
+ */
+export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId: string | null) {
+  const [chosenWorkflowId, setWorkflowId] = useState<string | null>(initialWorkflowId);
+  const [image, setImage] = useState<PickedImage | null>(null);
+  const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
+  const [fillError, setFillError] = useState<string | null>(null);
+
+  // With one workflow installed there is nothing to choose; an unknown id from the URL is dropped.
+  const workflowId =
+    !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : workflows.length === 1 ? workflows[0]!.id : null;
+  const selected = workflows?.find((workflow) => workflow.id === workflowId);
+  const values = selected ? (valuesByWorkflow[selected.id] ?? defaultsOf(selected)) : {};
+
+  const setValue = (name: string, value: string) => {
+    if (selected) setValuesByWorkflow((all) => ({ ...all, [selected.id]: { ...values, [name]: value } }));
+  };
+
+  const pickFile = useCallback((file: File) => setImage({ file, ok: false, error: null }), []);
+
+  /** Run again: the run's workflow, its inputs, and its original image. */
+  const fillFrom = useCallback(
+    async (details: ExecutionDetails) => {
+      const workflow = workflows?.find((candidate) => candidate.id === details.job.workflow_id);
+      setFillError(null);
+      setWorkflowId(details.job.workflow_id);
+      if (workflow) setValuesByWorkflow((all) => ({ ...all, [workflow.id]: { ...defaultsOf(workflow), ...details.job.inputs } }));
+      if (!details.job.input_file) return;
+      try {
+        pickFile(await fetchFile(`/jobs/${details.job.id}/input`, details.job.input_file.filename));
+      } catch (error) {
+        setFillError(`${error instanceof Error ? error.message : "The image could not be loaded."} Add it again to run.`);
+      }
+    },
+    [workflows, pickFile],
+  );
+
+  /** Use as input: an output image becomes the next run's image. */
+  const takeOutput = useCallback(
+    async (media: StepMedia, jobId: string) => {
+      setFillError(null);
+      const extension = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(media.url)?.[1] ?? "png";
+      try {
+        pickFile(await fetchFile(mediaSrc(media.url), `montage-${jobId.slice(0, 8)}-step-${media.step + 1}.${extension}`));
+      } catch (error) {
+        setFillError(error instanceof Error ? error.message : "The image could not be loaded.");
+      }
+    },
+    [pickFile],
+  );
+
+  return { workflowId, selected, values, setValue, chooseWorkflow: setWorkflowId, image, setImage, pickFile, fillFrom, takeOutput, fillError };
+}
+
+export type RunFormState = ReturnType<typeof useRunForm>;
