@@ -21,19 +21,12 @@ export function openDatabase(target: DatabaseTarget): Database {
     const pool = new pg.Pool({ connectionString: target.url, max: POSTGRES_POOL_SIZE });
     // An idle connection that fails (the server restarted) must not crash the process; the next query reconnects.
     pool.on("error", () => undefined);
-    const store = new PostgresStore(pool, target.url);
-    const prisma = createPostgresPrisma(pool);
-    return {
-      store,
-      prisma,
-      async close() {
-        await prisma.$disconnect();
-        await store.close();
-      },
-    };
+    return opened(new PostgresStore(pool, target.url), createPostgresPrisma(pool));
   }
-  const store = new SqliteStore(target.filePath);
-  const prisma = createSqlitePrisma(target.url);
+  return opened(new SqliteStore(target.filePath), createSqlitePrisma(target.url));
+}
+
+function opened(store: Store, prisma: Db): Database {
   return {
     store,
     prisma,

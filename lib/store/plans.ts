@@ -38,6 +38,11 @@ export const json = (value: unknown): JsonValue => ({ json: value });
 
 export type ColumnType = "text" | "int" | "timestamp" | "json";
 
+/** The columns a plan sets, in the order written, without those left undefined: what both renderers walk. */
+export function setColumns<C extends string>(values: ColumnValues<C>): [C, ColumnValue][] {
+  return (Object.entries(values) as [C, ColumnValue | undefined][]).filter((entry): entry is [C, ColumnValue] => entry[1] !== undefined);
+}
+
 /** The columns plans may set, with their SQL types (PostgreSQL casts; SQLite conversions). */
 export const JOB_COLUMNS = {
   status: "text",

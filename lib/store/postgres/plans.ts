@@ -1,5 +1,5 @@
 import "server-only";
-import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
+import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, setColumns, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
 import { postgresTime, postgresValue, type PostgresConnection, type Query } from "@/lib/store/postgres/connection";
 
 /**
@@ -34,10 +34,11 @@ async function applyPlan(query: Query, plan: WritePlan, now: Date): Promise<Appl
     ctes.push(`execution_update AS (UPDATE workflow_executions SET ${setClause(EXECUTION_COLUMNS, plan.execution, param)}, updated_at = ${at} WHERE job_id = (SELECT id FROM locked) RETURNING job_id)`);
   }
   (plan.checkpoints ?? []).forEach((checkpoint, i) => {
-    const columns = (Object.keys(checkpoint.values) as (keyof typeof CHECKPOINT_COLUMNS)[]).filter((column) => checkpoint.values[column] !== undefined);
-    const values = columns.map((column) => {
-      const { value, cast } = postgresValue(CHECKPOINT_COLUMNS[column], checkpoint.values[column] as never);
-      return param(value, cast);
+    const set = setColumns(checkpoint.values);
+    const columns = set.map(([column]) => column);
+    const values = set.map(([column, value]) => {
+      const bound = postgresValue(CHECKPOINT_COLUMNS[column], value as never);
+      return param(bound.value, bound.cast);
     });
     ctes.push(
       `checkpoint_${i} AS (INSERT INTO checkpoints (job_id, step_index, candidate, ${columns.join(", ")}, updated_at) ` +
@@ -58,16 +59,11 @@ async function applyPlan(query: Query, plan: WritePlan, now: Date): Promise<Appl
 }
 
 function setClause<C extends string>(types: Record<C, ColumnType>, values: ColumnValues<C>, param: (value: unknown, cast: string) => string): string {
-  const parts: string[] = [];
-  for (const column of Object.keys(values) as C[]) {
-    const value = values[column];
-    if (value === undefined) continue;
-    if (value === INCREMENT) {
-      parts.push(`${column} = ${column} + 1`);
-      continue;
-    }
-    const { value: bound, cast } = postgresValue(types[column], value);
-    parts.push(`${column} = ${param(bound, cast)}`);
-  }
-  return parts.join(", ");
+  return setColumns(values)
+    .map(([column, value]) => {
+      if (value === INCREMENT) return `${column} = ${column} + 1`;
+      const bound = postgresValue(types[column], value);
+      return `${column} = ${param(bound.value, bound.cast)}`;
+    })
+    .join(", ");
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
+import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, setColumns, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
 import { sqliteTime, sqliteValue, type SqliteConnection } from "@/lib/store/sqlite/connection";
 
 /**
@@ -25,8 +25,9 @@ function applyPlan(connection: SqliteConnection, plan: WritePlan, at: string): A
     connection.run(`UPDATE workflow_executions SET ${set.sql}, updated_at = ? WHERE job_id = ?`, ...set.params, at, plan.jobId);
   }
   for (const checkpoint of plan.checkpoints ?? []) {
-    const columns = (Object.keys(checkpoint.values) as (keyof typeof CHECKPOINT_COLUMNS)[]).filter((column) => checkpoint.values[column] !== undefined);
-    const values = columns.map((column) => sqliteValue(CHECKPOINT_COLUMNS[column], checkpoint.values[column] as never));
+    const set = setColumns(checkpoint.values);
+    const columns = set.map(([column]) => column);
+    const values = set.map(([column, value]) => sqliteValue(CHECKPOINT_COLUMNS[column], value as never));
     connection.run(
       `INSERT INTO checkpoints (job_id, step_index, candidate, ${columns.join(", ")}, updated_at) VALUES (?, ?, ?, ${columns.map(() => "?").join(", ")}, ?)
        ON CONFLICT (job_id, step_index, candidate) DO UPDATE SET ${columns.map((column) => `${column} = excluded.${column}`).join(", ")}, updated_at = excluded.updated_at`,
@@ -61,17 +62,11 @@ function guardStatement(plan: WritePlan): { sql: string; params: unknown[] } {
 }
 
 function setClause<C extends string>(types: Record<C, ColumnType>, values: ColumnValues<C>): { sql: string; params: unknown[] } {
-  const parts: string[] = [];
   const params: unknown[] = [];
-  for (const column of Object.keys(values) as C[]) {
-    const value = values[column];
-    if (value === undefined) continue;
-    if (value === INCREMENT) {
-      parts.push(`${column} = ${column} + 1`);
-      continue;
-    }
-    parts.push(`${column} = ?`);
+  const parts = setColumns(values).map(([column, value]) => {
+    if (value === INCREMENT) return `${column} = ${column} + 1`;
     params.push(sqliteValue(types[column], value));
-  }
+    return `${column} = ?`;
+  });
   return { sql: parts.join(", "), params };
 }
