@@ -7,6 +7,8 @@ test.use({ allowedConsoleErrors: [/status of 404/] });
 const emojiInText = (page: import("@playwright/test").Page) => page.evaluate(() => document.body.innerText.match(/\p{Extended_Pictographic}/gu) ?? []);
 
 test("signed out: every page passes axe-core, shows no emoji, and greets a newcomer with sign-up first", async ({ page }) => {
+  // Four pages under axe, then the examples loaded and played: 1.5 minutes on a loaded machine.
+  test.slow();
   for (const path of ["/", "/signin", "/signup", "/no-such-page"]) {
     await page.goto(path);
     await expectAccessible(page);
