@@ -9,6 +9,8 @@ import {
   listJobsQuerySchema,
   listJobsResponseSchema,
   listWorkflowsResponseSchema,
+  rerunBodySchema,
+  rerunResponseSchema,
 } from "@/lib/api/schemas";
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate the requests. */
@@ -26,7 +28,7 @@ function errors(...statuses: number[]) {
     409: "The job is in the wrong state for this action",
     413: "Upload too large",
     415: "Not a supported image",
-    422: "The image cannot be used (corrupt, too many pixels)",
+    422: "The input cannot be used (a corrupt image, too many pixels, a from_step the job cannot be rerun from, an unknown input)",
     429: "Rate limited",
   };
   return Object.fromEntries(statuses.map((status) => [String(status), { description: descriptions[status], content: json(errorBodySchema) }]));
@@ -63,6 +65,20 @@ export function openApiDocument(serverUrl: string) {
           security: bearer,
           parameters: [jobIdParameter],
           responses: { "200": { description: "Job queued again", content: json(jobActionResponseSchema) }, ...errors(401, 404, 409) },
+        },
+      },
+      "/workflows/rerun/{job_id}": {
+        post: {
+          summary: "Rerun a completed, failed or canceled job from a step, with changed inputs",
+          description:
+            "A new job takes the parent's completed steps before from_step as its own checkpoints (no provider is called for them, the image is not uploaded again) and runs from from_step with the parent's inputs overridden by `inputs`. from_step must be a step the parent completed or its first incomplete step (else 422). As multipart/form-data: fields from_step and inputs[<name>].",
+          security: bearer,
+          parameters: [jobIdParameter],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: schema(rerunBodySchema, "input") }, "multipart/form-data": { schema: schema(rerunBodySchema, "input") } },
+          },
+          responses: { "202": { description: "Rerun queued", content: json(rerunResponseSchema) }, ...errors(400, 401, 404, 409, 413, 415, 422, 429) },
         },
       },
       "/workflows/cancel/{job_id}": {

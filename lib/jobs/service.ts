@@ -57,6 +57,12 @@ export async function getOwnJob(store: Store, userId: string, jobId: string) {
   return { ...job, layout: checkpointLayout(job.checkpoints) };
 }
 
+/** A job of this user with its reruns (lineage): GET /workflows/execution/<job_id>. */
+export async function getOwnJobDetails(store: Store, userId: string, jobId: string) {
+  const job = await getOwnJob(store, userId, jobId);
+  return { ...job, reruns: await store.listReruns(jobId) };
+}
+
 export function listOwnJobs(store: Store, userId: string, options: { limit: number; cursor?: string; status?: string }) {
   return store.listJobs(userId, options);
 }

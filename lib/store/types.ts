@@ -23,6 +23,8 @@ export interface Store {
   readUpload(jobId: string): Promise<UploadFile | undefined>;
   /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
   readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
+  /** The jobs rerun from this one (POST /workflows/rerun), oldest first. */
+  listReruns(parentJobId: string): Promise<RerunSummary[]>;
 
   // ---- leases and runs
   /**
@@ -182,6 +184,30 @@ export interface NewJob {
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  /** A rerun: its parent, the step it runs from, and what it takes from the parent (see NewRerun). */
+  rerun?: NewRerun;
+}
+
+/**
+ * What a rerun takes from its parent in the same transaction as its own rows: a copy of the
+ * parent's upload (no new upload anywhere) and the parent's completed checkpoints before the step
+ * it runs from, as its own completed checkpoints (no provider is called for them again).
+ */
+export interface NewRerun {
+  parentJobId: string;
+  fromStep: number;
+  /** The job starts at this overall progress (the copied steps are done). */
+  progress: number;
+  checkpoints: { stepIndex: number; candidate: number; output: Record<string, unknown>; startedAt: Date | null; completedAt: Date | null }[];
+  /** Events written before the first event: one checkpoint event per copied step, so a stream shows them done. */
+  copiedEvents: JobEventInput[];
+}
+
+export interface RerunSummary {
+  id: string;
+  status: string;
+  rerunFromStep: number;
+  createdAt: Date;
 }
 
 export interface UploadSummary {
@@ -218,6 +244,9 @@ export interface JobSummary {
   updatedAt: Date;
   completedAt: Date | null;
   upload: UploadSummary | null;
+  /** The job this one reruns, and the step it ran from; null for a job started by execute. */
+  parentJobId: string | null;
+  rerunFromStep: number | null;
 }
 
 export interface ExecutionRecord {

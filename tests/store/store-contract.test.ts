@@ -69,6 +69,42 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.getJob("no-such-job")).toBeUndefined();
   });
 
+  it("inserts a rerun: lineage, the parent's upload and checkpoints copied, copied events first, listed under its parent", async () => {
+    const data = Buffer.from([5, 6, 7]);
+    const parentId = await store.insertJob(newJob({ upload: { filename: "p.png", contentType: "image/png", data, width: 3, height: 1 } }));
+    const startedAt = new Date("2026-12-01T10:00:00.000Z");
+    const completedAt = new Date("2026-12-01T10:00:02.500Z");
+    const copied: JobEventInput = { type: "checkpoint", data: { step: 0, step_name: "s0", status: "completed", output: { image_url: "u0" } } };
+    const rerunId = await store.insertJob(
+      newJob({
+        inputs: { prompt: "a dog" },
+        firstEvent: progress(1, "Queued"),
+        rerun: { parentJobId: parentId, fromStep: 1, progress: 50, checkpoints: [{ stepIndex: 0, candidate: 0, output: { image_url: "u0" }, startedAt, completedAt }], copiedEvents: [copied] },
+      }),
+    );
+    const rerun = await store.getJob(rerunId);
+    expect(rerun).toMatchObject({ status: "queued", progress: 50, inputs: { prompt: "a dog" }, parentJobId: parentId, rerunFromStep: 1 });
+    expect(rerun!.execution.currentStep).toBe(1);
+    expect(rerun!.upload).toEqual({ filename: "p.png", contentType: "image/png", size: 3, width: 3, height: 1 });
+    expect(await store.readUpload(rerunId)).toEqual({ filename: "p.png", contentType: "image/png", data });
+    expect(checkpointLayout(rerun!.checkpoints)).toEqual({ "0": { status: "completed", output: { image_url: "u0" }, started_at: startedAt.toISOString(), completed_at: completedAt.toISOString() } });
+    expect(await eventTypes(rerunId)).toEqual(["checkpoint:", "progress:Queued"]);
+    // The rerun's run resumes at the step it runs from: its lease reads the copied rows.
+    const leased = await store.leaseRun(rerunId, "runner-r", { ttlMs: 30_000 });
+    expect(leased!.job.checkpoints.map((row) => [row.stepIndex, row.status])).toEqual([[0, "completed"]]);
+    const second = await store.insertJob(newJob({ rerun: { parentJobId: parentId, fromStep: 0, progress: 0, checkpoints: [], copiedEvents: [] } }));
+    expect((await store.listReruns(parentId)).map((child) => [child.id, child.status, child.rerunFromStep])).toEqual([
+      [rerunId, "queued", 1],
+      [second, "queued", 0],
+    ]);
+    expect(await store.listReruns(rerunId)).toEqual([]);
+    expect((await store.getJob(parentId))!.parentJobId).toBeNull();
+    // A rerun of a job that does not exist is refused whole.
+    const before = await database.prisma.job.count();
+    await expect(store.insertJob(newJob({ rerun: { parentJobId: "no-such-job", fromStep: 0, progress: 0, checkpoints: [], copiedEvents: [] } }))).rejects.toThrow();
+    expect(await database.prisma.job.count()).toBe(before);
+  });
+
   it("writes nothing of a job when any of its rows is refused", async () => {
     const counts = () => Promise.all([database.prisma.job.count(), database.prisma.workflowExecution.count(), database.prisma.jobEvent.count(), database.prisma.upload.count()]);
     const before = await counts();

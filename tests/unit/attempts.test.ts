@@ -67,6 +67,8 @@ function snapshot(moment: Moment): ExecutionDetails {
     attempts: moment.runsStarted,
     retryCount: moment.retryCount,
     maxAttempts: MAX,
+    parentJobId: null,
+    rerunFromStep: null,
   };
   const job = jobToJson(row);
   return {
@@ -87,6 +89,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     },
     checkpoints: {},
     steps: [],
+    reruns: [],
   };
 }
 

@@ -1,0 +1,9 @@
+-- Lineage of reruns (POST /workflows/rerun/<job_id>): the job a rerun was made from and the step it
+-- ran from. The parent may be deleted (its user is), so the link is set to NULL then, never cascaded.
+
+-- AlterTable
+ALTER TABLE "jobs" ADD COLUMN "parent_job_id" TEXT REFERENCES "jobs" ("id") ON DELETE SET NULL ON UPDATE CASCADE;
+ALTER TABLE "jobs" ADD COLUMN "rerun_from_step" INTEGER;
+
+-- CreateIndex
+CREATE INDEX "jobs_parent_job_id_idx" ON "jobs"("parent_job_id");
