@@ -19,6 +19,7 @@ const FILTERS: { id: JobStatus | "all"; label: string }[] = [
   { id: "all", label: "All" },
   { id: "running", label: "Running" },
   { id: "pending_retry", label: "Waiting to retry" },
+  { id: "awaiting_approval", label: "Awaiting approval" },
   { id: "completed", label: "Completed" },
   { id: "failed", label: "Failed" },
   { id: "canceled", label: "Canceled" },

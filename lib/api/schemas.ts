@@ -15,7 +15,7 @@ export const executeFormSchema = z
     workflow_id: z.string().min(1, "workflow_id is required").max(64),
     file: z.string().meta({ format: "binary", description: "A JPEG, PNG or WebP image" }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt" }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
 export const listJobsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -39,7 +39,7 @@ export const workflowSchema = z
     name: z.string(),
     description: z.string(),
     icon: z.string(),
-    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional() })),
+    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional(), approval: z.boolean().optional() })),
     inputs: z.array(
       z.object({
         name: z.string(),
@@ -93,6 +93,11 @@ export const jobSchema = z
     input_file: z.object({ filename: z.string(), content_type: z.string(), size: z.number(), width: z.number(), height: z.number() }).nullable(),
     parent_job_id: z.uuid().nullable().meta({ description: "The job this one reruns (POST /workflows/rerun); null for a job started by execute." }),
     rerun_from_step: z.number().nullable().meta({ description: "The step index this rerun ran from; the steps before it were copied from the parent." }),
+    approval_steps: z.array(z.number()).meta({ description: "Step indexes the job stops before until a person approves them (POST /workflows/approve)." }),
+    awaiting: z
+      .object({ kind: z.literal("approval"), since: z.string(), until: z.string() })
+      .nullable()
+      .meta({ description: "While awaiting_approval: what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout." }),
   })
   .meta({ id: "Job" });
 
@@ -149,3 +154,11 @@ export const rerunBodySchema = z
 
 export const rerunResponseSchema = z.object({ success: z.literal(true), job_id: z.uuid(), stream_url: z.string(), parent_job_id: z.uuid() });
 
+
+/** POST /workflows/approve/<job_id>: a person's decision on the step a job waits before. */
+export const approveBodySchema = z
+  .object({
+    approve: z.boolean().meta({ description: "true runs the step; false cancels the job" }),
+    comment: z.string().trim().max(1000).optional().meta({ description: "Kept in the job's events; a rejection's comment is the job's cancel reason" }),
+  })
+  .strict();

@@ -4,6 +4,7 @@ import { parseMultipart } from "@/lib/api/multipart";
 import { rerunBodySchema } from "@/lib/api/schemas";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { overallProgress } from "@/lib/engine/run";
+import { approvalStepsOf } from "@/lib/jobs/execute";
 import { getOwnJob, type JobsDeps } from "@/lib/jobs/service";
 import { stepCheckpoint } from "@/lib/store/checkpoints";
 import type { JobRecord, NewRerun } from "@/lib/store/types";
@@ -55,6 +56,8 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
       data: { step: fromStep, step_name: steps[fromStep]!.name, progress: rerun.progress, step_progress: 0, message: `Queued: rerun from ${steps[fromStep]!.label}` },
     },
     rerun,
+    // The steps config.json makes wait for approval still do, from the one the rerun runs from.
+    approvalSteps: approvalStepsOf(workflow, []).filter((index) => index >= fromStep),
   });
   deps.notifier.notify(parent.id);
   await deps.driver.enqueue(jobId);

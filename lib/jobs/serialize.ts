@@ -27,6 +27,11 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
       : null,
     parent_job_id: job.parentJobId,
     rerun_from_step: job.rerunFromStep,
+    approval_steps: job.approvalSteps,
+    awaiting:
+      job.status === "awaiting_approval" && job.awaitingSince && job.awaitingUntil
+        ? { kind: "approval" as const, since: job.awaitingSince.toISOString(), until: job.awaitingUntil.toISOString() }
+        : null,
   };
 }
 

@@ -49,7 +49,7 @@ export function checkpointFromRow(row: Row): CheckpointRow {
 
 /** The job columns every job read selects, from `jobs j` and `workflow_executions e` (and the upload's summary from `uploads u`). */
 export const JOB_SELECT =
-  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
 
 export function jobFromRow(row: Row): JobSummary {
   const upload: UploadSummary | null =
@@ -83,6 +83,9 @@ export function jobFromRow(row: Row): JobSummary {
     upload,
     parentJobId: text(row.parent_job_id),
     rerunFromStep: row.rerun_from_step === null || row.rerun_from_step === undefined ? null : Number(row.rerun_from_step),
+    approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
+    awaitingSince: toDate(row.awaiting_since),
+    awaitingUntil: toDate(row.awaiting_until),
   };
 }
 
@@ -112,7 +115,7 @@ export function executionFromRow(row: Row): ExecutionRecord {
 }
 
 /** What a run reads under its lease: from `jobs j` and `workflow_executions e`. */
-export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, e.retry_count, e.max_attempts";
+export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, e.retry_count, e.max_attempts";
 
 export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot {
   return {
@@ -125,6 +128,8 @@ export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot 
     attempts: Number(row.attempts),
     retryCount: Number(row.retry_count),
     maxAttempts: Number(row.max_attempts),
+    approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
+    approvedStep: row.approved_step === null || row.approved_step === undefined ? null : Number(row.approved_step),
     checkpoints,
   };
 }

@@ -69,6 +69,9 @@ function snapshot(moment: Moment): ExecutionDetails {
     maxAttempts: MAX,
     parentJobId: null,
     rerunFromStep: null,
+    approvalSteps: [],
+    awaitingSince: null,
+    awaitingUntil: null,
   };
   const job = jobToJson(row);
   return {

@@ -67,6 +67,7 @@ export class PostgresStore extends PlannedStore implements Store {
       rerun?.progress ?? 0,
       JSON.stringify(checkpoints),
       randomUUID(),
+      job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
     ];
     if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
     // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none. A rerun
@@ -75,8 +76,8 @@ export class PostgresStore extends PlannedStore implements Store {
       `WITH v AS (
          INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $10::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
        ), j AS (
-         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $6::timestamp(3), $6::timestamp(3)) RETURNING id
+         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
        ), e AS (
          INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
          SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
@@ -91,7 +92,7 @@ export class PostgresStore extends PlannedStore implements Store {
          INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
          ${
            upload
-             ? "SELECT $15, j.id, $2, $16, $17, $18::int, $19::int, $20::int, $21::bytea, $6::timestamp(3) FROM j"
+             ? "SELECT $15, j.id, $2, $17, $18, $19::int, $20::int, $21::int, $22::bytea, $6::timestamp(3) FROM j"
              : "SELECT $15, j.id, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text"
          }
        )
@@ -159,7 +160,7 @@ export class PostgresStore extends PlannedStore implements Store {
          UPDATE workflow_executions e SET lease_owner = $1, lease_expires_at = $2::timestamp(3), lease_epoch = e.lease_epoch + 1, updated_at = $3::timestamp(3)
          WHERE e.job_id = $4 AND ${condition} RETURNING e.job_id, e.lease_epoch, e.retry_count, e.max_attempts
        )
-       SELECT j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, taken.retry_count, taken.max_attempts, taken.lease_epoch, ${CHECKPOINTS_OF_JOB}
+       SELECT j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, taken.retry_count, taken.max_attempts, taken.lease_epoch, ${CHECKPOINTS_OF_JOB}
        FROM taken JOIN jobs j ON j.id = taken.job_id`,
       [owner, expires, postgresTime(now), jobId, ...extra],
     );
@@ -194,6 +195,14 @@ export class PostgresStore extends PlannedStore implements Store {
       [postgresTime(now), localPrefix, limit],
     );
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: row.lease_expires_at }));
+  }
+
+  async findExpiredApprovals(now: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.connection.query<{ id: string }>(
+      "SELECT id FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= $1::timestamp(3) ORDER BY awaiting_until LIMIT $2",
+      [postgresTime(now), limit],
+    );
+    return rows.map((row) => row.id);
   }
 
   async findDueRetries(now: Date, limit: number) {

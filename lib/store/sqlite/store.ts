@@ -29,7 +29,7 @@ export class SqliteStore extends PlannedStore implements Store {
       c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
       const rerun = job.rerun;
       c.run(
-        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
         id,
         job.userId,
         job.workflow.id,
@@ -38,6 +38,7 @@ export class SqliteStore extends PlannedStore implements Store {
         JSON.stringify(job.inputs),
         rerun?.parentJobId ?? null,
         rerun?.fromStep ?? null,
+        job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
         at,
         at,
       );
@@ -205,6 +206,12 @@ export class SqliteStore extends PlannedStore implements Store {
       limit,
     );
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: toDate(row.lease_expires_at) }));
+  }
+
+  async findExpiredApprovals(now: Date, limit: number): Promise<string[]> {
+    return this.connection
+      .all<{ id: string }>("SELECT id FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= ? ORDER BY awaiting_until LIMIT ?", sqliteTime(now), limit)
+      .map((row) => row.id);
   }
 
   async findDueRetries(now: Date, limit: number) {
