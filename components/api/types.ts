@@ -6,6 +6,7 @@ import type {
   jobSchema,
   listJobsResponseSchema,
   listWorkflowsResponseSchema,
+  rerunResponseSchema,
   workflowSchema,
 } from "@/lib/api/schemas";
 
@@ -18,6 +19,7 @@ export type ListWorkflowsResponse = z.infer<typeof listWorkflowsResponseSchema>;
 export type ListJobsResponse = z.infer<typeof listJobsResponseSchema>;
 export type ExecuteResponse = z.infer<typeof executeResponseSchema>;
 export type JobActionResponse = z.infer<typeof jobActionResponseSchema>;
+export type RerunResponse = z.infer<typeof rerunResponseSchema>;
 
 export interface ApiTokenRecord {
   id: string;

@@ -35,6 +35,8 @@ export interface JobView {
   result: Record<string, unknown> | null;
   error: string | null;
   errorCode: string | null;
+  /** While awaiting_approval: the step that waits, since and until when, and the output to approve. */
+  awaiting: { step: number; since: string; until: string; output: Record<string, unknown> } | null;
   /** Id of the last event folded in; 0 for a snapshot. */
   lastEventId: number;
 }
@@ -52,6 +54,7 @@ export const emptyJobView: JobView = {
   result: null,
   error: null,
   errorCode: null,
+  awaiting: null,
   lastEventId: 0,
 };
 
@@ -101,6 +104,9 @@ export function jobViewFromSnapshot(details: ExecutionDetails): JobView {
     result: job.result,
     error: job.error,
     errorCode: job.error_code,
+    awaiting: job.awaiting
+      ? { step: execution.current_step, since: job.awaiting.since, until: job.awaiting.until, output: checkpoints[String(execution.current_step - 1)]?.output ?? {} }
+      : null,
     lastEventId: 0,
   };
 }
@@ -130,6 +136,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         nextRetryAt: null,
         error: null,
         errorCode: null,
+        awaiting: null,
         steps: withStep(view, step, {
           status: "running",
           progress: step_progress,
@@ -169,6 +176,10 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         steps: withStep(view, step, { status: "parked", error, reason }),
       };
     }
+    case "awaiting": {
+      const { step, since, until, output } = event.data;
+      return { ...next, status: "awaiting_approval", currentStep: step, awaiting: { step, since, until, output }, error: null, errorCode: null, nextRetryAt: null };
+    }
     case "complete":
       return { ...next, status: "completed", progress: 100, result: event.data.result, error: null, errorCode: null, nextRetryAt: null };
     case "error": {
@@ -182,6 +193,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         error,
         errorCode: code,
         nextRetryAt: null,
+        awaiting: null,
         steps: stepEnded && step === undefined ? view.steps : withStep(view, index, { status: status === "canceled" ? "canceled" : "failed", error }),
       };
     }
@@ -189,7 +201,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
 }
 
 export function isActiveStatus(status: JobStatus): boolean {
-  return status === "queued" || status === "running" || status === "pending_retry";
+  return status === "queued" || status === "running" || status === "pending_retry" || status === "awaiting_approval";
 }
 
 export function stepView(view: JobView, index: number): StepView {

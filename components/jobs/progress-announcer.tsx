@@ -26,6 +26,10 @@ function describe(view: JobView, steps: TrackerStep[]): { key: string; text: str
     }
     case "queued":
       return { key: "queued", text: "Run queued." };
+    case "awaiting_approval": {
+      const step = steps[view.currentStep];
+      return { key: `awaiting-${view.currentStep}`, text: `Run waiting for your approval before ${step?.label ?? "the next step"}.` };
+    }
     case "running": {
       const index = view.currentStep;
       const step = steps[index];

@@ -32,6 +32,8 @@ function describe(status: JobStatus, progress: number, stepLabel: string | undef
       return `${progress}%${stepLabel ? ` · ${stepLabel}` : ""}`;
     case "pending_retry":
       return "Paused";
+    case "awaiting_approval":
+      return "Awaiting approval";
     case "completed":
       return "Done";
     case "failed":

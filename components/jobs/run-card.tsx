@@ -4,6 +4,7 @@ import Link from "next/link";
 import { ArrowRight, WifiOff, Wifi } from "lucide-react";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { attemptLabel } from "@/lib/jobs/attempts";
+import { ApprovalCard } from "@/components/jobs/approval-card";
 import { JobActions } from "@/components/jobs/job-actions";
 import { isActiveStatus, viewAttempts, type JobView } from "@/components/jobs/job-state";
 import type { MediaContext } from "@/components/jobs/media-viewer";
@@ -33,7 +34,7 @@ function StreamIndicator({ state }: { state: StreamState }) {
   );
 }
 
-const PROGRESS_TONE = { completed: "emerald", pending_retry: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const;
+const PROGRESS_TONE = { completed: "emerald", pending_retry: "amber", awaiting_approval: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const;
 
 /** A run that has not produced its result: header, live progress, every step in full, and the actions. */
 export function RunCard({
@@ -85,6 +86,8 @@ export function RunCard({
           </span>
         </div>
       </header>
+
+      {view.status === "awaiting_approval" && view.awaiting && <ApprovalCard jobId={jobId} awaiting={view.awaiting} steps={data.steps} media={media} />}
 
       <StepTracker steps={data.steps} view={view} checkpoints={data.checkpoints} media={media} parked={{ attempts, retried }} />
 

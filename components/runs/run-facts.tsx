@@ -1,13 +1,16 @@
 "use client";
 
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
+import { RotateCw } from "lucide-react";
 import type { Checkpoint, CheckpointStatus } from "@/lib/contract/events";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { attemptLabel } from "@/lib/jobs/attempts";
 import { viewAttempts, type JobView } from "@/components/jobs/job-state";
+import { RerunForm } from "@/components/runs/rerun-form";
+import { RunLineage } from "@/components/runs/run-lineage";
 import { FramedImage } from "@/components/ui/media-frame";
 import { statusLabel } from "@/components/ui/status-badge";
-import { cardClass } from "@/components/ui/styles";
+import { buttonClass, cardClass } from "@/components/ui/styles";
 import { formatDuration, formatMoment, useNow } from "@/components/ui/time";
 
 const CHECKPOINT_STATUS: Record<CheckpointStatus, string> = {
@@ -57,15 +60,34 @@ function RawJson({ label, value }: { label: string; value: unknown }) {
   );
 }
 
-function StepRecord({ index, label, checkpoint }: { index: number; label: string; checkpoint: Checkpoint | undefined }) {
+/** What "Rerun from here" needs: the run's workflow and inputs. */
+interface RerunFrom {
+  jobId: string;
+  workflow: Workflow;
+  inputs: Record<string, string>;
+}
+
+function StepRecord({ index, label, checkpoint, rerunFrom }: { index: number; label: string; checkpoint: Checkpoint | undefined; rerunFrom: RerunFrom | undefined }) {
+  const [rerunning, setRerunning] = useState(false);
   return (
     <li className="rounded-xl border border-slate-800 p-4" data-testid={`checkpoint-${index}`}>
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <p className="font-medium text-slate-100">
           {index + 1}. {label}
         </p>
-        <p className="text-sm text-slate-300">{checkpoint ? CHECKPOINT_STATUS[checkpoint.status] : "Not reached yet"}</p>
+        <div className="flex flex-wrap items-center gap-3">
+          <p className="text-sm text-slate-300">{checkpoint ? CHECKPOINT_STATUS[checkpoint.status] : "Not reached yet"}</p>
+          {rerunFrom && !rerunning && (
+            <button type="button" className={buttonClass("secondary", "sm")} onClick={() => setRerunning(true)} aria-label={`Rerun from here: ${label}`}>
+              <RotateCw aria-hidden className="size-4" />
+              Rerun from here
+            </button>
+          )}
+        </div>
       </div>
+      {rerunFrom && rerunning && (
+        <RerunForm jobId={rerunFrom.jobId} fromStep={index} stepLabel={label} workflow={rerunFrom.workflow} inputs={rerunFrom.inputs} onClose={() => setRerunning(false)} />
+      )}
       {checkpoint && (
         <>
           <dl className="mt-3 grid gap-3 sm:grid-cols-3">
@@ -94,9 +116,14 @@ function StepRecord({ index, label, checkpoint }: { index: number; label: string
 export function RunFacts({ details, view, workflow, aspect }: { details: ExecutionDetails; view: JobView; workflow: Workflow | undefined; aspect: number }) {
   const { job, execution, checkpoints, steps } = details;
   const attempts = viewAttempts(view, details);
+  // An ended run can be rerun from any step it completed, or from its first incomplete one.
+  const firstIncomplete = steps.findIndex((_step, index) => checkpoints[String(index)]?.status !== "completed");
+  const ended = view.status === "completed" || view.status === "failed" || view.status === "canceled";
+  const rerunLimit = !ended ? -1 : firstIncomplete === -1 ? steps.length - 1 : firstIncomplete;
   const inputLabel = (name: string) => workflow?.inputs.find((input) => input.name === name)?.label ?? name;
   return (
     <div className="space-y-4">
+      <RunLineage details={details} />
       <div className="grid gap-4 lg:grid-cols-2">
         <section className={`${cardClass} p-5`} aria-labelledby="run-inputs">
           <h2 id="run-inputs" className="text-sm font-semibold text-slate-100">
@@ -163,10 +190,16 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
         <h2 id="run-steps" className="text-sm font-semibold text-slate-100">
           Steps
         </h2>
-        <p className="mt-1 text-xs text-slate-400">What each step saved. A retry resumes after the last one done.</p>
+        <p className="mt-1 text-xs text-slate-400">What each step saved. A retry resumes after the last one done; Rerun from here makes a new run that keeps the steps before.</p>
         <ol className="mt-4 space-y-3">
           {steps.map((step, index) => (
-            <StepRecord key={step.name} index={index} label={step.label} checkpoint={checkpoints[String(index)]} />
+            <StepRecord
+              key={step.name}
+              index={index}
+              label={step.label}
+              checkpoint={checkpoints[String(index)]}
+              rerunFrom={index <= rerunLimit && workflow ? { jobId: job.id, workflow, inputs: job.inputs } : undefined}
+            />
           ))}
         </ol>
       </section>

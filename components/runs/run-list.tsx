@@ -19,6 +19,7 @@ const FILTERS: { id: JobStatus | "all"; label: string }[] = [
   { id: "all", label: "All" },
   { id: "running", label: "Running" },
   { id: "pending_retry", label: "Waiting to retry" },
+  { id: "awaiting_approval", label: "Awaiting approval" },
   { id: "completed", label: "Completed" },
   { id: "failed", label: "Failed" },
   { id: "canceled", label: "Canceled" },
@@ -47,6 +48,8 @@ export function RunList() {
     refetchInterval: (query) => (query.state.data?.pages.some((page) => page.jobs.some((job) => isActiveStatus(job.status))) ? 3000 : false),
   });
   const loaded = runs.data?.pages.flatMap((page) => page.jobs) ?? [];
+  const rerunCounts = new Map<string, number>();
+  for (const job of loaded) if (job.parent_job_id) rerunCounts.set(job.parent_job_id, (rerunCounts.get(job.parent_job_id) ?? 0) + 1);
   const needle = query.trim().toLowerCase();
   const jobs = needle ? loaded.filter((job) => runSearchText(job, workflowById(workflows.data, job.workflow_id)).includes(needle)) : loaded;
 
@@ -115,7 +118,7 @@ export function RunList() {
         <>
           <ul className="space-y-3" aria-label="Runs">
             {jobs.map((job) => (
-              <RunRow key={job.id} job={job} workflow={workflowById(workflows.data, job.workflow_id)} />
+              <RunRow key={job.id} job={job} workflow={workflowById(workflows.data, job.workflow_id)} reruns={rerunCounts.get(job.id) ?? 0} />
             ))}
           </ul>
           {runs.hasNextPage && (

@@ -25,8 +25,8 @@ export function runSearchText(job: Job, workflow: Workflow | undefined): string 
   return [runPrompt(job, workflow), workflow?.name ?? job.workflow_id, job.input_file?.filename].filter(Boolean).join(" ").toLowerCase();
 }
 
-/** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took. */
-export function RunRow({ job, workflow }: { job: Job; workflow: Workflow | undefined }) {
+/** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took, its lineage (the run it reruns, its reruns among those loaded). */
+export function RunRow({ job, workflow, reruns = 0 }: { job: Job; workflow: Workflow | undefined; reruns?: number }) {
   const prompt = runPrompt(job, workflow);
   const name = workflow?.name ?? job.workflow_id;
   const duration = job.completed_at ? formatDuration(new Date(job.completed_at).getTime() - new Date(job.created_at).getTime()) : null;
@@ -49,7 +49,13 @@ export function RunRow({ job, workflow }: { job: Job; workflow: Workflow | undef
             <RelativeTime iso={job.created_at} />
             {duration && <span> · took {duration}</span>}
             {isActiveStatus(job.status) && <span> · {job.progress}%</span>}
+            {reruns > 0 && <span data-testid="run-row-reruns"> · {reruns === 1 ? "1 rerun" : `${reruns} reruns`}</span>}
           </span>
+          {job.parent_job_id && (
+            <span className="block text-xs text-amber-200" data-testid="run-row-lineage">
+              Rerun of run {job.parent_job_id.slice(0, 8)} from {workflow?.steps[job.rerun_from_step ?? 0]?.label ?? `step ${(job.rerun_from_step ?? 0) + 1}`}
+            </span>
+          )}
           {job.error && job.status === "failed" && <span className="block truncate text-xs text-red-300">{job.error}</span>}
         </span>
         <ChevronRight aria-hidden className="size-5 shrink-0 text-slate-400 group-hover:text-slate-200" />

@@ -12,6 +12,8 @@ export interface MultipartFile {
 
 export interface MultipartForm {
   fields: Map<string, string>;
+  /** Every value of the fields the caller named repeatable, in order (they are not in `fields`). */
+  lists: Map<string, string[]>;
   file: MultipartFile | undefined;
 }
 
@@ -19,6 +21,8 @@ export interface MultipartLimits {
   maxFileBytes: number;
   maxFields: number;
   maxFieldBytes: number;
+  /** Fields that may be sent more than once (e.g. approve_before). */
+  repeatable?: readonly string[];
 }
 
 // eslint-disable-next-line no-control-regex
@@ -71,6 +75,7 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
   const body = Readable.fromWeb(request.body as import("node:stream/web").ReadableStream);
   return new Promise<MultipartForm>((resolve, reject) => {
     const fields = new Map<string, string>();
+    const lists = new Map<string, string[]>();
     let file: MultipartFile | undefined;
     let failure: ApiError | undefined;
     const fail = (error: ApiError) => {
@@ -83,6 +88,10 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
 
     parser.on("field", (name, value, info) => {
       if (info.valueTruncated) return fail(new ApiError("invalid_form", `Field ${name} is longer than ${limits.maxFieldBytes} bytes.`));
+      if (limits.repeatable?.includes(name)) {
+        lists.set(name, [...(lists.get(name) ?? []), value]);
+        return;
+      }
       if (fields.has(name)) return fail(new ApiError("invalid_form", `Field ${name} is sent twice.`));
       fields.set(name, value);
     });
@@ -112,7 +121,7 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
     parser.on("partsLimit", () => fail(new ApiError("invalid_form", "Too many form parts.")));
     parser.on("error", (error: Error) => fail(new ApiError("invalid_form", `Malformed multipart request: ${error.message}`)));
     parser.on("close", () => {
-      if (!failure) resolve({ fields, file });
+      if (!failure) resolve({ fields, lists, file });
     });
     body.on("error", (error) => fail(new ApiError("invalid_form", `The upload was interrupted: ${error.message}`)));
     body.pipe(parser);

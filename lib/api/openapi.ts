@@ -9,6 +9,9 @@ import {
   listJobsQuerySchema,
   listJobsResponseSchema,
   listWorkflowsResponseSchema,
+  approveBodySchema,
+  rerunBodySchema,
+  rerunResponseSchema,
 } from "@/lib/api/schemas";
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate the requests. */
@@ -26,7 +29,7 @@ function errors(...statuses: number[]) {
     409: "The job is in the wrong state for this action",
     413: "Upload too large",
     415: "Not a supported image",
-    422: "The image cannot be used (corrupt, too many pixels)",
+    422: "The input cannot be used (a corrupt image, too many pixels, a from_step the job cannot be rerun from, an unknown input)",
     429: "Rate limited",
   };
   return Object.fromEntries(statuses.map((status) => [String(status), { description: descriptions[status], content: json(errorBodySchema) }]));
@@ -52,6 +55,7 @@ export function openApiDocument(serverUrl: string) {
       "/workflows/execute": {
         post: {
           summary: "Start a workflow on an uploaded image",
+          description: "Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
           security: bearer,
           requestBody: { required: true, content: { "multipart/form-data": { schema: schema(executeFormSchema, "input") } } },
           responses: { "202": { description: "Job queued", content: json(executeResponseSchema) }, ...errors(400, 401, 404, 413, 415, 422, 429) },
@@ -65,9 +69,34 @@ export function openApiDocument(serverUrl: string) {
           responses: { "200": { description: "Job queued again", content: json(jobActionResponseSchema) }, ...errors(401, 404, 409) },
         },
       },
+      "/workflows/rerun/{job_id}": {
+        post: {
+          summary: "Rerun a completed, failed or canceled job from a step, with changed inputs",
+          description:
+            "A new job takes the parent's completed steps before from_step as its own checkpoints (no provider is called for them, the image is not uploaded again) and runs from from_step with the parent's inputs overridden by `inputs`. from_step must be a step the parent completed or its first incomplete step (else 422). As multipart/form-data: fields from_step and inputs[<name>].",
+          security: bearer,
+          parameters: [jobIdParameter],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: schema(rerunBodySchema, "input") }, "multipart/form-data": { schema: schema(rerunBodySchema, "input") } },
+          },
+          responses: { "202": { description: "Rerun queued", content: json(rerunResponseSchema) }, ...errors(400, 401, 404, 409, 413, 415, 422, 429) },
+        },
+      },
+      "/workflows/approve/{job_id}": {
+        post: {
+          summary: "Approve or reject the step a job awaiting_approval waits before",
+          description:
+            "approve: true runs the step (the job resumes as running, no attempt spent); approve: false cancels the job with the comment as its reason (error_code approval_rejected). A compare-and-set on awaiting_approval: of two decisions, or a decision and a cancel, exactly one applies; the other gets 409. Unanswered until the workflow's approval_timeout_seconds (default 24 h), the job fails with approval_timeout.",
+          security: bearer,
+          parameters: [jobIdParameter],
+          requestBody: { required: true, content: { "application/json": { schema: schema(approveBodySchema, "input") } } },
+          responses: { "200": { description: "Decision recorded", content: json(jobActionResponseSchema) }, ...errors(400, 401, 404, 409, 413, 415) },
+        },
+      },
       "/workflows/cancel/{job_id}": {
         post: {
-          summary: "Cancel a queued, running or parked job",
+          summary: "Cancel a queued, running, parked or awaiting_approval job",
           security: bearer,
           parameters: [jobIdParameter],
           responses: { "200": { description: "Job canceled", content: json(jobActionResponseSchema) }, ...errors(401, 404, 409) },
@@ -105,7 +134,7 @@ export function openApiDocument(serverUrl: string) {
       },
       "/jobs/{job_id}/stream": {
         get: {
-          summary: "Server-sent events: progress, checkpoint, retry_scheduled, complete, error",
+          summary: "Server-sent events: progress, checkpoint, retry_scheduled, awaiting, complete, error",
           description:
             "Every event has an id; send Last-Event-ID to replay exactly the missed events. Heartbeat comments every 15 s. The stream closes after the job ends.",
           security: bearer,

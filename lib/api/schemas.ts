@@ -15,7 +15,7 @@ export const executeFormSchema = z
     workflow_id: z.string().min(1, "workflow_id is required").max(64),
     file: z.string().meta({ format: "binary", description: "A JPEG, PNG or WebP image" }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt" }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
 export const listJobsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -39,7 +39,7 @@ export const workflowSchema = z
     name: z.string(),
     description: z.string(),
     icon: z.string(),
-    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional() })),
+    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional(), approval: z.boolean().optional() })),
     inputs: z.array(
       z.object({
         name: z.string(),
@@ -91,6 +91,13 @@ export const jobSchema = z
     updated_at: z.string(),
     completed_at: z.string().nullable(),
     input_file: z.object({ filename: z.string(), content_type: z.string(), size: z.number(), width: z.number(), height: z.number() }).nullable(),
+    parent_job_id: z.uuid().nullable().meta({ description: "The job this one reruns (POST /workflows/rerun); null for a job started by execute." }),
+    rerun_from_step: z.number().nullable().meta({ description: "The step index this rerun ran from; the steps before it were copied from the parent." }),
+    approval_steps: z.array(z.number()).meta({ description: "Step indexes the job stops before until a person approves them (POST /workflows/approve)." }),
+    awaiting: z
+      .object({ kind: z.literal("approval"), since: z.string(), until: z.string() })
+      .nullable()
+      .meta({ description: "While awaiting_approval: what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout." }),
   })
   .meta({ id: "Job" });
 
@@ -110,12 +117,17 @@ export const executionSchema = z
   })
   .meta({ id: "WorkflowExecution" });
 
+/** A job rerun from another, as its parent's details list it. */
+export const rerunSummarySchema = z.object({ job_id: z.uuid(), status: z.enum(JOB_STATUSES), rerun_from_step: z.number(), created_at: z.string() }).meta({ id: "Rerun" });
+
 export const executionDetailsResponseSchema = z.object({
   success: z.literal(true),
   job: jobSchema,
   execution: executionSchema,
   checkpoints: z.record(z.string(), checkpointSchema),
   steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string() })),
+  /** The jobs rerun from this one, oldest first (the parent is job.parent_job_id). */
+  reruns: z.array(rerunSummarySchema),
 });
 
 export const jobActionResponseSchema = z.object({ success: z.literal(true), job: jobSchema, stream_url: z.string() });
@@ -125,3 +137,28 @@ export const listJobsResponseSchema = z.object({
   jobs: z.array(jobSchema),
   next_cursor: z.uuid().nullable(),
 });
+
+/**
+ * POST /workflows/rerun/<job_id>: the step to run from (its index or name) and the declared
+ * inputs to change. JSON as it is; a multipart form as `from_step` and `inputs[<name>]` fields.
+ */
+export const rerunBodySchema = z
+  .object({
+    from_step: z.union([z.number().int().min(0).max(999), z.string().min(1).max(64)]).meta({ description: "The step to run from: its index (0-based) or its name" }),
+    inputs: z
+      .record(z.string().max(64), z.string().max(16 * 1024))
+      .optional()
+      .meta({ description: "Declared inputs to change; the others keep the parent job's values" }),
+  })
+  .strict();
+
+export const rerunResponseSchema = z.object({ success: z.literal(true), job_id: z.uuid(), stream_url: z.string(), parent_job_id: z.uuid() });
+
+
+/** POST /workflows/approve/<job_id>: a person's decision on the step a job waits before. */
+export const approveBodySchema = z
+  .object({
+    approve: z.boolean().meta({ description: "true runs the step; false cancels the job" }),
+    comment: z.string().trim().max(1000).optional().meta({ description: "Kept in the job's events; a rejection's comment is the job's cancel reason" }),
+  })
+  .strict();

@@ -3,7 +3,7 @@
  * server that writes them (the engine, into the job event log) and the client that reads them.
  */
 
-export const JOB_STATUSES = ["queued", "running", "pending_retry", "completed", "failed", "canceled"] as const;
+export const JOB_STATUSES = ["queued", "running", "pending_retry", "awaiting_approval", "completed", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "canceled"];
 
@@ -73,15 +73,30 @@ export interface RetryScheduledEvent {
   max_retries: number;
 }
 
+/** The job stopped to wait for a person: what it waits for, at which step, since and until when. */
+export interface AwaitingEvent {
+  status: "awaiting_approval";
+  awaiting: "approval";
+  /** The step that runs once approved. */
+  step: number;
+  step_name: string;
+  /** The previous step's output: what the person approves. */
+  output: Record<string, unknown>;
+  since: string;
+  /** When the wait times out (the job then fails with approval_timeout). */
+  until: string;
+}
+
 export interface JobEventPayloads {
   progress: ProgressEvent;
   checkpoint: CheckpointEvent;
   complete: CompleteEvent;
   error: ErrorEvent;
   retry_scheduled: RetryScheduledEvent;
+  awaiting: AwaitingEvent;
 }
 
 export type JobEventType = keyof JobEventPayloads;
-export const JOB_EVENT_TYPES: readonly JobEventType[] = ["progress", "checkpoint", "complete", "error", "retry_scheduled"];
+export const JOB_EVENT_TYPES: readonly JobEventType[] = ["progress", "checkpoint", "complete", "error", "retry_scheduled", "awaiting"];
 
 export type JobEventInput = { [K in JobEventType]: { type: K; data: JobEventPayloads[K] } }[JobEventType];

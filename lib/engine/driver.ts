@@ -11,6 +11,8 @@ export interface WorkflowDriver {
   start(): Promise<void>;
   /** Starts (or resumes) a queued job. */
   enqueue(jobId: string): Promise<void>;
+  /** Resumes a job a person approved (it is running with no lease): in-process it is queued here; under Inngest its waiting run is woken. */
+  resumeApproved(jobId: string, stepIndex: number): Promise<void>;
   /** Interrupts a job's running step after the job was marked canceled. */
   interrupt(jobId: string): Promise<void>;
   stop(): Promise<void>;
@@ -23,6 +25,7 @@ export function createInProcessDriver(options: InProcessRunnerOptions): Workflow
     runner,
     start: () => runner.start(),
     enqueue: async (jobId) => runner.enqueue(jobId),
+    resumeApproved: async (jobId) => runner.enqueue(jobId),
     interrupt: async (jobId) => runner.cancel(jobId),
     stop: () => runner.stop(),
   };

@@ -3,6 +3,7 @@ import { InterruptedError } from "@/lib/engine/interrupt";
 import { isDeadLocalOwner, localOwnerPrefix, newLeaseOwner } from "@/lib/engine/lease";
 import { runExecution } from "@/lib/engine/run-execution";
 import { directStepRunner } from "@/lib/engine/step-runner";
+import { expireApprovals } from "@/lib/engine/approval-timeouts";
 import { sweepDueJobs } from "@/lib/engine/sweep";
 import type { EngineDeps, RunOutcome } from "@/lib/engine/types";
 import type { HealthStatus } from "@/lib/providers/types";
@@ -77,7 +78,7 @@ export class InProcessRunner {
     this.running.get(jobId)?.abort(new CanceledError());
   }
 
-  /** One sweep: resume due parked jobs and adopt orphaned ones. Safe to call at any time. */
+  /** One sweep: resume due parked jobs, adopt orphaned ones (an approved job too), time out approvals. Safe to call at any time. */
   async tick(): Promise<void> {
     if (this.stopped) return;
     const { engine } = this.options;
@@ -98,6 +99,7 @@ export class InProcessRunner {
         logger: engine.logger,
       });
       for (const job of resumed) this.enqueue(job.id);
+      await expireApprovals({ store: engine.store, notifier: engine.notifier, logger: engine.logger, batchSize: this.options.sweepBatch, now });
     } catch (error) {
       engine.logger.error("sweep failed; next tick retries", { err: error });
     }

@@ -1,5 +1,5 @@
 import "server-only";
-import { firstIncompleteStep, stepStart, type Run } from "@/lib/engine/run";
+import { awaitApproval, firstIncompleteStep, needsApproval, stepStart, type Run } from "@/lib/engine/run";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";
 import type { EngineDeps, RunOutcome, StepOutcome } from "@/lib/engine/types";
@@ -29,7 +29,8 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   const from = job.status === "queued" ? ({ status: "queued", attempts: job.attempts } as const) : ({ status: "running" } as const);
   /** Set when the previous commit (the run's start, or the previous step's end) also wrote this step's start. */
   let startedWithPrevious = false;
-  if (options.runner.continuous === true && fromStep < steps.length) {
+  // A first step that waits for approval is not started with the run: the run begins, then waits.
+  if (options.runner.continuous === true && fromStep < steps.length && !needsApproval(run, fromStep)) {
     // One commit takes the job from queued to running (or resumes it) and starts its first step.
     const begun = await deps.store.beginRun(fence, { jobId: job.jobId, from, step: stepStart(run, fromStep) });
     if (!begun) return { status: "skipped", why: "job changed state or was taken over" };
@@ -49,6 +50,7 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
       previous = saved.output ?? {};
       continue;
     }
+    if (needsApproval(run, index)) return awaitApproval(run, index, previous);
     const alreadyStarted: boolean = startedWithPrevious;
     const outcome: StepOutcome = await options.runner.step(stepId(index, steps[index]!.name), () => runStep(run, index, previous, alreadyStarted));
     if (outcome.status !== "completed") return outcome;

@@ -2,7 +2,7 @@ import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
 import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
 import { recordFailure } from "@/lib/engine/record-failure";
-import { overallProgress, stepStart, type Run } from "@/lib/engine/run";
+import { needsApproval, overallProgress, stepStart, type Run } from "@/lib/engine/run";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import { CanceledError, classifyError } from "@/lib/workflows/errors";
@@ -55,7 +55,8 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
 
   const isLast = index + 1 === stepCount;
   const next = index + 1;
-  const startsNext = run.runner.continuous === true && !isLast && run.checkpoints.get(next)?.status !== "completed";
+  // A next step that waits for approval is not started: the run stops before it.
+  const startsNext = run.runner.continuous === true && !isLast && run.checkpoints.get(next)?.status !== "completed" && !needsApproval(run, next);
   const previousNext = run.checkpoints.get(next);
   const progress = overallProgress(next, stepCount, 0);
   const events: JobEventInput[] = [

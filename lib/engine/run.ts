@@ -1,7 +1,7 @@
 import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
 import type { StepRunner } from "@/lib/engine/step-runner";
-import type { EngineDeps } from "@/lib/engine/types";
+import type { EngineDeps, StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { CheckpointRow, Fence, RunSnapshot, StepStart } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -24,6 +24,39 @@ export interface Run {
 export function firstIncompleteStep(stepCount: number, checkpoints: Map<number, CheckpointRow>): number {
   for (let index = 0; index < stepCount; index++) if (checkpoints.get(index)?.status !== "completed") return index;
   return stepCount;
+}
+
+/** Whether the job must stop before this step until a person approves it (and has not yet). */
+export function needsApproval(run: Pick<Run, "job">, index: number): boolean {
+  return run.job.approvalSteps.includes(index) && (run.job.approvedStep ?? -1) < index;
+}
+
+/** How long a job waits for an approval before it fails with approval_timeout. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 3600;
+
+/**
+ * The run stops before `index`: awaiting_approval with the previous step's output in the event,
+ * the lease released in the same commit. Nothing runs and no attempt is spent until a person decides.
+ */
+export async function awaitApproval(run: Run, index: number, previous: Record<string, unknown>): Promise<Exclude<StepOutcome, { status: "completed" }>> {
+  const { deps, workflow, job } = run;
+  const step = workflow.config.steps[index]!;
+  const since = new Date();
+  const until = new Date(since.getTime() + (workflow.config.approval_timeout_seconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS) * 1000);
+  const waiting = await deps.store.awaitApproval(run.fence, {
+    jobId: job.jobId,
+    stepIndex: index,
+    since,
+    until,
+    event: {
+      type: "awaiting",
+      data: { status: "awaiting_approval", awaiting: "approval", step: index, step_name: step.name, output: previous, since: since.toISOString(), until: until.toISOString() },
+    },
+  });
+  deps.notifier.notify(job.jobId);
+  if (!waiting) return { status: "stopped", why: "job changed state or was taken over" };
+  run.logger.info("waiting for approval", { step: index, until: until.toISOString() });
+  return { status: "awaiting_approval", stepIndex: index, until: until.toISOString() };
 }
 
 export function overallProgress(stepIndex: number, stepCount: number, stepPercent: number): number {

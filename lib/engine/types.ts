@@ -29,6 +29,8 @@ export type StepOutcome =
   | { status: "pending_retry"; reason: string; nextRetryAt: string; retryAfterSeconds?: number }
   | { status: "failed"; code: string; message: string }
   | { status: "canceled" }
+  /** The job stopped before `stepIndex` until a person approves it (or the wait times out at `until`). */
+  | { status: "awaiting_approval"; stepIndex: number; until: string }
   | { status: "interrupted"; reason: InterruptReason }
   /** This run's writes were refused: the job changed state, or another runner took it over. */
   | { status: "stopped"; why: string };

@@ -1,13 +1,13 @@
 import "server-only";
 import type { WorkflowDriver } from "@/lib/engine/driver";
-import { jobCanceledEvent, jobQueuedEvent } from "@/lib/inngest/events";
+import { jobApprovedEvent, jobCanceledEvent, jobQueuedEvent } from "@/lib/inngest/events";
 import type { Logger } from "@/lib/log";
 import type { Store } from "@/lib/store/types";
 
 export interface InngestDriverOptions {
   store: Store;
   /** `inngest.send`: events go to Inngest, which calls /api/inngest to run them. */
-  send(event: ReturnType<typeof jobQueuedEvent> | ReturnType<typeof jobCanceledEvent>): Promise<unknown>;
+  send(event: ReturnType<typeof jobQueuedEvent> | ReturnType<typeof jobCanceledEvent> | ReturnType<typeof jobApprovedEvent>): Promise<unknown>;
   logger: Logger;
 }
 
@@ -33,6 +33,15 @@ export function createInngestDriver(options: InngestDriverOptions): WorkflowDriv
         await send(jobQueuedEvent(job));
       } catch (error) {
         logger.error("could not send the job's event to Inngest; the retry sweep re-sends it", { job_id: jobId, err: error });
+      }
+    },
+
+    async resumeApproved(jobId, stepIndex) {
+      try {
+        await send(jobApprovedEvent(jobId, stepIndex));
+      } catch (error) {
+        // The job is approved in the database (running, no lease): the run's wait ends at its timeout and it resumes then.
+        logger.error("could not send the approval event to Inngest", { job_id: jobId, err: error });
       }
     },
 

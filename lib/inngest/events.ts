@@ -27,6 +27,16 @@ export const predictionCompleted = eventType("montage/replicate.prediction.compl
   schema: z.object({ prediction_id: z.string().min(1), status: z.string().min(1) }),
 });
 
+/** A person approved the step a job waits before (POST /workflows/approve): its run, in `step.waitForEvent`, resumes. */
+export const jobApproved = eventType("montage/job.approved", {
+  schema: z.object({ job_id: z.string().min(1), step: z.number().int().min(0) }),
+});
+
+export function jobApprovedEvent(jobId: string, stepIndex: number) {
+  // One event per job and step: a repeated send wakes nothing twice.
+  return { id: `approved-${jobId}-${stepIndex}`, name: jobApproved.name, data: { job_id: jobId, step: stepIndex } };
+}
+
 export type JobQueuedData = z.infer<typeof jobQueued.schema>;
 
 interface QueuedJob {

@@ -21,7 +21,8 @@ import { runExecution } from "@/lib/engine/run-execution";
 import type { RunOutcome } from "@/lib/engine/types";
 import type { MontageInngest } from "@/lib/inngest/client";
 import type { InngestDeps } from "@/lib/inngest/deps";
-import { jobCanceled, jobQueued, predictionCompleted, type JobQueuedData } from "@/lib/inngest/events";
+import { expireApproval } from "@/lib/engine/approval-timeouts";
+import { jobApproved, jobCanceled, jobQueued, predictionCompleted, type JobQueuedData } from "@/lib/inngest/events";
 import { InngestStepRunner, pauseOnShortRateLimits, StepIds, waitingForPrediction } from "@/lib/inngest/step-runner";
 import type { RunSnapshot, Store } from "@/lib/store/types";
 
@@ -38,7 +39,7 @@ export type WorkflowExecuteResult =
   | { status: "canceled" }
   | { status: "skipped"; why: string };
 
-function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupted" | "skipped" | "stopped" }>): WorkflowExecuteResult {
+function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupted" | "skipped" | "stopped" | "awaiting_approval" }>): WorkflowExecuteResult {
   switch (outcome.status) {
     case "completed":
       return { status: "completed", result: outcome.result };
@@ -170,6 +171,24 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
         }
         // A canceled step leaves the lease (nothing else ends the run): hand it back, so a retry's run finds it free.
         if (outcome.status === "canceled") await store.releaseLease(jobId, leased.fence);
+        if (outcome.status === "awaiting_approval") {
+          // The job waits for a person (the lease is released with the wait). The approve route sends
+          // the event; a reject or a cancel ends this run (cancelOn); no answer in time fails the job.
+          const approved = await step.waitForEvent(ids.next(`wait-approval-${outcome.stepIndex}`), {
+            event: jobApproved,
+            if: `async.data.job_id == '${jobId}' && async.data.step == ${outcome.stepIndex}`,
+            timeout: new Date(outcome.until),
+          });
+          if (approved) {
+            logger.info("step approved; resuming", { step: outcome.stepIndex });
+            continue;
+          }
+          // Approved in the database but the event lost: resume all the same; else the wait timed out.
+          const state = await store.readJobState(jobId);
+          if (state?.status === "running") continue;
+          if (await expireApproval(store, jobId)) deps.engine.notifier.notify(jobId);
+          return { status: "skipped", why: "the approval wait timed out" };
+        }
         if (outcome.status !== "interrupted") return settle(jobId, outcome);
 
         const predictionId = waitingForPrediction(outcome);

@@ -38,8 +38,9 @@ export function countAttempts({ status, retryCount, maxAttempts }: AttemptFacts)
     case "pending_retry":
       return { made: failed, next: Math.min(failed + 1, limit), limit };
     case "running":
+    case "awaiting_approval":
     case "completed":
-      // The attempt in progress, or the one that succeeded, on top of the failed ones.
+      // The attempt in progress (a wait for approval pauses it, spending nothing), or the one that succeeded, on top of the failed ones.
       return { made: Math.min(failed + 1, limit), next: null, limit };
     case "failed":
       // Gave up after the limit, or failed for good on the attempt in progress.

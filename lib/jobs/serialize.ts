@@ -1,9 +1,9 @@
 import "server-only";
 import type { z } from "zod";
-import type { executionSchema, jobSchema } from "@/lib/api/schemas";
+import type { executionSchema, jobSchema, rerunSummarySchema } from "@/lib/api/schemas";
 import type { JobStatus } from "@/lib/contract/events";
 import { countAttempts } from "@/lib/jobs/attempts";
-import type { ExecutionRecord, JobSummary } from "@/lib/store/types";
+import type { ExecutionRecord, JobSummary, RerunSummary } from "@/lib/store/types";
 
 export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
   return {
@@ -25,7 +25,18 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
     input_file: job.upload
       ? { filename: job.upload.filename, content_type: job.upload.contentType, size: job.upload.size, width: job.upload.width, height: job.upload.height }
       : null,
+    parent_job_id: job.parentJobId,
+    rerun_from_step: job.rerunFromStep,
+    approval_steps: job.approvalSteps,
+    awaiting:
+      job.status === "awaiting_approval" && job.awaitingSince && job.awaitingUntil
+        ? { kind: "approval" as const, since: job.awaitingSince.toISOString(), until: job.awaitingUntil.toISOString() }
+        : null,
   };
+}
+
+export function rerunToJson(rerun: RerunSummary): z.infer<typeof rerunSummarySchema> {
+  return { job_id: rerun.id, status: rerun.status as JobStatus, rerun_from_step: rerun.rerunFromStep, created_at: rerun.createdAt.toISOString() };
 }
 
 export function executionToJson(execution: ExecutionRecord): z.infer<typeof executionSchema> {

@@ -28,6 +28,8 @@ export interface NewJob {
   workflow: Workflow;
   inputs: Record<string, string>;
   upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
+  approvalSteps?: number[];
 }
 
 /** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
@@ -40,6 +42,7 @@ export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "drive
     maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
     firstEvent: queuedEvent(workflow),
     upload: input.upload,
+    approvalSteps: input.approvalSteps ?? [],
   });
   await deps.driver.enqueue(jobId);
   return jobId;
@@ -57,12 +60,18 @@ export async function getOwnJob(store: Store, userId: string, jobId: string) {
   return { ...job, layout: checkpointLayout(job.checkpoints) };
 }
 
+/** A job of this user with its reruns (lineage): GET /workflows/execution/<job_id>. */
+export async function getOwnJobDetails(store: Store, userId: string, jobId: string) {
+  const job = await getOwnJob(store, userId, jobId);
+  return { ...job, reruns: await store.listReruns(jobId) };
+}
+
 export function listOwnJobs(store: Store, userId: string, options: { limit: number; cursor?: string; status?: string }) {
   return store.listJobs(userId, options);
 }
 
 const RETRYABLE_STATES: readonly JobStatus[] = ["failed", "pending_retry", "canceled"];
-const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry"];
+const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry", "awaiting_approval"];
 
 /** Manual retry: resumes from the last checkpoint with a fresh set of automatic retries. */
 export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
@@ -104,7 +113,7 @@ async function refuseChangedWorkflow(store: Store, job: JobRecord, workflow: Wor
 export async function cancelJob(deps: JobsDeps, userId: string, jobId: string) {
   const job = await getOwnJob(deps.store, userId, jobId);
   if (!CANCELABLE_STATES.includes(job.status as JobStatus)) {
-    throw new ApiError("wrong_state", `The job is ${job.status}; only queued, running or parked jobs can be canceled.`);
+    throw new ApiError("wrong_state", `The job is ${job.status}; only queued, running, parked or waiting jobs can be canceled.`);
   }
   const canceled = await deps.store.cancelJob(jobId, {
     from: job.status as JobStatus,

@@ -2,7 +2,10 @@ import "server-only";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import {
   beginRunPlan,
+  awaitApprovalPlan,
   cancelJobPlan,
+  decideApprovalPlan,
+  expireApprovalPlan,
   cancelStepPlans,
   claimRetryPlan,
   completeStepPlan,
@@ -16,7 +19,7 @@ import {
   type AppliedPlan,
   type WritePlan,
 } from "@/lib/store/plans";
-import type { Failure, Fence, Park, QueuedJob, StepCompletion, StepStart } from "@/lib/store/types";
+import type { ApprovalDecision, ApprovalWait, Failure, Fence, Park, QueuedJob, StepCompletion, StepStart } from "@/lib/store/types";
 
 /**
  * The store's guarded writes, each built once as a plan (lib/store/plans.ts). A database's store
@@ -64,6 +67,20 @@ export abstract class PlannedStore {
     const now = new Date();
     const [checkpoint] = await this.applyPlans(cancelStepPlans(fence, cancel, now), now);
     return checkpoint !== undefined;
+  }
+
+  async awaitApproval(fence: Fence, wait: ApprovalWait): Promise<boolean> {
+    return (await this.apply(awaitApprovalPlan(fence, wait))) !== undefined;
+  }
+
+  async decideApproval(jobId: string, decision: ApprovalDecision): Promise<boolean> {
+    const now = new Date();
+    return (await this.applyPlans([decideApprovalPlan(jobId, decision, now)], now))[0] !== undefined;
+  }
+
+  async expireApproval(jobId: string, event: JobEventInput & { type: "error" }): Promise<boolean> {
+    const now = new Date();
+    return (await this.applyPlans([expireApprovalPlan(jobId, event, now)], now))[0] !== undefined;
   }
 
   async cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean> {

@@ -1,6 +1,6 @@
 import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
-import type { Failure, Fence, Park, StepCompletion, StepStart } from "@/lib/store/types";
+import type { ApprovalDecision, ApprovalWait, Failure, Fence, Park, StepCompletion, StepStart } from "@/lib/store/types";
 
 /**
  * A guarded write of one job, described as data: which state it requires (the job's status, the
@@ -53,6 +53,9 @@ export const JOB_COLUMNS = {
   error: "text",
   error_code: "text",
   completed_at: "timestamp",
+  approved_step: "int",
+  awaiting_since: "timestamp",
+  awaiting_until: "timestamp",
 } as const satisfies Record<string, ColumnType>;
 export type JobColumn = keyof typeof JOB_COLUMNS;
 
@@ -222,11 +225,51 @@ export function cancelStepPlans(fence: Fence, cancel: { jobId: string; stepIndex
   ];
 }
 
+/** The run stops before a step that needs approval: nothing runs until a person decides, no attempt is spent. */
+export function awaitApprovalPlan(fence: Fence, wait: ApprovalWait): WritePlan {
+  return {
+    jobId: wait.jobId,
+    statusIn: ["running"],
+    fence,
+    job: { status: "awaiting_approval", awaiting_since: wait.since, awaiting_until: wait.until },
+    execution: { current_step: wait.stepIndex, ...RELEASE_LEASE },
+    events: [wait.event],
+  };
+}
+
+/**
+ * Approved: running again with no lease (the runner takes it, as after a crash, without counting a
+ * run), the step marked approved. Rejected: canceled with the person's comment as the reason.
+ */
+export function decideApprovalPlan(jobId: string, decision: ApprovalDecision, now: Date): WritePlan {
+  const ended = { awaiting_since: null, awaiting_until: null };
+  if (decision.approve) {
+    return { jobId, statusIn: ["awaiting_approval"], job: { status: "running", approved_step: decision.stepIndex, ...ended }, execution: RELEASE_LEASE, events: [decision.event] };
+  }
+  return {
+    jobId,
+    statusIn: ["awaiting_approval"],
+    job: { status: "canceled", error: decision.message, error_code: "approval_rejected", completed_at: now, ...ended },
+    events: [decision.event],
+  };
+}
+
+export function expireApprovalPlan(jobId: string, event: JobEventInput & { type: "error" }, now: Date): WritePlan {
+  const message = event.data.error;
+  return {
+    jobId,
+    statusIn: ["awaiting_approval"],
+    job: { status: "failed", error: message, error_code: "approval_timeout", completed_at: now, awaiting_since: null, awaiting_until: null },
+    execution: { last_error: message, last_error_class: "hard", last_error_reason: "approval_timeout" },
+    events: [event],
+  };
+}
+
 export function cancelJobPlan(jobId: string, change: { from: string; message: string; event: JobEventInput }, now: Date): WritePlan {
   return {
     jobId,
     statusIn: [change.from],
-    job: { status: "canceled", error: change.message, error_code: "canceled", next_retry_at: null, completed_at: now },
+    job: { status: "canceled", error: change.message, error_code: "canceled", next_retry_at: null, completed_at: now, awaiting_since: null, awaiting_until: null },
     events: [change.event],
   };
 }

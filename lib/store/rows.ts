@@ -1,6 +1,6 @@
 import "server-only";
 import type { CheckpointStatus } from "@/lib/contract/events";
-import type { CheckpointRow, ExecutionRecord, JobState, JobSummary, QueuedJob, RunSnapshot, UploadSummary } from "@/lib/store/types";
+import type { CheckpointRow, ExecutionRecord, JobState, JobSummary, QueuedJob, RerunSummary, RunSnapshot, UploadSummary } from "@/lib/store/types";
 
 /**
  * Rows as either driver returns them, turned into the store's types. better-sqlite3 gives text for
@@ -49,7 +49,7 @@ export function checkpointFromRow(row: Row): CheckpointRow {
 
 /** The job columns every job read selects, from `jobs j` and `workflow_executions e` (and the upload's summary from `uploads u`). */
 export const JOB_SELECT =
-  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
 
 export function jobFromRow(row: Row): JobSummary {
   const upload: UploadSummary | null =
@@ -81,7 +81,16 @@ export function jobFromRow(row: Row): JobSummary {
     updatedAt: toDate(row.updated_at)!,
     completedAt: toDate(row.completed_at),
     upload,
+    parentJobId: text(row.parent_job_id),
+    rerunFromStep: row.rerun_from_step === null || row.rerun_from_step === undefined ? null : Number(row.rerun_from_step),
+    approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
+    awaitingSince: toDate(row.awaiting_since),
+    awaitingUntil: toDate(row.awaiting_until),
   };
+}
+
+export function rerunFromRow(row: Row): RerunSummary {
+  return { id: asText(row.id), status: asText(row.status), rerunFromStep: Number(row.rerun_from_step), createdAt: toDate(row.created_at)! };
 }
 
 /** The execution columns of a job read, from `workflow_executions e`, prefixed `e_`. */
@@ -106,7 +115,7 @@ export function executionFromRow(row: Row): ExecutionRecord {
 }
 
 /** What a run reads under its lease: from `jobs j` and `workflow_executions e`. */
-export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, e.retry_count, e.max_attempts";
+export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, e.retry_count, e.max_attempts";
 
 export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot {
   return {
@@ -119,6 +128,8 @@ export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot 
     attempts: Number(row.attempts),
     retryCount: Number(row.retry_count),
     maxAttempts: Number(row.max_attempts),
+    approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
+    approvedStep: row.approved_step === null || row.approved_step === undefined ? null : Number(row.approved_step),
     checkpoints,
   };
 }

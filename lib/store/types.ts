@@ -23,6 +23,8 @@ export interface Store {
   readUpload(jobId: string): Promise<UploadFile | undefined>;
   /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
   readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
+  /** The jobs rerun from this one (POST /workflows/rerun), oldest first. */
+  listReruns(parentJobId: string): Promise<RerunSummary[]>;
 
   // ---- leases and runs
   /**
@@ -52,7 +54,20 @@ export interface Store {
   /** A step stopped by a cancel: its checkpoint says canceled, and a job still queued or running becomes canceled. */
   cancelStep(fence: Fence, cancel: { jobId: string; stepIndex: number; candidate: number; message: string; event: JobEventInput }): Promise<boolean>;
 
+  /** The run stops before `stepIndex` until a person decides: awaiting_approval, the lease released, an `awaiting` event. */
+  awaitApproval(fence: Fence, wait: ApprovalWait): Promise<boolean>;
+
   // ---- a person's actions
+  /**
+   * A person's decision on an awaiting job (compare-and-set on awaiting_approval, so of a decision
+   * and a cancel exactly one applies): approved → running with no lease (a runner resumes it, no
+   * attempt spent); rejected → canceled with the comment as its reason.
+   */
+  decideApproval(jobId: string, decision: ApprovalDecision): Promise<boolean>;
+  /** An awaiting job past its time fails with approval_timeout (compare-and-set, like a decision). */
+  expireApproval(jobId: string, event: JobEventInput & { type: "error" }): Promise<boolean>;
+  /** awaiting_approval jobs whose wait ended before `now`. */
+  findExpiredApprovals(now: Date, limit: number): Promise<string[]>;
   cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
   /** Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale). */
   requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput }): Promise<boolean>;
@@ -88,6 +103,18 @@ export interface Fence {
   readonly epoch: number;
 }
 
+export interface ApprovalWait {
+  jobId: string;
+  stepIndex: number;
+  since: Date;
+  until: Date;
+  event: JobEventInput;
+}
+
+export type ApprovalDecision =
+  | { approve: true; stepIndex: number; event: JobEventInput }
+  | { approve: false; message: string; event: JobEventInput };
+
 export interface LeasedRun {
   fence: Fence;
   job: RunSnapshot;
@@ -104,6 +131,9 @@ export interface RunSnapshot {
   attempts: number;
   retryCount: number;
   maxAttempts: number;
+  /** Steps the job stops before until approved, and the last step approved. */
+  approvalSteps: number[];
+  approvedStep: number | null;
   checkpoints: CheckpointRow[];
 }
 
@@ -182,6 +212,32 @@ export interface NewJob {
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  /** Step indexes the job stops before until a person approves them. */
+  approvalSteps?: number[];
+  /** A rerun: its parent, the step it runs from, and what it takes from the parent (see NewRerun). */
+  rerun?: NewRerun;
+}
+
+/**
+ * What a rerun takes from its parent in the same transaction as its own rows: a copy of the
+ * parent's upload (no new upload anywhere) and the parent's completed checkpoints before the step
+ * it runs from, as its own completed checkpoints (no provider is called for them again).
+ */
+export interface NewRerun {
+  parentJobId: string;
+  fromStep: number;
+  /** The job starts at this overall progress (the copied steps are done). */
+  progress: number;
+  checkpoints: { stepIndex: number; candidate: number; output: Record<string, unknown>; startedAt: Date | null; completedAt: Date | null }[];
+  /** Events written before the first event: one checkpoint event per copied step, so a stream shows them done. */
+  copiedEvents: JobEventInput[];
+}
+
+export interface RerunSummary {
+  id: string;
+  status: string;
+  rerunFromStep: number;
+  createdAt: Date;
 }
 
 export interface UploadSummary {
@@ -218,6 +274,13 @@ export interface JobSummary {
   updatedAt: Date;
   completedAt: Date | null;
   upload: UploadSummary | null;
+  /** The job this one reruns, and the step it ran from; null for a job started by execute. */
+  parentJobId: string | null;
+  rerunFromStep: number | null;
+  approvalSteps: number[];
+  /** While awaiting_approval: since when, and when the wait times out. */
+  awaitingSince: Date | null;
+  awaitingUntil: Date | null;
 }
 
 export interface ExecutionRecord {

@@ -18,6 +18,8 @@ export const workflowConfigSchema = z.object({
         model: z.string().optional(),
         /** Default model input, merged under what the handler passes. */
         input: z.record(z.string(), z.unknown()).optional(),
+        /** The job stops before this step until a person approves it (POST /workflows/approve). */
+        approval: z.boolean().optional(),
       }),
     )
     .min(1),
@@ -34,6 +36,8 @@ export const workflowConfigSchema = z.object({
       }),
     )
     .default([]),
+  /** How long a job waits for an approval before it fails with approval_timeout (default 24 h). */
+  approval_timeout_seconds: z.number().int().positive().max(30 * 24 * 3600).optional(),
   retry: z
     .object({
       max_attempts: z.number().int().min(1).max(20).optional(),

@@ -17,7 +17,7 @@ export function workflowToJson(workflow: Workflow, limits: UploadLimits): z.infe
     name,
     description,
     icon,
-    steps: steps.map(({ name: stepName, type, label, model }) => ({ name: stepName, type, label, ...(model && { model }) })),
+    steps: steps.map(({ name: stepName, type, label, model, approval }) => ({ name: stepName, type, label, ...(model && { model }), ...(approval && { approval }) })),
     inputs,
     accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: limits.MAX_UPLOAD_BYTES, max_pixels: limits.MAX_IMAGE_PIXELS },
   };
@@ -33,8 +33,8 @@ export function resolveInputs(workflow: Workflow, fields: Map<string, string>): 
   const problems: string[] = [];
   const inputs: Record<string, string> = {};
   for (const name of fields.keys()) {
-    if (name !== "workflow_id" && !declared.some((input) => input.name === name)) {
-      problems.push(`Unknown field ${name}; this workflow accepts: ${["workflow_id", "file", ...declared.map((i) => i.name)].join(", ")}.`);
+    if (name !== "workflow_id" && name !== "approve_before" && !declared.some((input) => input.name === name)) {
+      problems.push(`Unknown field ${name}; this workflow accepts: ${["workflow_id", "file", "approve_before", ...declared.map((i) => i.name)].join(", ")}.`);
     }
   }
   for (const input of declared) {

@@ -69,6 +69,100 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.getJob("no-such-job")).toBeUndefined();
   });
 
+  it("inserts a rerun: lineage, the parent's upload and checkpoints copied, copied events first, listed under its parent", async () => {
+    const data = Buffer.from([5, 6, 7]);
+    const parentId = await store.insertJob(newJob({ upload: { filename: "p.png", contentType: "image/png", data, width: 3, height: 1 } }));
+    const startedAt = new Date("2026-12-01T10:00:00.000Z");
+    const completedAt = new Date("2026-12-01T10:00:02.500Z");
+    const copied: JobEventInput = { type: "checkpoint", data: { step: 0, step_name: "s0", status: "completed", output: { image_url: "u0" } } };
+    const rerunId = await store.insertJob(
+      newJob({
+        inputs: { prompt: "a dog" },
+        firstEvent: progress(1, "Queued"),
+        rerun: { parentJobId: parentId, fromStep: 1, progress: 50, checkpoints: [{ stepIndex: 0, candidate: 0, output: { image_url: "u0" }, startedAt, completedAt }], copiedEvents: [copied] },
+      }),
+    );
+    const rerun = await store.getJob(rerunId);
+    expect(rerun).toMatchObject({ status: "queued", progress: 50, inputs: { prompt: "a dog" }, parentJobId: parentId, rerunFromStep: 1 });
+    expect(rerun!.execution.currentStep).toBe(1);
+    expect(rerun!.upload).toEqual({ filename: "p.png", contentType: "image/png", size: 3, width: 3, height: 1 });
+    expect(await store.readUpload(rerunId)).toEqual({ filename: "p.png", contentType: "image/png", data });
+    expect(checkpointLayout(rerun!.checkpoints)).toEqual({ "0": { status: "completed", output: { image_url: "u0" }, started_at: startedAt.toISOString(), completed_at: completedAt.toISOString() } });
+    expect(await eventTypes(rerunId)).toEqual(["checkpoint:", "progress:Queued"]);
+    // The rerun's run resumes at the step it runs from: its lease reads the copied rows.
+    const leased = await store.leaseRun(rerunId, "runner-r", { ttlMs: 30_000 });
+    expect(leased!.job.checkpoints.map((row) => [row.stepIndex, row.status])).toEqual([[0, "completed"]]);
+    const second = await store.insertJob(newJob({ rerun: { parentJobId: parentId, fromStep: 0, progress: 0, checkpoints: [], copiedEvents: [] } }));
+    expect((await store.listReruns(parentId)).map((child) => [child.id, child.status, child.rerunFromStep])).toEqual([
+      [rerunId, "queued", 1],
+      [second, "queued", 0],
+    ]);
+    expect(await store.listReruns(rerunId)).toEqual([]);
+    expect((await store.getJob(parentId))!.parentJobId).toBeNull();
+    // A rerun of a job that does not exist is refused whole.
+    const before = await database.prisma.job.count();
+    await expect(store.insertJob(newJob({ rerun: { parentJobId: "no-such-job", fromStep: 0, progress: 0, checkpoints: [], copiedEvents: [] } }))).rejects.toThrow();
+    expect(await database.prisma.job.count()).toBe(before);
+  });
+
+  it("waits for approval: awaiting_approval with the lease released; one decision (or a cancel, or the timeout) applies, never two", async () => {
+    const awaitingJob = async () => {
+      const { jobId, fence } = await runningJob();
+      const since = new Date("2030-01-01T00:00:00.000Z");
+      const until = new Date("2030-01-02T00:00:00.000Z");
+      const event: JobEventInput = { type: "awaiting", data: { status: "awaiting_approval", awaiting: "approval", step: 1, step_name: "s1", output: { image: "u" }, since: since.toISOString(), until: until.toISOString() } };
+      expect(await store.awaitApproval(fence, { jobId, stepIndex: 1, since, until, event })).toBe(true);
+      return { jobId, fence, until };
+    };
+    const approvedEvent: JobEventInput = { type: "progress", data: { step: 1, step_name: "s1", progress: 50, step_progress: 0, message: "Approved" } };
+    const canceledEvent: JobEventInput = { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } };
+
+    const approved = await awaitingJob();
+    let job = await store.getJob(approved.jobId);
+    expect(job).toMatchObject({ status: "awaiting_approval", awaitingSince: new Date("2030-01-01T00:00:00.000Z"), awaitingUntil: approved.until });
+    expect(job!.execution.currentStep).toBe(1);
+    // The lease went with the wait: another runner could take it, the old one writes nothing.
+    expect(await store.recordProgress(approved.fence, { jobId: approved.jobId, progress: 60, event: approvedEvent })).toBe(false);
+    expect(await store.findOrphans(new Date(), 100, "none:")).not.toContainEqual(expect.objectContaining({ jobId: approved.jobId }));
+    expect(await store.findDueRetries(new Date("2100-01-01T00:00:00.000Z"), 100)).not.toContainEqual(expect.objectContaining({ jobId: approved.jobId }));
+    expect(await store.decideApproval(approved.jobId, { approve: true, stepIndex: 1, event: approvedEvent })).toBe(true);
+    expect(await store.decideApproval(approved.jobId, { approve: false, message: "no", event: canceledEvent })).toBe(false);
+    expect(await store.cancelJob(approved.jobId, { from: "awaiting_approval", message: "Canceled by user", event: canceledEvent })).toBe(false);
+    job = await store.getJob(approved.jobId);
+    expect(job).toMatchObject({ status: "running", awaitingSince: null, awaitingUntil: null, attempts: 1 });
+    const resumed = await store.leaseRun(approved.jobId, "runner-b", { ttlMs: 30_000 });
+    expect(resumed!.job).toMatchObject({ status: "running", approvedStep: 1 });
+
+    const rejected = await awaitingJob();
+    expect(await store.decideApproval(rejected.jobId, { approve: false, message: "Too dark", event: { type: "error", data: { status: "canceled", code: "approval_rejected", error: "Too dark" } } })).toBe(true);
+    expect(await store.cancelJob(rejected.jobId, { from: "awaiting_approval", message: "Canceled by user", event: canceledEvent })).toBe(false);
+    expect(await store.getJob(rejected.jobId)).toMatchObject({ status: "canceled", error: "Too dark", errorCode: "approval_rejected" });
+
+    const canceled = await awaitingJob();
+    expect(await store.cancelJob(canceled.jobId, { from: "awaiting_approval", message: "Canceled by user", event: canceledEvent })).toBe(true);
+    expect(await store.decideApproval(canceled.jobId, { approve: true, stepIndex: 1, event: approvedEvent })).toBe(false);
+    expect(await store.getJob(canceled.jobId)).toMatchObject({ status: "canceled", awaitingUntil: null });
+
+    const expired = await awaitingJob();
+    const timeout: JobEventInput & { type: "error" } = { type: "error", data: { status: "failed", code: "approval_timeout", error: "Nobody approved the next step in time." } };
+    expect(await store.findExpiredApprovals(new Date("2030-01-01T12:00:00.000Z"), 100)).not.toContain(expired.jobId);
+    expect(await store.findExpiredApprovals(new Date("2030-01-02T00:00:01.000Z"), 100)).toContain(expired.jobId);
+    expect(await store.expireApproval(expired.jobId, timeout)).toBe(true);
+    expect(await store.expireApproval(expired.jobId, timeout)).toBe(false);
+    expect(await store.decideApproval(expired.jobId, { approve: true, stepIndex: 1, event: approvedEvent })).toBe(false);
+    expect(await store.getJob(expired.jobId)).toMatchObject({ status: "failed", errorCode: "approval_timeout" });
+    expect(await store.findExpiredApprovals(new Date("2100-01-01T00:00:00.000Z"), 100)).not.toContain(expired.jobId);
+    expect((await store.readEvents(expired.jobId, 0, 100)).map((event) => event.type)).toEqual(["progress", "progress", "awaiting", "error"]);
+  });
+
+  it("records the steps a job waits before, and reads them with the run", async () => {
+    const jobId = await store.insertJob(newJob({ approvalSteps: [1] }));
+    expect((await store.getJob(jobId))!.approvalSteps).toEqual([1]);
+    const leased = await store.leaseRun(jobId, "runner-a", { ttlMs: 30_000 });
+    expect(leased!.job).toMatchObject({ approvalSteps: [1], approvedStep: null });
+    expect((await store.getJob(await store.insertJob(newJob())))!.approvalSteps).toEqual([]);
+  });
+
   it("writes nothing of a job when any of its rows is refused", async () => {
     const counts = () => Promise.all([database.prisma.job.count(), database.prisma.workflowExecution.count(), database.prisma.jobEvent.count(), database.prisma.upload.count()]);
     const before = await counts();

@@ -67,6 +67,11 @@ function snapshot(moment: Moment): ExecutionDetails {
     attempts: moment.runsStarted,
     retryCount: moment.retryCount,
     maxAttempts: MAX,
+    parentJobId: null,
+    rerunFromStep: null,
+    approvalSteps: [],
+    awaitingSince: null,
+    awaitingUntil: null,
   };
   const job = jobToJson(row);
   return {
@@ -87,6 +92,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     },
     checkpoints: {},
     steps: [],
+    reruns: [],
   };
 }
 

@@ -34,6 +34,18 @@ describe("applyJobEvent", () => {
     expect([0, 1, 2].map((index) => stepView(view, index).status)).toEqual(["completed", "completed", "completed"]);
   });
 
+  it("shows a wait for approval with what to approve, and runs on once approved", () => {
+    const awaiting = {
+      type: "awaiting",
+      data: { status: "awaiting_approval", awaiting: "approval", step: 2, step_name: "s2", output: { edited_image_url: "/files/e.png" }, since: "2030-01-01T00:00:00.000Z", until: "2030-01-02T00:00:00.000Z" },
+    } as const;
+    let view = fold([queued, started(0, 0), done(0, {}), started(1, 33), done(1, { edited_image_url: "/files/e.png" }), awaiting]);
+    expect(view).toMatchObject({ status: "awaiting_approval", currentStep: 2, awaiting: { step: 2, since: "2030-01-01T00:00:00.000Z", until: "2030-01-02T00:00:00.000Z", output: { edited_image_url: "/files/e.png" } } });
+    expect(stepView(view, 2).status).toBe("pending");
+    view = fold([{ type: "progress", data: { step: 2, step_name: "s2", progress: 66, step_progress: 0, message: "Approved" } }], view);
+    expect(view).toMatchObject({ status: "running", awaiting: null });
+  });
+
   it("parks a step with the next retry time, and a retry runs it again", () => {
     const parked = fold([
       queued,

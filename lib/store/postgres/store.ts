@@ -6,8 +6,8 @@ import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
 import { PostgresConnection, postgresTime } from "@/lib/store/postgres/connection";
 import { applyPostgresPlans } from "@/lib/store/postgres/plans";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
+import type { CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -41,6 +41,16 @@ export class PostgresStore extends PlannedStore implements Store {
   async insertJob(job: NewJob): Promise<string> {
     const id = randomUUID();
     const upload = job.upload;
+    const rerun = job.rerun;
+    // The copied events come before the first one, in order (ids follow the array's order).
+    const events = [...(rerun?.copiedEvents ?? []), job.firstEvent].map((event) => ({ type: event.type, data: event.data }));
+    const checkpoints = (rerun?.checkpoints ?? []).map((copy) => ({
+      step_index: copy.stepIndex,
+      candidate: copy.candidate,
+      output: copy.output,
+      started_at: copy.startedAt && postgresTime(copy.startedAt),
+      completed_at: copy.completedAt && postgresTime(copy.completedAt),
+    }));
     const values: unknown[] = [
       id,
       job.userId,
@@ -50,34 +60,51 @@ export class PostgresStore extends PlannedStore implements Store {
       postgresTime(new Date()),
       randomUUID(),
       job.maxAttempts,
-      job.firstEvent.type,
-      JSON.stringify(job.firstEvent.data),
+      JSON.stringify(events),
       JSON.stringify(job.workflow.config),
+      rerun?.parentJobId ?? null,
+      rerun?.fromStep ?? null,
+      rerun?.progress ?? 0,
+      JSON.stringify(checkpoints),
+      randomUUID(),
+      job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
     ];
-    if (upload) values.push(randomUUID(), upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
-    // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none.
+    if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
+    // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none. A rerun
+    // copies its parent's upload row and takes the parent's completed checkpoints as its own.
     await this.connection.query(
       `WITH v AS (
-         INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $11::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
+         INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $10::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
        ), j AS (
-         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
+         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
        ), e AS (
-         INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) SELECT $7, j.id, $3, $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
+         INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
+         SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
        ), ev AS (
-         INSERT INTO job_events (job_id, type, data, created_at) SELECT j.id, $9, $10::jsonb, $6::timestamp(3) FROM j
-       )${
-         upload
-           ? `, u AS (
+         INSERT INTO job_events (job_id, type, data, created_at)
+         SELECT j.id, x.event->>'type', x.event->'data', $6::timestamp(3) FROM j, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(event, n) ORDER BY x.n
+       ), c AS (
+         INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at)
+         SELECT j.id, x.step_index, x.candidate, 'completed', x.output, 0, x.started_at, x.completed_at, $6::timestamp(3)
+         FROM j, jsonb_to_recordset($14::jsonb) AS x(step_index int, candidate int, output jsonb, started_at timestamp(3), completed_at timestamp(3))
+       ), u AS (
          INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-         SELECT $12, j.id, $2, $13, $14, $15::int, $16::int, $17::int, $18::bytea, $6::timestamp(3) FROM j
-       )`
-           : ""
-       }
+         ${
+           upload
+             ? "SELECT $15, j.id, $2, $17, $18, $19::int, $20::int, $21::int, $22::bytea, $6::timestamp(3) FROM j"
+             : "SELECT $15, j.id, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text"
+         }
+       )
        SELECT id FROM j`,
       values,
     );
     return id;
+  }
+
+  async listReruns(parentJobId: string): Promise<RerunSummary[]> {
+    const { rows } = await this.connection.query("SELECT id, status, rerun_from_step, created_at FROM jobs WHERE parent_job_id = $1 ORDER BY created_at, id", [parentJobId]);
+    return rows.map(rerunFromRow);
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
@@ -133,7 +160,7 @@ export class PostgresStore extends PlannedStore implements Store {
          UPDATE workflow_executions e SET lease_owner = $1, lease_expires_at = $2::timestamp(3), lease_epoch = e.lease_epoch + 1, updated_at = $3::timestamp(3)
          WHERE e.job_id = $4 AND ${condition} RETURNING e.job_id, e.lease_epoch, e.retry_count, e.max_attempts
        )
-       SELECT j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, taken.retry_count, taken.max_attempts, taken.lease_epoch, ${CHECKPOINTS_OF_JOB}
+       SELECT j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, taken.retry_count, taken.max_attempts, taken.lease_epoch, ${CHECKPOINTS_OF_JOB}
        FROM taken JOIN jobs j ON j.id = taken.job_id`,
       [owner, expires, postgresTime(now), jobId, ...extra],
     );
@@ -168,6 +195,14 @@ export class PostgresStore extends PlannedStore implements Store {
       [postgresTime(now), localPrefix, limit],
     );
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: row.lease_expires_at }));
+  }
+
+  async findExpiredApprovals(now: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.connection.query<{ id: string }>(
+      "SELECT id FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= $1::timestamp(3) ORDER BY awaiting_until LIMIT $2",
+      [postgresTime(now), limit],
+    );
+    return rows.map((row) => row.id);
   }
 
   async findDueRetries(now: Date, limit: number) {

@@ -2,10 +2,10 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
-import type { Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import type { Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 /** The store on SQLite (the embedded default): prepared statements on its own better-sqlite3 connection. */
 export class SqliteStore extends PlannedStore implements Store {
@@ -27,17 +27,54 @@ export class SqliteStore extends PlannedStore implements Store {
     const c = this.connection;
     c.write(() => {
       c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
+      const rerun = job.rerun;
       c.run(
-        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
         id,
         job.userId,
         job.workflow.id,
         job.workflow.version,
+        rerun?.progress ?? 0,
         JSON.stringify(job.inputs),
+        rerun?.parentJobId ?? null,
+        rerun?.fromStep ?? null,
+        job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
         at,
         at,
       );
-      c.run("INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)", randomUUID(), id, job.workflow.id, job.maxAttempts, at, at);
+      c.run(
+        "INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        randomUUID(),
+        id,
+        job.workflow.id,
+        rerun?.fromStep ?? 0,
+        job.maxAttempts,
+        at,
+        at,
+      );
+      if (rerun) {
+        c.run(
+          `INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
+           SELECT ?, ?, user_id, filename, content_type, size, width, height, data, ? FROM uploads WHERE job_id = ?`,
+          randomUUID(),
+          id,
+          at,
+          rerun.parentJobId,
+        );
+        for (const copy of rerun.checkpoints) {
+          c.run(
+            "INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at) VALUES (?, ?, ?, 'completed', ?, 0, ?, ?, ?)",
+            id,
+            copy.stepIndex,
+            copy.candidate,
+            JSON.stringify(copy.output),
+            copy.startedAt && sqliteTime(copy.startedAt),
+            copy.completedAt && sqliteTime(copy.completedAt),
+            at,
+          );
+        }
+        for (const event of rerun.copiedEvents) c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, event.type, JSON.stringify(event.data), at);
+      }
       if (job.upload) {
         const u = job.upload;
         c.run(
@@ -96,6 +133,10 @@ export class SqliteStore extends PlannedStore implements Store {
   async readUpload(jobId: string): Promise<UploadFile | undefined> {
     const row = this.connection.get<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = ?", jobId);
     return row && { filename: row.filename, contentType: row.content_type, data: row.data };
+  }
+
+  async listReruns(parentJobId: string): Promise<RerunSummary[]> {
+    return this.connection.all("SELECT id, status, rerun_from_step, created_at FROM jobs WHERE parent_job_id = ? ORDER BY created_at, id", parentJobId).map(rerunFromRow);
   }
 
   async readWorkflowVersion(workflowId: string, version: string): Promise<unknown> {
@@ -165,6 +206,12 @@ export class SqliteStore extends PlannedStore implements Store {
       limit,
     );
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: toDate(row.lease_expires_at) }));
+  }
+
+  async findExpiredApprovals(now: Date, limit: number): Promise<string[]> {
+    return this.connection
+      .all<{ id: string }>("SELECT id FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= ? ORDER BY awaiting_until LIMIT ?", sqliteTime(now), limit)
+      .map((row) => row.id);
   }
 
   async findDueRetries(now: Date, limit: number) {

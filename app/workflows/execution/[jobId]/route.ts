@@ -1,7 +1,7 @@
 import { jobIdFrom, type JobRouteContext } from "@/lib/api/params";
 import { requireUser } from "@/lib/auth/require-user";
-import { getOwnJob } from "@/lib/jobs/service";
-import { executionToJson, jobToJson } from "@/lib/jobs/serialize";
+import { getOwnJobDetails } from "@/lib/jobs/service";
+import { executionToJson, jobToJson, rerunToJson } from "@/lib/jobs/serialize";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -10,7 +10,7 @@ export const dynamic = "force-dynamic";
 export const GET = handleErrors(async (request: Request, context: JobRouteContext) => {
   const rt = runtime();
   const user = await requireUser(rt, request);
-  const job = await getOwnJob(rt.store, user.id, await jobIdFrom(context));
+  const job = await getOwnJobDetails(rt.store, user.id, await jobIdFrom(context));
   const steps = rt.findWorkflow(job.workflowId)?.config.steps.map(({ name, type, label }) => ({ name, type, label })) ?? [];
-  return Response.json({ success: true, job: jobToJson(job), execution: executionToJson(job.execution), checkpoints: job.layout, steps });
+  return Response.json({ success: true, job: jobToJson(job), execution: executionToJson(job.execution), checkpoints: job.layout, steps, reruns: job.reruns.map(rerunToJson) });
 });

@@ -1,0 +1,71 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { RotateCw } from "lucide-react";
+import { errorMessage, postJson } from "@/components/api/client";
+import type { RerunResponse, Workflow } from "@/components/api/types";
+import { jobQueryKey, runsQueryKey } from "@/components/jobs/use-job-live";
+import { Spinner } from "@/components/ui/states";
+import { buttonClass } from "@/components/ui/styles";
+import { WorkflowInputs } from "@/components/workflows/workflow-inputs";
+
+/**
+ * "Rerun from here": the run's inputs, prefilled and editable; the steps before this one are taken
+ * from the run as they are (POST /workflows/rerun), so only this step and the ones after it run again.
+ */
+export function RerunForm({
+  jobId,
+  fromStep,
+  stepLabel,
+  workflow,
+  inputs,
+  onClose,
+}: {
+  jobId: string;
+  fromStep: number;
+  stepLabel: string;
+  workflow: Workflow;
+  inputs: Record<string, string>;
+  onClose: () => void;
+}) {
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(workflow.inputs.map((input) => [input.name, inputs[input.name] ?? input.default ?? ""])));
+  const rerun = useMutation({
+    mutationFn: () => postJson<RerunResponse>(`/workflows/rerun/${jobId}`, { from_step: fromStep, inputs: values }),
+    onSuccess: (answer) => {
+      void queryClient.invalidateQueries({ queryKey: jobQueryKey(jobId) });
+      void queryClient.invalidateQueries({ queryKey: runsQueryKey });
+      router.push(`/runs/${answer.job_id}`);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    rerun.mutate();
+  };
+  const kept = workflow.steps.slice(0, fromStep).map((step) => step.label);
+  return (
+    <form onSubmit={submit} className="mt-4 space-y-4 rounded-xl border border-amber-500/40 bg-slate-950 p-4" aria-label={`Rerun from ${stepLabel}`} data-testid="rerun-form">
+      <p className="text-sm text-slate-200">
+        {kept.length > 0 ? `Keeps ${kept.join(", ")} from this run, unchanged and not paid for again; runs ${stepLabel} and what follows with these inputs.` : `Runs every step again with these inputs, on the same image.`}
+      </p>
+      <WorkflowInputs inputs={workflow.inputs} values={values} onChange={(name, value) => setValues((current) => ({ ...current, [name]: value }))} />
+      <div className="flex flex-wrap gap-2">
+        <button type="submit" className={buttonClass("primary")} disabled={rerun.isPending || rerun.isSuccess}>
+          {rerun.isPending ? <Spinner /> : <RotateCw aria-hidden className="size-4" />}
+          Start rerun
+        </button>
+        <button type="button" className={buttonClass("ghost")} onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {rerun.isError && (
+        <p role="alert" className="text-sm text-red-300">
+          {errorMessage(rerun.error)}
+        </p>
+      )}
+    </form>
+  );
+}
