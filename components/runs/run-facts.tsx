@@ -6,6 +6,7 @@ import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { attemptLabel } from "@/lib/jobs/attempts";
 import { viewAttempts, type JobView } from "@/components/jobs/job-state";
 import { FramedImage } from "@/components/ui/media-frame";
+import { formatUsd } from "@/components/ui/money";
 import { statusLabel } from "@/components/ui/status-badge";
 import { cardClass } from "@/components/ui/styles";
 import { formatDuration, formatMoment, useNow } from "@/components/ui/time";
@@ -57,7 +58,15 @@ function RawJson({ label, value }: { label: string; value: unknown }) {
   );
 }
 
-function StepRecord({ index, label, checkpoint }: { index: number; label: string; checkpoint: Checkpoint | undefined }) {
+type StepDetails = ExecutionDetails["steps"][number];
+
+function stepCost(step: StepDetails): string {
+  const estimated = step.estimated_usd === null ? "unknown" : formatUsd(step.estimated_usd);
+  return step.actual_usd === null ? `estimated ${estimated}` : `${formatUsd(step.actual_usd)} (estimated ${estimated})`;
+}
+
+function StepRecord({ index, step, checkpoint }: { index: number; step: StepDetails; checkpoint: Checkpoint | undefined }) {
+  const { label } = step;
   return (
     <li className="rounded-xl border border-slate-800 p-4" data-testid={`checkpoint-${index}`}>
       <div className="flex flex-wrap items-baseline justify-between gap-2">
@@ -68,7 +77,7 @@ function StepRecord({ index, label, checkpoint }: { index: number; label: string
       </div>
       {checkpoint && (
         <>
-          <dl className="mt-3 grid gap-3 sm:grid-cols-3">
+          <dl className="mt-3 grid gap-3 sm:grid-cols-4">
             <Fact term="Started">
               <When iso={checkpoint.started_at} />
             </Fact>
@@ -76,6 +85,9 @@ function StepRecord({ index, label, checkpoint }: { index: number; label: string
               <When iso={checkpoint.completed_at} />
             </Fact>
             <Fact term="Took">{took(checkpoint.started_at, checkpoint.completed_at) ?? "—"}</Fact>
+            <Fact term="Cost">
+              <span data-testid={`step-cost-${index}`}>{stepCost(step)}</span>
+            </Fact>
           </dl>
           {checkpoint.error && <p className="mt-3 break-words text-sm text-slate-200">{checkpoint.error}</p>}
           {(checkpoint.output || checkpoint.state) && (
@@ -140,6 +152,11 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
               <When iso={job.completed_at} />
             </Fact>
             {took(job.created_at, job.completed_at) && <Fact term="Took">{took(job.created_at, job.completed_at)}</Fact>}
+            <Fact term="Cost">
+              <span data-testid="detail-cost">
+                {formatUsd(details.cost.actual_usd)} of {formatUsd(details.cost.estimated_usd)} estimated
+              </span>
+            </Fact>
             {view.status === "pending_retry" && job.next_retry_at && (
               <Fact term="Next automatic try">
                 <When iso={job.next_retry_at} />
@@ -166,7 +183,7 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
         <p className="mt-1 text-xs text-slate-400">What each step saved. A retry resumes after the last one done.</p>
         <ol className="mt-4 space-y-3">
           {steps.map((step, index) => (
-            <StepRecord key={step.name} index={index} label={step.label} checkpoint={checkpoints[String(index)]} />
+            <StepRecord key={step.name} index={index} step={step} checkpoint={checkpoints[String(index)]} />
           ))}
         </ol>
       </section>

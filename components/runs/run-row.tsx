@@ -7,6 +7,7 @@ import { isActiveStatus } from "@/components/jobs/job-state";
 import { aspectOf, mediaSrc, resultVideo } from "@/components/jobs/media";
 import { firstWords, runPrompt } from "@/components/runs/run-title";
 import { FramedImage, FramedVideoStill } from "@/components/ui/media-frame";
+import { runCostLabel } from "@/components/ui/money";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { formatDuration, RelativeTime } from "@/components/ui/time";
 
@@ -49,6 +50,7 @@ export function RunRow({ job, workflow }: { job: Job; workflow: Workflow | undef
             <RelativeTime iso={job.created_at} />
             {duration && <span> · took {duration}</span>}
             {isActiveStatus(job.status) && <span> · {job.progress}%</span>}
+            <span data-testid="run-cost"> · {runCostLabel(job)}</span>
           </span>
           {job.error && job.status === "failed" && <span className="block truncate text-xs text-red-300">{job.error}</span>}
         </span>

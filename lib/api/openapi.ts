@@ -2,6 +2,8 @@ import "server-only";
 import { z } from "zod";
 import {
   errorBodySchema,
+  estimateRequestSchema,
+  estimateResponseSchema,
   executeFormSchema,
   executeResponseSchema,
   executionDetailsResponseSchema,
@@ -55,6 +57,20 @@ export function openApiDocument(serverUrl: string) {
           security: bearer,
           requestBody: { required: true, content: { "multipart/form-data": { schema: schema(executeFormSchema, "input") } } },
           responses: { "202": { description: "Job queued", content: json(executeResponseSchema) }, ...errors(400, 401, 404, 413, 415, 422, 429) },
+        },
+      },
+      "/workflows/estimate": {
+        post: {
+          summary: "What a run would cost: the execute form's fields (no file needed), or the same fields as JSON, plus candidates",
+          security: bearer,
+          requestBody: {
+            required: true,
+            content: {
+              "multipart/form-data": { schema: schema(estimateRequestSchema, "input") },
+              "application/json": { schema: schema(estimateRequestSchema, "input") },
+            },
+          },
+          responses: { "200": { description: "The estimate, per step and in total", content: json(estimateResponseSchema) }, ...errors(400, 401, 404, 415) },
         },
       },
       "/workflows/retry/{job_id}": {

@@ -31,6 +31,31 @@ export const errorBodySchema = z
   })
   .meta({ id: "Error" });
 
+export const costBasisSchema = z.enum(["priced", "local", "no_model", "unpriced"]).meta({
+  description:
+    "priced: the step's pricing in config.json applied. local: the models run locally and cost nothing. no_model: the step runs no model. unpriced: a paid model without pricing, cost unknown.",
+});
+
+export const estimateSchema = z
+  .object({
+    total_usd: z.number().meta({ description: "The sum of the steps whose cost is known." }),
+    currency: z.literal("USD"),
+    complete: z.boolean().meta({ description: "False when a step's cost is unknown: the total is a lower bound." }),
+    candidates: z.number().int(),
+    note: z.string().nullable().meta({ description: "Set when nothing is charged because the models run locally." }),
+    steps: z.array(z.object({ step: z.number().int(), step_name: z.string(), basis: costBasisSchema, estimated_usd: z.number().nullable() })),
+  })
+  .meta({ id: "CostEstimate" });
+
+export const estimateRequestSchema = z
+  .object({
+    workflow_id: z.string().min(1).max(64),
+    candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run." }),
+  })
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute. No file is needed." }));
+
+export const estimateResponseSchema = z.object({ success: z.literal(true), workflow_id: z.string(), estimate: estimateSchema });
+
 export const workflowSchema = z
   .object({
     id: z.string(),
@@ -52,12 +77,18 @@ export const workflowSchema = z
       }),
     ),
     accepts: z.object({ content_types: z.array(z.string()), max_bytes: z.number(), max_pixels: z.number() }),
+    estimate: estimateSchema.meta({ description: "What a run with the default inputs is expected to cost." }),
   })
   .meta({ id: "Workflow" });
 
 export const listWorkflowsResponseSchema = z.object({ success: z.literal(true), workflows: z.array(workflowSchema) });
 
-export const executeResponseSchema = z.object({ success: z.literal(true), job_id: z.uuid(), stream_url: z.string() });
+export const executeResponseSchema = z.object({
+  success: z.literal(true),
+  job_id: z.uuid(),
+  stream_url: z.string(),
+  estimated_cost_usd: z.number().meta({ description: "What the run is expected to cost, in USD (0 when the models run locally)." }),
+});
 
 const checkpointSchema = z.object({
   status: z.enum(["running", "completed", "failed_retryable", "failed", "canceled"]),
@@ -91,6 +122,8 @@ export const jobSchema = z
     updated_at: z.string(),
     completed_at: z.string().nullable(),
     input_file: z.object({ filename: z.string(), content_type: z.string(), size: z.number(), width: z.number(), height: z.number() }).nullable(),
+    estimated_cost_usd: z.number().meta({ description: "The cost estimated when the job was created, in USD (0 when the models run locally)." }),
+    actual_cost_usd: z.number().meta({ description: "What the job's completed steps cost so far, in USD (failed steps are not charged)." }),
   })
   .meta({ id: "Job" });
 
@@ -115,7 +148,17 @@ export const executionDetailsResponseSchema = z.object({
   job: jobSchema,
   execution: executionSchema,
   checkpoints: z.record(z.string(), checkpointSchema),
-  steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string() })),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      label: z.string(),
+      estimated_usd: z.number().nullable().meta({ description: "The step's estimate when the job was created; null when its price is unknown." }),
+      actual_usd: z.number().nullable().meta({ description: "What the step cost: null until it completed or when its price is unknown, 0 when it failed." }),
+      provider_seconds: z.number().nullable().meta({ description: "The provider's own compute time for the step, when it reports one." }),
+    }),
+  ),
+  cost: z.object({ currency: z.literal("USD"), estimated_usd: z.number(), actual_usd: z.number() }),
 });
 
 export const jobActionResponseSchema = z.object({ success: z.literal(true), job: jobSchema, stream_url: z.string() });

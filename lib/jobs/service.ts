@@ -5,10 +5,12 @@ import type { Config } from "@/lib/config";
 import type { WorkflowDriver } from "@/lib/engine/driver";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Logger } from "@/lib/log";
+import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
 import type { JobRecord, Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
+import type { WorkflowEstimate } from "@/lib/workflows/pricing";
 import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/versions";
 
 /** What the job use cases need from the runtime (lib/server/runtime.ts). */
@@ -30,19 +32,26 @@ export interface NewJob {
   upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
 }
 
+export interface CreatedJob {
+  jobId: string;
+  estimate: WorkflowEstimate;
+}
+
 /** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
-export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver">, input: NewJob): Promise<string> {
+export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
   const { workflow } = input;
+  const estimate = estimateJob(workflow, deps.providers);
   const jobId = await deps.store.insertJob({
     userId: input.userId,
     workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
     inputs: input.inputs,
     maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
+    estimate: storedEstimate(estimate),
     firstEvent: queuedEvent(workflow),
     upload: input.upload,
   });
   await deps.driver.enqueue(jobId);
-  return jobId;
+  return { jobId, estimate };
 }
 
 /** A new job's first event: queued, before its first step. */

@@ -119,6 +119,16 @@ export interface CheckpointRow {
   attempt: number;
   startedAt: Date | null;
   completedAt: Date | null;
+  /** What the step cost in micro-dollars: set when it completed (null: unknown price), 0 when it failed. */
+  costMicroUsd: number | null;
+  /** The provider's own time for the step's model runs, when it reports one. */
+  providerMs: number | null;
+}
+
+/** A new job's cost estimate: its total and each step's (null: unknown), in micro-dollars (lib/workflows/pricing.ts). */
+export interface JobEstimate {
+  micros: number;
+  steps: (number | null)[];
 }
 
 export interface StepStart {
@@ -137,6 +147,8 @@ export interface StepCompletion {
   stepIndex: number;
   candidate: number;
   output: Record<string, unknown>;
+  /** What the step cost (micro-dollars, null when its price is unknown) and its provider's own time; absent: left as recorded. */
+  cost?: { micros: number | null; providerMs: number | null };
   completedAt: Date;
   progress: number;
   events: JobEventInput[];
@@ -179,6 +191,8 @@ export interface NewJob {
   workflow: { id: string; version: string; config: unknown };
   inputs: Record<string, string>;
   maxAttempts: number;
+  /** The job's cost estimate (none: 0). */
+  estimate?: JobEstimate;
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
@@ -218,6 +232,10 @@ export interface JobSummary {
   updatedAt: Date;
   completedAt: Date | null;
   upload: UploadSummary | null;
+  /** The cost estimated when the job was created. */
+  estimate: JobEstimate;
+  /** What its completed steps cost so far, in micro-dollars (steps of unknown price not counted). */
+  actualMicroUsd: number;
 }
 
 export interface ExecutionRecord {

@@ -173,6 +173,39 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.leaseRun(jobId, "someone", { ttlMs: 1000 })).toBeDefined();
   });
 
+  it("keeps a job's estimate and each step's cost: a completed step's as reported, a failed step's at 0", async () => {
+    const jobId = await store.insertJob(newJob({ estimate: { micros: 539_000, steps: [0, 39_000, null] } }));
+    const leased = await store.leaseRun(jobId, "runner-cost", { ttlMs: 30_000 });
+    const fence = leased!.fence;
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) })).toBe(true);
+    let job = await store.getJob(jobId);
+    expect(job!.estimate).toEqual({ micros: 539_000, steps: [0, 39_000, null] });
+    expect(job!.checkpoints[0]).toMatchObject({ status: "running", costMicroUsd: null, providerMs: null });
+    const cost = { micros: 39_000, providerMs: 12_345 };
+    expect(await store.completeStep(fence, { jobId, stepIndex: 0, candidate: 0, output: {}, cost, completedAt: new Date(), progress: 50, events: [], next: stepStart(jobId, 1) })).toBe(true);
+    expect(
+      await store.parkJob(fence, {
+        jobId,
+        step: { stepIndex: 1, candidate: 0, error: "Replicate is down", errorClass: "retryable", errorReason: "outage" },
+        retryCount: 1,
+        nextRetryAt: new Date(Date.now() + 60_000),
+        provider: "replicate",
+        events: [],
+      }),
+    ).toBe(true);
+    job = await store.getJob(jobId);
+    expect(job!.checkpoints.map((row) => [row.status, row.costMicroUsd, row.providerMs])).toEqual([
+      ["completed", 39_000, 12_345],
+      ["failed_retryable", 0, null],
+    ]);
+    expect(job!.actualMicroUsd).toBe(39_000);
+    const listed = (await store.listJobs(userId, { limit: 100 })).jobs.find((summary) => summary.id === jobId);
+    expect(listed).toMatchObject({ estimate: { micros: 539_000 }, actualMicroUsd: 39_000 });
+    // A job stored without an estimate (older callers) is estimated at 0.
+    const plain = await store.getJob(await store.insertJob(newJob()));
+    expect(plain).toMatchObject({ estimate: { micros: 0, steps: [] }, actualMicroUsd: 0 });
+  });
+
   it("fences every write: once another runner has taken the execution, the old one changes nothing", async () => {
     const { jobId, fence } = await runningJob("stale");
     await store.saveStepState(fence, { jobId, stepIndex: 0, candidate: 0, state: { predictionId: "p1" } });

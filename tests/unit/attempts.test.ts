@@ -67,6 +67,8 @@ function snapshot(moment: Moment): ExecutionDetails {
     attempts: moment.runsStarted,
     retryCount: moment.retryCount,
     maxAttempts: MAX,
+    estimate: { micros: 0, steps: [] },
+    actualMicroUsd: 0,
   };
   const job = jobToJson(row);
   return {
@@ -87,6 +89,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     },
     checkpoints: {},
     steps: [],
+    cost: { currency: "USD", estimated_usd: 0, actual_usd: 0 },
   };
 }
 

@@ -53,6 +53,8 @@ export class PostgresStore extends PlannedStore implements Store {
       job.firstEvent.type,
       JSON.stringify(job.firstEvent.data),
       JSON.stringify(job.workflow.config),
+      job.estimate?.micros ?? 0,
+      JSON.stringify(job.estimate?.steps ?? []),
     ];
     if (upload) values.push(randomUUID(), upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
     // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none.
@@ -60,8 +62,8 @@ export class PostgresStore extends PlannedStore implements Store {
       `WITH v AS (
          INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $11::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
        ), j AS (
-         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
+         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, estimated_micro_usd, cost_estimate, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $5::jsonb, $12::int, $13::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
        ), e AS (
          INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) SELECT $7, j.id, $3, $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
        ), ev AS (
@@ -70,7 +72,7 @@ export class PostgresStore extends PlannedStore implements Store {
          upload
            ? `, u AS (
          INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-         SELECT $12, j.id, $2, $13, $14, $15::int, $16::int, $17::int, $18::bytea, $6::timestamp(3) FROM j
+         SELECT $14, j.id, $2, $15, $16, $17::int, $18::int, $19::int, $20::bytea, $6::timestamp(3) FROM j
        )`
            : ""
        }

@@ -28,12 +28,14 @@ export class SqliteStore extends PlannedStore implements Store {
     c.write(() => {
       c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
       c.run(
-        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, estimated_micro_usd, cost_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
         id,
         job.userId,
         job.workflow.id,
         job.workflow.version,
         JSON.stringify(job.inputs),
+        job.estimate?.micros ?? 0,
+        JSON.stringify(job.estimate?.steps ?? []),
         at,
         at,
       );

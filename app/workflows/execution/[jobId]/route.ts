@@ -1,7 +1,7 @@
 import { jobIdFrom, type JobRouteContext } from "@/lib/api/params";
 import { requireUser } from "@/lib/auth/require-user";
 import { getOwnJob } from "@/lib/jobs/service";
-import { executionToJson, jobToJson } from "@/lib/jobs/serialize";
+import { costToJson, executionToJson, jobToJson, stepsToJson } from "@/lib/jobs/serialize";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -11,6 +11,6 @@ export const GET = handleErrors(async (request: Request, context: JobRouteContex
   const rt = runtime();
   const user = await requireUser(rt, request);
   const job = await getOwnJob(rt.store, user.id, await jobIdFrom(context));
-  const steps = rt.findWorkflow(job.workflowId)?.config.steps.map(({ name, type, label }) => ({ name, type, label })) ?? [];
-  return Response.json({ success: true, job: jobToJson(job), execution: executionToJson(job.execution), checkpoints: job.layout, steps });
+  const steps = rt.findWorkflow(job.workflowId)?.config.steps ?? [];
+  return Response.json({ success: true, job: jobToJson(job), execution: executionToJson(job.execution), checkpoints: job.layout, steps: stepsToJson(job, steps), cost: costToJson(job) });
 });
