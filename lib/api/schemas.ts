@@ -168,3 +168,37 @@ export const listJobsResponseSchema = z.object({
   jobs: z.array(jobSchema),
   next_cursor: z.uuid().nullable(),
 });
+
+export const usageResponseSchema = z.object({
+  success: z.literal(true),
+  from: z.string(),
+  to: z.string(),
+  currency: z.literal("USD"),
+  total_usd: z.number(),
+  by_workflow: z.array(z.object({ workflow_id: z.string(), workflow_name: z.string(), total_usd: z.number(), charged_steps: z.number().int() })),
+  by_day: z.array(z.object({ day: z.string().meta({ description: "YYYY-MM-DD, UTC" }), total_usd: z.number() })),
+  items: z.array(
+    z.object({
+      job_id: z.uuid(),
+      workflow_id: z.string(),
+      step: z.number().int(),
+      step_name: z.string().nullable(),
+      candidate: z.number().int(),
+      cost_usd: z.number(),
+      charged_at: z.string(),
+    }),
+  ),
+  truncated: z.boolean().meta({ description: "True when the range holds more charged steps than one answer lists (10,000); narrow it." }),
+});
+
+export const budgetSettingsResponseSchema = z.object({
+  success: z.literal(true),
+  monthly_budget_usd: z.number().nullable().meta({ description: "The budget that applies: the lower of the server's and the user's own; null for none." }),
+  server_budget_usd: z.number().nullable().meta({ description: "USER_MONTHLY_BUDGET_USD; a user may only set a lower budget." }),
+  own_budget_usd: z.number().nullable(),
+  month_start: z.string(),
+  month_spent_usd: z.number(),
+  month_outstanding_usd: z.number().meta({ description: "What the user's queued, running and parked jobs are still expected to spend." }),
+});
+
+export const budgetUpdateSchema = z.object({ monthly_budget_usd: z.number().nonnegative().max(1_000_000).nullable() }).strict();

@@ -5,6 +5,7 @@ import type { Config } from "@/lib/config";
 import type { WorkflowDriver } from "@/lib/engine/driver";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Logger } from "@/lib/log";
+import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
@@ -41,15 +42,19 @@ export interface CreatedJob {
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
   const { workflow } = input;
   const estimate = estimateJob(workflow, deps.providers);
-  const jobId = await deps.store.insertJob({
-    userId: input.userId,
-    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
-    inputs: input.inputs,
-    maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
-    estimate: storedEstimate(estimate),
-    firstEvent: queuedEvent(workflow),
-    upload: input.upload,
-  });
+  const budget = await budgetGuard(deps, input.userId);
+  const jobId = await withinBudget(() =>
+    deps.store.insertJob({
+      userId: input.userId,
+      workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
+      inputs: input.inputs,
+      maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
+      estimate: storedEstimate(estimate),
+      ...(budget && { budget }),
+      firstEvent: queuedEvent(workflow),
+      upload: input.upload,
+    }),
+  );
   await deps.driver.enqueue(jobId);
   return { jobId, estimate };
 }
@@ -83,10 +88,14 @@ export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
   const steps = workflow?.config.steps ?? [];
   const stepIndex = Math.min(job.execution.currentStep, Math.max(0, steps.length - 1));
   await refuseChangedWorkflow(deps.store, job, workflow, stepIndex);
-  const claimed = await deps.store.requeueJob(jobId, {
-    from: job.status as JobStatus,
-    event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
-  });
+  const budget = await budgetGuard(deps, userId);
+  const claimed = await withinBudget(() =>
+    deps.store.requeueJob(jobId, {
+      from: job.status as JobStatus,
+      event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
+      ...(budget && { budget }),
+    }),
+  );
   if (!claimed) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   deps.notifier.notify(jobId);
   // A person asking to retry now should not wait for the next sweep to probe the failing provider:

@@ -52,10 +52,22 @@ export interface Store {
   /** A step stopped by a cancel: its checkpoint says canceled, and a job still queued or running becomes canceled. */
   cancelStep(fence: Fence, cancel: { jobId: string; stepIndex: number; candidate: number; message: string; event: JobEventInput }): Promise<boolean>;
 
+  // ---- spending
+  /** A user's spend since `since` (charged steps) and what their active jobs are still expected to spend, in micro-dollars. */
+  readSpending(userId: string, since: Date): Promise<Spending>;
+  /** A user's charged steps (cost above 0) completed in [from, to), oldest first, at most `limit`. */
+  listCharges(userId: string, range: { from: Date; to: Date; limit: number }): Promise<Charge[]>;
+  /** The monthly limit a user set for themselves, in micro-dollars; null when none. */
+  readUserBudget(userId: string): Promise<number | null>;
+  setUserBudget(userId: string, limitMicros: number | null): Promise<void>;
+
   // ---- a person's actions
   cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
-  /** Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale). */
-  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput }): Promise<boolean>;
+  /**
+   * Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale).
+   * With `budget`, throws BudgetExceededError (and changes nothing) when the job's remaining estimate would pass it.
+   */
+  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean>;
 
   // ---- recovery and the retry sweep
   /** Queued or running executions whose lease is free, expired, or held by an owner starting with `localPrefix` (the caller checks those). */
@@ -80,6 +92,51 @@ export interface Store {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A user's monthly budget a write must stay within: this month's spend, plus what the user's active
+ * jobs (queued, running, parked) are still expected to spend, plus the new work's estimate.
+ */
+export interface BudgetGuard {
+  limitMicros: number;
+  /** The start of the month whose spend counts. */
+  monthStart: Date;
+}
+
+export interface Spending {
+  /** Charged since the given time. */
+  spentMicros: number;
+  /** Still expected of the active jobs: each one's estimate less what it has cost so far. */
+  outstandingMicros: number;
+}
+
+export interface Charge {
+  jobId: string;
+  workflowId: string;
+  stepIndex: number;
+  candidate: number;
+  costMicroUsd: number;
+  chargedAt: Date;
+}
+
+const BUDGET_EXCEEDED = Symbol.for("montage.budget-exceeded");
+
+/** A write refused by its budget guard; recognised by a brand (see docs/architecture.md). */
+export class BudgetExceededError extends Error {
+  override readonly name = "BudgetExceededError";
+  readonly [BUDGET_EXCEEDED] = true;
+  constructor(
+    readonly limitMicros: number,
+    readonly committedMicros: number,
+    readonly requestedMicros: number,
+  ) {
+    super("The monthly budget would be exceeded");
+  }
+}
+
+export function isBudgetExceeded(error: unknown): error is BudgetExceededError {
+  return typeof error === "object" && error !== null && (error as { [BUDGET_EXCEEDED]?: unknown })[BUDGET_EXCEEDED] === true;
 }
 
 /** A lease: who holds it and the fencing number of their take. */
@@ -193,6 +250,7 @@ export interface NewJob {
   maxAttempts: number;
   /** The job's cost estimate (none: 0). */
   estimate?: JobEstimate;
+  budget?: BudgetGuard;
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };

@@ -304,6 +304,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
       [
+        "/api/budget",
         "/jobs",
         "/jobs/{job_id}/input",
         "/jobs/{job_id}/stream",
@@ -313,6 +314,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
         "/workflows/execution/{job_id}",
         "/workflows/list",
         "/workflows/retry/{job_id}",
+        "/usage",
       ].sort(),
     );
     expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("workflow_id");

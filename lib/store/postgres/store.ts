@@ -3,11 +3,14 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { PostgresConnection, postgresTime } from "@/lib/store/postgres/connection";
-import { applyPostgresPlans } from "@/lib/store/postgres/plans";
+import type { JobEventInput, JobStatus } from "@/lib/contract/events";
+import { requeuePlan } from "@/lib/store/plans";
+import { PostgresConnection, postgresTime, type Query } from "@/lib/store/postgres/connection";
+import { applyPostgresPlan, applyPostgresPlans } from "@/lib/store/postgres/plans";
+import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import type { BudgetGuard, Charge, CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Spending, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -58,7 +61,8 @@ export class PostgresStore extends PlannedStore implements Store {
     ];
     if (upload) values.push(randomUUID(), upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
     // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none.
-    await this.connection.query(
+    const insert = (query: Query) =>
+      query(
       `WITH v AS (
          INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $11::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
        ), j AS (
@@ -79,7 +83,41 @@ export class PostgresStore extends PlannedStore implements Store {
        SELECT id FROM j`,
       values,
     );
+    const budget = job.budget;
+    if (!budget) await insert(this.connection.query.bind(this.connection));
+    // Within a budget: the check (under the user's lock) and the insert commit together.
+    else await this.connection.transaction(async (query) => {
+      await checkBudget(query, job.userId, budget, job.estimate?.micros ?? 0);
+      await insert(query);
+    });
     return id;
+  }
+
+  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
+    const budget = change.budget;
+    if (!budget) return super.requeueJob(jobId, change);
+    return this.connection.transaction(async (query) => {
+      const remaining = await remainingEstimate(query, jobId);
+      if (!remaining) return false;
+      await checkBudget(query, remaining.userId, budget, remaining.micros, jobId);
+      return (await applyPostgresPlan(query, requeuePlan(jobId, change), new Date())) !== undefined;
+    });
+  }
+
+  readSpending(userId: string, since: Date): Promise<Spending> {
+    return readSpending(this.connection.query.bind(this.connection), userId, since);
+  }
+
+  listCharges(userId: string, range: { from: Date; to: Date; limit: number }): Promise<Charge[]> {
+    return listCharges(this.connection, userId, range);
+  }
+
+  readUserBudget(userId: string): Promise<number | null> {
+    return readUserBudget(this.connection, userId);
+  }
+
+  setUserBudget(userId: string, limitMicros: number | null): Promise<void> {
+    return setUserBudget(this.connection, userId, limitMicros);
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {

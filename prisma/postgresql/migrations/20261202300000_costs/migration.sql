@@ -12,7 +12,7 @@ ADD COLUMN     "provider_ms" INTEGER;
 -- CreateTable
 CREATE TABLE "user_budgets" (
     "user_id" TEXT NOT NULL,
-    "monthly_limit_micro_usd" INTEGER NOT NULL,
+    "monthly_limit_micro_usd" BIGINT NOT NULL,
     "updated_at" TIMESTAMP(3) NOT NULL,
 
     CONSTRAINT "user_budgets_pkey" PRIMARY KEY ("user_id")

@@ -12,7 +12,7 @@ ALTER TABLE "checkpoints" ADD COLUMN "provider_ms" INTEGER;
 -- CreateTable
 CREATE TABLE "user_budgets" (
     "user_id" TEXT NOT NULL PRIMARY KEY,
-    "monthly_limit_micro_usd" INTEGER NOT NULL,
+    "monthly_limit_micro_usd" BIGINT NOT NULL,
     "updated_at" DATETIME NOT NULL,
     CONSTRAINT "user_budgets_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
