@@ -23,3 +23,18 @@ test("the estimate shows by Execute, and each run's cost on the Runs list and th
   await expect(page.getByTestId("detail-cost")).toHaveText("$0 of $0 estimated");
   await expect(page.getByTestId("step-cost-2")).toHaveText("$0 (estimated $0)");
 });
+
+test("the Budget page shows the month's spend and lets a person set a lower budget", async ({ page }) => {
+  await signUpAndSignIn(page.request, newUser("budget"));
+  await page.goto("/settings/budget");
+  await expect(page.getByRole("heading", { name: "Budget", level: 1 })).toBeVisible();
+  await expect(page.getByTestId("month-spent")).toHaveText("$0");
+  await expect(page.getByTestId("monthly-budget")).toHaveText("No limit");
+  await page.getByLabel("Your monthly budget (USD)").fill("12.5");
+  await page.getByRole("button", { name: "Set budget" }).click();
+  await expect(page.getByTestId("monthly-budget")).toHaveText("$12.50");
+  await expect(page.locator("section[aria-labelledby=budget-title] [role=status]")).toHaveText("Saved.");
+  await expectAccessible(page);
+  await page.getByRole("button", { name: "Remove my budget" }).click();
+  await expect(page.getByTestId("monthly-budget")).toHaveText("No limit");
+});
