@@ -2,7 +2,7 @@ import Link from "next/link";
 import { ArrowRight, History } from "lucide-react";
 import { getSessionUser } from "@/lib/auth/page-session";
 import { readExamples } from "@/lib/examples/manifest";
-import { listWorkflows } from "@/lib/workflows/public";
+import { listPricedWorkflows } from "@/lib/jobs/costs";
 import { ToolCatalog, type ToolCategory } from "@/components/catalog/tool-catalog";
 import { Examples } from "@/components/home/examples";
 import { buttonClass } from "@/components/ui/styles";
@@ -35,7 +35,7 @@ function catalog(): ToolCategory[] {
       label: "Workflows",
       icon: "clapperboard",
       description: "Installed workflows, ready to run on your images.",
-      tools: listWorkflows(runtime().registry, runtime().config).map((workflow, index) => ({
+      tools: listPricedWorkflows(runtime()).map((workflow, index) => ({
         id: `workflow-${workflow.id}`,
         name: workflow.name,
         desc: workflow.description,

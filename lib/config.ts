@@ -30,6 +30,8 @@ const envSchema = z.object({
   /** The time between two waves of parked jobs released to a recovering provider. */
   PROVIDER_RECOVERY_WAVE_SECONDS: z.coerce.number().positive().optional(),
   WORKFLOW_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  /** Each user's monthly spending limit in USD (a calendar month, UTC); unset: no limit. A user may set a lower one. */
+  USER_MONTHLY_BUDGET_USD: z.coerce.number().nonnegative().max(1_000_000).optional(),
   WORKFLOW_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   WORKFLOW_LEASE_SECONDS: z.coerce.number().positive().default(30),
   WORKFLOW_SWEEP_BATCH: z.coerce.number().int().min(1).default(50),

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { History, KeyRound, LayoutGrid, Zap } from "lucide-react";
+import { History, KeyRound, LayoutGrid, Wallet, Zap } from "lucide-react";
 import type { SessionUser } from "@/lib/auth/session";
 import { NavLink } from "@/components/layout/nav-link";
 import { SignOutButton } from "@/components/layout/sign-out-button";
@@ -29,6 +29,10 @@ export function SiteHeader({ user }: { user: SessionUser | null }) {
               <NavLink href="/runs">
                 <History aria-hidden className="hidden size-4 sm:block" />
                 Runs
+              </NavLink>
+              <NavLink href="/settings/budget">
+                <Wallet aria-hidden className="hidden size-4 sm:block" />
+                Budget
               </NavLink>
               <NavLink href="/settings/tokens">
                 <KeyRound aria-hidden className="hidden size-4 sm:block" />

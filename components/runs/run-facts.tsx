@@ -9,6 +9,7 @@ import { viewAttempts, type JobView } from "@/components/jobs/job-state";
 import { RerunForm } from "@/components/runs/rerun-form";
 import { RunLineage } from "@/components/runs/run-lineage";
 import { FramedImage } from "@/components/ui/media-frame";
+import { formatUsd } from "@/components/ui/money";
 import { statusLabel } from "@/components/ui/status-badge";
 import { buttonClass, cardClass } from "@/components/ui/styles";
 import { formatDuration, formatMoment, useNow } from "@/components/ui/time";
@@ -67,7 +68,15 @@ interface RerunFrom {
   inputs: Record<string, string>;
 }
 
-function StepRecord({ index, label, checkpoint, rerunFrom }: { index: number; label: string; checkpoint: Checkpoint | undefined; rerunFrom: RerunFrom | undefined }) {
+type StepDetails = ExecutionDetails["steps"][number];
+
+function stepCost(step: StepDetails): string {
+  const estimated = step.estimated_usd === null ? "unknown" : formatUsd(step.estimated_usd);
+  return step.actual_usd === null ? `estimated ${estimated}` : `${formatUsd(step.actual_usd)} (estimated ${estimated})`;
+}
+
+function StepRecord({ index, step, checkpoint, rerunFrom }: { index: number; step: StepDetails; checkpoint: Checkpoint | undefined; rerunFrom: RerunFrom | undefined }) {
+  const { label } = step;
   const [rerunning, setRerunning] = useState(false);
   return (
     <li className="rounded-xl border border-slate-800 p-4" data-testid={`checkpoint-${index}`}>
@@ -90,7 +99,7 @@ function StepRecord({ index, label, checkpoint, rerunFrom }: { index: number; la
       )}
       {checkpoint && (
         <>
-          <dl className="mt-3 grid gap-3 sm:grid-cols-3">
+          <dl className="mt-3 grid gap-3 sm:grid-cols-4">
             <Fact term="Started">
               <When iso={checkpoint.started_at} />
             </Fact>
@@ -98,6 +107,9 @@ function StepRecord({ index, label, checkpoint, rerunFrom }: { index: number; la
               <When iso={checkpoint.completed_at} />
             </Fact>
             <Fact term="Took">{took(checkpoint.started_at, checkpoint.completed_at) ?? "—"}</Fact>
+            <Fact term="Cost">
+              <span data-testid={`step-cost-${index}`}>{stepCost(step)}</span>
+            </Fact>
           </dl>
           {checkpoint.error && <p className="mt-3 break-words text-sm text-slate-200">{checkpoint.error}</p>}
           {(checkpoint.output || checkpoint.state) && (
@@ -167,6 +179,11 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
               <When iso={job.completed_at} />
             </Fact>
             {took(job.created_at, job.completed_at) && <Fact term="Took">{took(job.created_at, job.completed_at)}</Fact>}
+            <Fact term="Cost">
+              <span data-testid="detail-cost">
+                {formatUsd(details.cost.actual_usd)} of {formatUsd(details.cost.estimated_usd)} estimated
+              </span>
+            </Fact>
             {view.status === "pending_retry" && job.next_retry_at && (
               <Fact term="Next automatic try">
                 <When iso={job.next_retry_at} />
@@ -196,7 +213,7 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
             <StepRecord
               key={step.name}
               index={index}
-              label={step.label}
+              step={step}
               checkpoint={checkpoints[String(index)]}
               rerunFrom={index <= rerunLimit && workflow ? { jobId: job.id, workflow, inputs: job.inputs } : undefined}
             />

@@ -7,6 +7,7 @@ import { isActiveStatus } from "@/components/jobs/job-state";
 import { aspectOf, mediaSrc, resultVideo } from "@/components/jobs/media";
 import { firstWords, runPrompt } from "@/components/runs/run-title";
 import { FramedImage, FramedVideoStill } from "@/components/ui/media-frame";
+import { runCostLabel } from "@/components/ui/money";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { formatDuration, RelativeTime } from "@/components/ui/time";
 
@@ -49,6 +50,7 @@ export function RunRow({ job, workflow, reruns = 0 }: { job: Job; workflow: Work
             <RelativeTime iso={job.created_at} />
             {duration && <span> · took {duration}</span>}
             {isActiveStatus(job.status) && <span> · {job.progress}%</span>}
+            <span data-testid="run-cost"> · {runCostLabel(job)}</span>
             {reruns > 0 && <span data-testid="run-row-reruns"> · {reruns === 1 ? "1 rerun" : `${reruns} reruns`}</span>}
           </span>
           {job.parent_job_id && (

@@ -5,6 +5,7 @@ import type { FormEvent, ReactNode, Ref } from "react";
 import { Play, Plus, Workflow as WorkflowGlyph } from "lucide-react";
 import { errorMessage } from "@/components/api/client";
 import { EmptyState, ErrorState, Skeleton, Spinner } from "@/components/ui/states";
+import { estimateLabel } from "@/components/ui/money";
 import { buttonClass } from "@/components/ui/styles";
 import { ImageDropzone } from "@/components/workflows/image-dropzone";
 import type { RunFormState } from "@/components/workflows/use-run-form";
@@ -103,11 +104,14 @@ export function RunForm({
                 New run
               </button>
             ) : (
-              <button key="execute" type="submit" className={`${buttonClass("primary", "lg")} w-full`} disabled={missing !== null || primary.pending} aria-describedby="execute-hint">
+              <button key="execute" type="submit" className={`${buttonClass("primary", "lg")} w-full`} disabled={missing !== null || primary.pending} aria-describedby="execute-hint execute-estimate">
                 {primary.pending ? <Spinner className="size-5" /> : <Play aria-hidden className="size-5" />}
                 {primary.pending ? "Uploading…" : "Execute"}
               </button>
             )}
+            <p id="execute-estimate" className="text-center text-sm text-slate-200" data-testid="execute-estimate">
+              {estimateLabel(selected.estimate)}
+            </p>
             <p id="execute-hint" className="min-h-5 text-center text-xs text-slate-300">
               {primary.kind === "new-run"
                 ? "Your run is going. New run keeps it going and lets you start another."

@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   invalid_form: 400,
   invalid_json: 400,
   unauthorized: 401,
+  budget_exceeded: 402,
   forbidden: 403,
   not_found: 404,
   wrong_state: 409,

@@ -1,7 +1,11 @@
 import "server-only";
 import { z } from "zod";
 import {
+  budgetSettingsResponseSchema,
+  budgetUpdateSchema,
   errorBodySchema,
+  estimateRequestSchema,
+  estimateResponseSchema,
   executeFormSchema,
   executeResponseSchema,
   executionDetailsResponseSchema,
@@ -12,6 +16,7 @@ import {
   approveBodySchema,
   rerunBodySchema,
   rerunResponseSchema,
+  usageResponseSchema,
 } from "@/lib/api/schemas";
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate the requests. */
@@ -25,6 +30,7 @@ function errors(...statuses: number[]) {
   const descriptions: Record<number, string> = {
     400: "Bad request or form",
     401: "Missing, invalid or revoked token",
+    402: "budget_exceeded: this month's spend, plus what active jobs expect, plus this estimate would pass the monthly budget (nothing is stored)",
     404: "Unknown job or workflow (another user's job is not found either)",
     409: "The job is in the wrong state for this action",
     413: "Upload too large",
@@ -58,7 +64,21 @@ export function openApiDocument(serverUrl: string) {
           description: "Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
           security: bearer,
           requestBody: { required: true, content: { "multipart/form-data": { schema: schema(executeFormSchema, "input") } } },
-          responses: { "202": { description: "Job queued", content: json(executeResponseSchema) }, ...errors(400, 401, 404, 413, 415, 422, 429) },
+          responses: { "202": { description: "Job queued", content: json(executeResponseSchema) }, ...errors(400, 401, 402, 404, 413, 415, 422, 429) },
+        },
+      },
+      "/workflows/estimate": {
+        post: {
+          summary: "What a run would cost: the execute form's fields (no file needed), or the same fields as JSON, plus candidates",
+          security: bearer,
+          requestBody: {
+            required: true,
+            content: {
+              "multipart/form-data": { schema: schema(estimateRequestSchema, "input") },
+              "application/json": { schema: schema(estimateRequestSchema, "input") },
+            },
+          },
+          responses: { "200": { description: "The estimate, per step and in total", content: json(estimateResponseSchema) }, ...errors(400, 401, 404, 415) },
         },
       },
       "/workflows/retry/{job_id}": {
@@ -66,7 +86,7 @@ export function openApiDocument(serverUrl: string) {
           summary: "Retry a failed, parked or canceled job from its last checkpoint",
           security: bearer,
           parameters: [jobIdParameter],
-          responses: { "200": { description: "Job queued again", content: json(jobActionResponseSchema) }, ...errors(401, 404, 409) },
+          responses: { "200": { description: "Job queued again", content: json(jobActionResponseSchema) }, ...errors(401, 402, 404, 409) },
         },
       },
       "/workflows/rerun/{job_id}": {
@@ -80,7 +100,7 @@ export function openApiDocument(serverUrl: string) {
             required: true,
             content: { "application/json": { schema: schema(rerunBodySchema, "input") }, "multipart/form-data": { schema: schema(rerunBodySchema, "input") } },
           },
-          responses: { "202": { description: "Rerun queued", content: json(rerunResponseSchema) }, ...errors(400, 401, 404, 409, 413, 415, 422, 429) },
+          responses: { "202": { description: "Rerun queued", content: json(rerunResponseSchema) }, ...errors(400, 401, 402, 404, 409, 413, 415, 422, 429) },
         },
       },
       "/workflows/approve/{job_id}": {
@@ -108,6 +128,31 @@ export function openApiDocument(serverUrl: string) {
           security: bearer,
           parameters: [jobIdParameter],
           responses: { "200": { description: "Execution details", content: json(executionDetailsResponseSchema) }, ...errors(401, 404) },
+        },
+      },
+      "/usage": {
+        get: {
+          summary: "The caller's spend: in total, per workflow, per day (UTC), and the charged steps",
+          description: "from and to are dates (YYYY-MM-DD, to includes its whole day) or ISO 8601 date-times; default: this month so far. At most 366 days.",
+          security: bearer,
+          parameters: [
+            { name: "from", in: "query", required: false, schema: { type: "string" } },
+            { name: "to", in: "query", required: false, schema: { type: "string" } },
+          ],
+          responses: { "200": { description: "The ledger", content: json(usageResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/api/budget": {
+        get: {
+          summary: "The caller's monthly budget and this month's spend",
+          security: bearer,
+          responses: { "200": { description: "Budget and spend", content: json(budgetSettingsResponseSchema) }, ...errors(401) },
+        },
+        put: {
+          summary: "Set (or, with null, remove) the caller's own monthly budget; it may only be lower than the server's",
+          security: bearer,
+          requestBody: { required: true, content: { "application/json": { schema: schema(budgetUpdateSchema, "input") } } },
+          responses: { "200": { description: "Budget and spend", content: json(budgetSettingsResponseSchema) }, ...errors(400, 401) },
         },
       },
       "/jobs": {

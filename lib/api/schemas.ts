@@ -31,6 +31,31 @@ export const errorBodySchema = z
   })
   .meta({ id: "Error" });
 
+export const costBasisSchema = z.enum(["priced", "local", "no_model", "unpriced"]).meta({
+  description:
+    "priced: the step's pricing in config.json applied. local: the models run locally and cost nothing. no_model: the step runs no model. unpriced: a paid model without pricing, cost unknown.",
+});
+
+export const estimateSchema = z
+  .object({
+    total_usd: z.number().meta({ description: "The sum of the steps whose cost is known." }),
+    currency: z.literal("USD"),
+    complete: z.boolean().meta({ description: "False when a step's cost is unknown: the total is a lower bound." }),
+    candidates: z.number().int(),
+    note: z.string().nullable().meta({ description: "Set when nothing is charged because the models run locally." }),
+    steps: z.array(z.object({ step: z.number().int(), step_name: z.string(), basis: costBasisSchema, estimated_usd: z.number().nullable() })),
+  })
+  .meta({ id: "CostEstimate" });
+
+export const estimateRequestSchema = z
+  .object({
+    workflow_id: z.string().min(1).max(64),
+    candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run." }),
+  })
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute. No file is needed." }));
+
+export const estimateResponseSchema = z.object({ success: z.literal(true), workflow_id: z.string(), estimate: estimateSchema });
+
 export const workflowSchema = z
   .object({
     id: z.string(),
@@ -52,12 +77,18 @@ export const workflowSchema = z
       }),
     ),
     accepts: z.object({ content_types: z.array(z.string()), max_bytes: z.number(), max_pixels: z.number() }),
+    estimate: estimateSchema.meta({ description: "What a run with the default inputs is expected to cost." }),
   })
   .meta({ id: "Workflow" });
 
 export const listWorkflowsResponseSchema = z.object({ success: z.literal(true), workflows: z.array(workflowSchema) });
 
-export const executeResponseSchema = z.object({ success: z.literal(true), job_id: z.uuid(), stream_url: z.string() });
+export const executeResponseSchema = z.object({
+  success: z.literal(true),
+  job_id: z.uuid(),
+  stream_url: z.string(),
+  estimated_cost_usd: z.number().meta({ description: "What the run is expected to cost, in USD (0 when the models run locally)." }),
+});
 
 const checkpointSchema = z.object({
   status: z.enum(["running", "completed", "failed_retryable", "failed", "canceled"]),
@@ -98,6 +129,8 @@ export const jobSchema = z
       .object({ kind: z.literal("approval"), since: z.string(), until: z.string() })
       .nullable()
       .meta({ description: "While awaiting_approval: what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout." }),
+    estimated_cost_usd: z.number().meta({ description: "The cost estimated when the job was created, in USD (0 when the models run locally)." }),
+    actual_cost_usd: z.number().meta({ description: "What the job's completed steps cost so far, in USD (failed steps are not charged)." }),
   })
   .meta({ id: "Job" });
 
@@ -125,7 +158,17 @@ export const executionDetailsResponseSchema = z.object({
   job: jobSchema,
   execution: executionSchema,
   checkpoints: z.record(z.string(), checkpointSchema),
-  steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string() })),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      label: z.string(),
+      estimated_usd: z.number().nullable().meta({ description: "The step's estimate when the job was created; null when its price is unknown." }),
+      actual_usd: z.number().nullable().meta({ description: "What the step cost: null until it completed or when its price is unknown, 0 when it failed." }),
+      provider_seconds: z.number().nullable().meta({ description: "The provider's own compute time for the step, when it reports one." }),
+    }),
+  ),
+  cost: z.object({ currency: z.literal("USD"), estimated_usd: z.number(), actual_usd: z.number() }),
   /** The jobs rerun from this one, oldest first (the parent is job.parent_job_id). */
   reruns: z.array(rerunSummarySchema),
 });
@@ -162,3 +205,37 @@ export const approveBodySchema = z
     comment: z.string().trim().max(1000).optional().meta({ description: "Kept in the job's events; a rejection's comment is the job's cancel reason" }),
   })
   .strict();
+
+export const usageResponseSchema = z.object({
+  success: z.literal(true),
+  from: z.string(),
+  to: z.string(),
+  currency: z.literal("USD"),
+  total_usd: z.number(),
+  by_workflow: z.array(z.object({ workflow_id: z.string(), workflow_name: z.string(), total_usd: z.number(), charged_steps: z.number().int() })),
+  by_day: z.array(z.object({ day: z.string().meta({ description: "YYYY-MM-DD, UTC" }), total_usd: z.number() })),
+  items: z.array(
+    z.object({
+      job_id: z.uuid(),
+      workflow_id: z.string(),
+      step: z.number().int(),
+      step_name: z.string().nullable(),
+      candidate: z.number().int(),
+      cost_usd: z.number(),
+      charged_at: z.string(),
+    }),
+  ),
+  truncated: z.boolean().meta({ description: "True when the range holds more charged steps than one answer lists (10,000); narrow it." }),
+});
+
+export const budgetSettingsResponseSchema = z.object({
+  success: z.literal(true),
+  monthly_budget_usd: z.number().nullable().meta({ description: "The budget that applies: the lower of the server's and the user's own; null for none." }),
+  server_budget_usd: z.number().nullable().meta({ description: "USER_MONTHLY_BUDGET_USD; a user may only set a lower budget." }),
+  own_budget_usd: z.number().nullable(),
+  month_start: z.string(),
+  month_spent_usd: z.number(),
+  month_outstanding_usd: z.number().meta({ description: "What the user's queued, running and parked jobs are still expected to spend." }),
+});
+
+export const budgetUpdateSchema = z.object({ monthly_budget_usd: z.number().nonnegative().max(1_000_000).nullable() }).strict();

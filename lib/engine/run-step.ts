@@ -5,6 +5,9 @@ import { recordFailure } from "@/lib/engine/record-failure";
 import { needsApproval, overallProgress, stepStart, type Run } from "@/lib/engine/run";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
+import type { ModelProvider, ModelUsage, Providers } from "@/lib/providers/types";
+import type { StepConfig } from "@/lib/workflows/definition";
+import { actualStepCost } from "@/lib/workflows/pricing";
 import { CanceledError, classifyError } from "@/lib/workflows/errors";
 import type { StepContext } from "@/lib/workflows/step-context";
 
@@ -65,11 +68,13 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
   ];
   if (isLast) events.push({ type: "complete", data: { result: output } });
   const completedAt = new Date();
+  const cost = stepCost(step, context.usage);
   const completed = await deps.store.completeStep(fence, {
     jobId: job.jobId,
     stepIndex: index,
     candidate: 0,
     output,
+    cost,
     completedAt,
     progress,
     events,
@@ -84,9 +89,33 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
     logger.info("step finished after the job changed state or was taken over; output discarded");
     return { status: "stopped", why: "job changed state or was taken over" };
   }
-  run.checkpoints.set(index, { ...run.checkpoints.get(index)!, status: "completed", output, state: null, completedAt });
+  run.checkpoints.set(index, { ...run.checkpoints.get(index)!, status: "completed", output, state: null, completedAt, costMicroUsd: cost.micros, providerMs: cost.providerMs });
   logger.info("step completed");
   return { status: "completed", output, ...(startsNext && { nextStarted: true }), ...(isLast && { jobCompleted: true }) };
+}
+
+/** What the step cost, from what its providers reported for the model runs it made. */
+function stepCost(step: StepConfig, usage: ModelUsage[]): { micros: number | null; providerMs: number | null } {
+  const { micros } = actualStepCost(step, usage);
+  const computeSeconds = usage.map((run) => run.computeSeconds).filter((seconds): seconds is number => seconds !== undefined);
+  return { micros, providerMs: computeSeconds.length > 0 ? Math.round(computeSeconds.reduce((sum, s) => sum + s, 0) * 1000) : null };
+}
+
+/**
+ * The providers a step's handler gets: the run's, with every model run's reported usage kept for
+ * the step's cost. The handler cannot forget to report it.
+ */
+function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers {
+  const models: ModelProvider = {
+    name: providers.models.name,
+    checkHealth: () => providers.models.checkHealth(),
+    async run(request) {
+      const output = await providers.models.run(request);
+      usage.push(output.usage ?? { provider: providers.models.name, free: false });
+      return output;
+    },
+  };
+  return { storage: providers.storage, models };
 }
 
 /**
@@ -110,6 +139,7 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
     const state = await deps.store.readJobState(job.jobId).catch(() => undefined);
     if (!controller.signal.aborted) controller.abort(state?.status === "canceled" ? new CanceledError() : new InterruptedError("lease_lost"));
   };
+  const usage: ModelUsage[] = [];
   let lastProgressWrite = 0;
   let lastPercent = -1;
   const context: StepContext = {
@@ -120,7 +150,7 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
     previous,
     inputs: job.inputs,
     signal: controller.signal,
-    providers: deps.providers,
+    providers: meteredProviders(deps.providers, usage),
     log: logger,
     state: {
       get: () => run.checkpoints.get(index)?.state ?? undefined,
@@ -152,5 +182,5 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
       return { body: upload.data, contentType: upload.contentType, filename: upload.filename };
     },
   };
-  return { context, engineFailure: () => engineFailure };
+  return { context, usage, engineFailure: () => engineFailure };
 }

@@ -80,6 +80,8 @@ export function stepStart(run: Run, index: number): StepStart {
     attempt: run.attempt,
     startedAt,
     completedAt: null,
+    costMicroUsd: null,
+    providerMs: null,
   });
   const progress = overallProgress(index, run.workflow.config.steps.length, 0);
   const event: JobEventInput = { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: 0, message: step.label } };

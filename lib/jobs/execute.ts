@@ -2,7 +2,7 @@ import "server-only";
 import { ApiError } from "@/lib/api/errors";
 import { checkImage } from "@/lib/api/image-check";
 import { parseMultipart } from "@/lib/api/multipart";
-import { createJob, type JobsDeps } from "@/lib/jobs/service";
+import { createJob, type CreatedJob, type JobsDeps } from "@/lib/jobs/service";
 import type { Workflow } from "@/lib/workflows/definition";
 import { resolveInputs } from "@/lib/workflows/public";
 
@@ -10,7 +10,7 @@ import { resolveInputs } from "@/lib/workflows/public";
  * POST /workflows/execute: reads the multipart form while it streams, checks the workflow, the
  * inputs and the image (by content), and only then stores anything.
  */
-export async function executeFromRequest(deps: Pick<JobsDeps, "config" | "store" | "driver" | "findWorkflow">, request: Request, userId: string): Promise<string> {
+export async function executeFromRequest(deps: Pick<JobsDeps, "config" | "store" | "driver" | "findWorkflow" | "providers">, request: Request, userId: string): Promise<CreatedJob> {
   const cfg = deps.config;
   const form = await parseMultipart(request, { maxFileBytes: cfg.MAX_UPLOAD_BYTES, maxFields: 20, maxFieldBytes: 16 * 1024, repeatable: ["approve_before"] });
   const workflowId = form.fields.get("workflow_id")?.trim();

@@ -4,6 +4,8 @@ import { parseMultipart } from "@/lib/api/multipart";
 import { rerunBodySchema } from "@/lib/api/schemas";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { overallProgress } from "@/lib/engine/run";
+import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
+import { estimateJob, rerunEstimate } from "@/lib/jobs/costs";
 import { approvalStepsOf } from "@/lib/jobs/execute";
 import { getOwnJob, type JobsDeps } from "@/lib/jobs/service";
 import { stepCheckpoint } from "@/lib/store/checkpoints";
@@ -16,7 +18,7 @@ import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/
 const RERUNNABLE_STATES: readonly JobStatus[] = ["completed", "failed", "canceled"];
 const MAX_BODY_BYTES = 64 * 1024;
 
-type RerunDeps = Pick<JobsDeps, "config" | "store" | "driver" | "notifier" | "findWorkflow">;
+type RerunDeps = Pick<JobsDeps, "config" | "store" | "driver" | "notifier" | "findWorkflow" | "providers">;
 
 /**
  * POST /workflows/rerun/<job_id>: a new job that takes the parent's completed steps before
@@ -46,19 +48,25 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
     checkpoints: copied.map((row) => ({ stepIndex: row.stepIndex, candidate: 0, output: row.output ?? {}, startedAt: row.startedAt, completedAt: row.completedAt })),
     copiedEvents: copied.map((row): JobEventInput => ({ type: "checkpoint", data: { step: row.stepIndex, step_name: steps[row.stepIndex]!.name, status: "completed", output: row.output ?? {} } })),
   };
-  const jobId = await deps.store.insertJob({
-    userId,
-    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
-    inputs,
-    maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
-    firstEvent: {
-      type: "progress",
-      data: { step: fromStep, step_name: steps[fromStep]!.name, progress: rerun.progress, step_progress: 0, message: `Queued: rerun from ${steps[fromStep]!.label}` },
-    },
-    rerun,
-    // The steps config.json makes wait for approval still do, from the one the rerun runs from.
-    approvalSteps: approvalStepsOf(workflow, []).filter((index) => index >= fromStep),
-  });
+  // Within the user's monthly budget, as execute is: only the steps it runs again are estimated.
+  const budget = await budgetGuard(deps, userId);
+  const jobId = await withinBudget(() =>
+    deps.store.insertJob({
+      userId,
+      workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
+      inputs,
+      maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
+      estimate: rerunEstimate(estimateJob(workflow, deps.providers), fromStep),
+      ...(budget && { budget }),
+      firstEvent: {
+        type: "progress",
+        data: { step: fromStep, step_name: steps[fromStep]!.name, progress: rerun.progress, step_progress: 0, message: `Queued: rerun from ${steps[fromStep]!.label}` },
+      },
+      rerun,
+      // The steps config.json makes wait for approval still do, from the one the rerun runs from.
+      approvalSteps: approvalStepsOf(workflow, []).filter((index) => index >= fromStep),
+    }),
+  );
   deps.notifier.notify(parent.id);
   await deps.driver.enqueue(jobId);
   return { jobId, parentJobId: parent.id };

@@ -1,9 +1,12 @@
 import "server-only";
 import type { z } from "zod";
-import type { executionSchema, jobSchema, rerunSummarySchema } from "@/lib/api/schemas";
+import type { executionDetailsResponseSchema, executionSchema, jobSchema, rerunSummarySchema } from "@/lib/api/schemas";
 import type { JobStatus } from "@/lib/contract/events";
 import { countAttempts } from "@/lib/jobs/attempts";
-import type { ExecutionRecord, JobSummary, RerunSummary } from "@/lib/store/types";
+import { stepCheckpoint } from "@/lib/store/checkpoints";
+import type { ExecutionRecord, JobRecord, JobSummary, RerunSummary } from "@/lib/store/types";
+import type { StepConfig } from "@/lib/workflows/definition";
+import { toUsd } from "@/lib/workflows/pricing";
 
 export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
   return {
@@ -32,11 +35,37 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
       job.status === "awaiting_approval" && job.awaitingSince && job.awaitingUntil
         ? { kind: "approval" as const, since: job.awaitingSince.toISOString(), until: job.awaitingUntil.toISOString() }
         : null,
+    estimated_cost_usd: toUsd(job.estimate.micros),
+    actual_cost_usd: toUsd(job.actualMicroUsd),
   };
 }
 
 export function rerunToJson(rerun: RerunSummary): z.infer<typeof rerunSummarySchema> {
   return { job_id: rerun.id, status: rerun.status as JobStatus, rerun_from_step: rerun.rerunFromStep, created_at: rerun.createdAt.toISOString() };
+}
+
+/**
+ * The workflow's steps as the execution details show them, with each step's estimated and actual
+ * cost: actual is null until the step completed (or when its price is unknown), 0 when it failed.
+ */
+export function stepsToJson(job: JobRecord, steps: readonly Pick<StepConfig, "name" | "type" | "label">[]): z.infer<typeof executionDetailsResponseSchema>["steps"] {
+  return steps.map(({ name, type, label }, index) => {
+    const estimated = job.estimate.steps[index];
+    const checkpoint = stepCheckpoint(job.checkpoints, index);
+    const actual = checkpoint && checkpoint.status !== "running" ? checkpoint.costMicroUsd : null;
+    return {
+      name,
+      type,
+      label,
+      estimated_usd: estimated === null || estimated === undefined ? null : toUsd(estimated),
+      actual_usd: actual === null ? null : toUsd(actual),
+      provider_seconds: checkpoint?.providerMs === null || checkpoint?.providerMs === undefined ? null : checkpoint.providerMs / 1000,
+    };
+  });
+}
+
+export function costToJson(job: JobSummary): z.infer<typeof executionDetailsResponseSchema>["cost"] {
+  return { currency: "USD", estimated_usd: toUsd(job.estimate.micros), actual_usd: toUsd(job.actualMicroUsd) };
 }
 
 export function executionToJson(execution: ExecutionRecord): z.infer<typeof executionSchema> {

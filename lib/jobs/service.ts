@@ -5,10 +5,13 @@ import type { Config } from "@/lib/config";
 import type { WorkflowDriver } from "@/lib/engine/driver";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Logger } from "@/lib/log";
+import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
+import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
 import type { JobRecord, Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
+import type { WorkflowEstimate } from "@/lib/workflows/pricing";
 import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/versions";
 
 /** What the job use cases need from the runtime (lib/server/runtime.ts). */
@@ -32,20 +35,31 @@ export interface NewJob {
   approvalSteps?: number[];
 }
 
+export interface CreatedJob {
+  jobId: string;
+  estimate: WorkflowEstimate;
+}
+
 /** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
-export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver">, input: NewJob): Promise<string> {
+export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
   const { workflow } = input;
-  const jobId = await deps.store.insertJob({
-    userId: input.userId,
-    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
-    inputs: input.inputs,
-    maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
-    firstEvent: queuedEvent(workflow),
-    upload: input.upload,
-    approvalSteps: input.approvalSteps ?? [],
-  });
+  const estimate = estimateJob(workflow, deps.providers);
+  const budget = await budgetGuard(deps, input.userId);
+  const jobId = await withinBudget(() =>
+    deps.store.insertJob({
+      userId: input.userId,
+      workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
+      inputs: input.inputs,
+      maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
+      estimate: storedEstimate(estimate),
+      ...(budget && { budget }),
+      firstEvent: queuedEvent(workflow),
+      upload: input.upload,
+      approvalSteps: input.approvalSteps ?? [],
+    }),
+  );
   await deps.driver.enqueue(jobId);
-  return jobId;
+  return { jobId, estimate };
 }
 
 /** A new job's first event: queued, before its first step. */
@@ -83,10 +97,14 @@ export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
   const steps = workflow?.config.steps ?? [];
   const stepIndex = Math.min(job.execution.currentStep, Math.max(0, steps.length - 1));
   await refuseChangedWorkflow(deps.store, job, workflow, stepIndex);
-  const claimed = await deps.store.requeueJob(jobId, {
-    from: job.status as JobStatus,
-    event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
-  });
+  const budget = await budgetGuard(deps, userId);
+  const claimed = await withinBudget(() =>
+    deps.store.requeueJob(jobId, {
+      from: job.status as JobStatus,
+      event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
+      ...(budget && { budget }),
+    }),
+  );
   if (!claimed) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   deps.notifier.notify(jobId);
   // A person asking to retry now should not wait for the next sweep to probe the failing provider:

@@ -63,6 +63,20 @@ export interface ModelRunRequest {
 export interface ModelOutput {
   body: Buffer;
   contentType: string;
+  /** What the provider reported about the run, for its cost (lib/workflows/pricing.ts) and the run's timeline. */
+  usage?: ModelUsage;
+}
+
+export interface ModelUsage {
+  provider: string;
+  /** Nothing to pay (local models). */
+  free: boolean;
+  /** Seconds the provider's hardware ran the model (Replicate's `metrics.predict_time`). */
+  computeSeconds?: number;
+  /** Files the run produced. */
+  outputs?: number;
+  /** Length of the produced video, when it is one. */
+  outputSeconds?: number;
 }
 
 export interface ModelProvider {

@@ -19,7 +19,7 @@ import {
   type AppliedPlan,
   type WritePlan,
 } from "@/lib/store/plans";
-import type { ApprovalDecision, ApprovalWait, Failure, Fence, Park, QueuedJob, StepCompletion, StepStart } from "@/lib/store/types";
+import type { ApprovalDecision, ApprovalWait, BudgetGuard, Failure, Fence, Park, QueuedJob, StepCompletion, StepStart } from "@/lib/store/types";
 
 /**
  * The store's guarded writes, each built once as a plan (lib/store/plans.ts). A database's store
@@ -88,7 +88,8 @@ export abstract class PlannedStore {
     return (await this.applyPlans([cancelJobPlan(jobId, change, now)], now))[0] !== undefined;
   }
 
-  async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput }): Promise<boolean> {
+  /** Without a budget guard; each database's store checks one in the same transaction (see Store.requeueJob). */
+  async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
     return (await this.apply(requeuePlan(jobId, change))) !== undefined;
   }
 

@@ -81,6 +81,8 @@ export const CHECKPOINT_COLUMNS = {
   attempt: "int",
   started_at: "timestamp",
   completed_at: "timestamp",
+  cost_micro_usd: "int",
+  provider_ms: "int",
 } as const satisfies Record<string, ColumnType>;
 export type CheckpointColumn = keyof typeof CHECKPOINT_COLUMNS;
 
@@ -98,7 +100,18 @@ function startCheckpoint(step: StepStart): CheckpointWrite {
   return {
     stepIndex: step.stepIndex,
     candidate: step.candidate,
-    values: { status: "running", attempt: step.attempt, started_at: step.startedAt, completed_at: null, output: null, error: null, error_class: null, error_reason: null },
+    values: {
+      status: "running",
+      attempt: step.attempt,
+      started_at: step.startedAt,
+      completed_at: null,
+      output: null,
+      error: null,
+      error_class: null,
+      error_reason: null,
+      cost_micro_usd: null,
+      provider_ms: null,
+    },
   };
 }
 
@@ -146,7 +159,13 @@ export function stepStatePlan(fence: Fence, state: { jobId: string; stepIndex: n
  * commit starts the next step; with `result`, it completes the job and releases the lease.
  */
 export function completeStepPlan(fence: Fence, done: StepCompletion): WritePlan {
-  const completed: ColumnValues<CheckpointColumn> & { status: string } = { status: "completed", output: json(done.output), completed_at: done.completedAt, state: null };
+  const completed: ColumnValues<CheckpointColumn> & { status: string } = {
+    status: "completed",
+    output: json(done.output),
+    completed_at: done.completedAt,
+    state: null,
+    ...(done.cost && { cost_micro_usd: done.cost.micros, provider_ms: done.cost.providerMs }),
+  };
   return {
     jobId: done.jobId,
     statusIn: ["running"],
@@ -164,7 +183,8 @@ function failedCheckpoint(status: "failed_retryable" | "failed", step: NonNullab
   return {
     stepIndex: step.stepIndex,
     candidate: step.candidate,
-    values: { status, error: step.error, error_class: step.errorClass, error_reason: step.errorReason },
+    // A failed step is not charged: the provider failed, or the run never produced what was paid for.
+    values: { status, error: step.error, error_class: step.errorClass, error_reason: step.errorReason, cost_micro_usd: 0 },
   };
 }
 

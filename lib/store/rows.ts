@@ -44,12 +44,14 @@ export function checkpointFromRow(row: Row): CheckpointRow {
     attempt: Number(row.attempt),
     startedAt: toDate(row.started_at),
     completedAt: toDate(row.completed_at),
+    costMicroUsd: row.cost_micro_usd === null || row.cost_micro_usd === undefined ? null : Number(row.cost_micro_usd),
+    providerMs: row.provider_ms === null || row.provider_ms === undefined ? null : Number(row.provider_ms),
   };
 }
 
 /** The job columns every job read selects, from `jobs j` and `workflow_executions e` (and the upload's summary from `uploads u`). */
 export const JOB_SELECT =
-  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height";
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height, j.estimated_micro_usd, j.cost_estimate, (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c WHERE c.job_id = j.id) AS actual_micro_usd";
 
 export function jobFromRow(row: Row): JobSummary {
   const upload: UploadSummary | null =
@@ -86,6 +88,8 @@ export function jobFromRow(row: Row): JobSummary {
     approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
     awaitingSince: toDate(row.awaiting_since),
     awaitingUntil: toDate(row.awaiting_until),
+    estimate: { micros: Number(row.estimated_micro_usd ?? 0), steps: toJson<(number | null)[]>(row.cost_estimate) ?? [] },
+    actualMicroUsd: Number(row.actual_micro_usd ?? 0),
   };
 }
 

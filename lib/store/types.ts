@@ -56,6 +56,14 @@ export interface Store {
 
   /** The run stops before `stepIndex` until a person decides: awaiting_approval, the lease released, an `awaiting` event. */
   awaitApproval(fence: Fence, wait: ApprovalWait): Promise<boolean>;
+  // ---- spending
+  /** A user's spend since `since` (charged steps) and what their active jobs are still expected to spend, in micro-dollars. */
+  readSpending(userId: string, since: Date): Promise<Spending>;
+  /** A user's charged steps (cost above 0) completed in [from, to), oldest first, at most `limit`. */
+  listCharges(userId: string, range: { from: Date; to: Date; limit: number }): Promise<Charge[]>;
+  /** The monthly limit a user set for themselves, in micro-dollars; null when none. */
+  readUserBudget(userId: string): Promise<number | null>;
+  setUserBudget(userId: string, limitMicros: number | null): Promise<void>;
 
   // ---- a person's actions
   /**
@@ -69,8 +77,11 @@ export interface Store {
   /** awaiting_approval jobs whose wait ended before `now`. */
   findExpiredApprovals(now: Date, limit: number): Promise<string[]>;
   cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
-  /** Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale). */
-  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput }): Promise<boolean>;
+  /**
+   * Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale).
+   * With `budget`, throws BudgetExceededError (and changes nothing) when the job's remaining estimate would pass it.
+   */
+  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean>;
 
   // ---- recovery and the retry sweep
   /** Queued or running executions whose lease is free, expired, or held by an owner starting with `localPrefix` (the caller checks those). */
@@ -95,6 +106,51 @@ export interface Store {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A user's monthly budget a write must stay within: this month's spend, plus what the user's active
+ * jobs (queued, running, parked) are still expected to spend, plus the new work's estimate.
+ */
+export interface BudgetGuard {
+  limitMicros: number;
+  /** The start of the month whose spend counts. */
+  monthStart: Date;
+}
+
+export interface Spending {
+  /** Charged since the given time. */
+  spentMicros: number;
+  /** Still expected of the active jobs: each one's estimate less what it has cost so far. */
+  outstandingMicros: number;
+}
+
+export interface Charge {
+  jobId: string;
+  workflowId: string;
+  stepIndex: number;
+  candidate: number;
+  costMicroUsd: number;
+  chargedAt: Date;
+}
+
+const BUDGET_EXCEEDED = Symbol.for("montage.budget-exceeded");
+
+/** A write refused by its budget guard; recognised by a brand (see docs/architecture.md). */
+export class BudgetExceededError extends Error {
+  override readonly name = "BudgetExceededError";
+  readonly [BUDGET_EXCEEDED] = true;
+  constructor(
+    readonly limitMicros: number,
+    readonly committedMicros: number,
+    readonly requestedMicros: number,
+  ) {
+    super("The monthly budget would be exceeded");
+  }
+}
+
+export function isBudgetExceeded(error: unknown): error is BudgetExceededError {
+  return typeof error === "object" && error !== null && (error as { [BUDGET_EXCEEDED]?: unknown })[BUDGET_EXCEEDED] === true;
 }
 
 /** A lease: who holds it and the fencing number of their take. */
@@ -149,6 +205,16 @@ export interface CheckpointRow {
   attempt: number;
   startedAt: Date | null;
   completedAt: Date | null;
+  /** What the step cost in micro-dollars: set when it completed (null: unknown price), 0 when it failed. */
+  costMicroUsd: number | null;
+  /** The provider's own time for the step's model runs, when it reports one. */
+  providerMs: number | null;
+}
+
+/** A new job's cost estimate: its total and each step's (null: unknown), in micro-dollars (lib/workflows/pricing.ts). */
+export interface JobEstimate {
+  micros: number;
+  steps: (number | null)[];
 }
 
 export interface StepStart {
@@ -167,6 +233,8 @@ export interface StepCompletion {
   stepIndex: number;
   candidate: number;
   output: Record<string, unknown>;
+  /** What the step cost (micro-dollars, null when its price is unknown) and its provider's own time; absent: left as recorded. */
+  cost?: { micros: number | null; providerMs: number | null };
   completedAt: Date;
   progress: number;
   events: JobEventInput[];
@@ -209,6 +277,9 @@ export interface NewJob {
   workflow: { id: string; version: string; config: unknown };
   inputs: Record<string, string>;
   maxAttempts: number;
+  /** The job's cost estimate (none: 0). */
+  estimate?: JobEstimate;
+  budget?: BudgetGuard;
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
@@ -281,6 +352,10 @@ export interface JobSummary {
   /** While awaiting_approval: since when, and when the wait times out. */
   awaitingSince: Date | null;
   awaitingUntil: Date | null;
+  /** The cost estimated when the job was created. */
+  estimate: JobEstimate;
+  /** What its completed steps cost so far, in micro-dollars (steps of unknown price not counted). */
+  actualMicroUsd: number;
 }
 
 export interface ExecutionRecord {

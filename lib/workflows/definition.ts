@@ -2,6 +2,18 @@ import "server-only";
 import { z } from "zod";
 import type { StepContext } from "@/lib/workflows/step-context";
 
+/**
+ * How a step's model is priced, in the forms providers bill by (USD). `estimate_seconds` is what an
+ * estimate assumes for the per-second forms: the video length the model makes, or its usual compute
+ * time; the actual cost uses what the provider reports (lib/workflows/pricing.ts).
+ */
+export const stepPricingSchema = z.discriminatedUnion("per", [
+  z.object({ per: z.literal("output"), usd: z.number().nonnegative().max(1000) }),
+  z.object({ per: z.literal("second_of_output"), usd: z.number().nonnegative().max(1000), estimate_seconds: z.number().positive().max(3600) }),
+  z.object({ per: z.literal("second_of_compute"), usd: z.number().nonnegative().max(1000), estimate_seconds: z.number().positive().max(3600) }),
+]);
+export type StepPricing = z.infer<typeof stepPricingSchema>;
+
 /** A workflow folder's config.json. Validated when the registry loads. */
 export const workflowConfigSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes"),
@@ -20,6 +32,8 @@ export const workflowConfigSchema = z.object({
         input: z.record(z.string(), z.unknown()).optional(),
         /** The job stops before this step until a person approves it (POST /workflows/approve). */
         approval: z.boolean().optional(),
+        /** What running the model costs on a paid provider; local models cost nothing whatever this says. */
+        pricing: stepPricingSchema.optional(),
       }),
     )
     .min(1),

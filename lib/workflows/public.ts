@@ -9,7 +9,13 @@ import type { Registry } from "@/lib/workflows/registry";
 /** A workflow as API clients and the UI see it: no handlers, plus what uploads it accepts. */
 export type UploadLimits = Pick<Config, "MAX_UPLOAD_BYTES" | "MAX_IMAGE_PIXELS">;
 
-export function workflowToJson(workflow: Workflow, limits: UploadLimits): z.infer<typeof workflowSchema> {
+/** What the list shows of prices: whether the models run locally (then everything costs 0). */
+export interface PricingContext {
+  /** The estimate with the workflow's default inputs, in the API's shape (lib/jobs/costs.ts). */
+  estimate(workflow: Workflow): z.infer<typeof workflowSchema>["estimate"];
+}
+
+export function workflowToJson(workflow: Workflow, limits: UploadLimits, pricing: PricingContext): z.infer<typeof workflowSchema> {
   const { id, name, description, icon, steps, inputs } = workflow.config;
   return {
     id,
@@ -20,11 +26,12 @@ export function workflowToJson(workflow: Workflow, limits: UploadLimits): z.infe
     steps: steps.map(({ name: stepName, type, label, model, approval }) => ({ name: stepName, type, label, ...(model && { model }), ...(approval && { approval }) })),
     inputs,
     accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: limits.MAX_UPLOAD_BYTES, max_pixels: limits.MAX_IMAGE_PIXELS },
+    estimate: pricing.estimate(workflow),
   };
 }
 
-export function listWorkflows(registry: Registry, limits: UploadLimits) {
-  return [...registry.workflows.values()].map((workflow) => workflowToJson(workflow, limits));
+export function listWorkflows(registry: Registry, limits: UploadLimits, pricing: PricingContext) {
+  return [...registry.workflows.values()].map((workflow) => workflowToJson(workflow, limits, pricing));
 }
 
 /** Validates the form's input fields against what the workflow declares, applying defaults. */

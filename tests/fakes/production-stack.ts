@@ -94,12 +94,13 @@ export async function startImageToVideo(userId: string, photo: Buffer): Promise<
   const rt = runtime();
   const workflow = rt.findWorkflow("img-edit-to-video");
   if (!workflow) throw new Error("img-edit-to-video is not installed");
-  return createJob(rt, {
+  const { jobId } = await createJob(rt, {
     userId,
     workflow,
     inputs: { edit_prompt: "Make it golden hour", video_prompt: "Slow push-in" },
     upload: { filename: "photo.png", contentType: "image/png", data: photo, width: 320, height: 240 },
   });
+  return jobId;
 }
 
 export type JobRow = NonNullable<Awaited<ReturnType<typeof loadJob>>>;

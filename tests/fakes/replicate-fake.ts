@@ -96,6 +96,8 @@ export class ReplicateFake {
   dropWebhooks = false;
   /** The next N creates succeed but their connection is cut before the answer (an ambiguous failure). */
   resetAfterCreate = 0;
+  /** `metrics.predict_time` of finished predictions: the hardware seconds Replicate bills. */
+  predictTimeSeconds = 0.1;
 
   readonly predictions = new Map<string, FakePrediction>();
   readonly cancellations: string[] = [];
@@ -337,7 +339,7 @@ export class ReplicateFake {
     json.status = outcome.status;
     json.started_at ??= new Date().toISOString();
     json.completed_at = new Date().toISOString();
-    json.metrics = { predict_time: 0.1, total_time: 0.2 };
+    json.metrics = { predict_time: this.predictTimeSeconds, total_time: this.predictTimeSeconds + 0.1 };
     if (outcome.status === "succeeded") {
       prediction.files = outcome.files ?? [this.modelOutputs[String(json.model)] ?? this.output];
       const urls = prediction.files.map((file) => `${this.origin}/delivery/${json.id}/${file.filename}`);

@@ -88,7 +88,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
   it("runs the note's curl sequence: execute, stream, execution details, and serves a real MP4", async () => {
     const { response, body } = await execute(alice.token, { edit_prompt: "black and white, cinematic" });
     expect(response.status).toBe(202);
-    expect(body).toEqual({ success: true, job_id: expect.any(String), stream_url: `/jobs/${body.job_id as string}/stream` });
+    expect(body).toEqual({ success: true, job_id: expect.any(String), stream_url: `/jobs/${body.job_id as string}/stream`, estimated_cost_usd: 0 });
     const jobId = body.job_id as string;
 
     const stream = await routes.stream.GET(authed(alice.token, `/jobs/${jobId}/stream`), jobParams(jobId));
@@ -303,7 +303,21 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     const document = (await routes.openapi.GET().json()) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
-      ["/jobs", "/jobs/{job_id}/input", "/jobs/{job_id}/stream", "/workflows/approve/{job_id}", "/workflows/cancel/{job_id}", "/workflows/execute", "/workflows/execution/{job_id}", "/workflows/list", "/workflows/rerun/{job_id}", "/workflows/retry/{job_id}"].sort(),
+      [
+        "/api/budget",
+        "/jobs",
+        "/jobs/{job_id}/input",
+        "/jobs/{job_id}/stream",
+        "/workflows/approve/{job_id}",
+        "/workflows/cancel/{job_id}",
+        "/workflows/estimate",
+        "/workflows/execute",
+        "/workflows/execution/{job_id}",
+        "/workflows/list",
+        "/workflows/rerun/{job_id}",
+        "/workflows/retry/{job_id}",
+        "/usage",
+      ].sort(),
     );
     expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("workflow_id");
     expect(JSON.stringify(document.paths["/workflows/rerun/{job_id}"])).toContain("from_step");

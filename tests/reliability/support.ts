@@ -85,6 +85,8 @@ export async function checkpointsOf(database: Db, jobId: string): Promise<Checkp
       attempt: row.attempt,
       startedAt: row.startedAt,
       completedAt: row.completedAt,
+      costMicroUsd: row.costMicroUsd,
+      providerMs: row.providerMs,
     })),
   );
 }

@@ -19,12 +19,13 @@ import { POSTGRES_ADMIN_URL, postgresUrl } from "../helpers/templates";
 const MIGRATION = "20261201000000_checkpoint_rows_fencing_versions";
 const root = path.resolve(import.meta.dirname, "../..");
 
-function migrations(provider: "sqlite" | "postgresql"): { before: string[]; target: string } {
+/** The migrations before the one under test, it, and those after it (an upgrade applies them all, and the store reads their columns). */
+function migrations(provider: "sqlite" | "postgresql"): { before: string[]; target: string; after: string[] } {
   const dir = path.join(root, "prisma", provider, "migrations");
   const names = readdirSync(dir).filter((name) => /^\d/.test(name)).sort();
   const at = names.indexOf(MIGRATION);
   const read = (name: string) => readFileSync(path.join(dir, name, "migration.sql"), "utf8");
-  return { before: names.slice(0, at).map(read), target: read(MIGRATION) };
+  return { before: names.slice(0, at).map(read), target: read(MIGRATION), after: names.slice(at + 1).map(read) };
 }
 
 /** Two old jobs: one parked at step 3 with a saved prediction id, one completed. As the old engine wrote them. */
@@ -52,7 +53,7 @@ describe("migrating checkpoint documents to rows", () => {
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "montage.db");
     const db = new Database(file);
-    const { before, target } = migrations("sqlite");
+    const { before, target, after } = migrations("sqlite");
     for (const sql of before) db.exec(sql);
     db.prepare("INSERT INTO users (id, email) VALUES ('u', 'old@example.com')").run();
     for (const [id, document] of Object.entries(OLD_DOCUMENTS)) {
@@ -67,6 +68,7 @@ describe("migrating checkpoint documents to rows", () => {
       );
     }
     db.exec(target);
+    for (const sql of after) db.exec(sql);
     db.close();
 
     const opened = openDatabase(resolveDatabase(`file:${file}`, dir));
@@ -85,7 +87,7 @@ describe("migrating checkpoint documents to rows", () => {
     });
     const client = new pg.Client({ connectionString: postgresUrl(name) });
     await client.connect();
-    const { before, target } = migrations("postgresql");
+    const { before, target, after } = migrations("postgresql");
     for (const sql of before) await client.query(sql);
     await client.query("INSERT INTO users (id, email) VALUES ('u', 'old@example.com')");
     for (const [id, document] of Object.entries(OLD_DOCUMENTS)) {
@@ -100,6 +102,7 @@ describe("migrating checkpoint documents to rows", () => {
       ]);
     }
     await client.query(target);
+    for (const sql of after) await client.query(sql);
     await client.end();
 
     const opened = openDatabase(resolveDatabase(postgresUrl(name), tmpdir()));

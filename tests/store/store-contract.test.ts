@@ -267,6 +267,89 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.leaseRun(jobId, "someone", { ttlMs: 1000 })).toBeDefined();
   });
 
+  it("keeps a job's estimate and each step's cost: a completed step's as reported, a failed step's at 0", async () => {
+    const jobId = await store.insertJob(newJob({ estimate: { micros: 539_000, steps: [0, 39_000, null] } }));
+    const leased = await store.leaseRun(jobId, "runner-cost", { ttlMs: 30_000 });
+    const fence = leased!.fence;
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) })).toBe(true);
+    let job = await store.getJob(jobId);
+    expect(job!.estimate).toEqual({ micros: 539_000, steps: [0, 39_000, null] });
+    expect(job!.checkpoints[0]).toMatchObject({ status: "running", costMicroUsd: null, providerMs: null });
+    const cost = { micros: 39_000, providerMs: 12_345 };
+    expect(await store.completeStep(fence, { jobId, stepIndex: 0, candidate: 0, output: {}, cost, completedAt: new Date(), progress: 50, events: [], next: stepStart(jobId, 1) })).toBe(true);
+    expect(
+      await store.parkJob(fence, {
+        jobId,
+        step: { stepIndex: 1, candidate: 0, error: "Replicate is down", errorClass: "retryable", errorReason: "outage" },
+        retryCount: 1,
+        nextRetryAt: new Date(Date.now() + 60_000),
+        provider: "replicate",
+        events: [],
+      }),
+    ).toBe(true);
+    job = await store.getJob(jobId);
+    expect(job!.checkpoints.map((row) => [row.status, row.costMicroUsd, row.providerMs])).toEqual([
+      ["completed", 39_000, 12_345],
+      ["failed_retryable", 0, null],
+    ]);
+    expect(job!.actualMicroUsd).toBe(39_000);
+    const listed = (await store.listJobs(userId, { limit: 100 })).jobs.find((summary) => summary.id === jobId);
+    expect(listed).toMatchObject({ estimate: { micros: 539_000 }, actualMicroUsd: 39_000 });
+    // A job stored without an estimate (older callers) is estimated at 0.
+    const plain = await store.getJob(await store.insertJob(newJob()));
+    expect(plain).toMatchObject({ estimate: { micros: 0, steps: [] }, actualMicroUsd: 0 });
+  });
+
+  it("sums a user's spend and what their active jobs still expect, lists charged steps, and keeps a user's own budget", async () => {
+    const spender = (await database.prisma.user.create({ data: { email: `spender-${provider}@example.com` } })).id;
+    const monthStart = new Date(Date.now() - 60_000);
+    const jobId = await store.insertJob(newJob({ userId: spender, estimate: { micros: 539_000, steps: [0, 39_000, 500_000] } }));
+    const leased = await store.leaseRun(jobId, "runner-spend", { ttlMs: 30_000 });
+    const fence = leased!.fence;
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) })).toBe(true);
+    expect(await store.completeStep(fence, { jobId, stepIndex: 0, candidate: 0, output: {}, cost: { micros: 39_000, providerMs: null }, completedAt: new Date(), progress: 50, events: [] })).toBe(true);
+    // Running: 0.039 spent, 0.5 still expected.
+    expect(await store.readSpending(spender, monthStart)).toEqual({ spentMicros: 39_000, outstandingMicros: 500_000 });
+    expect(await store.readSpending(spender, new Date(Date.now() + 60_000))).toEqual({ spentMicros: 0, outstandingMicros: 500_000 });
+    const charges = await store.listCharges(spender, { from: monthStart, to: new Date(Date.now() + 60_000), limit: 10 });
+    expect(charges).toEqual([{ jobId, workflowId: "wf", stepIndex: 0, candidate: 0, costMicroUsd: 39_000, chargedAt: expect.any(Date) }]);
+    expect(await store.listCharges(spender, { from: new Date(Date.now() + 60_000), to: new Date(Date.now() + 120_000), limit: 10 })).toEqual([]);
+
+    expect(await store.readUserBudget(spender)).toBeNull();
+    await store.setUserBudget(spender, 5_000_000_000);
+    expect(await store.readUserBudget(spender)).toBe(5_000_000_000);
+    await store.setUserBudget(spender, 250_000);
+    expect(await store.readUserBudget(spender)).toBe(250_000);
+    await store.setUserBudget(spender, null);
+    expect(await store.readUserBudget(spender)).toBeNull();
+  });
+
+  it("refuses a job or a retry that would pass the budget, storing nothing", async () => {
+    const careful = (await database.prisma.user.create({ data: { email: `careful-${provider}@example.com` } })).id;
+    const budget = { limitMicros: 1_000_000, monthStart: new Date(Date.now() - 60_000) };
+    const counts = () => Promise.all([database.prisma.job.count(), database.prisma.jobEvent.count(), database.prisma.workflowVersion.count()]);
+    const first = await store.insertJob(newJob({ userId: careful, estimate: { micros: 600_000, steps: [600_000] }, budget }));
+    const before = await counts();
+    await expect(store.insertJob(newJob({ userId: careful, estimate: { micros: 500_000, steps: [500_000] }, budget, workflow: { id: "wf-new", version: "v9", config: {} } }))).rejects.toMatchObject({
+      name: "BudgetExceededError",
+      limitMicros: 1_000_000,
+      committedMicros: 600_000,
+      requestedMicros: 500_000,
+    });
+    expect(await counts()).toEqual(before);
+    // Exactly at the limit is allowed.
+    const second = await store.insertJob(newJob({ userId: careful, estimate: { micros: 400_000, steps: [400_000] }, budget }));
+
+    // Canceled, the first job no longer counts; retrying it would bring back its 0.6 on top of the second's 0.4 and a third's 0.1.
+    expect(await store.cancelJob(first, { from: "queued", message: "Canceled", event: progress(0, "canceled") })).toBe(true);
+    await store.insertJob(newJob({ userId: careful, estimate: { micros: 100_000, steps: [100_000] }, budget }));
+    await expect(store.requeueJob(first, { from: "canceled", event: progress(0, "Retry requested"), budget })).rejects.toMatchObject({ name: "BudgetExceededError", requestedMicros: 600_000 });
+    expect((await store.getJob(first))!.status).toBe("canceled");
+    expect(await store.cancelJob(second, { from: "queued", message: "Canceled", event: progress(0, "canceled") })).toBe(true);
+    expect(await store.requeueJob(first, { from: "canceled", event: progress(0, "Retry requested"), budget })).toBe(true);
+    expect((await store.getJob(first))!.status).toBe("queued");
+  });
+
   it("fences every write: once another runner has taken the execution, the old one changes nothing", async () => {
     const { jobId, fence } = await runningJob("stale");
     await store.saveStepState(fence, { jobId, stepIndex: 0, candidate: 0, state: { predictionId: "p1" } });

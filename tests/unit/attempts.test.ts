@@ -72,6 +72,8 @@ function snapshot(moment: Moment): ExecutionDetails {
     approvalSteps: [],
     awaitingSince: null,
     awaitingUntil: null,
+    estimate: { micros: 0, steps: [] },
+    actualMicroUsd: 0,
   };
   const job = jobToJson(row);
   return {
@@ -93,6 +95,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     checkpoints: {},
     steps: [],
     reruns: [],
+    cost: { currency: "USD", estimated_usd: 0, actual_usd: 0 },
   };
 }
 

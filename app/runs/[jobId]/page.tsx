@@ -7,7 +7,7 @@ import { jobIdSchema } from "@/lib/api/schemas";
 import { requirePageUser } from "@/lib/auth/page-session";
 import { getOwnJob } from "@/lib/jobs/service";
 import { runtime } from "@/lib/server/runtime";
-import { listWorkflows } from "@/lib/workflows/public";
+import { listPricedWorkflows } from "@/lib/jobs/costs";
 import { JobPanel } from "@/components/jobs/job-panel";
 import { firstWords, runPrompt } from "@/components/runs/run-title";
 
@@ -22,7 +22,7 @@ async function loadTitle(jobId: string, user: { id: string }) {
   try {
     const rt = runtime();
     const job = await getOwnJob(rt.store, user.id, jobId);
-    const workflow = listWorkflows(rt.registry, rt.config).find((candidate) => candidate.id === job.workflowId);
+    const workflow = listPricedWorkflows(rt).find((candidate) => candidate.id === job.workflowId);
     const prompt = runPrompt({ inputs: (job.inputs ?? {}) as Record<string, string> }, workflow);
     return { workflow: workflow?.name ?? job.workflowId, prompt: prompt ? firstWords(prompt, 12) : undefined };
   } catch (error) {

@@ -11,6 +11,9 @@ import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest } from "
 
 const PROVIDER = "local-models";
 
+/** Local models run on this machine: no provider bills them. */
+const LOCAL_USAGE = { provider: PROVIDER, free: true, outputs: 1 } as const;
+
 export type LocalCapability = "image_edit" | "video";
 
 /** Model ids the local provider can run, and what each does. */
@@ -111,7 +114,7 @@ export class LocalModels implements ModelProvider {
         const body = await editImage(image, prompt);
         signal.throwIfAborted();
         await request.onProgress(100, "Image edited");
-        return { body, contentType: "image/png" };
+        return { body, contentType: "image/png", usage: LOCAL_USAGE };
       }
       await request.onProgress(5, "Rendering video");
       const body = await generateVideo(image, prompt, {
@@ -121,7 +124,7 @@ export class LocalModels implements ModelProvider {
         onProgress: (percent) => request.onProgress(Math.min(99, 5 + Math.floor(percent * 0.94)), "Rendering video"),
       });
       await request.onProgress(100, "Video rendered");
-      return { body, contentType: "video/mp4" };
+      return { body, contentType: "video/mp4", usage: LOCAL_USAGE };
     } catch (error) {
       throw claim(error);
     }

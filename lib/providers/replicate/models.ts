@@ -12,7 +12,8 @@ import type { Prediction } from "replicate";
 
 import { CanceledError, HardError, RetryableError, isRetryableError } from "@/lib/workflows/errors";
 import { abortReason } from "@/lib/providers/fetch-output";
-import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest } from "@/lib/providers/types";
+import { mp4DurationSeconds } from "@/lib/providers/media-duration";
+import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest, ModelUsage } from "@/lib/providers/types";
 import { apiErrorStatus, mapReplicateError, NETWORK_ERROR_HEADER, predictionFailedError, PROVIDER } from "./errors";
 
 export type { Prediction } from "replicate";
@@ -214,7 +215,8 @@ export class ReplicateModels implements ModelProvider {
         await request.onProgress(90, "Downloading the output");
         const output = url.startsWith("data:") ? decodeDataUri(url) : await this.fetchOutputFile(url, request.signal);
         await request.onProgress(100);
-        return { body: output.body, contentType: refineContentType(output.contentType, url) };
+        const contentType = refineContentType(output.contentType, url);
+        return { body: output.body, contentType, usage: usageOf(prediction, output.body, contentType) };
       }
       case "failed":
         throw predictionFailedError(prediction);
@@ -311,6 +313,26 @@ function progressOf(prediction: Prediction): [number, string] {
   const parsed = parseProgressFromLogs(prediction);
   if (parsed) return [10 + Math.round(parsed.percentage * 75), `Running on Replicate (${parsed.current}/${parsed.total})`];
   return [10, "Running on Replicate"];
+}
+
+/** What the prediction costs: Replicate bills its hardware time; the outputs and the video length serve the other pricing forms. */
+function usageOf(prediction: Prediction, body: Buffer, contentType: string): ModelUsage {
+  const predictTime = (prediction.metrics as { predict_time?: unknown } | undefined)?.predict_time;
+  const outputSeconds = contentType === "video/mp4" ? mp4DurationSeconds(body) : undefined;
+  return {
+    provider: PROVIDER,
+    free: false,
+    outputs: Math.max(1, outputUrlCount(prediction.output)),
+    ...(typeof predictTime === "number" && Number.isFinite(predictTime) && predictTime >= 0 && { computeSeconds: predictTime }),
+    ...(outputSeconds !== undefined && { outputSeconds }),
+  };
+}
+
+function outputUrlCount(output: unknown): number {
+  if (typeof output === "string") return /^(https?:|data:)/.test(output) ? 1 : 0;
+  if (Array.isArray(output)) return output.reduce((sum: number, item) => sum + outputUrlCount(item), 0);
+  if (typeof output === "object" && output !== null) return outputUrlCount(Object.values(output));
+  return 0;
 }
 
 /** The first file URL in an output: a string, an array of them, or an object holding them. */

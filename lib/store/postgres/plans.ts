@@ -10,15 +10,15 @@ import { postgresTime, postgresValue, type PostgresConnection, type Query } from
  * statement waits makes it write nothing. Statement texts depend only on a plan's shape.
  */
 export async function applyPostgresPlans(connection: PostgresConnection, plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
-  if (plans.length === 1) return [await applyPlan((text, values) => connection.query(text, values), plans[0]!, now)];
+  if (plans.length === 1) return [await applyPostgresPlan((text, values) => connection.query(text, values), plans[0]!, now)];
   return connection.transaction(async (query) => {
     const applied: (AppliedPlan | undefined)[] = [];
-    for (const plan of plans) applied.push(await applyPlan(query, plan, now));
+    for (const plan of plans) applied.push(await applyPostgresPlan(query, plan, now));
     return applied;
   });
 }
 
-async function applyPlan(query: Query, plan: WritePlan, now: Date): Promise<AppliedPlan | undefined> {
+export async function applyPostgresPlan(query: Query, plan: WritePlan, now: Date): Promise<AppliedPlan | undefined> {
   const params: unknown[] = [];
   const param = (value: unknown, cast = "") => {
     params.push(value);

@@ -3,11 +3,14 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { PostgresConnection, postgresTime } from "@/lib/store/postgres/connection";
-import { applyPostgresPlans } from "@/lib/store/postgres/plans";
+import type { JobEventInput, JobStatus } from "@/lib/contract/events";
+import { requeuePlan } from "@/lib/store/plans";
+import { PostgresConnection, postgresTime, type Query } from "@/lib/store/postgres/connection";
+import { applyPostgresPlan, applyPostgresPlans } from "@/lib/store/postgres/plans";
+import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import type { BudgetGuard, Charge, CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Spending, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -68,16 +71,19 @@ export class PostgresStore extends PlannedStore implements Store {
       JSON.stringify(checkpoints),
       randomUUID(),
       job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
+      job.estimate?.micros ?? 0,
+      JSON.stringify(job.estimate?.steps ?? []),
     ];
     if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
     // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none. A rerun
     // copies its parent's upload row and takes the parent's completed checkpoints as its own.
-    await this.connection.query(
+    const insert = (query: Query) =>
+      query(
       `WITH v AS (
          INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $10::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
        ), j AS (
-         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
+         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
        ), e AS (
          INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
          SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
@@ -92,19 +98,53 @@ export class PostgresStore extends PlannedStore implements Store {
          INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
          ${
            upload
-             ? "SELECT $15, j.id, $2, $17, $18, $19::int, $20::int, $21::int, $22::bytea, $6::timestamp(3) FROM j"
+             ? "SELECT $15, j.id, $2, $19, $20, $21::int, $22::int, $23::int, $24::bytea, $6::timestamp(3) FROM j"
              : "SELECT $15, j.id, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text"
          }
        )
        SELECT id FROM j`,
       values,
     );
+    const budget = job.budget;
+    if (!budget) await insert(this.connection.query.bind(this.connection));
+    // Within a budget: the check (under the user's lock) and the insert commit together.
+    else await this.connection.transaction(async (query) => {
+      await checkBudget(query, job.userId, budget, job.estimate?.micros ?? 0);
+      await insert(query);
+    });
     return id;
   }
 
   async listReruns(parentJobId: string): Promise<RerunSummary[]> {
     const { rows } = await this.connection.query("SELECT id, status, rerun_from_step, created_at FROM jobs WHERE parent_job_id = $1 ORDER BY created_at, id", [parentJobId]);
     return rows.map(rerunFromRow);
+  }
+
+  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
+    const budget = change.budget;
+    if (!budget) return super.requeueJob(jobId, change);
+    return this.connection.transaction(async (query) => {
+      const remaining = await remainingEstimate(query, jobId);
+      if (!remaining) return false;
+      await checkBudget(query, remaining.userId, budget, remaining.micros, jobId);
+      return (await applyPostgresPlan(query, requeuePlan(jobId, change), new Date())) !== undefined;
+    });
+  }
+
+  readSpending(userId: string, since: Date): Promise<Spending> {
+    return readSpending(this.connection.query.bind(this.connection), userId, since);
+  }
+
+  listCharges(userId: string, range: { from: Date; to: Date; limit: number }): Promise<Charge[]> {
+    return listCharges(this.connection, userId, range);
+  }
+
+  readUserBudget(userId: string): Promise<number | null> {
+    return readUserBudget(this.connection, userId);
+  }
+
+  setUserBudget(userId: string, limitMicros: number | null): Promise<void> {
+    return setUserBudget(this.connection, userId, limitMicros);
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {

@@ -4,8 +4,11 @@ import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
+import type { JobEventInput, JobStatus } from "@/lib/contract/events";
+import { requeuePlan } from "@/lib/store/plans";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
-import type { Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
+import type { BudgetGuard, Charge, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Spending, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 /** The store on SQLite (the embedded default): prepared statements on its own better-sqlite3 connection. */
 export class SqliteStore extends PlannedStore implements Store {
@@ -26,10 +29,12 @@ export class SqliteStore extends PlannedStore implements Store {
     const at = sqliteTime(new Date());
     const c = this.connection;
     c.write(() => {
+      // Within a budget: checked in the same write transaction as the insert.
+      if (job.budget) checkBudget(c, job.userId, job.budget, job.estimate?.micros ?? 0);
       c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
       const rerun = job.rerun;
       c.run(
-        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         id,
         job.userId,
         job.workflow.id,
@@ -39,6 +44,8 @@ export class SqliteStore extends PlannedStore implements Store {
         rerun?.parentJobId ?? null,
         rerun?.fromStep ?? null,
         job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
+        job.estimate?.micros ?? 0,
+        JSON.stringify(job.estimate?.steps ?? []),
         at,
         at,
       );
@@ -94,6 +101,34 @@ export class SqliteStore extends PlannedStore implements Store {
       c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
     });
     return id;
+  }
+
+  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
+    const budget = change.budget;
+    if (!budget) return super.requeueJob(jobId, change);
+    const c = this.connection;
+    return c.write(() => {
+      const remaining = remainingEstimate(c, jobId);
+      if (!remaining) return false;
+      checkBudget(c, remaining.userId, budget, remaining.micros, jobId);
+      return applySqlitePlans(c, [requeuePlan(jobId, change)], new Date())[0] !== undefined;
+    });
+  }
+
+  async readSpending(userId: string, since: Date): Promise<Spending> {
+    return readSpending(this.connection, userId, since);
+  }
+
+  async listCharges(userId: string, range: { from: Date; to: Date; limit: number }): Promise<Charge[]> {
+    return listCharges(this.connection, userId, range);
+  }
+
+  async readUserBudget(userId: string): Promise<number | null> {
+    return readUserBudget(this.connection, userId);
+  }
+
+  async setUserBudget(userId: string, limitMicros: number | null): Promise<void> {
+    setUserBudget(this.connection, userId, limitMicros);
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {

@@ -1,7 +1,7 @@
 import { jobIdFrom, type JobRouteContext } from "@/lib/api/params";
 import { requireUser } from "@/lib/auth/require-user";
 import { getOwnJobDetails } from "@/lib/jobs/service";
-import { executionToJson, jobToJson, rerunToJson } from "@/lib/jobs/serialize";
+import { costToJson, executionToJson, jobToJson, rerunToJson, stepsToJson } from "@/lib/jobs/serialize";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -11,6 +11,14 @@ export const GET = handleErrors(async (request: Request, context: JobRouteContex
   const rt = runtime();
   const user = await requireUser(rt, request);
   const job = await getOwnJobDetails(rt.store, user.id, await jobIdFrom(context));
-  const steps = rt.findWorkflow(job.workflowId)?.config.steps.map(({ name, type, label }) => ({ name, type, label })) ?? [];
-  return Response.json({ success: true, job: jobToJson(job), execution: executionToJson(job.execution), checkpoints: job.layout, steps, reruns: job.reruns.map(rerunToJson) });
+  const steps = rt.findWorkflow(job.workflowId)?.config.steps ?? [];
+  return Response.json({
+    success: true,
+    job: jobToJson(job),
+    execution: executionToJson(job.execution),
+    checkpoints: job.layout,
+    steps: stepsToJson(job, steps),
+    cost: costToJson(job),
+    reruns: job.reruns.map(rerunToJson),
+  });
 });

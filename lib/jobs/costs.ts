@@ -1,0 +1,118 @@
+import "server-only";
+import { ApiError } from "@/lib/api/errors";
+import { parseMultipart } from "@/lib/api/multipart";
+import type { Config } from "@/lib/config";
+import type { JobsDeps } from "@/lib/jobs/service";
+import type { ProviderRuntime } from "@/lib/providers";
+import type { JobEstimate } from "@/lib/store/types";
+import type { Workflow } from "@/lib/workflows/definition";
+import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
+import type { Registry } from "@/lib/workflows/registry";
+import { estimateWorkflow, toUsd, type CostBasis, type WorkflowEstimate } from "@/lib/workflows/pricing";
+
+/** The most candidates an estimate may ask about. */
+export const MAX_CANDIDATES = 8;
+
+export const LOCAL_MODELS_NOTE = "Models run locally on this server: nothing is charged.";
+
+/** Whether the models run locally (the embedded default): they cost nothing. */
+export function modelsAreLocal(providers: Pick<ProviderRuntime, "replicate">): boolean {
+  return providers.replicate === undefined;
+}
+
+export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1): WorkflowEstimate {
+  return estimateWorkflow(workflow.config, { localModels: modelsAreLocal(providers), candidates });
+}
+
+/** What a job stores of its estimate. */
+export function storedEstimate(estimate: WorkflowEstimate): JobEstimate {
+  return { micros: estimate.micros, steps: estimate.steps.map((step) => step.micros) };
+}
+
+/**
+ * What a rerun from `fromStep` stores: the steps before it are copied from the parent, not run
+ * again, so they are estimated (and charged) at 0.
+ */
+export function rerunEstimate(estimate: WorkflowEstimate, fromStep: number): JobEstimate {
+  const steps = estimate.steps.map((step, index) => (index < fromStep ? 0 : step.micros));
+  return { micros: steps.reduce<number>((sum, micros) => sum + (micros ?? 0), 0), steps };
+}
+
+export interface EstimateJson {
+  total_usd: number;
+  currency: "USD";
+  /** False when some step's price is unknown: the total is a lower bound. */
+  complete: boolean;
+  candidates: number;
+  /** Set when nothing is charged because the models run locally. */
+  note: string | null;
+  steps: { step: number; step_name: string; basis: CostBasis; estimated_usd: number | null }[];
+}
+
+export function estimateToJson(estimate: WorkflowEstimate, candidates: number): EstimateJson {
+  const local = estimate.steps.some((step) => step.basis === "local");
+  return {
+    total_usd: toUsd(estimate.micros),
+    currency: "USD",
+    complete: estimate.complete,
+    candidates,
+    note: local ? LOCAL_MODELS_NOTE : null,
+    steps: estimate.steps.map((step) => ({
+      step: step.step,
+      step_name: step.stepName,
+      basis: step.basis,
+      estimated_usd: step.micros === null ? null : toUsd(step.micros),
+    })),
+  };
+}
+
+/**
+ * POST /workflows/estimate: the execute form's fields (no file needed; one sent is ignored), or
+ * the same fields as a JSON object, plus an optional `candidates` count. Inputs are validated as
+ * execute validates them, so an estimate answers for a request that execute would accept.
+ */
+export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findWorkflow" | "providers">, request: Request) {
+  const fields = await readEstimateFields(request, deps.config);
+  const workflowId = fields.get("workflow_id")?.trim();
+  if (!workflowId) throw new ApiError("invalid_form", "workflow_id is required.");
+  const workflow = deps.findWorkflow(workflowId);
+  if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
+  const candidatesText = fields.get("candidates")?.trim();
+  fields.delete("candidates");
+  const candidates = candidatesText === undefined || candidatesText === "" ? 1 : Number(candidatesText);
+  if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
+    throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
+  }
+  const { problems } = resolveInputs(workflow, fields);
+  if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
+  return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates), candidates) };
+}
+
+async function readEstimateFields(request: Request, config: Config): Promise<Map<string, string>> {
+  const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
+  if (contentType.startsWith("application/json")) {
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      throw new ApiError("invalid_json", "The body is not valid JSON.");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("invalid_json", "Send a JSON object of fields, e.g. {\"workflow_id\": \"…\"}.");
+    const fields = new Map<string, string>();
+    for (const [name, value] of Object.entries(body)) {
+      if (typeof value === "string") fields.set(name, value);
+      else if (name === "candidates" && typeof value === "number") fields.set(name, String(value));
+      else throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
+    }
+    return fields;
+  }
+  if (!contentType.startsWith("multipart/form-data")) {
+    throw new ApiError("unsupported_media_type", "Send the fields as multipart/form-data (as for execute) or as a JSON object.");
+  }
+  return (await parseMultipart(request, { maxFileBytes: config.MAX_UPLOAD_BYTES, maxFields: 20, maxFieldBytes: 16 * 1024 })).fields;
+}
+
+/** The installed workflows as GET /workflows/list shows them, each with its estimate for the default inputs. */
+export function listPricedWorkflows(deps: { registry: Registry; config: UploadLimits; providers: Pick<ProviderRuntime, "replicate"> }) {
+  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1) });
+}
