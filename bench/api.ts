@@ -17,7 +17,7 @@ import { ms, type Row } from "./lib/report";
 import { sizes } from "./lib/sizes";
 import { sleep, summarize, type Summary } from "./lib/stats";
 
-const PORT = 3421;
+const PORT = sizes.portBase + 21;
 
 /** A JPEG of about 1 MB: noise does not compress, so the size follows the pixel count. */
 async function oneMegabyteJpeg(): Promise<Buffer> {

@@ -34,7 +34,7 @@ const levelShape = (subscribers: number) => (subscribers > 1000 ? { jobs: Math.c
 // decide the p99 on its own: in an 8 s window, one 60 ms stall held back about 1% of the events.
 const MEASURE_MS = sizes.quick ? 3000 : 20_000;
 const BARE_TAIL_MS = 25;
-const PORTS = { next: 3411, bare: 3412 } as const;
+const PORTS = { next: sizes.portBase + 11, bare: sizes.portBase + 12 } as const;
 
 /** Wall-clock milliseconds with sub-millisecond resolution: the writer and the subscribers share this process. */
 const clock = () => performance.timeOrigin + performance.now();

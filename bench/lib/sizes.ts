@@ -45,5 +45,7 @@ export const sizes = {
   loads: (process.env.BENCH_LOAD ?? "quiet").split(",").flatMap((s) => (s.trim() === "both" ? ["quiet", "busy"] : [s.trim()])) as ("quiet" | "busy")[],
   /** The share of each period a busy worker spins (one worker per core). */
   busyDuty: size("BENCH_BUSY_DUTY", 0.5, 0.5),
+  /** The bench's servers listen on this base + 11, 12, 21 and 31 (two benches on one machine need two bases). */
+  portBase: size("BENCH_PORT_BASE", 3400, 3400),
   sections: (process.env.BENCH_SECTIONS ?? "steps,throughput,stream,api,recovery").split(",").map((s) => s.trim()),
 };
