@@ -57,8 +57,9 @@ describe.each<Provider>(["sqlite", "postgresql"])("the stream on Node HTTP, %s",
     const reading = (async () => {
       if (!response.body) return;
       const decoder = new TextDecoder();
+      const reader = response.body.getReader();
       try {
-        for await (const chunk of response.body) text += decoder.decode(chunk as Uint8Array);
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
       } catch {
         // closed by the test
       }
