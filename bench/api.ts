@@ -54,6 +54,7 @@ interface LoadResult {
 
 async function load(name: string, options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon(options);
+  process.stderr.write(`  ${name}: ${Math.round(result.requests.average)}/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, load average ${os.loadavg()[0]!.toFixed(2)}\n`);
   return {
     name,
     connections: options.connections ?? 10,

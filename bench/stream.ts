@@ -181,6 +181,10 @@ async function measure(load: MachineLoad, database: Provider, server: FanoutResu
   };
 }
 
+/** One measurement on one line, logged as soon as it is made (a long run stopped early keeps them). */
+const describe = (f: FanoutResult) =>
+  `${f.connected}/${f.subscribers} connected, ${f.dropped} dropped, ${f.errors} errors: p50 ${ms(f.latency.p50)}, p99 ${ms(f.latency.p99)}, ${f.rssPerConnectionKb} KB per connection, ${f.cpuMicrosPerEvent} µs CPU per event, load average ${f.loadAverage.join("/")}`;
+
 /** The writer outside both servers: a raw driver connection of its own. */
 async function openWriter(testDb: { provider: Provider; url: string }): Promise<{ insert: InsertEvent; close(): Promise<void> }> {
   if (testDb.provider === "postgresql") {
@@ -235,6 +239,7 @@ async function measureOn(load: MachineLoad, provider: Provider, log: (message: s
       for (const count of sizes.subscribers) {
         log(`stream (${load}, ${provider}): montage with ${count} subscribers`);
         fanout.push(await measure(load, provider, "montage", next.url, next.process.pid!, jobs, count, writer.insert));
+        log(`  ${describe(fanout.at(-1)!)}`);
       }
     } finally {
       await next.stop();
@@ -246,6 +251,7 @@ async function measureOn(load: MachineLoad, provider: Provider, log: (message: s
       for (const count of sizes.subscribers) {
         log(`stream (${load}, ${provider}): bare with ${count} subscribers`);
         fanout.push(await measure(load, provider, "bare", `http://127.0.0.1:${PORTS.bare}`, bare.process.pid!, jobs, count, writer.insert));
+        log(`  ${describe(fanout.at(-1)!)}`);
       }
     } finally {
       await bare.stop();

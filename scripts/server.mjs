@@ -21,7 +21,7 @@ await app.prepare();
 const RUNTIME = Symbol.for("montage.runtime");
 const server = http.createServer((request, response) => {
   const runtime = globalThis[RUNTIME];
-  if (runtime?.serveNodeRoute(request, response)) return;
+  if (typeof runtime?.serveNodeRoute === "function" && runtime.serveNodeRoute(request, response)) return;
   void handle(request, response);
 });
 server.listen(port, hostname, () => console.log(`Montage listening on http://${hostname ?? "localhost"}:${port}`));
