@@ -28,7 +28,7 @@ function server(port: number, env: Record<string, string>) {
   const dataDir = serverDataDir(port);
   return {
     // A fresh database per run: remove, migrate, serve.
-    command: `rm -rf "${dataDir}" && npx tsx scripts/db-migrate.ts && npx next start -p ${port}`,
+    command: `rm -rf "${dataDir}" && npx tsx scripts/db-migrate.ts && node scripts/server.mjs`,
     url: `http://localhost:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -7,6 +7,7 @@
  * time from POST /workflows/execute answering to the job's first step starting.
  */
 import { randomBytes } from "node:crypto";
+import os from "node:os";
 import autocannon from "autocannon";
 import sharp from "sharp";
 import { createTestDatabase } from "../tests/helpers/db";
@@ -16,7 +17,7 @@ import { ms, type Row } from "./lib/report";
 import { sizes } from "./lib/sizes";
 import { sleep, summarize, type Summary } from "./lib/stats";
 
-const PORT = 3421;
+const PORT = sizes.portBase + 21;
 
 /** A JPEG of about 1 MB: noise does not compress, so the size follows the pixel count. */
 async function oneMegabyteJpeg(): Promise<Buffer> {
@@ -53,6 +54,7 @@ interface LoadResult {
 
 async function load(name: string, options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon(options);
+  process.stderr.write(`  ${name}: ${Math.round(result.requests.average)}/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.non2xx} non-2xx, load average ${os.loadavg()[0]!.toFixed(2)}\n`);
   return {
     name,
     connections: options.connections ?? 10,
@@ -65,13 +67,14 @@ async function load(name: string, options: autocannon.Options): Promise<LoadResu
   };
 }
 
-export async function runApiSection({ rows, results, log }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void }): Promise<void> {
+export async function runApiSection({ rows, results, log, load: machineLoad }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void; load: "quiet" | "busy" }): Promise<void> {
+  const section = `4 API (${machineLoad})`;
   const testDb = await createTestDatabase("sqlite");
   const { token, close } = await createBenchUser(testDb, "bench-api@example.com");
   const jpeg = await oneMegabyteJpeg();
   const { body, contentType } = multipart(jpeg);
   const loads: LoadResult[] = [];
-  log("api: next start");
+  log(`api (${machineLoad}): next start`);
   const server = await startServer(
     {
       DATABASE_URL: testDb.url,
@@ -90,7 +93,7 @@ export async function runApiSection({ rows, results, log }: { rows: Row[]; resul
     const first = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: new Uint8Array(body), headers: { authorization: `Bearer ${token}`, "content-type": contentType } });
     if (first.status !== 202) throw new Error(`POST /workflows/execute answered ${first.status}: ${await first.text()}`);
     const { job_id: jobId } = (await first.json()) as { job_id: string };
-    log("api: POST /workflows/execute");
+    log(`api (${machineLoad}): POST /workflows/execute`);
     loads.push(
       await load("POST /workflows/execute (1 MB JPEG)", {
         url: `${server.url}/workflows/execute`,
@@ -101,9 +104,9 @@ export async function runApiSection({ rows, results, log }: { rows: Row[]; resul
         duration: sizes.apiSeconds,
       }),
     );
-    log("api: GET /api/live (the framework's floor)");
+    log(`api (${machineLoad}): GET /api/live (the framework's floor)`);
     loads.push(await load("GET /api/live (trivial route: the floor)", { url: `${server.url}/api/live`, connections: 32, duration: sizes.apiSeconds }));
-    log("api: GET /workflows/execution/<id>");
+    log(`api (${machineLoad}): GET /workflows/execution/<id>`);
     loads.push(
       await load("GET /workflows/execution/<id>", {
         url: `${server.url}/workflows/execution/${jobId}`,
@@ -117,12 +120,12 @@ export async function runApiSection({ rows, results, log }: { rows: Row[]; resul
     await close();
     await testDb.drop();
   }
-  log("api: POST /workflows/execute answered → first step starts");
+  log(`api (${machineLoad}): POST /workflows/execute answered → first step starts`);
   const firstStep = await executeToFirstStep(jpeg);
-  results.api = { imageBytes: jpeg.length, loads, firstStep };
+  results[machineLoad === "busy" ? "apiBusy" : "api"] = { loadAverage: os.loadavg(), imageBytes: jpeg.length, loads, firstStep };
   for (const l of loads) {
     rows.push({
-      section: "4 API",
+      section,
       metric: `${l.name}, ${l.connections} connections, ${l.seconds} s: req/s; p50 / p99${l.non2xx || l.errors ? `; ${l.non2xx} non-2xx, ${l.errors} errors` : ""}`,
       value: `${l.requestsPerSecond}/s; ${ms(l.p50)} / ${ms(l.p99)}`,
     });
@@ -132,7 +135,7 @@ export async function runApiSection({ rows, results, log }: { rows: Row[]; resul
   if (floor && read) {
     const ratio = floor.requestsPerSecond / Math.max(1, read.requestsPerSecond);
     rows.push({
-      section: "4 API",
+      section,
       metric: "GET /workflows/execution/<id> against the trivial route of the same build: floor req/s ÷ execution read req/s",
       value: `${ratio.toFixed(2)}× (p50 ${ms(read.p50)} against ${ms(floor.p50)})`,
       target: "≤ 2×",
@@ -140,12 +143,12 @@ export async function runApiSection({ rows, results, log }: { rows: Row[]; resul
     });
   }
   rows.push({
-    section: "4 API",
+    section,
     metric: `POST /workflows/execute answered → first step starts, p50 / p99 (${firstStep.samples.length} jobs, one at a time; negative: started before the answer arrived)`,
     value: `${ms(firstStep.summary.p50)} / ${ms(firstStep.summary.p99)}`,
   });
   rows.push({
-    section: "4 API",
+    section,
     metric: "POST /workflows/execute sent (1 MB JPEG) → first step starts, p50 / p99",
     value: `${ms(firstStep.fromRequest.p50)} / ${ms(firstStep.fromRequest.p99)}`,
   });

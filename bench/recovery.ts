@@ -11,7 +11,7 @@ import { ms, type Row } from "./lib/report";
 import { sizes } from "./lib/sizes";
 import { sleep, summarize } from "./lib/stats";
 
-const PORT = 3431;
+const PORT = sizes.portBase + 31;
 const SWEEP_INTERVAL_MS = 1000;
 
 async function killAndRestart(log: (message: string) => void) {

@@ -2,7 +2,8 @@
  * `npm run bench`: measures the engine, the stream and the API next to a peer (DBOS Transact) and
  * the machine's own limits, then writes bench-results/<timestamp>.json and bench-results/latest.md
  * and prints the table. Never fails on a target: it reports them. BENCH_QUICK=1 for a smoke run;
- * BENCH_SECTIONS=steps,throughput,stream,api,recovery picks sections. See docs/performance.md.
+ * BENCH_SECTIONS=steps,throughput,stream,api,recovery picks sections; BENCH_LOAD=quiet|busy|both
+ * runs the stream and API sections on a quiet machine, under a background load, or both. See docs/performance.md.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,6 +20,7 @@ process.env.DATABASE_URL = `file:${path.join(process.env.DATA_DIR!, "unused.db")
 const { sizes } = await import("./lib/sizes");
 const { markdownTable } = await import("./lib/report");
 const { describeMachine } = await import("./lib/machine");
+const { startBusyLoad } = await import("./lib/busy");
 type Row = import("./lib/report").Row;
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -44,13 +46,26 @@ if (want("steps") || want("throughput")) {
   const { runEngineSections } = await import("./engine-sections");
   await section("engine", () => runEngineSections({ rows, results, log, steps: want("steps"), throughput: want("throughput") }));
 }
-if (want("stream")) {
-  const { runStreamSection } = await import("./stream");
-  await section("stream", () => runStreamSection({ rows, results, log }));
-}
-if (want("api")) {
-  const { runApiSection } = await import("./api");
-  await section("api", () => runApiSection({ rows, results, log }));
+// The stream and API sections run on a quiet machine, a busy one (a fixed background load the
+// bench starts and stops around each section, bench/lib/busy.ts), or both: BENCH_LOAD.
+for (const load of sizes.loads) {
+  const around = async (name: string, run: () => Promise<void>) => {
+    const busy = load === "busy" ? startBusyLoad(sizes.busyDuty) : undefined;
+    if (busy) log(`${name}: busy mode, ${busy.workers} workers spinning ${Math.round(busy.duty * 100)}% of the time`);
+    try {
+      await section(name, run);
+    } finally {
+      await busy?.stop();
+    }
+  };
+  if (want("stream")) {
+    const { runStreamSection } = await import("./stream");
+    await around(`stream (${load})`, () => runStreamSection({ rows, results, log, load }));
+  }
+  if (want("api")) {
+    const { runApiSection } = await import("./api");
+    await around(`api (${load})`, () => runApiSection({ rows, results, log, load }));
+  }
 }
 if (want("recovery")) {
   const { runRecoverySection } = await import("./recovery");

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { spawnUntilHealthy, type SpawnedProcess } from "../../tests/helpers/server";
 
@@ -9,6 +10,28 @@ export function groupRssBytes(pid: number): number {
   try {
     const out = execFileSync("ps", ["-o", "rss=", "-g", String(pid)]).toString();
     return out.split("\n").reduce((sum, line) => sum + (Number(line.trim()) || 0), 0) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time (user + system) of a whole process group so far, in milliseconds, from /proc. */
+export function groupCpuMs(pid: number): number {
+  try {
+    const pids = execFileSync("ps", ["-o", "pid=", "-g", String(pid)]).toString().split("\n").map((line) => line.trim()).filter(Boolean);
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    let ticks = 0;
+    for (const one of pids) {
+      try {
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+        const stat = readFileSync(`/proc/${one}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the process ended between ps and the read
+      }
+    }
+    return (ticks * 1000) / ticksPerSecond;
   } catch {
     return Number.NaN;
   }

@@ -30,12 +30,22 @@ export const sizes = {
   commits: size("BENCH_COMMITS", 2000, 300),
   throughputRuns: size("BENCH_THROUGHPUT_RUNS", 2000, 200),
   concurrencies: list("BENCH_CONCURRENCY", [8, 32, 64], [8, 32]),
-  subscribers: list("BENCH_SUBSCRIBERS", [100, 1000], [100]),
+  /** SSE subscriber counts. Above 1,000 they spread over more jobs and users (bench/stream.ts). */
+  subscribers: list("BENCH_SUBSCRIBERS", [100, 1000, 10_000], [100]),
   /** Databases of the stream section (the embedded default and production). */
   streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
   /** Jobs submitted one at a time to time POST /workflows/execute's answer → the first step's start. */
   firstStepSamples: size("BENCH_FIRST_STEP_SAMPLES", 40, 8),
+  /**
+   * The machine's state for the stream and API sections: quiet (as it is), busy (a fixed
+   * background CPU load the bench starts, bench/lib/busy.ts), or both, one after the other.
+   */
+  loads: (process.env.BENCH_LOAD ?? "quiet").split(",").flatMap((s) => (s.trim() === "both" ? ["quiet", "busy"] : [s.trim()])) as ("quiet" | "busy")[],
+  /** The share of each period a busy worker spins (one worker per core). */
+  busyDuty: size("BENCH_BUSY_DUTY", 0.5, 0.5),
+  /** The bench's servers listen on this base + 11, 12, 21 and 31 (two benches on one machine need two bases). */
+  portBase: size("BENCH_PORT_BASE", 3400, 3400),
   sections: (process.env.BENCH_SECTIONS ?? "steps,throughput,stream,api,recovery").split(",").map((s) => s.trim()),
 };

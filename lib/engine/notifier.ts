@@ -23,6 +23,12 @@ export class JobNotifier {
     for (const jobId of this.emitter.eventNames()) this.emitter.emit(jobId);
   }
 
+  /** Calls `listener` on each notification for the job until the returned function is called. */
+  subscribe(jobId: string, listener: () => void): () => void {
+    this.emitter.on(jobId, listener);
+    return () => void this.emitter.off(jobId, listener);
+  }
+
   /** Watches a job's notifications for as long as a reader follows it. */
   watch(jobId: string): JobEventsWatch {
     let pending = false;

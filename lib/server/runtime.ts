@@ -1,4 +1,5 @@
 import "server-only";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { serve } from "inngest/next";
 import type { AuthOptions } from "next-auth";
 import { RateLimits } from "@/lib/api/rate-limit";
@@ -23,6 +24,7 @@ import { checkProviderHealth, createProviders, type ProviderRuntime } from "@/li
 import type { HealthStatus } from "@/lib/providers/types";
 import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
+import { serveNodeStream } from "@/lib/server/node-stream";
 import type { Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import { buildRegistry, type Registry } from "@/lib/workflows/registry";
@@ -56,6 +58,11 @@ export interface Runtime {
   /** The sign-in secret (NEXTAUTH_SECRET, or one generated once into DATA_DIR): made on first use, never at build. */
   authSecret(): string;
   authOptions(): AuthOptions;
+  /**
+   * The routes served on plain Node HTTP by the custom server in front of Next.js
+   * (scripts/server.mjs): true when it took the request (the event stream), false for Next.js.
+   */
+  serveNodeRoute(request: IncomingMessage, response: ServerResponse): boolean;
   /** Starts the driver (the in-process runner's sweep and recovery). */
   start(): Promise<void>;
   /** Stops the driver, then closes the database. */
@@ -135,7 +142,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     findWorkflow,
     notifier,
     wakeups,
-    streams: new JobStreams({ store, notifier, wakeups }),
+    streams: new JobStreams({ store, notifier, wakeups, logger: logger.child({ component: "streams" }) }),
     providers,
     checkHealth,
     engine,
@@ -143,6 +150,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     inngest,
     limits: new RateLimits(config),
     replicateWebhooks,
+    serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
     authSecret: () => (authSecret ??= readAuthSecret(config)),
     authOptions: () => (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config) })),
     async start() {

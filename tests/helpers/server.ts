@@ -61,7 +61,10 @@ export async function spawnUntilHealthy(command: string, args: string[], options
   return { process: child, output: () => output, crash: () => kill("SIGKILL"), stop: () => kill("SIGTERM") };
 }
 
-/** Starts the production build (`next start`) as a real process with the given environment. */
+/**
+ * Starts the production server as `npm start` runs it (scripts/server.mjs: Next.js behind a plain
+ * node:http server that answers the event stream itself) as a real process with the given environment.
+ */
 export async function startServer(env: Record<string, string>, port?: number): Promise<RunningServer> {
   // npm test serves a copy of its fresh build (scripts/served-build.ts); run alone, tests use .next.
   if (!existsSync(path.join(root, process.env.MONTAGE_DIST_DIR || ".next", "BUILD_ID"))) {
@@ -69,7 +72,7 @@ export async function startServer(env: Record<string, string>, port?: number): P
   }
   const listenPort = port ?? (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
-  const spawned = await spawnUntilHealthy(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(listenPort)], {
+  const spawned = await spawnUntilHealthy(process.execPath, [path.join(root, "scripts/server.mjs")], {
     env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", PORT: String(listenPort), ...env },
     healthUrl: `${url}/api/health`,
   });

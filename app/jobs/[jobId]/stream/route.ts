@@ -1,7 +1,7 @@
 import { jobIdFrom, type JobRouteContext } from "@/lib/api/params";
 import { requireUser } from "@/lib/auth/require-user";
 import { getOwnJob } from "@/lib/jobs/service";
-import { parseLastEventId } from "@/lib/jobs/stream";
+import { parseLastEventId, SSE_HEADERS } from "@/lib/jobs/stream";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -13,12 +13,5 @@ export const GET = handleErrors(async (request: Request, context: JobRouteContex
   const job = await getOwnJob(rt.store, user.id, await jobIdFrom(context));
   const lastEventId = parseLastEventId(request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("last_event_id"));
   const release = rt.limits.acquireStreamSlot(user.id);
-  return new Response(rt.streams.open(job.id, lastEventId, request.signal, release), {
-    headers: {
-      "Content-Type": "text/event-stream; charset=utf-8",
-      "Cache-Control": "no-cache, no-transform",
-      Connection: "keep-alive",
-      "X-Accel-Buffering": "no",
-    },
-  });
+  return new Response(rt.streams.open(job.id, lastEventId, request.signal, release), { headers: SSE_HEADERS });
 });
