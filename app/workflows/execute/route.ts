@@ -9,6 +9,12 @@ export const POST = handleErrors(async (request: Request) => {
   const rt = runtime();
   const user = await requireUser(rt, request);
   rt.limits.requireExecuteAllowance(user.id);
-  const jobId = await executeFromRequest(rt, request, user.id);
+  const release = rt.limits.acquireUploadSlot(user.id);
+  let jobId: string;
+  try {
+    jobId = await executeFromRequest(rt, request, user.id);
+  } finally {
+    release();
+  }
   return Response.json({ success: true, job_id: jobId, stream_url: `/jobs/${jobId}/stream` }, { status: 202 });
 });
