@@ -37,7 +37,7 @@ export class SpillBuffer {
     if (!this.file) {
       const filePath = path.join(this.dir, `${tempName(TEMP_PREFIXES.upload)}${randomUUID()}`);
       // Only this process reads it: owner-only, and never an existing file.
-      const handle = await open(filePath, "wx", 0o600);
+      const handle = await open(filePath, "wx+", 0o600);
       if (this.discarded) {
         // Discarded while the file was being opened (the request failed meanwhile).
         await handle.close().catch(() => undefined);
