@@ -4,7 +4,7 @@ import "server-only";
  * slow pan and zoom over the first frame ("Ken Burns"), small enough to stay quick on 2 cores.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -149,8 +149,18 @@ const SETPRIV = "/usr/bin/setpriv";
  * laptop) ffmpeg runs plainly and only a clean stop kills it.
  */
 function diesWithParent(command: string, args: string[]): [string, string[]] {
-  if (process.platform !== "linux" || !existsSync(SETPRIV)) return [command, args];
+  if (process.platform !== "linux" || !existsSync(SETPRIV) || !isExecutable(command)) return [command, args];
   return [SETPRIV, ["--pdeathsig", "KILL", "--", command, ...args]];
+}
+
+/** A missing ffmpeg is then reported by spawn itself ("Could not start ffmpeg at ..."), not by setpriv. */
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface RunOptions {
