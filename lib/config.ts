@@ -59,7 +59,7 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(20),
   /** Sign-ups and sign-ins for one email address per minute, from anywhere. */
   RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE: z.coerce.number().int().min(0).default(10),
-  /** Failed sign-ins an account allows before each further one makes it wait (1 s, doubling, up to 60 s). */
+  /** Failed sign-ins after which an account must wait before its next attempt (5 s, doubling with each further failure, up to 60 s). */
   SIGNIN_FAILURES_BEFORE_DELAY: z.coerce.number().int().min(0).default(3),
 
   // Production providers: each switches on when its variable is set (docs/production.md).

@@ -6,13 +6,14 @@ import type { Config } from "@/lib/config";
 /**
  * Limits on the password routes, whose hashing (bcrypt, about a quarter of a second of CPU each)
  * makes them the cheapest way to load the server: sign-up and sign-in attempts per client address
- * and per email address (token buckets), and per account a delay after repeated failed sign-ins
- * (1 s after the allowed failures, doubling, up to 60 s; a success clears it). Checked before any
+ * and per email address (token buckets), and per account a delay once the allowed failed sign-ins
+ * are used up (5 s, doubling with each further failure, up to 60 s; a success clears it). Checked before any
  * hashing. Answers 429 `rate_limited` with Retry-After.
  *
  * Per process, in memory, like the other limits (lib/api/rate-limit.ts): behind a load balancer
  * each instance counts on its own, and a restart forgets the counts. See docs/reliability.md.
  */
+const FIRST_FAILURE_DELAY_MS = 5_000;
 const MAX_FAILURE_DELAY_MS = 60_000;
 
 export class AuthThrottle {
@@ -43,12 +44,12 @@ export class AuthThrottle {
     if (byEmail && !byEmail.allowed) throw limited(`Too many attempts for this email address. Retry in ${byEmail.retryAfterSeconds} s.`, byEmail.retryAfterSeconds);
   }
 
-  /** A failed sign-in for `email`: past the allowed failures, the account waits before the next attempt. */
+  /** A failed sign-in for `email`: once the allowed failures are used up, the account waits before its next attempt. */
   recordFailure(email: string): void {
     const entry = this.failures.get(email) ?? { count: 0, blockedUntil: 0 };
     entry.count += 1;
     const over = entry.count - this.config.SIGNIN_FAILURES_BEFORE_DELAY;
-    if (over > 0) entry.blockedUntil = this.clock.now() + Math.min(MAX_FAILURE_DELAY_MS, 1000 * 2 ** (over - 1));
+    if (over >= 0) entry.blockedUntil = this.clock.now() + Math.min(MAX_FAILURE_DELAY_MS, FIRST_FAILURE_DELAY_MS * 2 ** over);
     this.failures.set(email, entry);
     if (this.failures.size > 10_000) this.dropExpired();
   }

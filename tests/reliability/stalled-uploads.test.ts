@@ -119,7 +119,7 @@ describe("uploads that cannot pin memory, and temporary files that do not outliv
     }, 120_000, 20);
     // Only the server process: its children are not signalled by anyone but the kernel.
     process.kill(ffmpeg!.parent, "SIGKILL");
-    await waitFor(`ffmpeg ${ffmpeg!.pid} gone`, async () => !ffmpegChildren().some((child) => child.pid === ffmpeg!.pid), 10_000);
+    await waitFor(`ffmpeg ${ffmpeg!.pid} gone`, async () => !ffmpegChildren().some((child) => child.pid === ffmpeg!.pid), 3_000);
     await server.crash();
   });
 });
