@@ -40,7 +40,7 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
       name: "Email and password",
       credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
       authorize: async (credentials) => {
-        const user = await verifyCredentials(prisma, credentials);
+        const user = await verifyCredentials(prisma, deps.authThrottle, credentials);
         const email = attemptEmail(credentials);
         if (email) {
           if (user) deps.authThrottle.recordSuccess(email);

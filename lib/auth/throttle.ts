@@ -20,6 +20,7 @@ export class AuthThrottle {
   private readonly perAddress: TokenBuckets | undefined;
   private readonly perEmail: TokenBuckets | undefined;
   private readonly failures = new Map<string, { count: number; blockedUntil: number }>();
+  private hashingTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: Pick<Config, "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE" | "RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE" | "SIGNIN_FAILURES_BEFORE_DELAY">,
@@ -52,6 +53,17 @@ export class AuthThrottle {
     if (over >= 0) entry.blockedUntil = this.clock.now() + Math.min(MAX_FAILURE_DELAY_MS, FIRST_FAILURE_DELAY_MS * 2 ** over);
     this.failures.set(email, entry);
     if (this.failures.size > 10_000) this.dropExpired();
+  }
+
+  /**
+   * Runs password hashing one at a time. bcryptjs hashes on the event loop in slices of up to
+   * 100 ms; concurrent hashes interleave their slices, so every other request would wait behind all
+   * of them (40 parallel sign-ups made other requests wait seconds). Queued, one slice at most.
+   */
+  hashOneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.hashingTail.then(work, work);
+    this.hashingTail = run.catch(() => undefined);
+    return run;
   }
 
   recordSuccess(email: string): void {
