@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { chromium, defineConfig, devices } from "@playwright/test";
-import { SERVERS, serverDataDir } from "./e2e/support/servers";
+import { SERVERS, serverDataDir, serverLogFile } from "./e2e/support/servers";
 
 /**
  * Browser tests against the production build (`.next` must exist: `npm run build` first). Four
@@ -27,8 +27,9 @@ const systemChromium = "/usr/bin/chromium";
 function server(port: number, env: Record<string, string>) {
   const dataDir = serverDataDir(port);
   return {
-    // A fresh database per run: remove, migrate, serve.
-    command: `rm -rf "${dataDir}" && npx tsx scripts/db-migrate.ts && node scripts/server.mjs`,
+    // A fresh database per run: remove, migrate, serve. The server's log is also kept in its
+    // DATA_DIR, where the global teardown looks for uncaught exceptions (e2e/support/uncaught-guard.ts).
+    command: `rm -rf "${dataDir}" && npx tsx scripts/db-migrate.ts && node scripts/server.mjs 2>&1 | tee "${serverLogFile(port)}"`,
     url: `http://localhost:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,
@@ -54,6 +55,8 @@ function server(port: number, env: Record<string, string>) {
       LOG_LEVEL: "warn",
       LOCAL_PROVIDER_FAULTS: "",
       WORKFLOW_RETRY_INTERVAL_SECONDS: "2",
+      // Every test signs up its own user from this one address: the per-address limit would refuse the suite.
+      RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: "10000",
       ...env,
     },
   };
@@ -90,6 +93,7 @@ export default defineConfig({
       },
     },
   ],
+  globalTeardown: "./e2e/support/uncaught-guard.ts",
   webServer: [
     server(SERVERS.main, {}),
     // A long retry interval: the sweep must not resume the parked run before the test presses Retry.

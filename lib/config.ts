@@ -2,6 +2,7 @@ import "server-only";
 import path from "node:path";
 import { z } from "zod";
 import { resolveDatabase } from "@/lib/db/database-url";
+import { TrustedProxies } from "@/lib/trusted-proxies";
 
 /**
  * Montage's environment, parsed once at the edge into a typed config: the composition root
@@ -10,8 +11,13 @@ import { resolveDatabase } from "@/lib/db/database-url";
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().positive().default(3000),
-  /** The app's public URL: used for absolute media URLs and, with Replicate, for webhooks. */
+  /** The app's public URL: used for absolute media URLs, sign-in redirects, the cross-site check and, with Replicate, for webhooks. */
   APP_URL: z.url().optional(),
+  /**
+   * Proxies in front of Montage whose X-Forwarded-For/-Host/-Proto are believed (IPs and CIDR
+   * ranges, comma-separated). Unset: none; the client is the TCP peer.
+   */
+  TRUSTED_PROXIES: z.string().default(""),
   DATA_DIR: z.string().default("./data"),
   DATABASE_URL: z.string().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -39,12 +45,24 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(10 * 1024 * 1024),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
   LOCAL_PROVIDER_FAULTS: z.string().default(""),
+  /** An upload's whole body must arrive within this many seconds, or it is refused (408). */
+  UPLOAD_BODY_TIMEOUT_SECONDS: z.coerce.number().positive().default(60),
+  /** Upload bytes past this many go to a temporary file, not memory (a stalled upload pins at most this). */
+  UPLOAD_SPILL_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(64 * 1024),
 
   // Per-user rate limits, per process (lib/api/rate-limit.ts); 0 switches a limit off.
   /** Executions a user may start per minute (a token bucket of this size, refilled evenly). */
   RATE_LIMIT_EXECUTES_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   /** Event streams a user may hold open at once. */
   RATE_LIMIT_CONCURRENT_STREAMS: z.coerce.number().int().min(0).default(10),
+  /** Uploads (POST /workflows/execute bodies) a user may have arriving at once. */
+  RATE_LIMIT_CONCURRENT_UPLOADS: z.coerce.number().int().min(0).default(3),
+  /** Sign-ups and sign-ins one client address may attempt per minute. */
+  RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  /** Sign-ups and sign-ins for one email address per minute, from anywhere. */
+  RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE: z.coerce.number().int().min(0).default(10),
+  /** Failed sign-ins after which an account must wait before its next attempt (5 s, doubling with each further failure, up to 60 s). */
+  SIGNIN_FAILURES_BEFORE_DELAY: z.coerce.number().int().min(0).default(3),
 
   // Production providers: each switches on when its variable is set (docs/production.md).
   CLOUDINARY_URL: z.string().startsWith("cloudinary://").optional(),
@@ -84,6 +102,7 @@ export interface Config extends Env {
   dataDir: string;
   database: ReturnType<typeof resolveDatabase>;
   publicBaseUrl: string;
+  trustedProxies: TrustedProxies;
   sweepIntervalSeconds: number;
   retryBackoffSeconds: number;
   providerRecheckSeconds: number;
@@ -103,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...parsedEnv,
     dataDir,
     database: resolveDatabase(parsedEnv.DATABASE_URL, dataDir),
+    trustedProxies: new TrustedProxies(parsedEnv.TRUSTED_PROXIES),
     publicBaseUrl: (parsedEnv.APP_URL ?? `http://localhost:${parsedEnv.PORT}`).replace(/\/$/, ""),
     sweepIntervalSeconds: parsedEnv.WORKFLOW_SWEEP_INTERVAL_SECONDS ?? parsedEnv.WORKFLOW_RETRY_INTERVAL_SECONDS,
     retryBackoffSeconds: parsedEnv.WORKFLOW_RETRY_BACKOFF_SECONDS ?? parsedEnv.WORKFLOW_RETRY_INTERVAL_SECONDS,

@@ -13,6 +13,7 @@ const ERRORS: Record<string, string> = {
   OAuthAccountNotLinked: "An account with this email already exists. Sign in with your password.",
   AccessDenied: "Sign-in was refused.",
   Configuration: "Sign-in is misconfigured on the server. Check its log.",
+  RateLimited: "Too many sign-in attempts. Wait a minute, then try again.",
 };
 
 function describeError(code: string | null): string | null {

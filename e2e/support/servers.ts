@@ -15,6 +15,9 @@ export const serverUrl = (port: number) => `http://localhost:${port}`;
 /** Each server's DATA_DIR: its database, media and gate files. */
 export const serverDataDir = (port: number) => path.join(os.tmpdir(), "montage-e2e", String(port));
 
+/** The server's output, kept beside its database (see playwright.config.ts). */
+export const serverLogFile = (port: number) => path.join(os.tmpdir(), "montage-e2e", `${port}.log`);
+
 type GateTarget = "image_edit" | "video" | "storage";
 
 /**

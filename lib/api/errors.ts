@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   budget_exceeded: 402,
   forbidden: 403,
   not_found: 404,
+  request_timeout: 408,
   wrong_state: 409,
   workflow_changed: 409,
   payload_too_large: 413,

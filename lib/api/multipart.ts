@@ -1,7 +1,9 @@
 import "server-only";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import busboy from "busboy";
-import { ApiError } from "@/lib/api/errors";
+import { checkDeclaredLength } from "@/lib/api/body";
+import { ApiError, isApiError } from "@/lib/api/errors";
+import { SpillBuffer } from "@/lib/api/spill";
 
 export interface MultipartFile {
   field: string;
@@ -18,11 +20,17 @@ export interface MultipartForm {
 }
 
 export interface MultipartLimits {
+  /** The largest file accepted, in bytes (exactly this many is accepted). */
   maxFileBytes: number;
   maxFields: number;
+  /** The longest field accepted, in bytes (exactly this many is accepted). */
   maxFieldBytes: number;
   /** Fields that may be sent more than once (e.g. approve_before). */
   repeatable?: readonly string[];
+  /** The whole body must have arrived within this time, or the request is refused (408). */
+  deadlineMs: number;
+  /** File bytes past this many go to a temporary file instead of memory. */
+  spillThresholdBytes: number;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -43,18 +51,21 @@ export function checkFilename(name: string): string {
 
 /**
  * Parses a multipart/form-data body while it streams in, refusing it (413) as soon as the file
- * passes the limit instead of buffering the whole request first. Accepts one file.
+ * passes the limit instead of buffering the whole request first. Accepts one file, whose bytes are
+ * held in memory only up to a small threshold and in a temporary file past it, so a stalled upload
+ * pins almost nothing; the body must arrive within a deadline (408).
+ *
+ * Every way this can go wrong (a refused part, a body cut inside a part, a client that goes away,
+ * the deadline) ends in exactly one rejected promise with an ApiError, never in an exception
+ * thrown from an event handler.
  */
 export async function parseMultipart(request: Request, limits: MultipartLimits): Promise<MultipartForm> {
   const contentType = request.headers.get("content-type") ?? "";
   if (!contentType.toLowerCase().startsWith("multipart/form-data")) {
     throw new ApiError("unsupported_media_type", "Send the request as multipart/form-data with fields workflow_id and file.");
   }
-  const declaredLength = Number(request.headers.get("content-length") ?? "0");
   const overhead = limits.maxFields * limits.maxFieldBytes + 64 * 1024;
-  if (declaredLength > limits.maxFileBytes + overhead) {
-    throw new ApiError("payload_too_large", `The upload is larger than ${limits.maxFileBytes} bytes.`);
-  }
+  checkDeclaredLength(request, limits.maxFileBytes + overhead);
   if (!request.body) throw new ApiError("invalid_form", "The request has no body.");
 
   let parser: busboy.Busboy;
@@ -66,64 +77,146 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
       // Browsers send file names as raw UTF-8; busboy's default (latin1) turns them into mojibake,
       // which would also hide a bidi override from the check above.
       defParamCharset: "utf8",
-      limits: { files: 1, fileSize: limits.maxFileBytes, fields: limits.maxFields, fieldSize: limits.maxFieldBytes, parts: limits.maxFields + 1 },
+      // busboy reports a limit when a part REACHES it: one more byte, so that exactly the
+      // advertised maximum is accepted and one byte past it is not.
+      limits: { files: 1, fileSize: limits.maxFileBytes + 1, fields: limits.maxFields, fieldSize: limits.maxFieldBytes + 1, parts: limits.maxFields + 1 },
     });
   } catch (error) {
     throw new ApiError("invalid_form", `Malformed multipart request: ${(error as Error).message}`);
   }
+  return new MultipartReader(request.body, parser, limits).read();
+}
 
-  const body = Readable.fromWeb(request.body as import("node:stream/web").ReadableStream);
-  return new Promise<MultipartForm>((resolve, reject) => {
-    const fields = new Map<string, string>();
-    const lists = new Map<string, string[]>();
-    let file: MultipartFile | undefined;
-    let failure: ApiError | undefined;
-    const fail = (error: ApiError) => {
-      if (failure) return;
-      failure = error;
-      body.unpipe(parser);
-      body.destroy();
-      reject(error);
-    };
+/** One multipart body being read: pumps the request's bytes into busboy and collects the parts. */
+class MultipartReader {
+  private readonly fields = new Map<string, string>();
+  private readonly lists = new Map<string, string[]>();
+  private file: { field: string; filename: string; spill: SpillBuffer } | undefined;
+  private fileDone: Promise<void> = Promise.resolve();
+  private failure: ApiError | undefined;
+  private parserClosed: Promise<void>;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private bodyEnded = false;
 
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    private readonly parser: busboy.Busboy,
+    private readonly limits: MultipartLimits,
+  ) {
+    this.reader = body.getReader();
+    this.parserClosed = new Promise<void>((resolve) => parser.once("close", resolve));
     parser.on("field", (name, value, info) => {
-      if (info.valueTruncated) return fail(new ApiError("invalid_form", `Field ${name} is longer than ${limits.maxFieldBytes} bytes.`));
+      if (info.valueTruncated) return this.fail(new ApiError("invalid_form", `Field ${name} is longer than ${limits.maxFieldBytes} bytes.`));
       if (limits.repeatable?.includes(name)) {
-        lists.set(name, [...(lists.get(name) ?? []), value]);
+        this.lists.set(name, [...(this.lists.get(name) ?? []), value]);
         return;
       }
-      if (fields.has(name)) return fail(new ApiError("invalid_form", `Field ${name} is sent twice.`));
-      fields.set(name, value);
+      if (this.fields.has(name)) return this.fail(new ApiError("invalid_form", `Field ${name} is sent twice.`));
+      this.fields.set(name, value);
     });
-    parser.on("file", (field, stream, info) => {
-      if (file) {
-        stream.resume();
-        return fail(new ApiError("invalid_form", "Send exactly one file."));
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        chunks.push(chunk);
-      });
-      stream.on("limit", () => fail(new ApiError("payload_too_large", `The file is larger than ${limits.maxFileBytes} bytes.`)));
-      stream.on("end", () => {
-        if (failure) return;
-        try {
-          file = { field, filename: checkFilename(info.filename ?? ""), data: Buffer.concat(chunks, size) };
-        } catch (error) {
-          fail(error as ApiError);
+    parser.on("file", (field, stream, info) => this.onFile(field, stream, info.filename));
+    parser.on("filesLimit", () => this.fail(new ApiError("invalid_form", "Send exactly one file.")));
+    parser.on("fieldsLimit", () => this.fail(new ApiError("invalid_form", "Too many form fields.")));
+    parser.on("partsLimit", () => this.fail(new ApiError("invalid_form", "Too many form parts.")));
+    parser.on("error", (error: Error) => this.fail(new ApiError("invalid_form", `Malformed multipart request: ${error.message}`)));
+  }
+
+  private fail(error: ApiError): void {
+    this.failure ??= error;
+  }
+
+  private onFile(field: string, stream: Readable, filename: string | undefined): void {
+    // Every file stream gets an error listener: busboy destroys it with "Unexpected end of form"
+    // when the body ends inside the part, which would otherwise be an uncaught exception.
+    stream.on("error", (error: Error) => this.fail(new ApiError("invalid_form", `The file part is incomplete: ${error.message}`)));
+    if (this.file || this.failure) {
+      stream.resume();
+      return this.fail(new ApiError("invalid_form", "Send exactly one file."));
+    }
+    let checkedName: string;
+    try {
+      // Checked before a byte of the file is kept: a refused name costs nothing to refuse.
+      checkedName = checkFilename(filename ?? "");
+    } catch (error) {
+      stream.resume();
+      return this.fail(error as ApiError);
+    }
+    const spill = new SpillBuffer(this.limits.spillThresholdBytes);
+    this.file = { field, filename: checkedName, spill };
+    stream.on("limit", () => this.fail(new ApiError("payload_too_large", `The file is larger than ${this.limits.maxFileBytes} bytes.`)));
+    this.fileDone = (async () => {
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (this.failure) continue; // drain: busboy waits for its file stream to be read
+          await spill.write(chunk);
         }
-      });
+      } catch (error) {
+        this.fail(isApiError(error) ? error : new ApiError("invalid_form", `The file part is incomplete: ${(error as Error).message}`));
+      }
+    })();
+  }
+
+  /** Writes one chunk into busboy, waiting when it asks for a pause (its file stream is being written out). */
+  private async feed(chunk: Uint8Array): Promise<void> {
+    const ok = this.parser.write(chunk);
+    if (ok) return;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        this.parser.off("drain", go);
+        this.parser.off("close", go);
+        this.parser.off("error", go);
+        resolve();
+      };
+      this.parser.on("drain", go);
+      this.parser.on("close", go);
+      this.parser.on("error", go);
     });
-    parser.on("filesLimit", () => fail(new ApiError("invalid_form", "Send exactly one file.")));
-    parser.on("fieldsLimit", () => fail(new ApiError("invalid_form", "Too many form fields.")));
-    parser.on("partsLimit", () => fail(new ApiError("invalid_form", "Too many form parts.")));
-    parser.on("error", (error: Error) => fail(new ApiError("invalid_form", `Malformed multipart request: ${error.message}`)));
-    parser.on("close", () => {
-      if (!failure) resolve({ fields, lists, file });
+  }
+
+  async read(): Promise<MultipartForm> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), this.limits.deadlineMs);
+      timer.unref();
     });
-    body.on("error", (error) => fail(new ApiError("invalid_form", `The upload was interrupted: ${error.message}`)));
-    body.pipe(parser);
-  });
+    try {
+      const outcome = await Promise.race([this.pump(), deadline]);
+      if (outcome === "deadline") this.fail(new ApiError("request_timeout", `The upload did not arrive within ${Math.round(this.limits.deadlineMs / 1000)} s.`));
+      if (!this.failure) {
+        await this.fileDone;
+      }
+      if (this.failure) throw this.failure;
+      const file = this.file ? { field: this.file.field, filename: this.file.filename, data: await this.file.spill.contents() } : undefined;
+      return { fields: this.fields, lists: this.lists, file };
+    } finally {
+      clearTimeout(timer);
+      if (!this.bodyEnded) {
+        // The rest of the body is not wanted. Cancelling the stream is all it takes: the client
+        // is answered and the connection closed; nothing is left listening.
+        this.reader.cancel().catch(() => undefined);
+      }
+      if (!this.parser.destroyed) this.parser.destroy();
+      void this.file?.spill.discard();
+    }
+  }
+
+  /** Reads the body to its end (or to the first failure) and lets busboy finish the form. */
+  private async pump(): Promise<"done"> {
+    try {
+      while (!this.failure) {
+        const { done, value } = await this.reader.read();
+        if (done) {
+          this.bodyEnded = true;
+          break;
+        }
+        await this.feed(value);
+      }
+    } catch (error) {
+      this.fail(new ApiError("invalid_form", `The upload was interrupted: ${(error as Error).message}`));
+    }
+    if (this.failure) return "done";
+    this.parser.end();
+    await Promise.race([this.parserClosed, new Promise<void>((resolve) => this.parser.once("error", () => resolve()))]);
+    return "done";
+  }
 }

@@ -89,10 +89,27 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 export class RateLimits {
   private readonly executes: TokenBuckets | undefined;
   private readonly streams: ConcurrencySlots | undefined;
+  private readonly uploads: ConcurrencySlots | undefined;
 
-  constructor(private readonly config: Pick<Config, "RATE_LIMIT_EXECUTES_PER_MINUTE" | "RATE_LIMIT_CONCURRENT_STREAMS">) {
+  constructor(private readonly config: Pick<Config, "RATE_LIMIT_EXECUTES_PER_MINUTE" | "RATE_LIMIT_CONCURRENT_STREAMS" | "RATE_LIMIT_CONCURRENT_UPLOADS">) {
     this.executes = config.RATE_LIMIT_EXECUTES_PER_MINUTE > 0 ? new TokenBuckets(config.RATE_LIMIT_EXECUTES_PER_MINUTE, 60_000) : undefined;
     this.streams = config.RATE_LIMIT_CONCURRENT_STREAMS > 0 ? new ConcurrencySlots(config.RATE_LIMIT_CONCURRENT_STREAMS) : undefined;
+    this.uploads = config.RATE_LIMIT_CONCURRENT_UPLOADS > 0 ? new ConcurrencySlots(config.RATE_LIMIT_CONCURRENT_UPLOADS) : undefined;
+  }
+
+  /**
+   * Guard for POST /workflows/execute: one of the user's upload slots while the body arrives, or a
+   * 429. Call the returned release when the body has been read (or refused).
+   */
+  acquireUploadSlot(userId: string): () => void {
+    if (!this.uploads) return () => undefined;
+    const release = this.uploads.acquire(userId);
+    if (release) return release;
+    throw new ApiError(
+      "rate_limited",
+      `Too many uploads at once: the limit is ${this.config.RATE_LIMIT_CONCURRENT_UPLOADS} per user. Retry when one has finished.`,
+      { "Retry-After": String(STREAM_RETRY_AFTER_SECONDS) },
+    );
   }
 
   /** Guard for POST /workflows/execute: one token of the user's bucket per request, or a 429. */

@@ -5,7 +5,8 @@ import GitHubProvider from "next-auth/providers/github";
 import type { Config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import type { Logger } from "@/lib/log";
-import { verifyCredentials } from "@/lib/auth/passwords";
+import { attemptEmail, verifyCredentials } from "@/lib/auth/passwords";
+import type { AuthThrottle } from "@/lib/auth/throttle";
 
 /**
  * next-auth for the web app, sharing the `users` table with API tokens. Sessions are JWTs (an
@@ -26,6 +27,8 @@ export interface AuthDeps {
   logger: Logger;
   secret: string;
   secureCookies: boolean;
+  /** Told of each credentials sign-in's outcome: failures slow the account down. */
+  authThrottle: AuthThrottle;
 }
 
 /** The runtime builds these on first use, not at import: `next build` loads route modules and must not create the secret file. */
@@ -36,7 +39,15 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
       id: "credentials",
       name: "Email and password",
       credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-      authorize: (credentials) => verifyCredentials(prisma, credentials),
+      authorize: async (credentials) => {
+        const user = await verifyCredentials(prisma, deps.authThrottle, credentials);
+        const email = attemptEmail(credentials);
+        if (email) {
+          if (user) deps.authThrottle.recordSuccess(email);
+          else deps.authThrottle.recordFailure(email);
+        }
+        return user;
+      },
     }),
   ];
   if (githubEnabled(cfg)) {

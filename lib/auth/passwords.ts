@@ -2,6 +2,7 @@ import "server-only";
 import bcrypt from "bcryptjs";
 import { z } from "zod";
 import { ApiError } from "@/lib/api/errors";
+import type { AuthThrottle } from "@/lib/auth/throttle";
 import type { Db } from "@/lib/db/client";
 
 /**
@@ -48,18 +49,42 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
 let dummyHash: Promise<string> | undefined;
 
 /** The user these credentials belong to, or null. */
-export async function verifyCredentials(database: Db, input: unknown): Promise<{ id: string; email: string; name: string | null } | null> {
+export async function verifyCredentials(
+  database: Db,
+  throttle: Pick<AuthThrottle, "hashOneAtATime">,
+  input: unknown,
+): Promise<{ id: string; email: string; name: string | null } | null> {
   const parsed = credentialsSchema.safeParse(input);
   if (!parsed.success) return null;
   const { email, password } = parsed.data;
   const user = await database.user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
   if (!user?.passwordHash) {
     dummyHash ??= hashPassword("montage-timing-equaliser");
-    await verifyPassword(password, await dummyHash);
+    const equaliser = await dummyHash;
+    await throttle.hashOneAtATime(() => verifyPassword(password, equaliser));
     return null;
   }
-  if (!(await verifyPassword(password, user.passwordHash))) return null;
+  const hash = user.passwordHash;
+  if (!(await throttle.hashOneAtATime(() => verifyPassword(password, hash)))) return null;
   return { id: user.id, email: user.email, name: user.name };
+}
+
+/**
+ * POST /api/signup: the sign-up limits first (before anything is hashed), then the account. Bad
+ * input is a 422 naming the fields.
+ */
+export async function signUp(deps: { prisma: Db; authThrottle: AuthThrottle }, address: string, body: unknown): Promise<{ id: string; email: string }> {
+  deps.authThrottle.requireAttempt(address, attemptEmail(body));
+  const input = signUpSchema.safeParse(body);
+  if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join(" "));
+  return createPasswordUser(deps.prisma, deps.authThrottle, input.data);
+}
+
+/** The normalised email of a sign-in or sign-up body, if it has a valid one: the key of its rate limits. */
+export function attemptEmail(body: unknown): string | undefined {
+  const email = (body as { email?: unknown } | null)?.email;
+  const parsed = emailSchema.safeParse(email);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**
@@ -67,10 +92,15 @@ export async function verifyCredentials(database: Db, input: unknown): Promise<{
  * password (created by the token CLI or by OAuth): setting one would hand the account to whoever
  * signs up first with that address.
  */
-export async function createPasswordUser(database: Db, input: z.infer<typeof signUpSchema>): Promise<{ id: string; email: string }> {
-  const passwordHash = await hashPassword(input.password);
+export async function createPasswordUser(
+  database: Db,
+  throttle: Pick<AuthThrottle, "hashOneAtATime">,
+  input: z.infer<typeof signUpSchema>,
+): Promise<{ id: string; email: string }> {
+  // Looked up before hashing: a sign-up for a taken email must cost no CPU.
   const existing = await database.user.findUnique({ where: { email: input.email }, select: { id: true } });
   if (existing) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
+  const passwordHash = await throttle.hashOneAtATime(() => hashPassword(input.password));
   try {
     return await database.user.create({
       data: { email: input.email, passwordHash, ...(input.name && { name: input.name }) },

@@ -1,6 +1,8 @@
 import "server-only";
+import { expectedOrigin } from "@/lib/api/client-address";
 import { ApiError } from "@/lib/api/errors";
 import { findUserByToken } from "@/lib/auth/tokens";
+import type { Config } from "@/lib/config";
 import { parseCookieHeader, readSessionToken, userFromSessionToken, type SessionDeps } from "@/lib/auth/session";
 
 export interface AuthenticatedUser {
@@ -41,28 +43,30 @@ export async function requireSessionUser(deps: SessionDeps, request: Request): P
 async function sessionUser(deps: SessionDeps, request: Request): Promise<AuthenticatedUser | null> {
   const user = await userFromSessionToken(deps, readSessionToken(deps.config, parseCookieHeader(request.headers.get("cookie"))));
   if (!user) return null;
-  if (!SAFE_METHODS.has(request.method.toUpperCase())) assertSameOrigin(request);
+  if (!SAFE_METHODS.has(request.method.toUpperCase())) assertSameOrigin(request, deps.config);
   return { id: user.id, email: user.email };
 }
 
 /**
  * Cookies ride along on requests other sites trigger, so a state-changing request must prove it comes
  * from Montage's own pages: it is refused when the browser says it is cross-site (Sec-Fetch-Site) or
- * its Origin is not this host. Requests with neither header are not from a browser page and pass.
+ * its Origin (scheme, host and port) is not Montage's: APP_URL's, or without it the request's own
+ * (forwarded headers count only from TRUSTED_PROXIES). Requests with neither header are not from a
+ * browser page and pass.
  */
-export function assertSameOrigin(request: Request): void {
+export function assertSameOrigin(request: Request, config: Pick<Config, "APP_URL" | "trustedProxies">): void {
   const fetchSite = request.headers.get("sec-fetch-site");
   if (fetchSite === "cross-site") throw forbidden();
   const origin = request.headers.get("origin");
   if (origin === null) return;
-  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host") || new URL(request.url).host;
-  let originHost: string;
+  let sentOrigin: string;
   try {
-    originHost = new URL(origin).host;
+    sentOrigin = new URL(origin).origin;
   } catch {
-    throw forbidden(); // "null" (sandboxed frames, privacy redirects) and garbage
+    throw forbidden(); // garbage
   }
-  if (originHost.toLowerCase() !== host.toLowerCase()) throw forbidden();
+  // "null" (sandboxed frames, privacy redirects) parses to the opaque origin "null": never ours.
+  if (sentOrigin === "null" || sentOrigin !== expectedOrigin(request, config.APP_URL, config.trustedProxies)) throw forbidden();
 }
 
 function forbidden(): ApiError {

@@ -1,5 +1,6 @@
 import "server-only";
 import { ApiError } from "@/lib/api/errors";
+import { readJsonLimited } from "@/lib/api/body";
 import { approveBodySchema } from "@/lib/api/schemas";
 import { getOwnJob, type JobsDeps } from "@/lib/jobs/service";
 
@@ -41,11 +42,6 @@ async function readJson(request: Request): Promise<unknown> {
   if (!(request.headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) {
     throw new ApiError("unsupported_media_type", "Send the decision as application/json: {\"approve\": true | false, \"comment\"?: \"...\"}.");
   }
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new ApiError("payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes.`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ApiError("invalid_json", "The body is not valid JSON.");
-  }
+  // Counted while it streams: a body past the limit is refused before more of it is held.
+  return readJsonLimited(request, MAX_BODY_BYTES, "The body is not valid JSON.");
 }

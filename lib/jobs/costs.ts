@@ -1,5 +1,6 @@
 import "server-only";
 import { ApiError } from "@/lib/api/errors";
+import { readJsonLimited } from "@/lib/api/body";
 import { parseMultipart } from "@/lib/api/multipart";
 import type { Config } from "@/lib/config";
 import type { JobsDeps } from "@/lib/jobs/service";
@@ -9,6 +10,9 @@ import type { Workflow } from "@/lib/workflows/definition";
 import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
 import type { Registry } from "@/lib/workflows/registry";
 import { estimateWorkflow, toUsd, type CostBasis, type WorkflowEstimate } from "@/lib/workflows/pricing";
+
+/** An estimate's JSON body: the execute form's fields (20 of at most 16 KB), with room to spare. */
+const MAX_ESTIMATE_BODY_BYTES = 64 * 1024;
 
 /** The most candidates an estimate may ask about. */
 export const MAX_CANDIDATES = 8;
@@ -91,12 +95,7 @@ export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findW
 async function readEstimateFields(request: Request, config: Config): Promise<Map<string, string>> {
   const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
   if (contentType.startsWith("application/json")) {
-    let body: unknown;
-    try {
-      body = await request.json();
-    } catch {
-      throw new ApiError("invalid_json", "The body is not valid JSON.");
-    }
+    const body = await readJsonLimited(request, MAX_ESTIMATE_BODY_BYTES, "The body is not valid JSON.");
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("invalid_json", "Send a JSON object of fields, e.g. {\"workflow_id\": \"…\"}.");
     const fields = new Map<string, string>();
     for (const [name, value] of Object.entries(body)) {
@@ -109,7 +108,14 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
   if (!contentType.startsWith("multipart/form-data")) {
     throw new ApiError("unsupported_media_type", "Send the fields as multipart/form-data (as for execute) or as a JSON object.");
   }
-  return (await parseMultipart(request, { maxFileBytes: config.MAX_UPLOAD_BYTES, maxFields: 20, maxFieldBytes: 16 * 1024 })).fields;
+  const form = await parseMultipart(request, {
+    maxFileBytes: config.MAX_UPLOAD_BYTES,
+    maxFields: 20,
+    maxFieldBytes: 16 * 1024,
+    deadlineMs: config.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,
+    spillThresholdBytes: config.UPLOAD_SPILL_THRESHOLD_BYTES,
+  });
+  return form.fields;
 }
 
 /** The installed workflows as GET /workflows/list shows them, each with its estimate for the default inputs. */

@@ -12,7 +12,14 @@ import { resolveInputs } from "@/lib/workflows/public";
  */
 export async function executeFromRequest(deps: Pick<JobsDeps, "config" | "store" | "driver" | "findWorkflow" | "providers">, request: Request, userId: string): Promise<CreatedJob> {
   const cfg = deps.config;
-  const form = await parseMultipart(request, { maxFileBytes: cfg.MAX_UPLOAD_BYTES, maxFields: 20, maxFieldBytes: 16 * 1024, repeatable: ["approve_before"] });
+  const form = await parseMultipart(request, {
+    maxFileBytes: cfg.MAX_UPLOAD_BYTES,
+    maxFields: 20,
+    maxFieldBytes: 16 * 1024,
+    deadlineMs: cfg.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,
+    spillThresholdBytes: cfg.UPLOAD_SPILL_THRESHOLD_BYTES,
+    repeatable: ["approve_before"],
+  });
   const workflowId = form.fields.get("workflow_id")?.trim();
   if (!workflowId) throw new ApiError("invalid_form", "workflow_id is required.");
   const workflow = deps.findWorkflow(workflowId);

@@ -1,5 +1,7 @@
 import "server-only";
 import { ApiError } from "@/lib/api/errors";
+import type { Config } from "@/lib/config";
+import { readJsonLimited } from "@/lib/api/body";
 import { parseMultipart } from "@/lib/api/multipart";
 import { rerunBodySchema } from "@/lib/api/schemas";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
@@ -28,7 +30,7 @@ type RerunDeps = Pick<JobsDeps, "config" | "store" | "driver" | "notifier" | "fi
  */
 export async function rerunFromRequest(deps: RerunDeps, request: Request, userId: string, parentJobId: string): Promise<{ jobId: string; parentJobId: string }> {
   const parent = await getOwnJob(deps.store, userId, parentJobId);
-  const body = rerunBodySchema.safeParse(await readRerunBody(request));
+  const body = rerunBodySchema.safeParse(await readRerunBody(request, deps.config));
   if (!body.success) throw new ApiError("invalid_request", body.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; "));
   if (!RERUNNABLE_STATES.includes(parent.status as JobStatus)) {
     throw new ApiError("wrong_state", `The job is ${parent.status}; only completed, failed or canceled jobs can be rerun.`);
@@ -73,21 +75,22 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
 }
 
 /** The body as the one schema reads it: JSON as sent, or a multipart form's `from_step` and `inputs[<name>]` fields. */
-async function readRerunBody(request: Request): Promise<unknown> {
+async function readRerunBody(request: Request, config: Pick<Config, "UPLOAD_BODY_TIMEOUT_SECONDS" | "UPLOAD_SPILL_THRESHOLD_BYTES">): Promise<unknown> {
   const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
   if (contentType.startsWith("application/json")) {
-    const text = await request.text();
-    if (text.length > MAX_BODY_BYTES) throw new ApiError("payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes.`);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new ApiError("invalid_json", "The body is not valid JSON.");
-    }
+    // Counted while it streams: a body past the limit is refused before more of it is held.
+    return readJsonLimited(request, MAX_BODY_BYTES, "The body is not valid JSON.");
   }
   if (!contentType.startsWith("multipart/form-data")) {
     throw new ApiError("unsupported_media_type", "Send the request as application/json or multipart/form-data with from_step and inputs[<name>] fields.");
   }
-  const form = await parseMultipart(request, { maxFileBytes: 0, maxFields: 20, maxFieldBytes: 16 * 1024 });
+  const form = await parseMultipart(request, {
+    maxFileBytes: 0,
+    maxFields: 20,
+    maxFieldBytes: 16 * 1024,
+    deadlineMs: config.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,
+    spillThresholdBytes: config.UPLOAD_SPILL_THRESHOLD_BYTES,
+  });
   if (form.file) throw new ApiError("invalid_form", "A rerun takes no file: it uses the parent job's image.");
   const inputs: Record<string, string> = {};
   const body: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import { serve } from "inngest/next";
 import type { AuthOptions } from "next-auth";
 import { RateLimits } from "@/lib/api/rate-limit";
 import { buildAuthOptions } from "@/lib/auth/next-auth";
+import { AuthThrottle } from "@/lib/auth/throttle";
 import { readAuthSecret, useSecureCookies } from "@/lib/auth/session";
 import { loadConfig, type Config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
@@ -54,6 +55,8 @@ export interface Runtime {
   /** Set when Montage runs on Inngest (INNGEST_DEV, or an event or signing key). */
   readonly inngest: InngestRuntime | undefined;
   readonly limits: RateLimits;
+  /** Sign-up and sign-in limits (per address, per email, failed sign-ins per account). */
+  readonly authThrottle: AuthThrottle;
   readonly replicateWebhooks: ReplicateWebhookReceiver;
   /** The sign-in secret (NEXTAUTH_SECRET, or one generated once into DATA_DIR): made on first use, never at build. */
   authSecret(): string;
@@ -131,6 +134,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       (inngest ? async (event) => void (await inngest.client.send(predictionCompletedEvent({ id: event.prediction_id, status: event.status }))) : async () => undefined),
   });
 
+  const authThrottle = new AuthThrottle(config);
   let authSecret: string | undefined;
   let authOptions: AuthOptions | undefined;
   const runtime: Runtime = {
@@ -149,10 +153,16 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     driver,
     inngest,
     limits: new RateLimits(config),
+    authThrottle,
     replicateWebhooks,
     serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
     authSecret: () => (authSecret ??= readAuthSecret(config)),
-    authOptions: () => (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config) })),
+    authOptions: () => {
+      // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
+      // back to http://localhost:3000: without it, a server on another port would redirect there.
+      process.env.NEXTAUTH_URL ||= config.NEXTAUTH_URL ?? config.publicBaseUrl;
+      return (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle }));
+    },
     async start() {
       logger.info("montage starting", { database: config.database.provider, data_dir: config.dataDir, workflows: [...registry.workflows.keys()], driver: driver.name });
       for (const { folder, problem } of registry.problems) logger.error("workflow folder skipped", { folder: `workflows/${folder}`, problem });

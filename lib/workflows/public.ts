@@ -47,8 +47,18 @@ export function resolveInputs(workflow: Workflow, fields: Map<string, string>): 
   for (const input of declared) {
     const value = fields.get(input.name)?.trim() || input.default || "";
     if (input.required && !value) problems.push(`${input.name} is required.`);
-    if (value.length > input.max_length) problems.push(`${input.name} is longer than ${input.max_length} characters.`);
+    if (characterCount(value) > input.max_length) problems.push(`${input.name} is longer than ${input.max_length} characters.`);
     inputs[input.name] = value;
   }
   return { inputs, problems };
+}
+
+/**
+ * Characters as a person counts them: code points (an emoji is one, not two UTF-16 units), with a
+ * form's CRLF line breaks counted once, as the browser's own maxLength counts them.
+ */
+export function characterCount(value: string): number {
+  let count = 0;
+  for (const _ of value.replace(/\r\n/g, "\n")) count++;
+  return count;
 }

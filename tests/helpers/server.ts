@@ -19,6 +19,8 @@ export async function freePort(): Promise<number> {
 export interface SpawnedProcess {
   process: ChildProcess;
   output(): string;
+  /** Log lines of uncaught exceptions and unhandled rejections so far; stop() and crash() fail when there are any. */
+  uncaught(): string[];
   /** kill -9 of the whole process group: no shutdown hooks run. */
   crash(): Promise<void>;
   stop(): Promise<void>;
@@ -58,7 +60,19 @@ export async function spawnUntilHealthy(command: string, args: string[], options
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { process: child, output: () => output, crash: () => kill("SIGKILL"), stop: () => kill("SIGTERM") };
+  const uncaught = () => uncaughtLines(output);
+  // A server that logged an uncaught exception fails the test that stops it, even when every answer looked right.
+  const guarded = (signal: NodeJS.Signals) => async () => {
+    await kill(signal);
+    const lines = uncaught();
+    if (lines.length > 0) throw new Error(`the server logged ${lines.length} uncaught exception(s) or unhandled rejection(s):\n${lines.join("\n").slice(0, 4000)}`);
+  };
+  return { process: child, output: () => output, uncaught, crash: guarded("SIGKILL"), stop: guarded("SIGTERM") };
+}
+
+/** The lines of a server's output that report an uncaught exception or an unhandled rejection. */
+export function uncaughtLines(output: string): string[] {
+  return output.split("\n").filter((line) => /uncaughtException|unhandledRejection/.test(line));
 }
 
 /**

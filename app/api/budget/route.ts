@@ -1,3 +1,4 @@
+import { BODY_LIMITS, readJsonLimited } from "@/lib/api/body";
 import { ApiError } from "@/lib/api/errors";
 import { budgetUpdateSchema } from "@/lib/api/schemas";
 import { requireUser } from "@/lib/auth/require-user";
@@ -16,12 +17,7 @@ export const GET = handleErrors(async (request: Request) => {
 export const PUT = handleErrors(async (request: Request) => {
   const rt = runtime();
   const user = await requireUser(rt, request);
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new ApiError("invalid_json", "The body is not valid JSON.");
-  }
+  const body = await readJsonLimited(request, BODY_LIMITS.smallJson, "The body is not valid JSON.");
   const input = budgetUpdateSchema.safeParse(body);
   if (!input.success) throw new ApiError("invalid_request", `Send {"monthly_budget_usd": <dollars> or null}: ${input.error.issues.map((issue) => issue.message).join("; ")}`);
   return Response.json({ success: true, ...(await updateOwnBudget(rt, user.id, input.data.monthly_budget_usd)) });

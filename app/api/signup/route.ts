@@ -1,6 +1,7 @@
-import { ApiError } from "@/lib/api/errors";
+import { BODY_LIMITS, readJsonLimited } from "@/lib/api/body";
+import { clientAddress } from "@/lib/api/client-address";
 import { assertSameOrigin } from "@/lib/auth/require-user";
-import { createPasswordUser, signUpSchema } from "@/lib/auth/passwords";
+import { signUp } from "@/lib/auth/passwords";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -8,12 +9,9 @@ export const dynamic = "force-dynamic";
 
 /** Creates an email-and-password account; the page then signs in through next-auth. */
 export const POST = handleErrors(async (request: Request) => {
-  assertSameOrigin(request);
-  const body: unknown = await request.json().catch(() => {
-    throw new ApiError("invalid_json", "The body must be JSON: {\"email\", \"password\", \"name\"?}.");
-  });
-  const input = signUpSchema.safeParse(body);
-  if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join(" "));
-  const user = await createPasswordUser(runtime().prisma, input.data);
+  const rt = runtime();
+  assertSameOrigin(request, rt.config);
+  const body = await readJsonLimited(request, BODY_LIMITS.smallJson, "The body must be JSON: {\"email\", \"password\", \"name\"?}.");
+  const user = await signUp(rt, clientAddress(request, rt.config.trustedProxies), body);
   return Response.json({ success: true, user }, { status: 201 });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BODY_LIMITS, readJsonLimited } from "@/lib/api/body";
 import { ApiError } from "@/lib/api/errors";
 import { requireSessionUser } from "@/lib/auth/require-user";
 import { createApiToken, listApiTokens } from "@/lib/auth/tokens";
@@ -31,7 +32,7 @@ export const GET = handleErrors(async (request: Request) => {
 export const POST = handleErrors(async (request: Request) => {
   const rt = runtime();
   const user = await requireSessionUser(rt, request);
-  const input = createTokenSchema.safeParse(await request.json().catch(() => ({})));
+  const input = createTokenSchema.safeParse(await readJsonLimited(request, BODY_LIMITS.smallJson, 'The body must be JSON: {"name"}.'));
   if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => issue.message).join(" "));
   const { token, record } = await createApiToken(rt.prisma, user.id, input.data.name);
   // The token itself is in this response only: just its hash is stored.

@@ -4,10 +4,12 @@ import "server-only";
  * slow pan and zoom over the first frame ("Ken Burns"), small enough to stay quick on 2 cores.
  */
 import { spawn } from "node:child_process";
+import { accessSync, constants, existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
+import { TEMP_PREFIXES, tempName } from "@/lib/temp-files";
 import { HardError } from "@/lib/workflows/errors";
 
 const FPS = 25;
@@ -115,7 +117,8 @@ export async function generateVideo(image: Buffer, prompt: string, options: Gene
   const frame = await prepareFrame(image);
   const ffmpegPath = options.ffmpegPath ?? (await resolveFfmpegPath());
   const frames = Math.max(1, Math.round(seconds * FPS));
-  const dir = await mkdtemp(path.join(os.tmpdir(), "montage-video-"));
+  // Named after this process, so that start-up can sweep the folders of a server killed mid-render.
+  const dir = await mkdtemp(path.join(os.tmpdir(), tempName(TEMP_PREFIXES.video)));
   try {
     const inputPath = path.join(dir, "frame.png");
     const outputPath = path.join(dir, "out.mp4");
@@ -137,6 +140,29 @@ export async function generateVideo(image: Buffer, prompt: string, options: Gene
   }
 }
 
+const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * ffmpeg must not outlive the server: a kill -9 runs no cleanup, and an orphaned ffmpeg would go
+ * on burning CPU. On Linux, util-linux's setpriv sets the parent-death signal (SIGKILL) and then
+ * runs ffmpeg in its place, so the kernel kills ffmpeg when the server dies. Elsewhere (a developer's
+ * laptop) ffmpeg runs plainly and only a clean stop kills it.
+ */
+function diesWithParent(command: string, args: string[]): [string, string[]] {
+  if (process.platform !== "linux" || !existsSync(SETPRIV) || !isExecutable(command)) return [command, args];
+  return [SETPRIV, ["--pdeathsig", "KILL", "--", command, ...args]];
+}
+
+/** A missing ffmpeg is then reported by spawn itself ("Could not start ffmpeg at ..."), not by setpriv. */
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface RunOptions {
   signal: AbortSignal;
   frames: number;
@@ -146,7 +172,8 @@ interface RunOptions {
 /** Runs ffmpeg to completion; on abort or a failed progress callback it kills ffmpeg and waits for it to exit. */
 function runFfmpeg(ffmpegPath: string, args: string[], { signal, frames, onProgress }: RunOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const [command, commandArgs] = diesWithParent(ffmpegPath, args);
+    const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"] });
     let failure: { error: unknown } | undefined;
     let stdoutRest = "";
     let stderr = "";

@@ -1,3 +1,4 @@
+import { BODY_LIMITS, readBodyLimited } from "@/lib/api/body";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -9,7 +10,7 @@ export const dynamic = "force-dynamic";
  * waiting for the prediction does the work.
  */
 export const POST = handleErrors(async (request: Request) => {
-  const rawBody = new Uint8Array(await request.arrayBuffer());
+  const rawBody = await readBodyLimited(request, BODY_LIMITS.replicateWebhook);
   const outcome = await runtime().replicateWebhooks.receive({ headers: request.headers, rawBody });
   return Response.json({ success: true, outcome });
 });
