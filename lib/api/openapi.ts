@@ -23,14 +23,24 @@ function errors(...statuses: number[]) {
     400: "Bad request or form",
     401: "Missing, invalid or revoked token",
     404: "Unknown job or workflow (another user's job is not found either)",
-    409: "The job is in the wrong state for this action",
+    409: "The job is in the wrong state for this action (or a request with this Idempotency-Key is still in progress)",
     413: "Upload too large",
     415: "Not a supported image",
-    422: "The image cannot be used (corrupt, too many pixels)",
+    422: "The image cannot be used (corrupt, too many pixels), or the Idempotency-Key was used for a different request (idempotency_key_reused)",
     429: "Rate limited",
   };
   return Object.fromEntries(statuses.map((status) => [String(status), { description: descriptions[status], content: json(errorBodySchema) }]));
 }
+
+const idempotencyKeyParameter = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description:
+    "Kept 24 hours per user. The same key with the same request answers the original answer (same job_id) with the header `Idempotent-Replayed: true`; with a different request, 422 idempotency_key_reused. Of racing requests with one key, one starts the job.",
+  schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+};
+const replayHeaders = { "Idempotent-Replayed": { description: "`true` when this is the original answer to an earlier request with the same Idempotency-Key", schema: { type: "string", enum: ["true"] } } };
 
 const jobIdParameter = { name: "job_id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const bearer = [{ bearerAuth: [] }];
@@ -53,16 +63,17 @@ export function openApiDocument(serverUrl: string) {
         post: {
           summary: "Start a workflow on an uploaded image",
           security: bearer,
+          parameters: [idempotencyKeyParameter],
           requestBody: { required: true, content: { "multipart/form-data": { schema: schema(executeFormSchema, "input") } } },
-          responses: { "202": { description: "Job queued", content: json(executeResponseSchema) }, ...errors(400, 401, 404, 413, 415, 422, 429) },
+          responses: { "202": { description: "Job queued", headers: replayHeaders, content: json(executeResponseSchema) }, ...errors(400, 401, 404, 413, 415, 422, 429) },
         },
       },
       "/workflows/retry/{job_id}": {
         post: {
           summary: "Retry a failed, parked or canceled job from its last checkpoint",
           security: bearer,
-          parameters: [jobIdParameter],
-          responses: { "200": { description: "Job queued again", content: json(jobActionResponseSchema) }, ...errors(401, 404, 409) },
+          parameters: [jobIdParameter, idempotencyKeyParameter],
+          responses: { "200": { description: "Job queued again", headers: replayHeaders, content: json(jobActionResponseSchema) }, ...errors(400, 401, 404, 409, 422) },
         },
       },
       "/workflows/cancel/{job_id}": {

@@ -1,15 +1,25 @@
 import "server-only";
+import { randomUUID } from "node:crypto";
 import { ApiError } from "@/lib/api/errors";
 import { checkImage } from "@/lib/api/image-check";
 import { parseMultipart } from "@/lib/api/multipart";
-import { createJob, type JobsDeps } from "@/lib/jobs/service";
+import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
+import { createJob, jobRows, type JobsDeps } from "@/lib/jobs/service";
 import { resolveInputs } from "@/lib/workflows/public";
 
 /**
  * POST /workflows/execute: reads the multipart form while it streams, checks the workflow, the
- * inputs and the image (by content), and only then stores anything.
+ * inputs and the image (by content), and only then stores anything. With an Idempotency-Key, the
+ * job and its key are stored in one transaction: the same key and request answer the original
+ * answer (same job), the same key with another request a 422, and of two racing requests one
+ * starts the job.
  */
-export async function executeFromRequest(deps: Pick<JobsDeps, "config" | "store" | "driver" | "findWorkflow">, request: Request, userId: string): Promise<string> {
+export async function executeFromRequest(
+  deps: Pick<JobsDeps, "config" | "store" | "driver" | "findWorkflow">,
+  request: Request,
+  userId: string,
+  idempotencyKey?: string,
+): Promise<Answer> {
   const cfg = deps.config;
   const form = await parseMultipart(request, { maxFileBytes: cfg.MAX_UPLOAD_BYTES, maxFields: 20, maxFieldBytes: 16 * 1024 });
   const workflowId = form.fields.get("workflow_id")?.trim();
@@ -20,10 +30,29 @@ export async function executeFromRequest(deps: Pick<JobsDeps, "config" | "store"
   const { inputs, problems } = resolveInputs(workflow, form.fields);
   if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
   const image = await checkImage(form.file.data, cfg.MAX_IMAGE_PIXELS);
-  return createJob(deps, {
+  const input = {
     userId,
     workflow,
     inputs,
     upload: { filename: form.file.filename, contentType: image.contentType, data: form.file.data, width: image.width, height: image.height },
-  });
+  };
+  if (idempotencyKey === undefined) return { ...executeAnswer(await createJob(deps, input)), replayed: false };
+
+  // The request is what it asks for, not how it was encoded (a multipart boundary differs per send).
+  const fields = [...form.fields.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
+  const hash = requestHash(["POST /workflows/execute", ...fields, form.file.filename, form.file.data]);
+  const jobId = randomUUID();
+  const answer = executeAnswer(jobId);
+  const now = new Date();
+  const stored = await deps.store.insertIdempotentJob(
+    { ...jobRows(deps, input), id: jobId },
+    { userId, key: idempotencyKey, requestHash: hash, jobId, response: answer, now, expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) },
+  );
+  if ("existing" in stored) return replayOf(stored.existing, hash);
+  await deps.driver.enqueue(jobId);
+  return { ...answer, replayed: false };
+}
+
+function executeAnswer(jobId: string) {
+  return { status: 202, body: { success: true, job_id: jobId, stream_url: `/jobs/${jobId}/stream` } };
 }

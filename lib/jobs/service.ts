@@ -7,7 +7,7 @@ import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Logger } from "@/lib/log";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
-import type { JobRecord, Store } from "@/lib/store/types";
+import type { JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/versions";
 
@@ -32,17 +32,22 @@ export interface NewJob {
 
 /** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver">, input: NewJob): Promise<string> {
+  const jobId = await deps.store.insertJob(jobRows(deps, input));
+  await deps.driver.enqueue(jobId);
+  return jobId;
+}
+
+/** The rows a new job starts with, as the store inserts them. */
+export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob): StoreNewJob {
   const { workflow } = input;
-  const jobId = await deps.store.insertJob({
+  return {
     userId: input.userId,
     workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
     inputs: input.inputs,
     maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
     firstEvent: queuedEvent(workflow),
     upload: input.upload,
-  });
-  await deps.driver.enqueue(jobId);
-  return jobId;
+  };
 }
 
 /** A new job's first event: queued, before its first step. */

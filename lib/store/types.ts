@@ -24,6 +24,22 @@ export interface Store {
   /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
   readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
 
+  // ---- idempotency keys (lib/jobs/idempotency.ts)
+  /**
+   * The job (as insertJob) and its idempotency key row in one transaction, only if the key is
+   * free or expired: the key's primary key decides between racing requests, never a read before.
+   * `existing` is the key's record when it was taken (and no job was inserted).
+   */
+  insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }>;
+  /** Takes a free or expired key for a request that has not answered yet; the key's record when it was taken. */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined>;
+  /** The answer to replay for a key this request claimed. */
+  completeIdempotencyKey(userId: string, key: string, response: IdempotentResponse): Promise<void>;
+  /** Frees a key whose request failed before answering (its answer is not kept: the same request may be sent again). */
+  releaseIdempotencyKey(userId: string, key: string): Promise<void>;
+  /** Deletes expired keys, at most `limit`; how many were deleted. */
+  deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number>;
+
   // ---- leases and runs
   /**
    * Takes the execution's lease for `owner` when it is free, expired, already the owner's, or held
@@ -172,6 +188,32 @@ export interface Failure {
   provider: string | null;
   retryCount?: number;
   events: JobEventInput[];
+}
+
+export interface IdempotentResponse {
+  status: number;
+  body: unknown;
+}
+
+/** A request's claim on an idempotency key. */
+export interface IdempotencyClaim {
+  userId: string;
+  key: string;
+  requestHash: string;
+  jobId: string | null;
+  /** Known when the claim is written (execute's answer); null while the request runs. */
+  response: IdempotentResponse | null;
+  now: Date;
+  expiresAt: Date;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  requestHash: string;
+  jobId: string | null;
+  response: IdempotentResponse | null;
+  createdAt: Date;
+  expiresAt: Date;
 }
 
 export interface NewJob {

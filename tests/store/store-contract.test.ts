@@ -1,9 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobEventInput } from "@/lib/contract/events";
 import { resolveDatabase } from "@/lib/db/database-url";
 import { openDatabase, type Database } from "@/lib/server/database";
 import { checkpointLayout } from "@/lib/store/checkpoints";
-import type { Fence, NewJob, StepStart, Store } from "@/lib/store/types";
+import type { Fence, IdempotencyClaim, NewJob, StepStart, Store } from "@/lib/store/types";
 import { createTestDatabase, type Provider, type TestDatabase } from "../helpers/db";
 
 /**
@@ -310,5 +311,72 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     const jobId = await store.insertJob(newJob());
     const results = await Promise.all(["a", "b", "c", "d"].map((owner) => store.leaseRun(jobId, owner, { ttlMs: 30_000 })));
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  describe("idempotency keys", () => {
+    const hour = 3_600_000;
+    function claim(key: string, overrides: Partial<IdempotencyClaim> = {}): IdempotencyClaim {
+      const now = new Date();
+      return { userId, key, requestHash: "h1", jobId: null, response: null, now, expiresAt: new Date(now.getTime() + 24 * hour), ...overrides };
+    }
+
+    it("inserts a job with its key once: the second insert with the key inserts nothing and reads the first", async () => {
+      const key = `k-${randomUUID()}`;
+      const jobCount = () => database.prisma.job.count();
+      const first = randomUUID();
+      const response = { status: 202, body: { job_id: first } };
+      expect(await store.insertIdempotentJob({ ...newJob(), id: first }, claim(key, { jobId: first, response }))).toEqual({ jobId: first });
+      const before = await jobCount();
+      const second = await store.insertIdempotentJob({ ...newJob(), id: randomUUID() }, claim(key, { requestHash: "h2", jobId: null, response: { status: 202, body: {} } }));
+      expect(second).toEqual({ existing: expect.objectContaining({ key, requestHash: "h1", jobId: first, response }) });
+      expect(await jobCount()).toBe(before);
+      expect(await store.getJob(first)).toMatchObject({ id: first, status: "queued" });
+    });
+
+    it("lets exactly one of racing inserts with one key create its job", async () => {
+      const key = `race-${randomUUID()}`;
+      const ids = Array.from({ length: 6 }, () => randomUUID());
+      const results = await Promise.all(ids.map((id) => store.insertIdempotentJob({ ...newJob(), id }, claim(key, { jobId: id, response: { status: 202, body: { id } } }))));
+      const created = results.filter((result) => "jobId" in result);
+      expect(created).toHaveLength(1);
+      const winner = (created[0] as { jobId: string }).jobId;
+      for (const result of results) if ("existing" in result) expect(result.existing.jobId).toBe(winner);
+      const made = await Promise.all(ids.map((id) => store.getJob(id)));
+      expect(made.filter(Boolean).map((job) => job!.id)).toEqual([winner]);
+    });
+
+    it("takes an expired key again, and deletes expired keys in batches", async () => {
+      const key = `old-${randomUUID()}`;
+      const past = new Date(Date.now() - 25 * hour);
+      expect(await store.claimIdempotencyKey(claim(key, { now: past, expiresAt: new Date(past.getTime() + 24 * hour), requestHash: "old" }))).toBeUndefined();
+      expect(await store.claimIdempotencyKey(claim(key, { requestHash: "new" }))).toBeUndefined();
+      expect(await store.claimIdempotencyKey(claim(key, { requestHash: "third" }))).toMatchObject({ requestHash: "new", response: null });
+      const stale = [`s1-${randomUUID()}`, `s2-${randomUUID()}`, `s3-${randomUUID()}`];
+      for (const k of stale) await store.claimIdempotencyKey(claim(k, { now: past, expiresAt: new Date(past.getTime() + 1000) }));
+      let deleted = 0;
+      for (let n = await store.deleteExpiredIdempotencyKeys(new Date(), 2); n > 0; n = await store.deleteExpiredIdempotencyKeys(new Date(), 2)) {
+        expect(n).toBeLessThanOrEqual(2);
+        deleted += n;
+      }
+      expect(deleted).toBeGreaterThanOrEqual(3);
+      for (const k of stale) expect(await store.claimIdempotencyKey(claim(k))).toBeUndefined();
+      expect(await store.claimIdempotencyKey(claim(key, { requestHash: "fourth" }))).toMatchObject({ requestHash: "new" });
+    });
+
+    it("keeps a claimed key's answer once, and frees a key only while it has none", async () => {
+      const key = `c-${randomUUID()}`;
+      expect(await store.claimIdempotencyKey(claim(key, { jobId: "j1" }))).toBeUndefined();
+      await store.completeIdempotencyKey(userId, key, { status: 200, body: { ok: 1 } });
+      await store.completeIdempotencyKey(userId, key, { status: 500, body: { ok: 2 } });
+      await store.releaseIdempotencyKey(userId, key);
+      expect(await store.claimIdempotencyKey(claim(key))).toMatchObject({ jobId: "j1", response: { status: 200, body: { ok: 1 } } });
+      const freed = `f-${randomUUID()}`;
+      await store.claimIdempotencyKey(claim(freed));
+      await store.releaseIdempotencyKey(userId, freed);
+      expect(await store.claimIdempotencyKey(claim(freed, { requestHash: "again" }))).toBeUndefined();
+      // Keys are per user: another user's same key is a key of its own.
+      const other = (await database.prisma.user.create({ data: { email: `idem-${provider}-${randomUUID()}@example.com` } })).id;
+      expect(await store.claimIdempotencyKey(claim(key, { userId: other }))).toBeUndefined();
+    });
   });
 });

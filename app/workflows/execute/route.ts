@@ -1,5 +1,6 @@
 import { requireUser } from "@/lib/auth/require-user";
 import { executeFromRequest } from "@/lib/jobs/execute";
+import { answerResponse, idempotencyKeyOf } from "@/lib/jobs/idempotency";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -8,7 +9,7 @@ export const dynamic = "force-dynamic";
 export const POST = handleErrors(async (request: Request) => {
   const rt = runtime();
   const user = await requireUser(rt, request);
+  const idempotencyKey = idempotencyKeyOf(request);
   rt.limits.requireExecuteAllowance(user.id);
-  const jobId = await executeFromRequest(rt, request, user.id);
-  return Response.json({ success: true, job_id: jobId, stream_url: `/jobs/${jobId}/stream` }, { status: 202 });
+  return answerResponse(await executeFromRequest(rt, request, user.id, idempotencyKey));
 });

@@ -6,8 +6,8 @@ import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
 import { PostgresConnection, postgresTime } from "@/lib/store/postgres/connection";
 import { applyPostgresPlans } from "@/lib/store/postgres/plans";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, runFromRow, toJson } from "@/lib/store/rows";
+import type { CheckpointRow, Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -15,6 +15,76 @@ type Row = Record<string, unknown>;
 const CHECKPOINTS_OF_JOB = "(SELECT coalesce(json_agg(c ORDER BY c.step_index, c.candidate), '[]') FROM checkpoints c WHERE c.job_id = j.id) AS checkpoints";
 
 const checkpointsFromJson = (value: unknown): CheckpointRow[] => (toJson<Row[]>(value) ?? []).map(checkpointFromRow);
+
+/** Takes a free or expired key ($1 user, $2 key, ... $8 expiry); with RETURNING, a row only when it was taken. */
+const CLAIM_KEY = `INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, response_status, response_body, created_at, expires_at)
+  VALUES ($1, $2, $3, $4, $5::int, $6::jsonb, $7::timestamp(3), $8::timestamp(3))
+  ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, job_id = EXCLUDED.job_id, response_status = EXCLUDED.response_status,
+    response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+  WHERE idempotency_keys.expires_at <= EXCLUDED.created_at`;
+
+function claimValues(claim: IdempotencyClaim): unknown[] {
+  return [
+    claim.userId,
+    claim.key,
+    claim.requestHash,
+    claim.jobId,
+    claim.response?.status ?? null,
+    claim.response ? JSON.stringify(claim.response.body) : null,
+    postgresTime(claim.now),
+    postgresTime(claim.expiresAt),
+  ];
+}
+
+/**
+ * A job's rows as data-modifying CTEs of one statement: one round trip, one commit, all rows or
+ * none. With a claim, the idempotency key's row comes first and the job's rows are inserted from
+ * it: a key already taken inserts nothing, and the statement returns no row.
+ */
+function insertJobStatement(id: string, job: NewJob, now: Date, claim: IdempotencyClaim | undefined): [string, unknown[]] {
+  const upload = job.upload;
+  const values: unknown[] = [
+    id,
+    job.userId,
+    job.workflow.id,
+    job.workflow.version,
+    JSON.stringify(job.inputs),
+    postgresTime(now),
+    randomUUID(),
+    job.maxAttempts,
+    job.firstEvent.type,
+    JSON.stringify(job.firstEvent.data),
+    JSON.stringify(job.workflow.config),
+  ];
+  if (upload) values.push(randomUUID(), upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
+  let keyCte = "";
+  if (claim) {
+    const at = values.length;
+    values.push(...claimValues(claim));
+    const p = (n: number) => `$${at + n}`;
+    keyCte = `k AS (${CLAIM_KEY.replace(/\$(\d)/g, (_m, n: string) => p(Number(n)))} RETURNING 1), `;
+  }
+  const from = claim ? "FROM k" : "";
+  const text = `WITH ${keyCte}v AS (
+       INSERT INTO workflow_versions (workflow_id, version, config, created_at) SELECT $3, $4, $11::jsonb, $6::timestamp(3) ${from} ON CONFLICT DO NOTHING
+     ), j AS (
+       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at)
+       SELECT $1, $2, $3, $4, 'queued', $5::jsonb, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
+     ), e AS (
+       INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) SELECT $7, j.id, $3, $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
+     ), ev AS (
+       INSERT INTO job_events (job_id, type, data, created_at) SELECT j.id, $9, $10::jsonb, $6::timestamp(3) FROM j
+     )${
+       upload
+         ? `, u AS (
+       INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
+       SELECT $12, j.id, $2, $13, $14, $15::int, $16::int, $17::int, $18::bytea, $6::timestamp(3) FROM j
+     )`
+         : ""
+     }
+     SELECT id FROM j`;
+  return [text, values];
+}
 
 /**
  * The store on PostgreSQL (production): named prepared statements on the process's pool, each
@@ -40,44 +110,53 @@ export class PostgresStore extends PlannedStore implements Store {
 
   async insertJob(job: NewJob): Promise<string> {
     const id = randomUUID();
-    const upload = job.upload;
-    const values: unknown[] = [
-      id,
-      job.userId,
-      job.workflow.id,
-      job.workflow.version,
-      JSON.stringify(job.inputs),
-      postgresTime(new Date()),
-      randomUUID(),
-      job.maxAttempts,
-      job.firstEvent.type,
-      JSON.stringify(job.firstEvent.data),
-      JSON.stringify(job.workflow.config),
-    ];
-    if (upload) values.push(randomUUID(), upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
-    // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none.
-    await this.connection.query(
-      `WITH v AS (
-         INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $11::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
-       ), j AS (
-         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
-       ), e AS (
-         INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) SELECT $7, j.id, $3, $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
-       ), ev AS (
-         INSERT INTO job_events (job_id, type, data, created_at) SELECT j.id, $9, $10::jsonb, $6::timestamp(3) FROM j
-       )${
-         upload
-           ? `, u AS (
-         INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-         SELECT $12, j.id, $2, $13, $14, $15::int, $16::int, $17::int, $18::bytea, $6::timestamp(3) FROM j
-       )`
-           : ""
-       }
-       SELECT id FROM j`,
-      values,
-    );
+    await this.connection.query(...insertJobStatement(id, job, new Date(), undefined));
     return id;
+  }
+
+  async insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }> {
+    // The key's row is the first CTE; the job's rows are inserted from it, so a key already taken
+    // (a racing request waits on its uncommitted row, then sees the conflict) inserts no job.
+    for (;;) {
+      const { rows } = await this.connection.query(...insertJobStatement(job.id, job, claim.now, claim));
+      if (rows.length > 0) return { jobId: job.id };
+      const existing = await this.readKey(claim.userId, claim.key);
+      // Deleted as expired between the two statements: take it again.
+      if (existing) return { existing };
+    }
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+    for (;;) {
+      const { rows } = await this.connection.query(`${CLAIM_KEY} RETURNING 1`, claimValues(claim));
+      if (rows.length > 0) return undefined;
+      const existing = await this.readKey(claim.userId, claim.key);
+      if (existing) return existing;
+    }
+  }
+
+  private async readKey(userId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const { rows } = await this.connection.query("SELECT * FROM idempotency_keys WHERE user_id = $1 AND key = $2", [userId, key]);
+    return rows[0] && idempotencyFromRow(rows[0]);
+  }
+
+  async completeIdempotencyKey(userId: string, key: string, response: IdempotentResponse): Promise<void> {
+    await this.connection.query(
+      "UPDATE idempotency_keys SET response_status = $1::int, response_body = $2::jsonb WHERE user_id = $3 AND key = $4 AND response_status IS NULL",
+      [response.status, JSON.stringify(response.body), userId, key],
+    );
+  }
+
+  async releaseIdempotencyKey(userId: string, key: string): Promise<void> {
+    await this.connection.query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND response_status IS NULL", [userId, key]);
+  }
+
+  async deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number> {
+    const { rowCount } = await this.connection.query(
+      "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1::timestamp(3) ORDER BY expires_at LIMIT $2)",
+      [postgresTime(now), limit],
+    );
+    return rowCount;
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {

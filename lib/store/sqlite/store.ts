@@ -2,10 +2,10 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
-import type { Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import type { Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
 
 /** The store on SQLite (the embedded default): prepared statements on its own better-sqlite3 connection. */
 export class SqliteStore extends PlannedStore implements Store {
@@ -23,40 +23,98 @@ export class SqliteStore extends PlannedStore implements Store {
 
   async insertJob(job: NewJob): Promise<string> {
     const id = randomUUID();
-    const at = sqliteTime(new Date());
+    this.connection.write(() => this.insertJobRows(id, job, sqliteTime(new Date())));
+    return id;
+  }
+
+  async insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }> {
+    return this.connection.write(() => {
+      const existing = this.claimKey(claim);
+      if (existing) return { existing };
+      this.insertJobRows(job.id, job, sqliteTime(claim.now));
+      return { jobId: job.id };
+    });
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+    return this.connection.write(() => this.claimKey(claim));
+  }
+
+  /** Inside a write transaction: the upsert takes a free or expired key, or the key's record is read. */
+  private claimKey(claim: IdempotencyClaim): IdempotencyRecord | undefined {
     const c = this.connection;
-    c.write(() => {
-      c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
+    const taken = c.run(
+      `INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, response_status, response_body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, job_id = excluded.job_id, response_status = excluded.response_status,
+         response_body = excluded.response_body, created_at = excluded.created_at, expires_at = excluded.expires_at
+       WHERE idempotency_keys.expires_at <= excluded.created_at`,
+      claim.userId,
+      claim.key,
+      claim.requestHash,
+      claim.jobId,
+      claim.response?.status ?? null,
+      claim.response ? JSON.stringify(claim.response.body) : null,
+      sqliteTime(claim.now),
+      sqliteTime(claim.expiresAt),
+    );
+    if (taken === 1) return undefined;
+    return idempotencyFromRow(c.get("SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ?", claim.userId, claim.key)!);
+  }
+
+  async completeIdempotencyKey(userId: string, key: string, response: IdempotentResponse): Promise<void> {
+    this.connection.run(
+      "UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE user_id = ? AND key = ? AND response_status IS NULL",
+      response.status,
+      JSON.stringify(response.body),
+      userId,
+      key,
+    );
+  }
+
+  async releaseIdempotencyKey(userId: string, key: string): Promise<void> {
+    this.connection.run("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND response_status IS NULL", userId, key);
+  }
+
+  async deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number> {
+    return this.connection.run(
+      "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+      sqliteTime(now),
+      limit,
+    );
+  }
+
+  /** Inside a write transaction: the job, its execution, its workflow's version, its upload and its first event. */
+  private insertJobRows(id: string, job: NewJob, at: string): void {
+    const c = this.connection;
+    c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
+    c.run(
+      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+      id,
+      job.userId,
+      job.workflow.id,
+      job.workflow.version,
+      JSON.stringify(job.inputs),
+      at,
+      at,
+    );
+    c.run("INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)", randomUUID(), id, job.workflow.id, job.maxAttempts, at, at);
+    if (job.upload) {
+      const u = job.upload;
       c.run(
-        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, inputs, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+        "INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        randomUUID(),
         id,
         job.userId,
-        job.workflow.id,
-        job.workflow.version,
-        JSON.stringify(job.inputs),
-        at,
+        u.filename,
+        u.contentType,
+        u.data.length,
+        u.width,
+        u.height,
+        u.data,
         at,
       );
-      c.run("INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)", randomUUID(), id, job.workflow.id, job.maxAttempts, at, at);
-      if (job.upload) {
-        const u = job.upload;
-        c.run(
-          "INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          randomUUID(),
-          id,
-          job.userId,
-          u.filename,
-          u.contentType,
-          u.data.length,
-          u.width,
-          u.height,
-          u.data,
-          at,
-        );
-      }
-      c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
-    });
-    return id;
+    }
+    c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
