@@ -9,6 +9,8 @@ import {
   listJobsQuerySchema,
   listJobsResponseSchema,
   listWorkflowsResponseSchema,
+  jobWebhooksResponseSchema,
+  webhookSecretResponseSchema,
 } from "@/lib/api/schemas";
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate the requests. */
@@ -98,6 +100,26 @@ export function openApiDocument(serverUrl: string) {
           security: bearer,
           parameters: Object.entries(schema(listJobsQuerySchema, "input").properties ?? {}).map(([name, property]) => ({ name, in: "query", schema: property })),
           responses: { "200": { description: "A page of jobs", content: json(listJobsResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/jobs/{job_id}/webhooks": {
+        get: {
+          summary: "The job's webhook and each delivery with its attempts",
+          security: bearer,
+          parameters: [jobIdParameter],
+          responses: { "200": { description: "Deliveries, in event order", content: json(jobWebhooksResponseSchema) }, ...errors(401, 404) },
+        },
+      },
+      "/api/webhook-secret": {
+        get: {
+          summary: "The caller's webhook signing secret (made on first use)",
+          security: bearer,
+          responses: { "200": { description: "The secret", content: json(webhookSecretResponseSchema) }, ...errors(401) },
+        },
+        post: {
+          summary: "Rotate the webhook signing secret: deliveries from now on are signed with the new one",
+          security: bearer,
+          responses: { "200": { description: "The new secret", content: json(webhookSecretResponseSchema) }, ...errors(401) },
         },
       },
       "/jobs/{job_id}/input": {

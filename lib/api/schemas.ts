@@ -14,6 +14,15 @@ export const executeFormSchema = z
   .object({
     workflow_id: z.string().min(1, "workflow_id is required").max(64),
     file: z.string().meta({ format: "binary", description: "A JPEG, PNG or WebP image" }),
+    webhook_url: z
+      .string()
+      .max(2048)
+      .optional()
+      .meta({ description: "An https URL on a public address: the run's events are delivered there, signed (Standard Webhooks), at least once, in order" }),
+    webhook_events: z
+      .string()
+      .optional()
+      .meta({ description: "Comma-separated stream event names to deliver: progress, checkpoint, retry_scheduled, complete, error (default complete,error)" }),
   })
   .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt" }));
 
@@ -124,4 +133,26 @@ export const listJobsResponseSchema = z.object({
   success: z.literal(true),
   jobs: z.array(jobSchema),
   next_cursor: z.uuid().nullable(),
+});
+
+export const webhookSecretResponseSchema = z.object({ success: z.literal(true), secret: z.string().meta({ description: "whsec_ + base64: the key of the webhook signatures" }) });
+
+export const jobWebhooksResponseSchema = z.object({
+  success: z.literal(true),
+  webhook: z.object({ url: z.string(), events: z.array(z.string()) }).nullable(),
+  deliveries: z.array(
+    z.object({
+      id: z.string().meta({ description: "The webhook-id header: the same on every attempt" }),
+      event_id: z.number(),
+      event: z.string(),
+      status: z.enum(["pending", "delivered", "failed"]),
+      attempts: z.number(),
+      next_attempt_at: z.string().nullable(),
+      last_status: z.number().nullable(),
+      last_error: z.string().nullable(),
+      created_at: z.string(),
+      delivered_at: z.string().nullable(),
+      tries: z.array(z.object({ attempt: z.number(), at: z.string(), status_code: z.number().nullable(), error: z.string().nullable(), duration_ms: z.number() })),
+    }),
+  ),
 });

@@ -18,6 +18,8 @@ export interface InProcessRunnerOptions {
   sweepBatch: number;
   /** How long a parked job whose provider is still unhealthy waits before the sweep looks again. */
   recheckSeconds: number;
+  /** Called on every tick after the sweep (the webhook dispatcher's pass over due messages). */
+  onTick?: () => void;
 }
 
 /**
@@ -98,6 +100,7 @@ export class InProcessRunner {
         logger: engine.logger,
       });
       for (const job of resumed) this.enqueue(job.id);
+      this.options.onTick?.();
     } catch (error) {
       engine.logger.error("sweep failed; next tick retries", { err: error });
     }

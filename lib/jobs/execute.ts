@@ -5,6 +5,7 @@ import { checkImage } from "@/lib/api/image-check";
 import { parseMultipart } from "@/lib/api/multipart";
 import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
 import { createJob, jobRows, type JobsDeps } from "@/lib/jobs/service";
+import { webhookTargetOf, withoutWebhookFields } from "@/lib/webhooks/target";
 import { resolveInputs } from "@/lib/workflows/public";
 
 /**
@@ -27,7 +28,8 @@ export async function executeFromRequest(
   const workflow = deps.findWorkflow(workflowId);
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
   if (!form.file || form.file.field !== "file") throw new ApiError("invalid_form", "Attach the image as the form field `file`.");
-  const { inputs, problems } = resolveInputs(workflow, form.fields);
+  const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
+  const { inputs, problems } = resolveInputs(workflow, withoutWebhookFields(form.fields));
   if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
   const image = await checkImage(form.file.data, cfg.MAX_IMAGE_PIXELS);
   const input = {
@@ -35,6 +37,7 @@ export async function executeFromRequest(
     workflow,
     inputs,
     upload: { filename: form.file.filename, contentType: image.contentType, data: form.file.data, width: image.width, height: image.height },
+    webhook,
   };
   if (idempotencyKey === undefined) return { ...executeAnswer(await createJob(deps, input)), replayed: false };
 

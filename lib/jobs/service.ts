@@ -8,6 +8,7 @@ import type { Logger } from "@/lib/log";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
 import type { JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
+import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/versions";
 
@@ -28,6 +29,7 @@ export interface NewJob {
   workflow: Workflow;
   inputs: Record<string, string>;
   upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  webhook?: WebhookTarget;
 }
 
 /** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
@@ -47,6 +49,7 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob): StoreNew
     maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
     firstEvent: queuedEvent(workflow),
     upload: input.upload,
+    ...(input.webhook && { webhook: input.webhook }),
   };
 }
 

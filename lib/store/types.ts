@@ -40,6 +40,22 @@ export interface Store {
   /** Deletes expired keys, at most `limit`; how many were deleted. */
   deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number>;
 
+  // ---- outgoing webhooks (lib/webhooks): messages are written with the events they carry (insertJob and every plan)
+  /** The user's signing secret; `make()`'s when the user has none yet (the first caller's wins). */
+  webhookSecret(userId: string, make: () => string): Promise<string>;
+  rotateWebhookSecret(userId: string, secret: string): Promise<void>;
+  /** Pending messages due by `now`, each the oldest pending message of its job (in order per job), unclaimed. */
+  findDueWebhookMessages(now: Date, limit: number): Promise<string[]>;
+  /** Claims a pending message until `until` (compare-and-set): false when another sender holds it or it is no longer pending. */
+  claimWebhookMessage(id: string, now: Date, until: Date): Promise<boolean>;
+  readWebhookMessage(id: string): Promise<WebhookMessageToSend | undefined>;
+  /** One attempt's record and the message's new state, in one commit; the claim is dropped. */
+  recordWebhookAttempt(id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome): Promise<void>;
+  /** When the next pending message is due, if any (for a wake-up timer). */
+  nextWebhookAttemptAt(): Promise<Date | undefined>;
+  /** A job's webhook and its messages with their attempts, oldest first. */
+  readJobWebhooks(jobId: string): Promise<JobWebhooks | undefined>;
+
   // ---- leases and runs
   /**
    * Takes the execution's lease for `owner` when it is free, expired, already the owner's, or held
@@ -190,6 +206,51 @@ export interface Failure {
   events: JobEventInput[];
 }
 
+export interface WebhookMessageToSend {
+  id: string;
+  jobId: string;
+  userId: string;
+  eventId: number;
+  eventType: string;
+  /** The event's data as stored (JSON text). */
+  eventJson: string;
+  eventCreatedAt: Date;
+  url: string;
+  secret: string;
+  attempts: number;
+  createdAt: Date;
+}
+
+export interface WebhookAttemptRecord {
+  attempt: number;
+  at: Date;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export type WebhookOutcome = { status: "delivered"; at: Date } | { status: "pending"; nextAttemptAt: Date } | { status: "failed" };
+
+export interface WebhookMessageRecord {
+  id: string;
+  eventId: number;
+  eventType: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  tries: WebhookAttemptRecord[];
+}
+
+export interface JobWebhooks {
+  url: string;
+  events: string[];
+  messages: WebhookMessageRecord[];
+}
+
 export interface IdempotentResponse {
   status: number;
   body: unknown;
@@ -224,6 +285,8 @@ export interface NewJob {
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  /** Where the job's events of these types are delivered (a message per event, from the first). */
+  webhook?: { url: string; events: string[] };
 }
 
 export interface UploadSummary {

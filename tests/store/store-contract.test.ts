@@ -379,4 +379,76 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
       expect(await store.claimIdempotencyKey(claim(key, { userId: other }))).toBeUndefined();
     });
   });
+
+  describe("outgoing webhooks", () => {
+    const hook = (events: string[]) => ({ url: "https://hooks.example.com/montage", events });
+
+    it("writes a message with every event the job's webhook wants, in the event's own commit, from the first event on", async () => {
+      const jobId = await store.insertJob(newJob({ webhook: hook(["progress", "complete"]) }));
+      const leased = await store.leaseRun(jobId, "a", { ttlMs: 30_000 });
+      await store.beginRun(leased!.fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) });
+      await store.completeStep(leased!.fence, {
+        jobId,
+        stepIndex: 0,
+        candidate: 0,
+        output: {},
+        completedAt: new Date(),
+        progress: 100,
+        events: [{ type: "checkpoint", data: { step: 0, step_name: "s0", status: "completed" } }, { type: "complete", data: { result: { ok: true } } }],
+        result: { ok: true },
+      });
+      const events = await store.readEvents(jobId, 0, 100);
+      const webhooks = await store.readJobWebhooks(jobId);
+      expect(webhooks).toMatchObject({ url: "https://hooks.example.com/montage", events: ["progress", "complete"] });
+      const wanted = events.filter((event) => event.type !== "checkpoint");
+      expect(webhooks!.messages.map((m) => [m.id, m.eventId, m.eventType, m.status, m.attempts])).toEqual(wanted.map((event) => [`msg_${event.id}`, event.id, event.type, "pending", 0]));
+      // A job without a webhook has no messages, and reads none.
+      const plain = await store.insertJob(newJob());
+      expect(await store.readJobWebhooks(plain)).toBeUndefined();
+    });
+
+    it("offers only the oldest pending message of each job, claims it once, and records attempts until delivered", async () => {
+      const jobId = await store.insertJob(newJob({ webhook: hook(["progress"]) }));
+      const { fence } = (await store.leaseRun(jobId, "a", { ttlMs: 30_000 }))!;
+      await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) });
+      const [first, second] = (await store.readJobWebhooks(jobId))!.messages;
+      const now = new Date(Date.now() + 1000);
+      let due = await store.findDueWebhookMessages(now, 1000);
+      expect(due).toContain(first!.id);
+      expect(due).not.toContain(second!.id);
+      const claims = await Promise.all([1, 2, 3].map(() => store.claimWebhookMessage(first!.id, now, new Date(now.getTime() + 60_000))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await store.findDueWebhookMessages(now, 1000)).not.toContain(first!.id);
+      const sending = await store.readWebhookMessage(first!.id);
+      expect(sending).toMatchObject({ id: first!.id, jobId, userId, eventType: "progress", url: "https://hooks.example.com/montage", attempts: 0 });
+      expect(JSON.parse(sending!.eventJson)).toMatchObject({ message: "Queued" });
+      const retryAt = new Date(now.getTime() + 5000);
+      await store.recordWebhookAttempt(first!.id, { attempt: 1, at: now, statusCode: 500, error: "Answered 500", durationMs: 12 }, { status: "pending", nextAttemptAt: retryAt });
+      expect(await store.nextWebhookAttemptAt()).toBeInstanceOf(Date);
+      expect(await store.findDueWebhookMessages(now, 1000)).not.toContain(first!.id);
+      due = await store.findDueWebhookMessages(new Date(retryAt.getTime() + 1), 1000);
+      expect(due).toContain(first!.id);
+      expect(due).not.toContain(second!.id);
+      expect(await store.claimWebhookMessage(first!.id, retryAt, new Date(retryAt.getTime() + 60_000))).toBe(true);
+      await store.recordWebhookAttempt(first!.id, { attempt: 2, at: retryAt, statusCode: 204, error: null, durationMs: 3 }, { status: "delivered", at: retryAt });
+      expect(await store.findDueWebhookMessages(new Date(retryAt.getTime() + 1), 1000)).toContain(second!.id);
+      const after = (await store.readJobWebhooks(jobId))!.messages[0]!;
+      expect(after).toMatchObject({ status: "delivered", attempts: 2, lastStatus: 204, nextAttemptAt: null, deliveredAt: retryAt });
+      expect(after.tries).toEqual([
+        { attempt: 1, at: now, statusCode: 500, error: "Answered 500", durationMs: 12 },
+        { attempt: 2, at: retryAt, statusCode: 204, error: null, durationMs: 3 },
+      ]);
+      // A message that is no longer pending is not claimed again.
+      expect(await store.claimWebhookMessage(first!.id, new Date(Date.now() + 3_600_000), new Date(Date.now() + 7_200_000))).toBe(false);
+    });
+
+    it("keeps one secret per user until it is rotated", async () => {
+      const owner = (await database.prisma.user.create({ data: { email: `secret-${provider}-${randomUUID()}@example.com` } })).id;
+      const first = await store.webhookSecret(owner, () => "whsec_first");
+      expect(first).toBe("whsec_first");
+      expect(await store.webhookSecret(owner, () => "whsec_second")).toBe("whsec_first");
+      await store.rotateWebhookSecret(owner, "whsec_rotated");
+      expect(await store.webhookSecret(owner, () => "whsec_third")).toBe("whsec_rotated");
+    });
+  });
 });

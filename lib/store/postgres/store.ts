@@ -6,8 +6,9 @@ import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
 import { PostgresConnection, postgresTime } from "@/lib/store/postgres/connection";
 import { applyPostgresPlans } from "@/lib/store/postgres/plans";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
+import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { CheckpointRow, Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import type { CheckpointRow, Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile, WebhookAttemptRecord, WebhookOutcome } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -57,6 +58,20 @@ function insertJobStatement(id: string, job: NewJob, now: Date, claim: Idempoten
     JSON.stringify(job.workflow.config),
   ];
   if (upload) values.push(randomUUID(), upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
+  let webhookCtes = "";
+  if (job.webhook) {
+    values.push(job.webhook.url, JSON.stringify(job.webhook.events));
+    const url = `$${values.length - 1}`;
+    const events = `$${values.length}::jsonb`;
+    // The job_webhooks row this statement inserts is not visible to its other parts, so the first
+    // event's message is chosen by the events parameter, not by a join (as the plans do).
+    webhookCtes = `, wh AS (
+       INSERT INTO job_webhooks (job_id, user_id, url, events, created_at) SELECT j.id, $2, ${url}, ${events}, $6::timestamp(3) FROM j RETURNING job_id
+     ), wm AS (
+       INSERT INTO webhook_messages (id, job_id, event_id, event_type, status, attempts, next_attempt_at, created_at)
+       SELECT 'msg_' || ev.id, wh.job_id, ev.id, ev.type, 'pending', 0, $6::timestamp(3), $6::timestamp(3) FROM ev, wh WHERE jsonb_exists(${events}, ev.type)
+     )`;
+  }
   let keyCte = "";
   if (claim) {
     const at = values.length;
@@ -73,8 +88,8 @@ function insertJobStatement(id: string, job: NewJob, now: Date, claim: Idempoten
      ), e AS (
        INSERT INTO workflow_executions (id, job_id, workflow_id, max_attempts, created_at, updated_at) SELECT $7, j.id, $3, $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
      ), ev AS (
-       INSERT INTO job_events (job_id, type, data, created_at) SELECT j.id, $9, $10::jsonb, $6::timestamp(3) FROM j
-     )${
+       INSERT INTO job_events (job_id, type, data, created_at) SELECT j.id, $9, $10::jsonb, $6::timestamp(3) FROM j RETURNING id, type
+     )${webhookCtes}${
        upload
          ? `, u AS (
        INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
@@ -94,6 +109,7 @@ export class PostgresStore extends PlannedStore implements Store {
   readonly dialect = "postgresql" as const;
   readonly watchers: PostgresEventWatchers;
   private readonly connection: PostgresConnection;
+  private readonly webhooks: PostgresWebhooks;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -102,7 +118,17 @@ export class PostgresStore extends PlannedStore implements Store {
     super();
     this.connection = new PostgresConnection(pool);
     this.watchers = new PostgresEventWatchers(this.connection, connectionString);
+    this.webhooks = new PostgresWebhooks(this.connection);
   }
+
+  webhookSecret = (userId: string, make: () => string) => this.webhooks.webhookSecret(userId, make);
+  rotateWebhookSecret = (userId: string, secret: string) => this.webhooks.rotateWebhookSecret(userId, secret);
+  findDueWebhookMessages = (now: Date, limit: number) => this.webhooks.findDueWebhookMessages(now, limit);
+  claimWebhookMessage = (id: string, now: Date, until: Date) => this.webhooks.claimWebhookMessage(id, now, until);
+  readWebhookMessage = (id: string) => this.webhooks.readWebhookMessage(id);
+  recordWebhookAttempt = (id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome) => this.webhooks.recordWebhookAttempt(id, attempt, outcome);
+  nextWebhookAttemptAt = () => this.webhooks.nextWebhookAttemptAt();
+  readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
 
   protected applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applyPostgresPlans(this.connection, plans, now);

@@ -5,17 +5,45 @@ import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
-import type { Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
+import type {
+  Fence,
+  IdempotencyClaim,
+  IdempotencyRecord,
+  IdempotentResponse,
+  JobRecord,
+  JobState,
+  JobSummary,
+  LeasedRun,
+  NewJob,
+  QueuedJob,
+  Store,
+  StoredEvent,
+  UploadFile,
+  WebhookAttemptRecord,
+  WebhookOutcome,
+} from "@/lib/store/types";
 
 /** The store on SQLite (the embedded default): prepared statements on its own better-sqlite3 connection. */
 export class SqliteStore extends PlannedStore implements Store {
   readonly dialect = "sqlite" as const;
   private readonly connection: SqliteConnection;
+  private readonly webhooks: SqliteWebhooks;
 
   constructor(filePath: string) {
     super();
     this.connection = new SqliteConnection(filePath);
+    this.webhooks = new SqliteWebhooks(this.connection);
   }
+
+  webhookSecret = (userId: string, make: () => string) => this.webhooks.webhookSecret(userId, make);
+  rotateWebhookSecret = (userId: string, secret: string) => this.webhooks.rotateWebhookSecret(userId, secret);
+  findDueWebhookMessages = (now: Date, limit: number) => this.webhooks.findDueWebhookMessages(now, limit);
+  claimWebhookMessage = (id: string, now: Date, until: Date) => this.webhooks.claimWebhookMessage(id, now, until);
+  readWebhookMessage = (id: string) => this.webhooks.readWebhookMessage(id);
+  recordWebhookAttempt = (id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome) => this.webhooks.recordWebhookAttempt(id, attempt, outcome);
+  nextWebhookAttemptAt = () => this.webhooks.nextWebhookAttemptAt();
+  readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
 
   protected async applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applySqlitePlans(this.connection, plans, now);
@@ -115,6 +143,10 @@ export class SqliteStore extends PlannedStore implements Store {
       );
     }
     c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
+    if (job.webhook) {
+      c.run("INSERT INTO job_webhooks (job_id, user_id, url, events, created_at) VALUES (?, ?, ?, ?, ?)", id, job.userId, job.webhook.url, JSON.stringify(job.webhook.events), at);
+      insertWebhookMessages(c, id, 1);
+    }
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
