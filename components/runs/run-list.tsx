@@ -9,6 +9,7 @@ import { apiFetch, errorMessage, shouldRetryQuery } from "@/components/api/clien
 import type { ListJobsResponse } from "@/components/api/types";
 import { isActiveStatus } from "@/components/jobs/job-state";
 import { runsQueryKey } from "@/components/jobs/use-job-live";
+import { BulkBar } from "@/components/runs/bulk-bar";
 import { RunRow, runSearchText } from "@/components/runs/run-row";
 import { EmptyState, ErrorState, Skeleton, Spinner } from "@/components/ui/states";
 import { buttonClass, inputClass } from "@/components/ui/styles";
@@ -31,6 +32,7 @@ const FILTERS: { id: JobStatus | "all"; label: string }[] = [
 export function RunList() {
   const [filter, setFilter] = useState<JobStatus | "all">("all");
   const [query, setQuery] = useState("");
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const searchId = useId();
   const workflows = useWorkflows();
   const runs = useInfiniteQuery({
@@ -49,6 +51,12 @@ export function RunList() {
   const loaded = runs.data?.pages.flatMap((page) => page.jobs) ?? [];
   const needle = query.trim().toLowerCase();
   const jobs = needle ? loaded.filter((job) => runSearchText(job, workflowById(workflows.data, job.workflow_id)).includes(needle)) : loaded;
+  const toggle = (jobId: string) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (!next.delete(jobId)) next.add(jobId);
+      return next;
+    });
 
   return (
     <div className="space-y-4">
@@ -113,9 +121,10 @@ export function RunList() {
         </EmptyState>
       ) : (
         <>
+          <BulkBar selected={loaded.filter((job) => selected.has(job.id))} onDone={() => setSelected(new Set())} />
           <ul className="space-y-3" aria-label="Runs">
             {jobs.map((job) => (
-              <RunRow key={job.id} job={job} workflow={workflowById(workflows.data, job.workflow_id)} />
+              <RunRow key={job.id} job={job} workflow={workflowById(workflows.data, job.workflow_id)} selection={{ selected: selected.has(job.id), onToggle: () => toggle(job.id) }} />
             ))}
           </ul>
           {runs.hasNextPage && (

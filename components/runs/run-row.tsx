@@ -26,17 +26,27 @@ export function runSearchText(job: Job, workflow: Workflow | undefined): string 
 }
 
 /** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took. */
-export function RunRow({ job, workflow }: { job: Job; workflow: Workflow | undefined }) {
+export function RunRow({ job, workflow, selection }: { job: Job; workflow: Workflow | undefined; selection?: { selected: boolean; onToggle(): void } }) {
   const prompt = runPrompt(job, workflow);
   const name = workflow?.name ?? job.workflow_id;
   const duration = job.completed_at ? formatDuration(new Date(job.completed_at).getTime() - new Date(job.created_at).getTime()) : null;
   return (
-    <li>
+    <li className="flex items-center gap-3">
+      {selection && (
+        <input
+          type="checkbox"
+          checked={selection.selected}
+          onChange={selection.onToggle}
+          aria-label={`Select the run “${prompt ? firstWords(prompt) : name}”`}
+          data-testid="run-select"
+          className="size-5 shrink-0 accent-amber-400"
+        />
+      )}
       <Link
         href={`/runs/${job.id}`}
         data-testid="run-row"
         data-job-id={job.id}
-        className="group flex items-center gap-4 rounded-2xl border border-slate-800 bg-slate-900 p-3 transition-colors hover:border-slate-600"
+        className="group flex min-w-0 flex-1 items-center gap-4 rounded-2xl border border-slate-800 bg-slate-900 p-3 transition-colors hover:border-slate-600"
       >
         <Thumbnail job={job} />
         <span className="min-w-0 flex-1 space-y-1">

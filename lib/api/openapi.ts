@@ -10,6 +10,8 @@ import {
   listJobsResponseSchema,
   listWorkflowsResponseSchema,
   jobWebhooksResponseSchema,
+  bulkFilterSchema,
+  bulkResponseSchema,
   webhookSecretResponseSchema,
 } from "@/lib/api/schemas";
 
@@ -100,6 +102,22 @@ export function openApiDocument(serverUrl: string) {
           security: bearer,
           parameters: Object.entries(schema(listJobsQuerySchema, "input").properties ?? {}).map(([name, property]) => ({ name, in: "query", schema: property })),
           responses: { "200": { description: "A page of jobs", content: json(listJobsResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/jobs/cancel": {
+        post: {
+          summary: "Cancel every queued, running or parked job of yours the filter matches, in batches",
+          security: bearer,
+          requestBody: { required: true, content: json(bulkFilterSchema) },
+          responses: { "200": { description: "How many matched and were canceled", content: json(bulkResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/jobs/retry": {
+        post: {
+          summary: "Retry every failed, parked or canceled job of yours the filter matches, in batches",
+          security: bearer,
+          requestBody: { required: true, content: json(bulkFilterSchema) },
+          responses: { "200": { description: "How many matched and were retried", content: json(bulkResponseSchema) }, ...errors(400, 401) },
         },
       },
       "/jobs/{job_id}/webhooks": {

@@ -156,3 +156,22 @@ export const jobWebhooksResponseSchema = z.object({
     }),
   ),
 });
+
+/** POST /jobs/cancel and /jobs/retry: which of the caller's jobs; every field given must match. */
+export const bulkFilterSchema = z
+  .object({
+    status: z.array(z.enum(JOB_STATUSES)).min(1).max(6).optional(),
+    workflow_id: z.string().min(1).max(64).optional(),
+    created_after: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created at or after this time" }),
+    created_before: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created before this time" }),
+    job_ids: z.array(z.uuid()).min(1).max(100).optional().meta({ description: "Only these jobs (e.g. a selection in the web app)" }),
+  })
+  .strict();
+
+export const bulkResponseSchema = z.object({
+  success: z.literal(true),
+  matched: z.number().meta({ description: "Jobs the filter matched (in a state the action applies to)" }),
+  canceled: z.number().optional(),
+  retried: z.number().optional(),
+  skipped: z.number().meta({ description: "Matched jobs that changed state before they were reached" }),
+});

@@ -20,6 +20,8 @@ export interface Store {
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** A user's jobs, newest first; the cursor is the last job id of the previous page. */
   listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }>;
+  /** A user's job ids matching the filter, oldest first, after the keyset `after` (bulk actions walk them a batch at a time). */
+  findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]>;
   readUpload(jobId: string): Promise<UploadFile | undefined>;
   /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
   readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
@@ -249,6 +251,21 @@ export interface JobWebhooks {
   url: string;
   events: string[];
   messages: WebhookMessageRecord[];
+}
+
+/** What bulk actions select: every field given must match. */
+export interface JobFilter {
+  statuses: readonly string[];
+  workflowId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  jobIds?: readonly string[];
+}
+
+/** A job's place in created order. */
+export interface JobKey {
+  id: string;
+  createdAt: Date;
 }
 
 export interface IdempotentResponse {

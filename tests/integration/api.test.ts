@@ -303,7 +303,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     const document = (await routes.openapi.GET().json()) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toBe("3.1.0");
     expect(Object.keys(document.paths).sort()).toEqual(
-      ["/api/webhook-secret", "/jobs", "/jobs/{job_id}/input", "/jobs/{job_id}/stream", "/jobs/{job_id}/webhooks", "/workflows/cancel/{job_id}", "/workflows/execute", "/workflows/execution/{job_id}", "/workflows/list", "/workflows/retry/{job_id}"].sort(),
+      ["/api/webhook-secret", "/jobs", "/jobs/cancel", "/jobs/retry", "/jobs/{job_id}/input", "/jobs/{job_id}/stream", "/jobs/{job_id}/webhooks", "/workflows/cancel/{job_id}", "/workflows/execute", "/workflows/execution/{job_id}", "/workflows/list", "/workflows/retry/{job_id}"].sort(),
     );
     expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("workflow_id");
   });

@@ -451,4 +451,25 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
       expect(await store.webhookSecret(owner, () => "whsec_third")).toBe("whsec_rotated");
     });
   });
+
+  it("finds a user's job ids by status, workflow, creation time and ids, oldest first, a page at a time", async () => {
+    const owner = (await database.prisma.user.create({ data: { email: `finder-${provider}-${randomUUID()}@example.com` } })).id;
+    const start = new Date(Date.now() - 1000);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.insertJob(newJob({ userId: owner, workflow: { id: i < 3 ? "wf-a" : "wf-b", version: "v1", config: {} } })));
+    await store.insertJob(newJob());
+    const all = { statuses: ["queued"] };
+    const first = await store.findJobIds(owner, all, 2);
+    const second = await store.findJobIds(owner, all, 2, first.at(-1));
+    const third = await store.findJobIds(owner, all, 2, second.at(-1));
+    expect([...first, ...second, ...third].map((job) => job.id).sort()).toEqual([...ids].sort());
+    expect(third).toHaveLength(1);
+    const times = [...first, ...second, ...third].map((job) => job.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect((await store.findJobIds(owner, { ...all, workflowId: "wf-b" }, 10)).map((job) => job.id).sort()).toEqual(ids.slice(3).sort());
+    expect(await store.findJobIds(owner, { statuses: ["running"] }, 10)).toEqual([]);
+    expect(await store.findJobIds(owner, { ...all, createdBefore: start }, 10)).toEqual([]);
+    expect(await store.findJobIds(owner, { ...all, createdAfter: new Date(Date.now() + 60_000) }, 10)).toEqual([]);
+    expect((await store.findJobIds(owner, { ...all, jobIds: [ids[1]!, ids[4]!] }, 10)).map((job) => job.id).sort()).toEqual([ids[1], ids[4]].sort());
+  });
 });

@@ -8,7 +8,7 @@ import { applyPostgresPlans } from "@/lib/store/postgres/plans";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
 import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { CheckpointRow, Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile, WebhookAttemptRecord, WebhookOutcome } from "@/lib/store/types";
+import type { CheckpointRow, Fence, IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter, JobKey, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, Store, StoredEvent, UploadFile, WebhookAttemptRecord, WebhookOutcome } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -206,6 +206,29 @@ export class PostgresStore extends PlannedStore implements Store {
     );
     const jobs = rows.slice(0, options.limit).map(jobFromRow);
     return { jobs, nextCursor: rows.length > options.limit ? jobs.at(-1)!.id : null };
+  }
+
+  async findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]> {
+    const { rows } = await this.connection.query<{ id: string; created_at: Date }>(
+      `SELECT id, created_at FROM jobs
+       WHERE user_id = $1 AND status = ANY($2::text[]) AND ($3::text IS NULL OR workflow_id = $3)
+         AND ($4::timestamp(3) IS NULL OR created_at >= $4::timestamp(3)) AND ($5::timestamp(3) IS NULL OR created_at < $5::timestamp(3))
+         AND ($6::text[] IS NULL OR id = ANY($6::text[]))
+         AND ($7::timestamp(3) IS NULL OR (created_at, id) > ($7::timestamp(3), $8::text))
+       ORDER BY created_at, id LIMIT $9`,
+      [
+        userId,
+        filter.statuses,
+        filter.workflowId ?? null,
+        filter.createdAfter ? postgresTime(filter.createdAfter) : null,
+        filter.createdBefore ? postgresTime(filter.createdBefore) : null,
+        filter.jobIds ?? null,
+        after ? postgresTime(after.createdAt) : null,
+        after?.id ?? null,
+        limit,
+      ],
+    );
+    return rows.map((row) => ({ id: row.id, createdAt: row.created_at }));
   }
 
   async readUpload(jobId: string): Promise<UploadFile | undefined> {

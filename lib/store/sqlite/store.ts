@@ -11,6 +11,8 @@ import type {
   IdempotencyClaim,
   IdempotencyRecord,
   IdempotentResponse,
+  JobFilter,
+  JobKey,
   JobRecord,
   JobState,
   JobSummary,
@@ -181,6 +183,23 @@ export class SqliteStore extends PlannedStore implements Store {
     );
     const jobs = rows.slice(0, options.limit).map(jobFromRow);
     return { jobs, nextCursor: rows.length > options.limit ? jobs.at(-1)!.id : null };
+  }
+
+  async findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]> {
+    const conditions = ["user_id = ?", `status IN (${filter.statuses.map(() => "?").join(", ") || "NULL"})`];
+    const params: unknown[] = [userId, ...filter.statuses];
+    const where = (condition: string, ...values: unknown[]) => {
+      conditions.push(condition);
+      params.push(...values);
+    };
+    if (filter.workflowId !== undefined) where("workflow_id = ?", filter.workflowId);
+    if (filter.createdAfter) where("created_at >= ?", sqliteTime(filter.createdAfter));
+    if (filter.createdBefore) where("created_at < ?", sqliteTime(filter.createdBefore));
+    if (filter.jobIds) where(`id IN (${filter.jobIds.map(() => "?").join(", ") || "NULL"})`, ...filter.jobIds);
+    if (after) where("(created_at, id) > (?, ?)", sqliteTime(after.createdAt), after.id);
+    return this.connection
+      .all<{ id: string; created_at: string }>(`SELECT id, created_at FROM jobs WHERE ${conditions.join(" AND ")} ORDER BY created_at, id LIMIT ?`, ...params, limit)
+      .map((row) => ({ id: row.id, createdAt: toDate(row.created_at)! }));
   }
 
   async readUpload(jobId: string): Promise<UploadFile | undefined> {
