@@ -2,8 +2,9 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
+import { claimIdempotencyKey, completeIdempotencyKey, deleteExpiredIdempotencyKeys, releaseIdempotencyKey } from "@/lib/store/sqlite/idempotency";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
 import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
 import type {
@@ -59,7 +60,7 @@ export class SqliteStore extends PlannedStore implements Store {
 
   async insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }> {
     return this.connection.write(() => {
-      const existing = this.claimKey(claim);
+      const existing = claimIdempotencyKey(this.connection, claim);
       if (existing) return { existing };
       this.insertJobRows(job.id, job, sqliteTime(claim.now));
       return { jobId: job.id };
@@ -67,51 +68,12 @@ export class SqliteStore extends PlannedStore implements Store {
   }
 
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
-    return this.connection.write(() => this.claimKey(claim));
+    return this.connection.write(() => claimIdempotencyKey(this.connection, claim));
   }
 
-  /** Inside a write transaction: the upsert takes a free or expired key, or the key's record is read. */
-  private claimKey(claim: IdempotencyClaim): IdempotencyRecord | undefined {
-    const c = this.connection;
-    const taken = c.run(
-      `INSERT INTO idempotency_keys (user_id, key, request_hash, job_id, response_status, response_body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, job_id = excluded.job_id, response_status = excluded.response_status,
-         response_body = excluded.response_body, created_at = excluded.created_at, expires_at = excluded.expires_at
-       WHERE idempotency_keys.expires_at <= excluded.created_at`,
-      claim.userId,
-      claim.key,
-      claim.requestHash,
-      claim.jobId,
-      claim.response?.status ?? null,
-      claim.response ? JSON.stringify(claim.response.body) : null,
-      sqliteTime(claim.now),
-      sqliteTime(claim.expiresAt),
-    );
-    if (taken === 1) return undefined;
-    return idempotencyFromRow(c.get("SELECT * FROM idempotency_keys WHERE user_id = ? AND key = ?", claim.userId, claim.key)!);
-  }
-
-  async completeIdempotencyKey(userId: string, key: string, response: IdempotentResponse): Promise<void> {
-    this.connection.run(
-      "UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE user_id = ? AND key = ? AND response_status IS NULL",
-      response.status,
-      JSON.stringify(response.body),
-      userId,
-      key,
-    );
-  }
-
-  async releaseIdempotencyKey(userId: string, key: string): Promise<void> {
-    this.connection.run("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND response_status IS NULL", userId, key);
-  }
-
-  async deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number> {
-    return this.connection.run(
-      "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
-      sqliteTime(now),
-      limit,
-    );
-  }
+  completeIdempotencyKey = (userId: string, key: string, response: IdempotentResponse) => completeIdempotencyKey(this.connection, userId, key, response);
+  releaseIdempotencyKey = (userId: string, key: string) => releaseIdempotencyKey(this.connection, userId, key);
+  deleteExpiredIdempotencyKeys = (now: Date, limit: number) => deleteExpiredIdempotencyKeys(this.connection, now, limit);
 
   /** Inside a write transaction: the job, its execution, its workflow's version, its upload and its first event. */
   private insertJobRows(id: string, job: NewJob, at: string): void {
