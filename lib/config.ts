@@ -64,6 +64,13 @@ const envSchema = z.object({
   /** Failed sign-ins after which an account must wait before its next attempt (5 s, doubling with each further failure, up to 60 s). */
   SIGNIN_FAILURES_BEFORE_DELAY: z.coerce.number().int().min(0).default(3),
 
+  // Outgoing webhooks (lib/webhooks): retried with exponential backoff from the base, capped, for the window.
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().default(5),
+  WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().positive().default(3600),
+  WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().positive().default(24 * 3600),
+  /** One delivery attempt, connect to answer. */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().default(15),
+
   // Production providers: each switches on when its variable is set (docs/production.md).
   CLOUDINARY_URL: z.string().startsWith("cloudinary://").optional(),
   REPLICATE_API_TOKEN: z.string().optional(),

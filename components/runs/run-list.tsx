@@ -9,6 +9,7 @@ import { apiFetch, errorMessage, shouldRetryQuery } from "@/components/api/clien
 import type { ListJobsResponse } from "@/components/api/types";
 import { isActiveStatus } from "@/components/jobs/job-state";
 import { runsQueryKey } from "@/components/jobs/use-job-live";
+import { BulkBar } from "@/components/runs/bulk-bar";
 import { RunRow, runSearchText } from "@/components/runs/run-row";
 import { EmptyState, ErrorState, Skeleton, Spinner } from "@/components/ui/states";
 import { buttonClass, inputClass } from "@/components/ui/styles";
@@ -32,6 +33,7 @@ const FILTERS: { id: JobStatus | "all"; label: string }[] = [
 export function RunList() {
   const [filter, setFilter] = useState<JobStatus | "all">("all");
   const [query, setQuery] = useState("");
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const searchId = useId();
   const workflows = useWorkflows();
   const runs = useInfiniteQuery({
@@ -52,6 +54,12 @@ export function RunList() {
   for (const job of loaded) if (job.parent_job_id) rerunCounts.set(job.parent_job_id, (rerunCounts.get(job.parent_job_id) ?? 0) + 1);
   const needle = query.trim().toLowerCase();
   const jobs = needle ? loaded.filter((job) => runSearchText(job, workflowById(workflows.data, job.workflow_id)).includes(needle)) : loaded;
+  const toggle = (jobId: string) =>
+    setSelected((current) => {
+      const next = new Set(current);
+      if (!next.delete(jobId)) next.add(jobId);
+      return next;
+    });
 
   return (
     <div className="space-y-4">
@@ -116,9 +124,16 @@ export function RunList() {
         </EmptyState>
       ) : (
         <>
+          <BulkBar selected={loaded.filter((job) => selected.has(job.id))} onDone={() => setSelected(new Set())} />
           <ul className="space-y-3" aria-label="Runs">
             {jobs.map((job) => (
-              <RunRow key={job.id} job={job} workflow={workflowById(workflows.data, job.workflow_id)} reruns={rerunCounts.get(job.id) ?? 0} />
+              <RunRow
+                key={job.id}
+                job={job}
+                workflow={workflowById(workflows.data, job.workflow_id)}
+                reruns={rerunCounts.get(job.id) ?? 0}
+                selection={{ selected: selected.has(job.id), onToggle: () => toggle(job.id) }}
+              />
             ))}
           </ul>
           {runs.hasNextPage && (

@@ -26,18 +26,28 @@ export function runSearchText(job: Job, workflow: Workflow | undefined): string 
   return [runPrompt(job, workflow), workflow?.name ?? job.workflow_id, job.input_file?.filename].filter(Boolean).join(" ").toLowerCase();
 }
 
-/** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took, its lineage (the run it reruns, its reruns among those loaded). */
-export function RunRow({ job, workflow, reruns = 0 }: { job: Job; workflow: Workflow | undefined; reruns?: number }) {
+/** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took, its cost, its lineage (the run it reruns, its reruns among those loaded). */
+export function RunRow({ job, workflow, reruns = 0, selection }: { job: Job; workflow: Workflow | undefined; reruns?: number; selection?: { selected: boolean; onToggle(): void } }) {
   const prompt = runPrompt(job, workflow);
   const name = workflow?.name ?? job.workflow_id;
   const duration = job.completed_at ? formatDuration(new Date(job.completed_at).getTime() - new Date(job.created_at).getTime()) : null;
   return (
-    <li>
+    <li className="flex items-center gap-3">
+      {selection && (
+        <input
+          type="checkbox"
+          checked={selection.selected}
+          onChange={selection.onToggle}
+          aria-label={`Select the run “${prompt ? firstWords(prompt) : name}”`}
+          data-testid="run-select"
+          className="size-5 shrink-0 accent-amber-400"
+        />
+      )}
       <Link
         href={`/runs/${job.id}`}
         data-testid="run-row"
         data-job-id={job.id}
-        className="group flex items-center gap-4 rounded-2xl border border-slate-800 bg-slate-900 p-3 transition-colors hover:border-slate-600"
+        className="group flex min-w-0 flex-1 items-center gap-4 rounded-2xl border border-slate-800 bg-slate-900 p-3 transition-colors hover:border-slate-600"
       >
         <Thumbnail job={job} />
         <span className="min-w-0 flex-1 space-y-1">

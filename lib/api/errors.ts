@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_input: 422,
+  idempotency_key_reused: 422,
   rate_limited: 429,
   internal_error: 500,
 } as const;

@@ -17,6 +17,10 @@ import {
   rerunBodySchema,
   rerunResponseSchema,
   usageResponseSchema,
+  jobWebhooksResponseSchema,
+  bulkFilterSchema,
+  bulkResponseSchema,
+  webhookSecretResponseSchema,
 } from "@/lib/api/schemas";
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate the requests. */
@@ -33,14 +37,24 @@ function errors(...statuses: number[]) {
     402: "budget_exceeded: this month's spend, plus what active jobs expect, plus this estimate would pass the monthly budget (nothing is stored)",
     404: "Unknown job or workflow (another user's job is not found either)",
     408: "The upload's body did not arrive within UPLOAD_BODY_TIMEOUT_SECONDS",
-    409: "The job is in the wrong state for this action",
+    409: "The job is in the wrong state for this action (or a request with this Idempotency-Key is still in progress)",
     413: "Upload or request body too large",
     415: "Not a supported image",
-    422: "The input cannot be used (a corrupt image, too many pixels, a from_step the job cannot be rerun from, an unknown input)",
+    422: "The input cannot be used (a corrupt image, too many pixels, a from_step the job cannot be rerun from, an unknown input), or the Idempotency-Key was used for a different request (idempotency_key_reused)",
     429: "Rate limited",
   };
   return Object.fromEntries(statuses.map((status) => [String(status), { description: descriptions[status], content: json(errorBodySchema) }]));
 }
+
+const idempotencyKeyParameter = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description:
+    "Kept 24 hours per user. The same key with the same request answers the original answer (same job_id) with the header `Idempotent-Replayed: true`; with a different request, 422 idempotency_key_reused. Of racing requests with one key, one starts the job.",
+  schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+};
+const replayHeaders = { "Idempotent-Replayed": { description: "`true` when this is the original answer to an earlier request with the same Idempotency-Key", schema: { type: "string", enum: ["true"] } } };
 
 const jobIdParameter = { name: "job_id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const bearer = [{ bearerAuth: [] }];
@@ -64,8 +78,9 @@ export function openApiDocument(serverUrl: string) {
           summary: "Start a workflow on an uploaded image",
           description: "Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
           security: bearer,
+          parameters: [idempotencyKeyParameter],
           requestBody: { required: true, content: { "multipart/form-data": { schema: schema(executeFormSchema, "input") } } },
-          responses: { "202": { description: "Job queued", content: json(executeResponseSchema) }, ...errors(400, 401, 402, 404, 408, 413, 415, 422, 429) },
+          responses: { "202": { description: "Job queued", headers: replayHeaders, content: json(executeResponseSchema) }, ...errors(400, 401, 402, 404, 408, 413, 415, 422, 429) },
         },
       },
       "/workflows/estimate": {
@@ -86,8 +101,8 @@ export function openApiDocument(serverUrl: string) {
         post: {
           summary: "Retry a failed, parked or canceled job from its last checkpoint",
           security: bearer,
-          parameters: [jobIdParameter],
-          responses: { "200": { description: "Job queued again", content: json(jobActionResponseSchema) }, ...errors(401, 402, 404, 409) },
+          parameters: [jobIdParameter, idempotencyKeyParameter],
+          responses: { "200": { description: "Job queued again", headers: replayHeaders, content: json(jobActionResponseSchema) }, ...errors(400, 401, 402, 404, 409, 422) },
         },
       },
       "/workflows/rerun/{job_id}": {
@@ -162,6 +177,42 @@ export function openApiDocument(serverUrl: string) {
           security: bearer,
           parameters: Object.entries(schema(listJobsQuerySchema, "input").properties ?? {}).map(([name, property]) => ({ name, in: "query", schema: property })),
           responses: { "200": { description: "A page of jobs", content: json(listJobsResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/jobs/cancel": {
+        post: {
+          summary: "Cancel every queued, running or parked job of yours the filter matches, in batches",
+          security: bearer,
+          requestBody: { required: true, content: json(bulkFilterSchema) },
+          responses: { "200": { description: "How many matched and were canceled", content: json(bulkResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/jobs/retry": {
+        post: {
+          summary: "Retry every failed, parked or canceled job of yours the filter matches, in batches",
+          security: bearer,
+          requestBody: { required: true, content: json(bulkFilterSchema) },
+          responses: { "200": { description: "How many matched and were retried", content: json(bulkResponseSchema) }, ...errors(400, 401) },
+        },
+      },
+      "/jobs/{job_id}/webhooks": {
+        get: {
+          summary: "The job's webhook and each delivery with its attempts",
+          security: bearer,
+          parameters: [jobIdParameter],
+          responses: { "200": { description: "Deliveries, in event order", content: json(jobWebhooksResponseSchema) }, ...errors(401, 404) },
+        },
+      },
+      "/api/webhook-secret": {
+        get: {
+          summary: "The caller's webhook signing secret (made on first use)",
+          security: bearer,
+          responses: { "200": { description: "The secret", content: json(webhookSecretResponseSchema) }, ...errors(401) },
+        },
+        post: {
+          summary: "Rotate the webhook signing secret: deliveries from now on are signed with the new one",
+          security: bearer,
+          responses: { "200": { description: "The new secret", content: json(webhookSecretResponseSchema) }, ...errors(401) },
         },
       },
       "/jobs/{job_id}/input": {

@@ -14,6 +14,15 @@ export const executeFormSchema = z
   .object({
     workflow_id: z.string().min(1, "workflow_id is required").max(64),
     file: z.string().meta({ format: "binary", description: "A JPEG, PNG or WebP image" }),
+    webhook_url: z
+      .string()
+      .max(2048)
+      .optional()
+      .meta({ description: "An https URL on a public address: the run's events are delivered there, signed (Standard Webhooks), at least once, in order" }),
+    webhook_events: z
+      .string()
+      .optional()
+      .meta({ description: "Comma-separated stream event names to deliver: progress, checkpoint, retry_scheduled, complete, error (default complete,error)" }),
   })
   .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
@@ -239,3 +248,44 @@ export const budgetSettingsResponseSchema = z.object({
 });
 
 export const budgetUpdateSchema = z.object({ monthly_budget_usd: z.number().nonnegative().max(1_000_000).nullable() }).strict();
+
+export const webhookSecretResponseSchema = z.object({ success: z.literal(true), secret: z.string().meta({ description: "whsec_ + base64: the key of the webhook signatures" }) });
+
+export const jobWebhooksResponseSchema = z.object({
+  success: z.literal(true),
+  webhook: z.object({ url: z.string(), events: z.array(z.string()) }).nullable(),
+  deliveries: z.array(
+    z.object({
+      id: z.string().meta({ description: "The webhook-id header: the same on every attempt" }),
+      event_id: z.number(),
+      event: z.string(),
+      status: z.enum(["pending", "delivered", "failed"]),
+      attempts: z.number(),
+      next_attempt_at: z.string().nullable(),
+      last_status: z.number().nullable(),
+      last_error: z.string().nullable(),
+      created_at: z.string(),
+      delivered_at: z.string().nullable(),
+      tries: z.array(z.object({ attempt: z.number(), at: z.string(), status_code: z.number().nullable(), error: z.string().nullable(), duration_ms: z.number() })),
+    }),
+  ),
+});
+
+/** POST /jobs/cancel and /jobs/retry: which of the caller's jobs; every field given must match. */
+export const bulkFilterSchema = z
+  .object({
+    status: z.array(z.enum(JOB_STATUSES)).min(1).max(6).optional(),
+    workflow_id: z.string().min(1).max(64).optional(),
+    created_after: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created at or after this time" }),
+    created_before: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created before this time" }),
+    job_ids: z.array(z.uuid()).min(1).max(100).optional().meta({ description: "Only these jobs (e.g. a selection in the web app)" }),
+  })
+  .strict();
+
+export const bulkResponseSchema = z.object({
+  success: z.literal(true),
+  matched: z.number().meta({ description: "Jobs the filter matched (in a state the action applies to)" }),
+  canceled: z.number().optional(),
+  retried: z.number().optional(),
+  skipped: z.number().meta({ description: "Matched jobs that changed state before they were reached" }),
+});

@@ -19,6 +19,8 @@ export interface InProcessRunnerOptions {
   sweepBatch: number;
   /** How long a parked job whose provider is still unhealthy waits before the sweep looks again. */
   recheckSeconds: number;
+  /** Called on every tick after the sweep (the webhook dispatcher's pass over due messages). */
+  onTick?: () => void;
 }
 
 /**
@@ -100,6 +102,7 @@ export class InProcessRunner {
       });
       for (const job of resumed) this.enqueue(job.id);
       await expireApprovals({ store: engine.store, notifier: engine.notifier, logger: engine.logger, batchSize: this.options.sweepBatch, now });
+      this.options.onTick?.();
     } catch (error) {
       engine.logger.error("sweep failed; next tick retries", { err: error });
     }

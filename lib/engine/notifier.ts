@@ -9,6 +9,7 @@ import { EventEmitter } from "node:events";
  */
 export class JobNotifier {
   private readonly emitter = new EventEmitter();
+  private readonly anyListeners = new Set<() => void>();
 
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -16,6 +17,13 @@ export class JobNotifier {
 
   notify(jobId: string): void {
     this.emitter.emit(jobId);
+    for (const listener of this.anyListeners) listener();
+  }
+
+  /** Called on every job's notification (the webhook dispatcher: new events may have new messages); returns the unsubscribe. */
+  onAny(listener: () => void): () => void {
+    this.anyListeners.add(listener);
+    return () => this.anyListeners.delete(listener);
   }
 
   /** Wakes every job someone watches here: after a gap in cross-process wake-ups. */

@@ -25,11 +25,13 @@ export interface SweepResult {
  * The retry sweep: finds due pending_retry jobs (oldest first, one bounded batch), checks each
  * failing provider's health once, and claims the jobs of healthy providers by moving them to
  * queued (a compare-and-set, so two sweeps never both claim one job). Unhealthy providers' jobs
- * are looked at again later without spending an attempt.
+ * are looked at again later without spending an attempt. It also deletes expired idempotency keys.
  */
 export async function sweepDueJobs(options: SweepOptions): Promise<SweepResult> {
   const { store, logger } = options;
   const now = options.now ?? new Date();
+  // Expired idempotency keys go with the same tick (one bounded batch): both drivers run this sweep.
+  await store.deleteExpiredIdempotencyKeys(now, options.batchSize);
   const due = await store.findDueRetries(now, options.batchSize);
   const health = new Map<string, HealthStatus>();
   const resumed: QueuedJob[] = [];

@@ -30,6 +30,8 @@ export interface InngestDeps {
   scope: InngestStepScope;
   checkHealth(provider: string): Promise<HealthStatus>;
   settings: InngestSettings;
+  /** One pass of the webhook dispatcher over due messages: the retry sweep runs it, so deliveries go on where no server process stays up. */
+  dispatchWebhooks?: () => Promise<void>;
 }
 
 /** Replicate accepts 600 prediction creates per minute per account. */

@@ -79,6 +79,7 @@ export function createWorkflowRetrySweep(client: MontageInngest, deps: InngestDe
         await step.sendEvent("resend-queued-jobs", unsent);
         logger.warn("re-sent the events of queued jobs that never started", { jobs: unsent.length });
       }
+      if (deps.dispatchWebhooks) await step.run("dispatch-webhooks", () => deps.dispatchWebhooks!());
       return { resumed, deferred, resent: unsent.length };
     },
   );

@@ -9,7 +9,8 @@ import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
-import type { JobRecord, Store } from "@/lib/store/types";
+import type { JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
+import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { WorkflowEstimate } from "@/lib/workflows/pricing";
 import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/versions";
@@ -33,6 +34,7 @@ export interface NewJob {
   upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
   /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
   approvalSteps?: number[];
+  webhook?: WebhookTarget;
 }
 
 export interface CreatedJob {
@@ -40,26 +42,32 @@ export interface CreatedJob {
   estimate: WorkflowEstimate;
 }
 
-/** Creates the job, its execution, its first event and its upload in one transaction, then hands it to the driver. */
+/**
+ * Creates the job, its execution, its first event and its upload in one transaction (within the
+ * user's monthly budget, checked in the same transaction), then hands it to the driver.
+ */
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
-  const { workflow } = input;
-  const estimate = estimateJob(workflow, deps.providers);
+  const estimate = estimateJob(input.workflow, deps.providers);
   const budget = await budgetGuard(deps, input.userId);
-  const jobId = await withinBudget(() =>
-    deps.store.insertJob({
-      userId: input.userId,
-      workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
-      inputs: input.inputs,
-      maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
-      estimate: storedEstimate(estimate),
-      ...(budget && { budget }),
-      firstEvent: queuedEvent(workflow),
-      upload: input.upload,
-      approvalSteps: input.approvalSteps ?? [],
-    }),
-  );
+  const jobId = await withinBudget(() => deps.store.insertJob({ ...jobRows(deps, input, estimate), ...(budget && { budget }) }));
   await deps.driver.enqueue(jobId);
   return { jobId, estimate };
+}
+
+/** The rows a new job starts with, as the store inserts them. */
+export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate: WorkflowEstimate): StoreNewJob {
+  const { workflow } = input;
+  return {
+    userId: input.userId,
+    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
+    inputs: input.inputs,
+    maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
+    estimate: storedEstimate(estimate),
+    firstEvent: queuedEvent(workflow),
+    upload: input.upload,
+    approvalSteps: input.approvalSteps ?? [],
+    ...(input.webhook && { webhook: input.webhook }),
+  };
 }
 
 /** A new job's first event: queued, before its first step. */

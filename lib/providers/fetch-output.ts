@@ -174,11 +174,19 @@ function checkUrlAllowed(url: URL, options: FetchOutputOptions): void {
 }
 
 function guardedLookup(allowPrivate: boolean): LookupFunction {
+  return lookupRefusing((address) => !allowPrivate && isPrivateAddress(address));
+}
+
+/**
+ * A socket lookup that refuses a host when any of its addresses is refused: the check runs at
+ * connect time, on the addresses the socket will use (outgoing webhooks use it too).
+ */
+export function lookupRefusing(isRefused: (address: string) => boolean): LookupFunction {
   return (hostname, lookupOptions, callback) => {
     dns.lookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
       if (error) return callback(error, "");
-      const refused = addresses.find((entry) => isPrivateAddress(entry.address));
-      if (refused && !allowPrivate) {
+      const refused = addresses.find((entry) => isRefused(entry.address));
+      if (refused) {
         return callback(new RefusedAddressError(`${hostname} resolves to a private address`), "");
       }
       if (lookupOptions.all) return callback(null, addresses);
@@ -187,6 +195,10 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
       return callback(null, first.address, first.family);
     });
   };
+}
+
+export function isRefusedAddressError(error: unknown): boolean {
+  return error instanceof RefusedAddressError;
 }
 
 function sendRequest(url: URL, signal: AbortSignal, allowPrivate: boolean): Promise<IncomingMessage> {

@@ -26,6 +26,7 @@ import type { HealthStatus } from "@/lib/providers/types";
 import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
 import { serveNodeStream } from "@/lib/server/node-stream";
+import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import { buildRegistry, type Registry } from "@/lib/workflows/registry";
@@ -58,6 +59,8 @@ export interface Runtime {
   /** Sign-up and sign-in limits (per address, per email, failed sign-ins per account). */
   readonly authThrottle: AuthThrottle;
   readonly replicateWebhooks: ReplicateWebhookReceiver;
+  /** Sends outgoing webhook messages (started with the driver). */
+  readonly webhooks: WebhookDispatcher;
   /** The sign-in secret (NEXTAUTH_SECRET, or one generated once into DATA_DIR): made on first use, never at build. */
   authSecret(): string;
   authOptions(): AuthOptions;
@@ -103,12 +106,22 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     createProviders(config, logger.child({ component: "providers" }), onInngest ? { wrapWebhookWait: (inProcess) => waitForPredictionUnderInngest(scope, inProcess) } : {});
   const checkHealth = (name: string) => checkProviderHealth(providers, name);
   const engine: EngineDeps = { store, notifier, providers, findWorkflow, logger, retryBackoffSeconds: config.retryBackoffSeconds };
+  const webhooks = new WebhookDispatcher({
+    store,
+    logger: logger.child({ component: "webhooks" }),
+    retryBaseSeconds: config.WEBHOOK_RETRY_BASE_SECONDS,
+    retryMaxSeconds: config.WEBHOOK_RETRY_MAX_SECONDS,
+    retryWindowSeconds: config.WEBHOOK_RETRY_WINDOW_SECONDS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    allowInsecure: config.OUTPUT_FETCH_ALLOW_INSECURE,
+    pollIntervalMs: Math.min(config.sweepIntervalSeconds, 5) * 1000,
+  });
 
   let inngest: InngestRuntime | undefined;
   let driver: WorkflowDriver;
   if (onInngest) {
     const client = createInngestClient(config, logger, overrides.inngest);
-    const functions = createFunctions(client, { engine, scope, checkHealth, settings: inngestSettings(config, registry.workflows.values()) });
+    const functions = createFunctions(client, { engine, scope, checkHealth, dispatchWebhooks: () => webhooks.pass(), settings: inngestSettings(config, registry.workflows.values()) });
     inngest = { client, functions, serve: serve({ client, functions }) };
     driver = createInngestDriver({ store, send: (event) => client.send(event), logger });
   } else {
@@ -120,6 +133,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       sweepIntervalMs: config.sweepIntervalSeconds * 1000,
       sweepBatch: config.WORKFLOW_SWEEP_BATCH,
       recheckSeconds: config.providerRecheckSeconds,
+      onTick: () => webhooks.kick(),
     });
   }
   const wakeups = new CrossProcessWakeups(store, notifier, logger);
@@ -156,6 +170,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     authThrottle,
     replicateWebhooks,
     serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
+    webhooks,
     authSecret: () => (authSecret ??= readAuthSecret(config)),
     authOptions: () => {
       // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
@@ -167,8 +182,12 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       logger.info("montage starting", { database: config.database.provider, data_dir: config.dataDir, workflows: [...registry.workflows.keys()], driver: driver.name });
       for (const { folder, problem } of registry.problems) logger.error("workflow folder skipped", { folder: `workflows/${folder}`, problem });
       await driver.start();
+      // Every event a run commits here may have a message to send: the notification wakes the dispatcher.
+      notifier.onAny(() => webhooks.kick());
+      webhooks.start();
     },
     async stop() {
+      await webhooks.stop();
       await driver.stop();
       await close();
     },

@@ -1,6 +1,6 @@
 import "server-only";
 import type { CheckpointStatus } from "@/lib/contract/events";
-import type { CheckpointRow, ExecutionRecord, JobState, JobSummary, QueuedJob, RerunSummary, RunSnapshot, UploadSummary } from "@/lib/store/types";
+import type { CheckpointRow, ExecutionRecord, IdempotencyRecord, JobState, JobSummary, QueuedJob, RerunSummary, RunSnapshot, UploadSummary } from "@/lib/store/types";
 
 /**
  * Rows as either driver returns them, turned into the store's types. better-sqlite3 gives text for
@@ -150,5 +150,17 @@ export function jobStateFromRow(row: Row): JobState {
     error: text(row.error),
     errorCode: text(row.error_code),
     nextRetryAt: toDate(row.next_retry_at),
+  };
+}
+
+export function idempotencyFromRow(row: Row): IdempotencyRecord {
+  const status = row.response_status;
+  return {
+    key: asText(row.key),
+    requestHash: asText(row.request_hash),
+    jobId: text(row.job_id),
+    response: status === null || status === undefined ? null : { status: Number(status), body: toJson(row.response_body) },
+    createdAt: toDate(row.created_at)!,
+    expiresAt: toDate(row.expires_at)!,
   };
 }

@@ -20,11 +20,45 @@ export interface Store {
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** A user's jobs, newest first; the cursor is the last job id of the previous page. */
   listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }>;
+  /** A user's job ids matching the filter, oldest first, after the keyset `after` (bulk actions walk them a batch at a time). */
+  findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]>;
   readUpload(jobId: string): Promise<UploadFile | undefined>;
   /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
   readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
   /** The jobs rerun from this one (POST /workflows/rerun), oldest first. */
   listReruns(parentJobId: string): Promise<RerunSummary[]>;
+
+  // ---- idempotency keys (lib/jobs/idempotency.ts)
+  /**
+   * The job (as insertJob) and its idempotency key row in one transaction, only if the key is
+   * free or expired: the key's primary key decides between racing requests, never a read before.
+   * `existing` is the key's record when it was taken (and no job was inserted).
+   */
+  insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }>;
+  /** Takes a free or expired key for a request that has not answered yet; the key's record when it was taken. */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined>;
+  /** The answer to replay for a key this request claimed. */
+  completeIdempotencyKey(userId: string, key: string, response: IdempotentResponse): Promise<void>;
+  /** Frees a key whose request failed before answering (its answer is not kept: the same request may be sent again). */
+  releaseIdempotencyKey(userId: string, key: string): Promise<void>;
+  /** Deletes expired keys, at most `limit`; how many were deleted. */
+  deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number>;
+
+  // ---- outgoing webhooks (lib/webhooks): messages are written with the events they carry (insertJob and every plan)
+  /** The user's signing secret; `make()`'s when the user has none yet (the first caller's wins). */
+  webhookSecret(userId: string, make: () => string): Promise<string>;
+  rotateWebhookSecret(userId: string, secret: string): Promise<void>;
+  /** Pending messages due by `now`, each the oldest pending message of its job (in order per job), unclaimed. */
+  findDueWebhookMessages(now: Date, limit: number): Promise<string[]>;
+  /** Claims a pending message until `until` (compare-and-set): false when another sender holds it or it is no longer pending. */
+  claimWebhookMessage(id: string, now: Date, until: Date): Promise<boolean>;
+  readWebhookMessage(id: string): Promise<WebhookMessageToSend | undefined>;
+  /** One attempt's record and the message's new state, in one commit; the claim is dropped. */
+  recordWebhookAttempt(id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome): Promise<void>;
+  /** When the next pending message is due, if any (for a wake-up timer). */
+  nextWebhookAttemptAt(): Promise<Date | undefined>;
+  /** A job's webhook and its messages with their attempts, oldest first. */
+  readJobWebhooks(jobId: string): Promise<JobWebhooks | undefined>;
 
   // ---- leases and runs
   /**
@@ -272,6 +306,92 @@ export interface Failure {
   events: JobEventInput[];
 }
 
+export interface WebhookMessageToSend {
+  id: string;
+  jobId: string;
+  userId: string;
+  eventId: number;
+  eventType: string;
+  /** The event's data as stored (JSON text). */
+  eventJson: string;
+  eventCreatedAt: Date;
+  url: string;
+  secret: string;
+  attempts: number;
+  createdAt: Date;
+}
+
+export interface WebhookAttemptRecord {
+  attempt: number;
+  at: Date;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export type WebhookOutcome = { status: "delivered"; at: Date } | { status: "pending"; nextAttemptAt: Date } | { status: "failed" };
+
+export interface WebhookMessageRecord {
+  id: string;
+  eventId: number;
+  eventType: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  tries: WebhookAttemptRecord[];
+}
+
+export interface JobWebhooks {
+  url: string;
+  events: string[];
+  messages: WebhookMessageRecord[];
+}
+
+/** What bulk actions select: every field given must match. */
+export interface JobFilter {
+  statuses: readonly string[];
+  workflowId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  jobIds?: readonly string[];
+}
+
+/** A job's place in created order. */
+export interface JobKey {
+  id: string;
+  createdAt: Date;
+}
+
+export interface IdempotentResponse {
+  status: number;
+  body: unknown;
+}
+
+/** A request's claim on an idempotency key. */
+export interface IdempotencyClaim {
+  userId: string;
+  key: string;
+  requestHash: string;
+  jobId: string | null;
+  /** Known when the claim is written (execute's answer); null while the request runs. */
+  response: IdempotentResponse | null;
+  now: Date;
+  expiresAt: Date;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  requestHash: string;
+  jobId: string | null;
+  response: IdempotentResponse | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
 export interface NewJob {
   userId: string;
   workflow: { id: string; version: string; config: unknown };
@@ -287,6 +407,8 @@ export interface NewJob {
   approvalSteps?: number[];
   /** A rerun: its parent, the step it runs from, and what it takes from the parent (see NewRerun). */
   rerun?: NewRerun;
+  /** Where the job's events of these types are delivered (a message per event, from the first). */
+  webhook?: { url: string; events: string[] };
 }
 
 /**

@@ -8,6 +8,8 @@ import { InngestTestEngine } from "@inngest/test";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createWorkflowRetrySweep, MAX_SWEEP_BATCHES, UNSENT_QUEUED_AFTER_MS, UNSENT_QUEUED_BEFORE_MS } from "@/lib/inngest/workflow-retry-sweep";
 import type { HealthStatus } from "@/lib/providers/types";
+import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
+import { WebhookReceiver } from "../helpers/webhook-receiver";
 import { capturingClient, createTestEnv, insertJob, localProviders, TEST_SETTINGS, testDeps, type TestEnv } from "./support";
 
 const CRON_EVENT = { name: "inngest/scheduled.timer", data: { cron: TEST_SETTINGS.retryCron } };
@@ -123,5 +125,41 @@ describe("workflow-retry-sweep", () => {
     expect(sent[0]!.map((e) => e.id).sort()).toEqual(stale.map((id) => `job-${id}-0`).sort());
     expect(sent[0]!.map((e) => e.data.job_id)).not.toContain(fresh);
     expect(sent[0]!.map((e) => e.data.job_id)).not.toContain(tooOld[0]);
+  });
+
+  it("sends due webhook messages on every tick, so deliveries go on where no server process stays up", async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    try {
+      const store = env.rt.store;
+      receiver.secret = await store.webhookSecret(env.userId, () => "whsec_c3dlZXAtdGljay10ZXN0LXNlY3JldC0xMjM0");
+      const jobId = await store.insertJob({
+        userId: env.userId,
+        workflow: { id: "img-edit-to-video", version: "v-hook", config: {} },
+        inputs: {},
+        maxAttempts: 3,
+        firstEvent: { type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued" } },
+        webhook: { url: receiver.url(), events: ["progress"] },
+      });
+      const dispatcher = new WebhookDispatcher({
+        store,
+        logger: env.rt.logger,
+        retryBaseSeconds: 1,
+        retryMaxSeconds: 1,
+        retryWindowSeconds: 60,
+        timeoutMs: 5000,
+        allowInsecure: true,
+        pollIntervalMs: 60_000,
+      });
+      const { client } = capturingClient(env);
+      const fn = createWorkflowRetrySweep(client, { ...testDeps(env, localProviders(env)), dispatchWebhooks: () => dispatcher.pass() });
+      const { error, ctx } = await new InngestTestEngine({ function: fn, events: [CRON_EVENT] }).execute();
+      expect(error).toBeUndefined();
+      expect(ctx.step.run).toHaveBeenCalledWith("dispatch-webhooks", expect.any(Function));
+      expect(receiver.received.map((delivery) => [delivery.verified, delivery.body.type, delivery.body.data.job_id])).toEqual([[true, "progress", jobId]]);
+      expect((await store.readJobWebhooks(jobId))!.messages.map((message) => message.status)).toEqual(["delivered"]);
+    } finally {
+      await receiver.stop();
+    }
   });
 });

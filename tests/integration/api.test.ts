@@ -305,9 +305,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     expect(Object.keys(document.paths).sort()).toEqual(
       [
         "/api/budget",
+        "/api/webhook-secret",
         "/jobs",
+        "/jobs/cancel",
+        "/jobs/retry",
         "/jobs/{job_id}/input",
         "/jobs/{job_id}/stream",
+        "/jobs/{job_id}/webhooks",
+        "/usage",
         "/workflows/approve/{job_id}",
         "/workflows/cancel/{job_id}",
         "/workflows/estimate",
@@ -316,7 +321,6 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
         "/workflows/list",
         "/workflows/rerun/{job_id}",
         "/workflows/retry/{job_id}",
-        "/usage",
       ].sort(),
     );
     expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("workflow_id");

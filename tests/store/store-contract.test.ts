@@ -1,9 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobEventInput } from "@/lib/contract/events";
 import { resolveDatabase } from "@/lib/db/database-url";
 import { openDatabase, type Database } from "@/lib/server/database";
 import { checkpointLayout } from "@/lib/store/checkpoints";
-import type { Fence, NewJob, StepStart, Store } from "@/lib/store/types";
+import type { Fence, IdempotencyClaim, NewJob, StepStart, Store } from "@/lib/store/types";
 import { createTestDatabase, type Provider, type TestDatabase } from "../helpers/db";
 
 /**
@@ -487,5 +488,165 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     const jobId = await store.insertJob(newJob());
     const results = await Promise.all(["a", "b", "c", "d"].map((owner) => store.leaseRun(jobId, owner, { ttlMs: 30_000 })));
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  describe("idempotency keys", () => {
+    const hour = 3_600_000;
+    function claim(key: string, overrides: Partial<IdempotencyClaim> = {}): IdempotencyClaim {
+      const now = new Date();
+      return { userId, key, requestHash: "h1", jobId: null, response: null, now, expiresAt: new Date(now.getTime() + 24 * hour), ...overrides };
+    }
+
+    it("inserts a job with its key once: the second insert with the key inserts nothing and reads the first", async () => {
+      const key = `k-${randomUUID()}`;
+      const jobCount = () => database.prisma.job.count();
+      const first = randomUUID();
+      const response = { status: 202, body: { job_id: first } };
+      expect(await store.insertIdempotentJob({ ...newJob(), id: first }, claim(key, { jobId: first, response }))).toEqual({ jobId: first });
+      const before = await jobCount();
+      const second = await store.insertIdempotentJob({ ...newJob(), id: randomUUID() }, claim(key, { requestHash: "h2", jobId: null, response: { status: 202, body: {} } }));
+      expect(second).toEqual({ existing: expect.objectContaining({ key, requestHash: "h1", jobId: first, response }) });
+      expect(await jobCount()).toBe(before);
+      expect(await store.getJob(first)).toMatchObject({ id: first, status: "queued" });
+    });
+
+    it("lets exactly one of racing inserts with one key create its job", async () => {
+      const key = `race-${randomUUID()}`;
+      const ids = Array.from({ length: 6 }, () => randomUUID());
+      const results = await Promise.all(ids.map((id) => store.insertIdempotentJob({ ...newJob(), id }, claim(key, { jobId: id, response: { status: 202, body: { id } } }))));
+      const created = results.filter((result) => "jobId" in result);
+      expect(created).toHaveLength(1);
+      const winner = (created[0] as { jobId: string }).jobId;
+      for (const result of results) if ("existing" in result) expect(result.existing.jobId).toBe(winner);
+      const made = await Promise.all(ids.map((id) => store.getJob(id)));
+      expect(made.filter(Boolean).map((job) => job!.id)).toEqual([winner]);
+    });
+
+    it("takes an expired key again, and deletes expired keys in batches", async () => {
+      const key = `old-${randomUUID()}`;
+      const past = new Date(Date.now() - 25 * hour);
+      expect(await store.claimIdempotencyKey(claim(key, { now: past, expiresAt: new Date(past.getTime() + 24 * hour), requestHash: "old" }))).toBeUndefined();
+      expect(await store.claimIdempotencyKey(claim(key, { requestHash: "new" }))).toBeUndefined();
+      expect(await store.claimIdempotencyKey(claim(key, { requestHash: "third" }))).toMatchObject({ requestHash: "new", response: null });
+      const stale = [`s1-${randomUUID()}`, `s2-${randomUUID()}`, `s3-${randomUUID()}`];
+      for (const k of stale) await store.claimIdempotencyKey(claim(k, { now: past, expiresAt: new Date(past.getTime() + 1000) }));
+      let deleted = 0;
+      for (let n = await store.deleteExpiredIdempotencyKeys(new Date(), 2); n > 0; n = await store.deleteExpiredIdempotencyKeys(new Date(), 2)) {
+        expect(n).toBeLessThanOrEqual(2);
+        deleted += n;
+      }
+      expect(deleted).toBeGreaterThanOrEqual(3);
+      for (const k of stale) expect(await store.claimIdempotencyKey(claim(k))).toBeUndefined();
+      expect(await store.claimIdempotencyKey(claim(key, { requestHash: "fourth" }))).toMatchObject({ requestHash: "new" });
+    });
+
+    it("keeps a claimed key's answer once, and frees a key only while it has none", async () => {
+      const key = `c-${randomUUID()}`;
+      expect(await store.claimIdempotencyKey(claim(key, { jobId: "j1" }))).toBeUndefined();
+      await store.completeIdempotencyKey(userId, key, { status: 200, body: { ok: 1 } });
+      await store.completeIdempotencyKey(userId, key, { status: 500, body: { ok: 2 } });
+      await store.releaseIdempotencyKey(userId, key);
+      expect(await store.claimIdempotencyKey(claim(key))).toMatchObject({ jobId: "j1", response: { status: 200, body: { ok: 1 } } });
+      const freed = `f-${randomUUID()}`;
+      await store.claimIdempotencyKey(claim(freed));
+      await store.releaseIdempotencyKey(userId, freed);
+      expect(await store.claimIdempotencyKey(claim(freed, { requestHash: "again" }))).toBeUndefined();
+      // Keys are per user: another user's same key is a key of its own.
+      const other = (await database.prisma.user.create({ data: { email: `idem-${provider}-${randomUUID()}@example.com` } })).id;
+      expect(await store.claimIdempotencyKey(claim(key, { userId: other }))).toBeUndefined();
+    });
+  });
+
+  describe("outgoing webhooks", () => {
+    const hook = (events: string[]) => ({ url: "https://hooks.example.com/montage", events });
+
+    it("writes a message with every event the job's webhook wants, in the event's own commit, from the first event on", async () => {
+      const jobId = await store.insertJob(newJob({ webhook: hook(["progress", "complete"]) }));
+      const leased = await store.leaseRun(jobId, "a", { ttlMs: 30_000 });
+      await store.beginRun(leased!.fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) });
+      await store.completeStep(leased!.fence, {
+        jobId,
+        stepIndex: 0,
+        candidate: 0,
+        output: {},
+        completedAt: new Date(),
+        progress: 100,
+        events: [{ type: "checkpoint", data: { step: 0, step_name: "s0", status: "completed" } }, { type: "complete", data: { result: { ok: true } } }],
+        result: { ok: true },
+      });
+      const events = await store.readEvents(jobId, 0, 100);
+      const webhooks = await store.readJobWebhooks(jobId);
+      expect(webhooks).toMatchObject({ url: "https://hooks.example.com/montage", events: ["progress", "complete"] });
+      const wanted = events.filter((event) => event.type !== "checkpoint");
+      expect(webhooks!.messages.map((m) => [m.id, m.eventId, m.eventType, m.status, m.attempts])).toEqual(wanted.map((event) => [`msg_${event.id}`, event.id, event.type, "pending", 0]));
+      // A job without a webhook has no messages, and reads none.
+      const plain = await store.insertJob(newJob());
+      expect(await store.readJobWebhooks(plain)).toBeUndefined();
+    });
+
+    it("offers only the oldest pending message of each job, claims it once, and records attempts until delivered", async () => {
+      const jobId = await store.insertJob(newJob({ webhook: hook(["progress"]) }));
+      const { fence } = (await store.leaseRun(jobId, "a", { ttlMs: 30_000 }))!;
+      await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: stepStart(jobId, 0) });
+      const [first, second] = (await store.readJobWebhooks(jobId))!.messages;
+      const now = new Date(Date.now() + 1000);
+      let due = await store.findDueWebhookMessages(now, 1000);
+      expect(due).toContain(first!.id);
+      expect(due).not.toContain(second!.id);
+      const claims = await Promise.all([1, 2, 3].map(() => store.claimWebhookMessage(first!.id, now, new Date(now.getTime() + 60_000))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await store.findDueWebhookMessages(now, 1000)).not.toContain(first!.id);
+      const sending = await store.readWebhookMessage(first!.id);
+      expect(sending).toMatchObject({ id: first!.id, jobId, userId, eventType: "progress", url: "https://hooks.example.com/montage", attempts: 0 });
+      expect(JSON.parse(sending!.eventJson)).toMatchObject({ message: "Queued" });
+      const retryAt = new Date(now.getTime() + 5000);
+      await store.recordWebhookAttempt(first!.id, { attempt: 1, at: now, statusCode: 500, error: "Answered 500", durationMs: 12 }, { status: "pending", nextAttemptAt: retryAt });
+      expect(await store.nextWebhookAttemptAt()).toBeInstanceOf(Date);
+      expect(await store.findDueWebhookMessages(now, 1000)).not.toContain(first!.id);
+      due = await store.findDueWebhookMessages(new Date(retryAt.getTime() + 1), 1000);
+      expect(due).toContain(first!.id);
+      expect(due).not.toContain(second!.id);
+      expect(await store.claimWebhookMessage(first!.id, retryAt, new Date(retryAt.getTime() + 60_000))).toBe(true);
+      await store.recordWebhookAttempt(first!.id, { attempt: 2, at: retryAt, statusCode: 204, error: null, durationMs: 3 }, { status: "delivered", at: retryAt });
+      expect(await store.findDueWebhookMessages(new Date(retryAt.getTime() + 1), 1000)).toContain(second!.id);
+      const after = (await store.readJobWebhooks(jobId))!.messages[0]!;
+      expect(after).toMatchObject({ status: "delivered", attempts: 2, lastStatus: 204, nextAttemptAt: null, deliveredAt: retryAt });
+      expect(after.tries).toEqual([
+        { attempt: 1, at: now, statusCode: 500, error: "Answered 500", durationMs: 12 },
+        { attempt: 2, at: retryAt, statusCode: 204, error: null, durationMs: 3 },
+      ]);
+      // A message that is no longer pending is not claimed again.
+      expect(await store.claimWebhookMessage(first!.id, new Date(Date.now() + 3_600_000), new Date(Date.now() + 7_200_000))).toBe(false);
+    });
+
+    it("keeps one secret per user until it is rotated", async () => {
+      const owner = (await database.prisma.user.create({ data: { email: `secret-${provider}-${randomUUID()}@example.com` } })).id;
+      const first = await store.webhookSecret(owner, () => "whsec_first");
+      expect(first).toBe("whsec_first");
+      expect(await store.webhookSecret(owner, () => "whsec_second")).toBe("whsec_first");
+      await store.rotateWebhookSecret(owner, "whsec_rotated");
+      expect(await store.webhookSecret(owner, () => "whsec_third")).toBe("whsec_rotated");
+    });
+  });
+
+  it("finds a user's job ids by status, workflow, creation time and ids, oldest first, a page at a time", async () => {
+    const owner = (await database.prisma.user.create({ data: { email: `finder-${provider}-${randomUUID()}@example.com` } })).id;
+    const start = new Date(Date.now() - 1000);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.insertJob(newJob({ userId: owner, workflow: { id: i < 3 ? "wf-a" : "wf-b", version: "v1", config: {} } })));
+    await store.insertJob(newJob());
+    const all = { statuses: ["queued"] };
+    const first = await store.findJobIds(owner, all, 2);
+    const second = await store.findJobIds(owner, all, 2, first.at(-1));
+    const third = await store.findJobIds(owner, all, 2, second.at(-1));
+    expect([...first, ...second, ...third].map((job) => job.id).sort()).toEqual([...ids].sort());
+    expect(third).toHaveLength(1);
+    const times = [...first, ...second, ...third].map((job) => job.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect((await store.findJobIds(owner, { ...all, workflowId: "wf-b" }, 10)).map((job) => job.id).sort()).toEqual(ids.slice(3).sort());
+    expect(await store.findJobIds(owner, { statuses: ["running"] }, 10)).toEqual([]);
+    expect(await store.findJobIds(owner, { ...all, createdBefore: start }, 10)).toEqual([]);
+    expect(await store.findJobIds(owner, { ...all, createdAfter: new Date(Date.now() + 60_000) }, 10)).toEqual([]);
+    expect((await store.findJobIds(owner, { ...all, jobIds: [ids[1]!, ids[4]!] }, 10)).map((job) => job.id).sort()).toEqual([ids[1], ids[4]].sort());
   });
 });

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { requirePageUser } from "@/lib/auth/page-session";
 import { TokenManager } from "@/components/settings/token-manager";
+import { WebhookSecret } from "@/components/settings/webhook-secret";
 import { runtime } from "@/lib/server/runtime";
 
 export const dynamic = "force-dynamic";
@@ -15,6 +16,7 @@ export default async function TokensPage() {
         <p className="mt-1 text-sm text-slate-400">Tokens let scripts call the Montage API as you. Revoke any you no longer use.</p>
       </header>
       <TokenManager />
+      <WebhookSecret />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, setColumns, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
 import { postgresTime, postgresValue, type PostgresConnection, type Query } from "@/lib/store/postgres/connection";
+import { webhookMessagesCte } from "@/lib/store/postgres/webhooks";
 
 /**
  * Write plans (lib/store/plans.ts) as one PostgreSQL statement each: a CTE locks the job and its
@@ -50,8 +51,9 @@ export async function applyPostgresPlan(query: Query, plan: WritePlan, now: Date
     const events = param(JSON.stringify(plan.events.map((event) => ({ type: event.type, data: event.data }))), "::jsonb");
     ctes.push(
       `events_insert AS (INSERT INTO job_events (job_id, type, data, created_at) SELECT locked.id, x.type, x.data, ${at} ` +
-        `FROM locked, ROWS FROM (jsonb_to_recordset(${events}) AS (type text, data jsonb)) WITH ORDINALITY AS x(type, data, n) ORDER BY x.n RETURNING id)`,
+        `FROM locked, ROWS FROM (jsonb_to_recordset(${events}) AS (type text, data jsonb)) WITH ORDINALITY AS x(type, data, n) ORDER BY x.n RETURNING id, type)`,
     );
+    ctes.push(webhookMessagesCte("events_insert", "(SELECT id FROM locked)", at));
   }
   const { rows } = await query<{ user_id: string; attempts: number }>(`WITH ${ctes.join(", ")} SELECT user_id, attempts FROM locked`, params);
   const row = rows[0];

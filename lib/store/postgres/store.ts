@@ -6,11 +6,13 @@ import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { requeuePlan } from "@/lib/store/plans";
 import { PostgresConnection, postgresTime, type Query } from "@/lib/store/postgres/connection";
+import { CLAIM_KEY, claimValues, insertJobStatement } from "@/lib/store/postgres/insert-job";
 import { applyPostgresPlan, applyPostgresPlans } from "@/lib/store/postgres/plans";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import type { BudgetGuard, Charge, CheckpointRow, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Spending, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
+import { isBudgetExceeded, type BudgetGuard, type Charge, type CheckpointRow, type Fence, type IdempotencyClaim, type IdempotencyRecord, type IdempotentResponse, type JobFilter, type JobKey, type JobRecord, type JobState, type JobSummary, type LeasedRun, type NewJob, type QueuedJob, type RerunSummary, type Spending, type Store, type StoredEvent, type UploadFile, type WebhookAttemptRecord, type WebhookOutcome } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -27,6 +29,7 @@ export class PostgresStore extends PlannedStore implements Store {
   readonly dialect = "postgresql" as const;
   readonly watchers: PostgresEventWatchers;
   private readonly connection: PostgresConnection;
+  private readonly webhooks: PostgresWebhooks;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -35,7 +38,17 @@ export class PostgresStore extends PlannedStore implements Store {
     super();
     this.connection = new PostgresConnection(pool);
     this.watchers = new PostgresEventWatchers(this.connection, connectionString);
+    this.webhooks = new PostgresWebhooks(this.connection);
   }
+
+  webhookSecret = (userId: string, make: () => string) => this.webhooks.webhookSecret(userId, make);
+  rotateWebhookSecret = (userId: string, secret: string) => this.webhooks.rotateWebhookSecret(userId, secret);
+  findDueWebhookMessages = (now: Date, limit: number) => this.webhooks.findDueWebhookMessages(now, limit);
+  claimWebhookMessage = (id: string, now: Date, until: Date) => this.webhooks.claimWebhookMessage(id, now, until);
+  readWebhookMessage = (id: string) => this.webhooks.readWebhookMessage(id);
+  recordWebhookAttempt = (id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome) => this.webhooks.recordWebhookAttempt(id, attempt, outcome);
+  nextWebhookAttemptAt = () => this.webhooks.nextWebhookAttemptAt();
+  readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
 
   protected applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applyPostgresPlans(this.connection, plans, now);
@@ -43,76 +56,78 @@ export class PostgresStore extends PlannedStore implements Store {
 
   async insertJob(job: NewJob): Promise<string> {
     const id = randomUUID();
-    const upload = job.upload;
-    const rerun = job.rerun;
-    // The copied events come before the first one, in order (ids follow the array's order).
-    const events = [...(rerun?.copiedEvents ?? []), job.firstEvent].map((event) => ({ type: event.type, data: event.data }));
-    const checkpoints = (rerun?.checkpoints ?? []).map((copy) => ({
-      step_index: copy.stepIndex,
-      candidate: copy.candidate,
-      output: copy.output,
-      started_at: copy.startedAt && postgresTime(copy.startedAt),
-      completed_at: copy.completedAt && postgresTime(copy.completedAt),
-    }));
-    const values: unknown[] = [
-      id,
-      job.userId,
-      job.workflow.id,
-      job.workflow.version,
-      JSON.stringify(job.inputs),
-      postgresTime(new Date()),
-      randomUUID(),
-      job.maxAttempts,
-      JSON.stringify(events),
-      JSON.stringify(job.workflow.config),
-      rerun?.parentJobId ?? null,
-      rerun?.fromStep ?? null,
-      rerun?.progress ?? 0,
-      JSON.stringify(checkpoints),
-      randomUUID(),
-      job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
-      job.estimate?.micros ?? 0,
-      JSON.stringify(job.estimate?.steps ?? []),
-    ];
-    if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
-    // Data-modifying CTEs of one statement: one round trip, one commit, all rows or none. A rerun
-    // copies its parent's upload row and takes the parent's completed checkpoints as its own.
-    const insert = (query: Query) =>
-      query(
-      `WITH v AS (
-         INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES ($3, $4, $10::jsonb, $6::timestamp(3)) ON CONFLICT DO NOTHING
-       ), j AS (
-         INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, $6::timestamp(3), $6::timestamp(3)) RETURNING id
-       ), e AS (
-         INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
-         SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
-       ), ev AS (
-         INSERT INTO job_events (job_id, type, data, created_at)
-         SELECT j.id, x.event->>'type', x.event->'data', $6::timestamp(3) FROM j, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(event, n) ORDER BY x.n
-       ), c AS (
-         INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at)
-         SELECT j.id, x.step_index, x.candidate, 'completed', x.output, 0, x.started_at, x.completed_at, $6::timestamp(3)
-         FROM j, jsonb_to_recordset($14::jsonb) AS x(step_index int, candidate int, output jsonb, started_at timestamp(3), completed_at timestamp(3))
-       ), u AS (
-         INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-         ${
-           upload
-             ? "SELECT $15, j.id, $2, $19, $20, $21::int, $22::int, $23::int, $24::bytea, $6::timestamp(3) FROM j"
-             : "SELECT $15, j.id, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text"
-         }
-       )
-       SELECT id FROM j`,
-      values,
-    );
     const budget = job.budget;
-    if (!budget) await insert(this.connection.query.bind(this.connection));
-    // Within a budget: the check (under the user's lock) and the insert commit together.
-    else await this.connection.transaction(async (query) => {
-      await checkBudget(query, job.userId, budget, job.estimate?.micros ?? 0);
-      await insert(query);
-    });
+    if (!budget) await this.connection.query(...insertJobStatement(id, job, new Date(), undefined));
+    else await this.insertWithinBudget(id, job, budget, undefined);
     return id;
+  }
+
+  async insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }> {
+    // The key's row is the first CTE; the job's rows are inserted from it, so a key already taken
+    // (a racing request waits on its uncommitted row, then sees the conflict) inserts no job.
+    for (;;) {
+      const budget = job.budget;
+      let inserted: boolean;
+      try {
+        inserted = budget
+          ? await this.insertWithinBudget(job.id, job, budget, claim)
+          : (await this.connection.query(...insertJobStatement(job.id, job, claim.now, claim))).rows.length > 0;
+      } catch (error) {
+        // A replay is answered as it was first answered, whatever the month's spend is now.
+        const existing = isBudgetExceeded(error) ? await this.readKey(claim.userId, claim.key) : undefined;
+        if (existing) return { existing };
+        throw error;
+      }
+      if (inserted) return { jobId: job.id };
+      const existing = await this.readKey(claim.userId, claim.key);
+      // Deleted as expired between the two statements: take it again.
+      if (existing) return { existing };
+    }
+  }
+
+  /**
+   * Within a budget: the check (under the user's row lock, taken first as every budgeted write
+   * takes it) and the insert commit together; a refusal throws and stores nothing.
+   */
+  private insertWithinBudget(id: string, job: NewJob, budget: BudgetGuard, claim: IdempotencyClaim | undefined): Promise<boolean> {
+    return this.connection.transaction(async (query: Query) => {
+      await checkBudget(query, job.userId, budget, job.estimate?.micros ?? 0);
+      const { rows } = await query(...insertJobStatement(id, job, claim?.now ?? new Date(), claim));
+      return rows.length > 0;
+    });
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+    for (;;) {
+      const { rows } = await this.connection.query(`${CLAIM_KEY} RETURNING 1`, claimValues(claim));
+      if (rows.length > 0) return undefined;
+      const existing = await this.readKey(claim.userId, claim.key);
+      if (existing) return existing;
+    }
+  }
+
+  private async readKey(userId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const { rows } = await this.connection.query("SELECT * FROM idempotency_keys WHERE user_id = $1 AND key = $2", [userId, key]);
+    return rows[0] && idempotencyFromRow(rows[0]);
+  }
+
+  async completeIdempotencyKey(userId: string, key: string, response: IdempotentResponse): Promise<void> {
+    await this.connection.query(
+      "UPDATE idempotency_keys SET response_status = $1::int, response_body = $2::jsonb WHERE user_id = $3 AND key = $4 AND response_status IS NULL",
+      [response.status, JSON.stringify(response.body), userId, key],
+    );
+  }
+
+  async releaseIdempotencyKey(userId: string, key: string): Promise<void> {
+    await this.connection.query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND response_status IS NULL", [userId, key]);
+  }
+
+  async deleteExpiredIdempotencyKeys(now: Date, limit: number): Promise<number> {
+    const { rowCount } = await this.connection.query(
+      "DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1::timestamp(3) ORDER BY expires_at LIMIT $2)",
+      [postgresTime(now), limit],
+    );
+    return rowCount;
   }
 
   async listReruns(parentJobId: string): Promise<RerunSummary[]> {
@@ -168,6 +183,29 @@ export class PostgresStore extends PlannedStore implements Store {
     );
     const jobs = rows.slice(0, options.limit).map(jobFromRow);
     return { jobs, nextCursor: rows.length > options.limit ? jobs.at(-1)!.id : null };
+  }
+
+  async findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]> {
+    const { rows } = await this.connection.query<{ id: string; created_at: Date }>(
+      `SELECT id, created_at FROM jobs
+       WHERE user_id = $1 AND status = ANY($2::text[]) AND ($3::text IS NULL OR workflow_id = $3)
+         AND ($4::timestamp(3) IS NULL OR created_at >= $4::timestamp(3)) AND ($5::timestamp(3) IS NULL OR created_at < $5::timestamp(3))
+         AND ($6::text[] IS NULL OR id = ANY($6::text[]))
+         AND ($7::timestamp(3) IS NULL OR (created_at, id) > ($7::timestamp(3), $8::text))
+       ORDER BY created_at, id LIMIT $9`,
+      [
+        userId,
+        filter.statuses,
+        filter.workflowId ?? null,
+        filter.createdAfter ? postgresTime(filter.createdAfter) : null,
+        filter.createdBefore ? postgresTime(filter.createdBefore) : null,
+        filter.jobIds ?? null,
+        after ? postgresTime(after.createdAt) : null,
+        after?.id ?? null,
+        limit,
+      ],
+    );
+    return rows.map((row) => ({ id: row.id, createdAt: row.created_at }));
   }
 
   async readUpload(jobId: string): Promise<UploadFile | undefined> {

@@ -1,6 +1,7 @@
 import "server-only";
 import { CHECKPOINT_COLUMNS, EXECUTION_COLUMNS, INCREMENT, JOB_COLUMNS, setColumns, type AppliedPlan, type ColumnType, type ColumnValues, type WritePlan } from "@/lib/store/plans";
 import { sqliteTime, sqliteValue, type SqliteConnection } from "@/lib/store/sqlite/connection";
+import { insertWebhookMessages } from "@/lib/store/sqlite/webhooks";
 
 /**
  * Write plans (lib/store/plans.ts) as SQLite statements: a guard read, then the updates and
@@ -43,6 +44,7 @@ function applyPlan(connection: SqliteConnection, plan: WritePlan, at: string): A
       `INSERT INTO job_events (job_id, type, data, created_at) VALUES ${plan.events.map(() => "(?, ?, ?, ?)").join(", ")}`,
       ...plan.events.flatMap((event) => [plan.jobId, event.type, JSON.stringify(event.data), at]),
     );
+    insertWebhookMessages(connection, plan.jobId, plan.events.length);
   }
   return { userId: row.user_id, attempts: Number(row.attempts) };
 }

@@ -6,19 +6,54 @@ import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobF
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { requeuePlan } from "@/lib/store/plans";
+import { claimIdempotencyKey, completeIdempotencyKey, deleteExpiredIdempotencyKeys, releaseIdempotencyKey } from "@/lib/store/sqlite/idempotency";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
-import type { BudgetGuard, Charge, Fence, JobRecord, JobState, JobSummary, LeasedRun, NewJob, QueuedJob, RerunSummary, Spending, Store, StoredEvent, UploadFile } from "@/lib/store/types";
+import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
+import type {
+  BudgetGuard,
+  Charge,
+  Fence,
+  IdempotencyClaim,
+  IdempotencyRecord,
+  IdempotentResponse,
+  JobFilter,
+  JobKey,
+  JobRecord,
+  JobState,
+  JobSummary,
+  LeasedRun,
+  NewJob,
+  QueuedJob,
+  RerunSummary,
+  Spending,
+  Store,
+  StoredEvent,
+  UploadFile,
+  WebhookAttemptRecord,
+  WebhookOutcome,
+} from "@/lib/store/types";
 
 /** The store on SQLite (the embedded default): prepared statements on its own better-sqlite3 connection. */
 export class SqliteStore extends PlannedStore implements Store {
   readonly dialect = "sqlite" as const;
   private readonly connection: SqliteConnection;
+  private readonly webhooks: SqliteWebhooks;
 
   constructor(filePath: string) {
     super();
     this.connection = new SqliteConnection(filePath);
+    this.webhooks = new SqliteWebhooks(this.connection);
   }
+
+  webhookSecret = (userId: string, make: () => string) => this.webhooks.webhookSecret(userId, make);
+  rotateWebhookSecret = (userId: string, secret: string) => this.webhooks.rotateWebhookSecret(userId, secret);
+  findDueWebhookMessages = (now: Date, limit: number) => this.webhooks.findDueWebhookMessages(now, limit);
+  claimWebhookMessage = (id: string, now: Date, until: Date) => this.webhooks.claimWebhookMessage(id, now, until);
+  readWebhookMessage = (id: string) => this.webhooks.readWebhookMessage(id);
+  recordWebhookAttempt = (id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome) => this.webhooks.recordWebhookAttempt(id, attempt, outcome);
+  nextWebhookAttemptAt = () => this.webhooks.nextWebhookAttemptAt();
+  readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
 
   protected async applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applySqlitePlans(this.connection, plans, now);
@@ -26,81 +61,112 @@ export class SqliteStore extends PlannedStore implements Store {
 
   async insertJob(job: NewJob): Promise<string> {
     const id = randomUUID();
-    const at = sqliteTime(new Date());
-    const c = this.connection;
-    c.write(() => {
+    this.connection.write(() => {
       // Within a budget: checked in the same write transaction as the insert.
-      if (job.budget) checkBudget(c, job.userId, job.budget, job.estimate?.micros ?? 0);
-      c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
-      const rerun = job.rerun;
-      c.run(
-        "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        id,
-        job.userId,
-        job.workflow.id,
-        job.workflow.version,
-        rerun?.progress ?? 0,
-        JSON.stringify(job.inputs),
-        rerun?.parentJobId ?? null,
-        rerun?.fromStep ?? null,
-        job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
-        job.estimate?.micros ?? 0,
-        JSON.stringify(job.estimate?.steps ?? []),
-        at,
-        at,
-      );
-      c.run(
-        "INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        randomUUID(),
-        id,
-        job.workflow.id,
-        rerun?.fromStep ?? 0,
-        job.maxAttempts,
-        at,
-        at,
-      );
-      if (rerun) {
-        c.run(
-          `INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-           SELECT ?, ?, user_id, filename, content_type, size, width, height, data, ? FROM uploads WHERE job_id = ?`,
-          randomUUID(),
-          id,
-          at,
-          rerun.parentJobId,
-        );
-        for (const copy of rerun.checkpoints) {
-          c.run(
-            "INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at) VALUES (?, ?, ?, 'completed', ?, 0, ?, ?, ?)",
-            id,
-            copy.stepIndex,
-            copy.candidate,
-            JSON.stringify(copy.output),
-            copy.startedAt && sqliteTime(copy.startedAt),
-            copy.completedAt && sqliteTime(copy.completedAt),
-            at,
-          );
-        }
-        for (const event of rerun.copiedEvents) c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, event.type, JSON.stringify(event.data), at);
-      }
-      if (job.upload) {
-        const u = job.upload;
-        c.run(
-          "INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          randomUUID(),
-          id,
-          job.userId,
-          u.filename,
-          u.contentType,
-          u.data.length,
-          u.width,
-          u.height,
-          u.data,
-          at,
-        );
-      }
-      c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
+      if (job.budget) checkBudget(this.connection, job.userId, job.budget, job.estimate?.micros ?? 0);
+      this.insertJobRows(id, job, sqliteTime(new Date()));
     });
     return id;
+  }
+
+  async insertIdempotentJob(job: NewJob & { id: string }, claim: IdempotencyClaim): Promise<{ jobId: string } | { existing: IdempotencyRecord }> {
+    return this.connection.write(() => {
+      const existing = claimIdempotencyKey(this.connection, claim);
+      if (existing) return { existing };
+      // A refusal by the budget throws: the key's claim is rolled back with the rest.
+      if (job.budget) checkBudget(this.connection, job.userId, job.budget, job.estimate?.micros ?? 0);
+      this.insertJobRows(job.id, job, sqliteTime(claim.now));
+      return { jobId: job.id };
+    });
+  }
+
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+    return this.connection.write(() => claimIdempotencyKey(this.connection, claim));
+  }
+
+  completeIdempotencyKey = (userId: string, key: string, response: IdempotentResponse) => completeIdempotencyKey(this.connection, userId, key, response);
+  releaseIdempotencyKey = (userId: string, key: string) => releaseIdempotencyKey(this.connection, userId, key);
+  deleteExpiredIdempotencyKeys = (now: Date, limit: number) => deleteExpiredIdempotencyKeys(this.connection, now, limit);
+
+  /**
+   * Inside a write transaction: the job, its execution, its workflow's version, its upload and its
+   * first event; for a rerun also a copy of the parent's upload and its copied checkpoints and
+   * events; with a webhook, the job's webhook and a message for each wanted event.
+   */
+  private insertJobRows(id: string, job: NewJob, at: string): void {
+    const c = this.connection;
+    c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
+    const rerun = job.rerun;
+    c.run(
+      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      id,
+      job.userId,
+      job.workflow.id,
+      job.workflow.version,
+      rerun?.progress ?? 0,
+      JSON.stringify(job.inputs),
+      rerun?.parentJobId ?? null,
+      rerun?.fromStep ?? null,
+      job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
+      job.estimate?.micros ?? 0,
+      JSON.stringify(job.estimate?.steps ?? []),
+      at,
+      at,
+    );
+    c.run(
+      "INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      randomUUID(),
+      id,
+      job.workflow.id,
+      rerun?.fromStep ?? 0,
+      job.maxAttempts,
+      at,
+      at,
+    );
+    if (rerun) {
+      c.run(
+        `INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
+         SELECT ?, ?, user_id, filename, content_type, size, width, height, data, ? FROM uploads WHERE job_id = ?`,
+        randomUUID(),
+        id,
+        at,
+        rerun.parentJobId,
+      );
+      for (const copy of rerun.checkpoints) {
+        c.run(
+          "INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at) VALUES (?, ?, ?, 'completed', ?, 0, ?, ?, ?)",
+          id,
+          copy.stepIndex,
+          copy.candidate,
+          JSON.stringify(copy.output),
+          copy.startedAt && sqliteTime(copy.startedAt),
+          copy.completedAt && sqliteTime(copy.completedAt),
+          at,
+        );
+      }
+      for (const event of rerun.copiedEvents) c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, event.type, JSON.stringify(event.data), at);
+    }
+    if (job.upload) {
+      const u = job.upload;
+      c.run(
+        "INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        randomUUID(),
+        id,
+        job.userId,
+        u.filename,
+        u.contentType,
+        u.data.length,
+        u.width,
+        u.height,
+        u.data,
+        at,
+      );
+    }
+    c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
+    if (job.webhook) {
+      c.run("INSERT INTO job_webhooks (job_id, user_id, url, events, created_at) VALUES (?, ?, ?, ?, ?)", id, job.userId, job.webhook.url, JSON.stringify(job.webhook.events), at);
+      insertWebhookMessages(c, id, (job.rerun?.copiedEvents.length ?? 0) + 1);
+    }
   }
 
   override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
@@ -163,6 +229,23 @@ export class SqliteStore extends PlannedStore implements Store {
     );
     const jobs = rows.slice(0, options.limit).map(jobFromRow);
     return { jobs, nextCursor: rows.length > options.limit ? jobs.at(-1)!.id : null };
+  }
+
+  async findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]> {
+    const conditions = ["user_id = ?", `status IN (${filter.statuses.map(() => "?").join(", ") || "NULL"})`];
+    const params: unknown[] = [userId, ...filter.statuses];
+    const where = (condition: string, ...values: unknown[]) => {
+      conditions.push(condition);
+      params.push(...values);
+    };
+    if (filter.workflowId !== undefined) where("workflow_id = ?", filter.workflowId);
+    if (filter.createdAfter) where("created_at >= ?", sqliteTime(filter.createdAfter));
+    if (filter.createdBefore) where("created_at < ?", sqliteTime(filter.createdBefore));
+    if (filter.jobIds) where(`id IN (${filter.jobIds.map(() => "?").join(", ") || "NULL"})`, ...filter.jobIds);
+    if (after) where("(created_at, id) > (?, ?)", sqliteTime(after.createdAt), after.id);
+    return this.connection
+      .all<{ id: string; created_at: string }>(`SELECT id, created_at FROM jobs WHERE ${conditions.join(" AND ")} ORDER BY created_at, id LIMIT ?`, ...params, limit)
+      .map((row) => ({ id: row.id, createdAt: toDate(row.created_at)! }));
   }
 
   async readUpload(jobId: string): Promise<UploadFile | undefined> {

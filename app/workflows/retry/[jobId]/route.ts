@@ -1,7 +1,7 @@
 import { jobIdFrom, type JobRouteContext } from "@/lib/api/params";
 import { requireUser } from "@/lib/auth/require-user";
-import { retryJob } from "@/lib/jobs/service";
-import { jobToJson } from "@/lib/jobs/serialize";
+import { answerResponse, idempotencyKeyOf } from "@/lib/jobs/idempotency";
+import { retryJobOnce } from "@/lib/jobs/retry-once";
 import { handleErrors } from "@/lib/server/http";
 import { runtime } from "@/lib/server/runtime";
 
@@ -10,6 +10,6 @@ export const dynamic = "force-dynamic";
 export const POST = handleErrors(async (request: Request, context: JobRouteContext) => {
   const rt = runtime();
   const user = await requireUser(rt, request);
-  const job = await retryJob(rt, user.id, await jobIdFrom(context));
-  return Response.json({ success: true, job: jobToJson(job), stream_url: `/jobs/${job.id}/stream` });
+  const jobId = await jobIdFrom(context);
+  return answerResponse(await retryJobOnce(rt, user.id, jobId, idempotencyKeyOf(request)));
 });
