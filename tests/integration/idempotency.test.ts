@@ -24,7 +24,8 @@ describe.each<Provider>(["sqlite", "postgresql"])("Idempotency-Key on %s", (prov
 
   beforeAll(async () => {
     database = await createTestDatabase(provider);
-    await useTestEnvironment(database, { LOCAL_PROVIDER_FAULTS: "", WORKFLOW_RETRY_INTERVAL_SECONDS: "300", RATE_LIMIT_EXECUTES_PER_MINUTE: "1000" });
+    // Eight requests race with one key on purpose: the uploads-in-flight limit (3 by default) is raised to let them.
+    await useTestEnvironment(database, { LOCAL_PROVIDER_FAULTS: "", WORKFLOW_RETRY_INTERVAL_SECONDS: "300", RATE_LIMIT_EXECUTES_PER_MINUTE: "1000", RATE_LIMIT_CONCURRENT_UPLOADS: "8" });
     routes = await loadRoutes();
     alice = await createUserWithToken(`idem-alice-${provider}@example.com`);
     bob = await createUserWithToken(`idem-bob-${provider}@example.com`);
