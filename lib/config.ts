@@ -39,6 +39,8 @@ const envSchema = z.object({
   /** Each user's monthly spending limit in USD (a calendar month, UTC); unset: no limit. A user may set a lower one. */
   USER_MONTHLY_BUDGET_USD: z.coerce.number().nonnegative().max(1_000_000).optional(),
   WORKFLOW_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  /** Executions of one user's jobs run at once (in-process and under Inngest); unset: in-process only WORKFLOW_CONCURRENCY caps them, Inngest uses INNGEST_USER_CONCURRENCY. */
+  WORKFLOW_USER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
   WORKFLOW_LEASE_SECONDS: z.coerce.number().positive().default(30),
   WORKFLOW_SWEEP_BATCH: z.coerce.number().int().min(1).default(50),
 
@@ -92,7 +94,7 @@ const envSchema = z.object({
   INNGEST_SIGNING_KEY: z.string().optional(),
   INNGEST_SIGNING_KEY_FALLBACK: z.string().optional(),
   INNGEST_BASE_URL: z.url().optional(),
-  /** Steps of one user's jobs that Inngest runs at once (WORKFLOW_CONCURRENCY caps all users together). */
+  /** Steps of one user's jobs that Inngest runs at once when WORKFLOW_USER_CONCURRENCY is unset (WORKFLOW_CONCURRENCY caps all users together). */
   INNGEST_USER_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   WORKFLOW_RETRY_CRON: z.string().default("*/5 * * * *"),
 

@@ -9,8 +9,8 @@ import { InProcessRunner, type InProcessRunnerOptions } from "@/lib/engine/in-pr
 export interface WorkflowDriver {
   readonly name: "in-process" | "inngest";
   start(): Promise<void>;
-  /** Starts (or resumes) a queued job. */
-  enqueue(jobId: string): Promise<void>;
+  /** Starts (or resumes) a queued job. `userId`, whose job it is when the caller knows, spares the in-process runner a read. */
+  enqueue(jobId: string, userId?: string): Promise<void>;
   /** Resumes a job a person approved (it is running with no lease): in-process it is queued here; under Inngest its waiting run is woken. */
   resumeApproved(jobId: string, stepIndex: number): Promise<void>;
   /** Interrupts a job's running step after the job was marked canceled. */
@@ -24,7 +24,7 @@ export function createInProcessDriver(options: InProcessRunnerOptions): Workflow
     name: "in-process",
     runner,
     start: () => runner.start(),
-    enqueue: async (jobId) => runner.enqueue(jobId),
+    enqueue: async (jobId, userId) => runner.enqueue(jobId, userId),
     resumeApproved: async (jobId) => runner.enqueue(jobId),
     interrupt: async (jobId) => runner.cancel(jobId),
     stop: () => runner.stop(),

@@ -4,6 +4,7 @@ import { isDeadLocalOwner, localOwnerPrefix, newLeaseOwner } from "@/lib/engine/
 import { runExecution } from "@/lib/engine/run-execution";
 import { directStepRunner } from "@/lib/engine/step-runner";
 import { expireApprovals } from "@/lib/engine/approval-timeouts";
+import { FairQueue } from "@/lib/engine/fair-queue";
 import { sweepDueJobs } from "@/lib/engine/sweep";
 import type { EngineDeps, RunOutcome } from "@/lib/engine/types";
 import type { HealthStatus } from "@/lib/providers/types";
@@ -14,6 +15,8 @@ export interface InProcessRunnerOptions {
   engine: EngineDeps;
   checkHealth(provider: string): Promise<HealthStatus>;
   concurrency: number;
+  /** Executions of one user's jobs run at once here (undefined: only `concurrency` caps them). */
+  userConcurrency?: number;
   leaseMs: number;
   sweepIntervalMs: number;
   sweepBatch: number;
@@ -27,11 +30,18 @@ export interface InProcessRunnerOptions {
  * The embedded default's runner: executions run inside the server process, at most `concurrency`
  * at once, each under a lease renewed while it runs. A timer sweeps due retries and picks up
  * orphaned executions (their runner died), so a crash or restart loses nothing.
+ *
+ * Fair turns: waiting jobs queue per user, and a free slot goes to the user served least recently
+ * (within `userConcurrency`), so one user's batch of 30 jobs does not make another user's one job
+ * wait for all of them.
  */
 export class InProcessRunner {
   readonly owner = newLeaseOwner();
-  private readonly waiting: string[] = [];
+  private readonly turns = new FairQueue();
+  /** Jobs in the order they came, before they join their user's line (see queue). */
+  private readonly arrivals: { jobId: string; userId: string | undefined }[] = [];
   private readonly running = new Map<string, AbortController>();
+  private readonly runningUser = new Map<string, string>();
   /** Who awaits each waiting or running job's outcome (see run). */
   private readonly settle = new Map<string, { outcome: Promise<RunOutcome | undefined>; resolve(outcome: RunOutcome | undefined): void }>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -53,9 +63,12 @@ export class InProcessRunner {
     this.sweepTimer.unref();
   }
 
-  /** Queues a job to run here (deduplicated; the lease settles any race with other processes). */
-  enqueue(jobId: string): void {
-    void this.run(jobId);
+  /**
+   * Queues a job to run here (deduplicated; the lease settles any race with other processes).
+   * `userId`, when the caller knows whose job it is, queues it at once instead of after a read.
+   */
+  enqueue(jobId: string, userId?: string): void {
+    void this.run(jobId, userId);
   }
 
   /**
@@ -63,16 +76,43 @@ export class InProcessRunner {
    * did not run here (leased by another process, the runner stopped, or an internal error that
    * leaves it to recovery). A job already waiting or running gets the outcome of that run.
    */
-  run(jobId: string): Promise<RunOutcome | undefined> {
+  run(jobId: string, userId?: string): Promise<RunOutcome | undefined> {
     const pending = this.settle.get(jobId);
     if (pending) return pending.outcome;
     if (this.stopped) return Promise.resolve(undefined);
     let resolve!: (outcome: RunOutcome | undefined) => void;
     const outcome = new Promise<RunOutcome | undefined>((r) => (resolve = r));
     this.settle.set(jobId, { outcome, resolve });
-    this.waiting.push(jobId);
-    this.pump();
+    this.queue(userId, jobId);
     return outcome;
+  }
+
+  /**
+   * Queues jobs in the order they arrived: a job whose owner is still being read holds back the
+   * ones behind it, so a user's jobs run in the order they were enqueued.
+   */
+  private queue(userId: string | undefined, jobId: string): void {
+    const arrival = { jobId, userId };
+    this.arrivals.push(arrival);
+    if (userId === undefined) {
+      // A job that cannot be read is queued all the same: its run finds out what became of it.
+      void this.options.engine.store.readQueuedJob(jobId).then(
+        (job) => (arrival.userId = job?.userId ?? ""),
+        () => (arrival.userId = ""),
+      ).then(() => this.admitArrivals());
+    } else {
+      this.admitArrivals();
+    }
+  }
+
+  private admitArrivals(): void {
+    while (this.arrivals.length > 0 && this.arrivals[0]!.userId !== undefined) {
+      const { jobId, userId } = this.arrivals.shift()!;
+      if (this.stopped) this.finish(jobId, undefined);
+      else this.turns.push(userId!, jobId);
+    }
+    this.pump();
+    this.notifyIdle();
   }
 
   /** Aborts the job's running step in this process, if it runs here. */
@@ -90,7 +130,7 @@ export class InProcessRunner {
       for (const orphan of orphans) {
         const adoptable = !orphan.leaseOwner || (orphan.leaseExpiresAt !== null && orphan.leaseExpiresAt < now) || isDeadLocalOwner(orphan.leaseOwner);
         if (!adoptable) continue;
-        if (!this.running.has(orphan.jobId) && !this.waiting.includes(orphan.jobId)) engine.logger.info("resuming orphaned execution", { job_id: orphan.jobId });
+        if (!this.settle.has(orphan.jobId)) engine.logger.info("resuming orphaned execution", { job_id: orphan.jobId });
         this.enqueue(orphan.jobId);
       }
       const { resumed } = await sweepDueJobs({
@@ -113,29 +153,46 @@ export class InProcessRunner {
     this.stopped = true;
     clearInterval(this.sweepTimer);
     clearTimeout(this.wakeTimer);
-    for (const jobId of this.waiting.splice(0)) this.finish(jobId, undefined);
+    for (const jobId of this.turns.drain()) this.finish(jobId, undefined);
     for (const controller of this.running.values()) controller.abort(new InterruptedError("shutdown"));
     await this.idle();
   }
 
   /** Resolves when nothing is running or waiting. */
   idle(): Promise<void> {
-    if (this.running.size === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private isIdle(): boolean {
+    return this.running.size === 0 && this.turns.size === 0 && this.arrivals.length === 0;
+  }
+
+  private notifyIdle(): void {
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private runningFor(userId: string): number {
+    let count = 0;
+    for (const owner of this.runningUser.values()) if (owner === userId) count += 1;
+    return count;
+  }
+
   private pump(): void {
-    while (!this.stopped && this.running.size < this.options.concurrency && this.waiting.length > 0) {
-      const jobId = this.waiting.shift()!;
+    const userLimit = this.options.userConcurrency ?? Number.POSITIVE_INFINITY;
+    while (!this.stopped && this.running.size < this.options.concurrency) {
+      const next = this.turns.take((userId) => this.runningFor(userId) < userLimit);
+      if (!next) break;
+      const { jobId, userId } = next;
       const controller = new AbortController();
       this.running.set(jobId, controller);
+      this.runningUser.set(jobId, userId);
       void this.runOne(jobId, controller).then((outcome) => {
         this.running.delete(jobId);
+        this.runningUser.delete(jobId);
         this.finish(jobId, outcome);
         this.pump();
-        if (this.running.size === 0 && this.waiting.length === 0) {
-          for (const resolve of this.idleWaiters.splice(0)) resolve();
-        }
+        this.notifyIdle();
       });
     }
   }

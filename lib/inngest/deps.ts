@@ -52,7 +52,7 @@ export function runStartsPerMinute(workflows: Iterable<Workflow>): number {
 
 export function inngestSettings(cfg: Config, workflows: Iterable<Workflow>): InngestSettings {
   return {
-    userConcurrency: cfg.INNGEST_USER_CONCURRENCY,
+    userConcurrency: cfg.WORKFLOW_USER_CONCURRENCY ?? cfg.INNGEST_USER_CONCURRENCY,
     concurrency: cfg.WORKFLOW_CONCURRENCY,
     runStartsPerMinute: runStartsPerMinute(workflows),
     sweepBatch: cfg.WORKFLOW_SWEEP_BATCH,

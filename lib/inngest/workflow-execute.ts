@@ -96,6 +96,9 @@ export function runOwner(data: JobQueuedData): string {
   return `inngest:job-${data.job_id}-${data.attempt}`;
 }
 
+/** Inngest's priority expression: seconds a run moves ahead in its queue (a job's later attempts first). */
+export const RESUMED_RUN_PRIORITY = "event.data.attempt > 0 ? 120 : 0";
+
 export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps) {
   const { settings } = deps;
   return client.createFunction(
@@ -104,10 +107,13 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
       name: "Workflow execute",
       triggers: [{ event: jobQueued }],
       cancelOn: [{ event: jobCanceled, match: "data.job_id" }],
+      // Fair turns: each user's runs queue under their own key (Inngest serves the keys in turn),
+      // and a run resuming a job already underway goes ahead of fresh ones by up to two minutes.
       concurrency: [
         { key: "event.data.user_id", limit: settings.userConcurrency },
         { limit: settings.concurrency },
       ],
+      priority: { run: RESUMED_RUN_PRIORITY },
       throttle: { limit: settings.runStartsPerMinute, period: "1m" },
       retries: INNGEST_RETRIES,
       onFailure: async ({ event, error }) => {

@@ -73,7 +73,7 @@ export async function executeFromRequest(
     ),
   );
   if ("existing" in stored) return replayOf(stored.existing, hash);
-  await deps.driver.enqueue(jobId);
+  await deps.driver.enqueue(jobId, userId);
   return { ...answer, replayed: false };
 }
 

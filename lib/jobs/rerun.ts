@@ -70,7 +70,7 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
     }),
   );
   deps.notifier.notify(parent.id);
-  await deps.driver.enqueue(jobId);
+  await deps.driver.enqueue(jobId, userId);
   return { jobId, parentJobId: parent.id };
 }
 

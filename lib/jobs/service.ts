@@ -50,7 +50,7 @@ export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "drive
   const estimate = estimateJob(input.workflow, deps.providers);
   const budget = await budgetGuard(deps, input.userId);
   const jobId = await withinBudget(() => deps.store.insertJob({ ...jobRows(deps, input, estimate), ...(budget && { budget }) }));
-  await deps.driver.enqueue(jobId);
+  await deps.driver.enqueue(jobId, input.userId);
   return { jobId, estimate };
 }
 
@@ -119,7 +119,7 @@ export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
   // probe it here, so a recovered provider's circuit closes before the step runs.
   const failedProvider = job.execution.lastErrorProvider;
   if (failedProvider) await deps.checkHealth(failedProvider).catch(() => undefined);
-  await deps.driver.enqueue(jobId);
+  await deps.driver.enqueue(jobId, userId);
   return getOwnJob(deps.store, userId, jobId);
 }
 

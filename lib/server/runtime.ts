@@ -129,6 +129,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       engine,
       checkHealth,
       concurrency: config.WORKFLOW_CONCURRENCY,
+      userConcurrency: config.WORKFLOW_USER_CONCURRENCY,
       leaseMs: config.WORKFLOW_LEASE_SECONDS * 1000,
       sweepIntervalMs: config.sweepIntervalSeconds * 1000,
       sweepBatch: config.WORKFLOW_SWEEP_BATCH,

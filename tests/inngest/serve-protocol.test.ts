@@ -166,6 +166,7 @@ describe("/api/inngest in cloud mode", () => {
       triggers: [{ event: "montage/job.queued" }],
       cancel: [{ event: "montage/job.canceled", if: "event.data.job_id == async.data.job_id" }],
       concurrency: [{ key: "event.data.user_id", limit: 2 }, { limit: 4 }],
+      priority: { run: "event.data.attempt > 0 ? 120 : 0" },
       throttle: { limit: 300, period: "1m" },
     });
     expect(byId["montage-workflow-retry-sweep"]).toMatchObject({ triggers: [{ cron: "*/5 * * * *" }] });

@@ -342,8 +342,9 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
 
     // Waiting jobs of a stopped runner resolve undefined: they were not run here.
     const [third, fourth] = await Promise.all([1, 2].map(() => insertTestJob(rt.store, workflow, userId)));
-    const running = runner.run(third!);
-    const waiting = runner.run(fourth!);
+    // Given whose jobs they are, they queue at once (no read first): the third starts before stop.
+    const running = runner.run(third!, userId);
+    const waiting = runner.run(fourth!, userId);
     await runner.stop();
     expect(await waiting).toBeUndefined();
     expect((await running)?.status).toBe("interrupted");
