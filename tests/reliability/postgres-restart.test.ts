@@ -53,6 +53,8 @@ describe("PostgreSQL restarted during a batch of runs", { timeout: 300_000 }, ()
       LOCAL_PROVIDER_FAULTS: "image_edit:slow=1000,video:slow=1000",
       WORKFLOW_RETRY_INTERVAL_SECONDS: "1",
       WORKFLOW_LEASE_SECONDS: "3",
+      // The batch's uploads arrive at once: past the default of 3 in flight per user.
+      RATE_LIMIT_CONCURRENT_UPLOADS: String(JOBS),
     });
     const jobs = await Promise.all(Array.from({ length: JOBS }, () => startJob(server!.url, token)));
 

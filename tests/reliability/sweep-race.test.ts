@@ -35,7 +35,8 @@ describe("two servers' sweeps racing for the same parked jobs on PostgreSQL", { 
   });
 
   it("runs each parked step once more, never twice", async () => {
-    const env = { DATABASE_URL: database.url, DATA_DIR: database.dataDir, LOG_LEVEL: "info" };
+    // The jobs' uploads arrive at once: past the default of 3 in flight per user.
+    const env = { DATABASE_URL: database.url, DATA_DIR: database.dataDir, LOG_LEVEL: "info", RATE_LIMIT_CONCURRENT_UPLOADS: String(JOBS) };
     const parker = await startServer({ ...env, LOCAL_PROVIDER_FAULTS: `video:quota:${JOBS}`, WORKFLOW_RETRY_INTERVAL_SECONDS: "300" });
     servers.push(parker);
     const jobs = await Promise.all(Array.from({ length: JOBS }, () => startJob(parker.url, token)));
