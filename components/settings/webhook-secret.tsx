@@ -72,7 +72,8 @@ export function WebhookSecret() {
           </button>
           <button type="button" className={buttonClass("secondary")} onClick={() => void copy(query.data.secret)}>
             {status.startsWith("Copied") ? <Check aria-hidden className="size-4" /> : <Copy aria-hidden className="size-4" />}
-            Copy
+            {/* Named for what it copies: the page also has a new token's Copy button. */}
+            Copy secret
           </button>
         </div>
       )}
