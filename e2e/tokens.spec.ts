@@ -12,7 +12,7 @@ test("the tokens page creates a token once, lists it, and revokes it", async ({ 
   const value = page.getByTestId("new-token-value");
   await expect(value).toHaveValue(/^mtg_[A-Za-z0-9_-]{43}$/);
   const token = await value.inputValue();
-  await page.getByRole("button", { name: "Copy" }).click();
+  await page.getByRole("button", { name: "Copy", exact: true }).click();
   await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
   await screenshot(page, testInfo, "01-token-created");
