@@ -1,5 +1,10 @@
 import "server-only";
 import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/events";
+import type { IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter, JobKey, JobWebhooks, WebhookAttemptRecord, WebhookMessageToSend, WebhookOutcome } from "@/lib/store/caller-types";
+import type { BudgetGuard, Charge, Spending } from "@/lib/store/spending-types";
+
+export * from "@/lib/store/caller-types";
+export * from "@/lib/store/spending-types";
 
 /**
  * The store: every durable read and write that the engine, the runner, the sweep, the stream and
@@ -142,51 +147,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/**
- * A user's monthly budget a write must stay within: this month's spend, plus what the user's active
- * jobs (queued, running, parked) are still expected to spend, plus the new work's estimate.
- */
-export interface BudgetGuard {
-  limitMicros: number;
-  /** The start of the month whose spend counts. */
-  monthStart: Date;
-}
-
-export interface Spending {
-  /** Charged since the given time. */
-  spentMicros: number;
-  /** Still expected of the active jobs: each one's estimate less what it has cost so far. */
-  outstandingMicros: number;
-}
-
-export interface Charge {
-  jobId: string;
-  workflowId: string;
-  stepIndex: number;
-  candidate: number;
-  costMicroUsd: number;
-  chargedAt: Date;
-}
-
-const BUDGET_EXCEEDED = Symbol.for("montage.budget-exceeded");
-
-/** A write refused by its budget guard; recognised by a brand (see docs/architecture.md). */
-export class BudgetExceededError extends Error {
-  override readonly name = "BudgetExceededError";
-  readonly [BUDGET_EXCEEDED] = true;
-  constructor(
-    readonly limitMicros: number,
-    readonly committedMicros: number,
-    readonly requestedMicros: number,
-  ) {
-    super("The monthly budget would be exceeded");
-  }
-}
-
-export function isBudgetExceeded(error: unknown): error is BudgetExceededError {
-  return typeof error === "object" && error !== null && (error as { [BUDGET_EXCEEDED]?: unknown })[BUDGET_EXCEEDED] === true;
-}
-
 /** A lease: who holds it and the fencing number of their take. */
 export interface Fence {
   readonly owner: string;
@@ -304,92 +264,6 @@ export interface Failure {
   provider: string | null;
   retryCount?: number;
   events: JobEventInput[];
-}
-
-export interface WebhookMessageToSend {
-  id: string;
-  jobId: string;
-  userId: string;
-  eventId: number;
-  eventType: string;
-  /** The event's data as stored (JSON text). */
-  eventJson: string;
-  eventCreatedAt: Date;
-  url: string;
-  secret: string;
-  attempts: number;
-  createdAt: Date;
-}
-
-export interface WebhookAttemptRecord {
-  attempt: number;
-  at: Date;
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
-}
-
-export type WebhookOutcome = { status: "delivered"; at: Date } | { status: "pending"; nextAttemptAt: Date } | { status: "failed" };
-
-export interface WebhookMessageRecord {
-  id: string;
-  eventId: number;
-  eventType: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  nextAttemptAt: Date | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  createdAt: Date;
-  deliveredAt: Date | null;
-  tries: WebhookAttemptRecord[];
-}
-
-export interface JobWebhooks {
-  url: string;
-  events: string[];
-  messages: WebhookMessageRecord[];
-}
-
-/** What bulk actions select: every field given must match. */
-export interface JobFilter {
-  statuses: readonly string[];
-  workflowId?: string;
-  createdAfter?: Date;
-  createdBefore?: Date;
-  jobIds?: readonly string[];
-}
-
-/** A job's place in created order. */
-export interface JobKey {
-  id: string;
-  createdAt: Date;
-}
-
-export interface IdempotentResponse {
-  status: number;
-  body: unknown;
-}
-
-/** A request's claim on an idempotency key. */
-export interface IdempotencyClaim {
-  userId: string;
-  key: string;
-  requestHash: string;
-  jobId: string | null;
-  /** Known when the claim is written (execute's answer); null while the request runs. */
-  response: IdempotentResponse | null;
-  now: Date;
-  expiresAt: Date;
-}
-
-export interface IdempotencyRecord {
-  key: string;
-  requestHash: string;
-  jobId: string | null;
-  response: IdempotentResponse | null;
-  createdAt: Date;
-  expiresAt: Date;
 }
 
 export interface NewJob {
