@@ -11,8 +11,9 @@ test.describe("reduced motion", () => {
     await page.goto(`/runs/${jobId}`);
     const video = page.getByTestId("result-video");
     await expect.poll(() => video.evaluate((element: HTMLVideoElement) => element.readyState), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
-    // Given a moment in which an autoplaying video would have started.
-    await page.waitForTimeout(1000);
+    // Enough data to play through: a video that was told to play (the page's mount effect runs
+    // before any data arrives) would be playing by now.
+    await expect.poll(() => video.evaluate((element: HTMLVideoElement) => element.readyState), { timeout: 20_000 }).toBe(4);
     expect(await video.evaluate((element: HTMLVideoElement) => ({ paused: element.paused, loop: element.loop, time: element.currentTime }))).toEqual({ paused: true, loop: false, time: 0 });
 
     await page.emulateMedia({ reducedMotion: "no-preference" });
