@@ -233,7 +233,7 @@ export function openApiDocument(serverUrl: string) {
         get: {
           summary: "Server-sent events: progress, checkpoint, retry_scheduled, awaiting, complete, error",
           description:
-            "Every event has an id; send Last-Event-ID to replay exactly the missed events. Heartbeat comments every 15 s. The stream closes after the job ends. A client that leaves 1 MiB of events unread is disconnected: reconnect with Last-Event-ID.",
+            "Every event has an id; send Last-Event-ID to replay exactly the missed events. Heartbeat comments every 15 s. The stream closes after the job ends. A client that leaves 1 MiB of events unread is disconnected: reconnect with Last-Event-ID. While a job waits in the in-process runner's line, a `progress` event (message Queued) carries `queue_position`, `eta_seconds` and `eta_basis`, announced again whenever its place changes.",
           security: bearer,
           parameters: [jobIdParameter, { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string", pattern: "^\\d{1,15}$" } }],
           responses: { "200": { description: "An SSE stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 401, 404) },

@@ -162,6 +162,16 @@ export const executionSchema = z
 /** A job rerun from another, as its parent's details list it. */
 export const rerunSummarySchema = z.object({ job_id: z.uuid(), status: z.enum(JOB_STATUSES), rerun_from_step: z.number(), created_at: z.string() }).meta({ id: "Rerun" });
 
+export const timelineSegmentSchema = z
+  .object({
+    step: z.number().int().meta({ description: "The step's index (queued: the step it waits to run)" }),
+    kind: z.enum(["queued", "running", "parked", "provider"]),
+    started_at: z.string(),
+    ended_at: z.string().nullable().meta({ description: "Null while it goes on" }),
+    reason: z.string().optional().meta({ description: "Parked: why (outage, quota, rate_limit, timeout, awaiting_approval, ...)" }),
+  })
+  .meta({ id: "TimelineSegment" });
+
 export const executionDetailsResponseSchema = z.object({
   success: z.literal(true),
   job: jobSchema,
@@ -180,6 +190,25 @@ export const executionDetailsResponseSchema = z.object({
   cost: z.object({ currency: z.literal("USD"), estimated_usd: z.number(), actual_usd: z.number() }),
   /** The jobs rerun from this one, oldest first (the parent is job.parent_job_id). */
   reruns: z.array(rerunSummarySchema),
+  queue_position: z
+    .number()
+    .int()
+    .nullable()
+    .meta({
+      description:
+        "While queued: the job's place among the jobs waiting for the same runner (1 = next). In-process, the runner's own order (users take turns); under Inngest, the queued jobs queued before it, itself included (an approximation). Null otherwise.",
+    }),
+  eta_seconds: z
+    .number()
+    .nullable()
+    .meta({ description: "Queued or running: seconds until the job is expected to be done, from the medians of the last 50 completed runs of its remaining steps. Null otherwise." }),
+  eta_basis: z
+    .enum(["recent_runs", "defaults", "mixed"])
+    .nullable()
+    .meta({ description: "What eta_seconds rests on: recent runs of every step counted, the documented default per step type (no run recorded), or both." }),
+  timeline: z
+    .array(timelineSegmentSchema)
+    .meta({ description: "Where the run's time went, oldest first: each step's time waiting in line, parked (with the reason), running, and the provider's own time where it reports one." }),
 });
 
 export const jobActionResponseSchema = z.object({ success: z.literal(true), job: jobSchema, stream_url: z.string() });

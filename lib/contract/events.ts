@@ -38,6 +38,12 @@ export interface ProgressEvent {
   /** Progress within the step, 0..100. */
   step_progress: number;
   message?: string;
+  /** While queued: the job's place among the jobs waiting for the same runner (1 = next). Announced again when it changes. */
+  queue_position?: number;
+  /** Seconds until the job is expected to be done (queued: its place's wait and its run; a step's start: the remaining steps). */
+  eta_seconds?: number;
+  /** What eta_seconds rests on: recent runs of the steps, the documented defaults per step type, or both. */
+  eta_basis?: "recent_runs" | "defaults" | "mixed";
 }
 
 export interface CheckpointEvent {

@@ -13,6 +13,11 @@ export interface WorkflowDriver {
   enqueue(jobId: string, userId?: string): Promise<void>;
   /** Resumes a job a person approved (it is running with no lease): in-process it is queued here; under Inngest its waiting run is woken. */
   resumeApproved(jobId: string, stepIndex: number): Promise<void>;
+  /**
+   * A queued job's place among the jobs waiting for this runner (1 = next), when the driver knows
+   * its line: the in-process runner's own order. Undefined under Inngest, and for a job not waiting here.
+   */
+  placeInLine?(jobId: string): number | undefined;
   /** Interrupts a job's running step after the job was marked canceled. */
   interrupt(jobId: string): Promise<void>;
   stop(): Promise<void>;
@@ -26,6 +31,7 @@ export function createInProcessDriver(options: InProcessRunnerOptions): Workflow
     start: () => runner.start(),
     enqueue: async (jobId, userId) => runner.enqueue(jobId, userId),
     resumeApproved: async (jobId) => runner.enqueue(jobId),
+    placeInLine: (jobId) => runner.placeInLine(jobId),
     interrupt: async (jobId) => runner.cancel(jobId),
     stop: () => runner.stop(),
   };

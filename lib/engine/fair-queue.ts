@@ -34,6 +34,25 @@ export class FairQueue {
     return { jobId, userId: chosen };
   }
 
+  /**
+   * Every waiting job in the order take() would serve them if every user stayed eligible: the
+   * lines and the users' last turns as they are now, played forward on a copy. Position 1 is next.
+   */
+  order(): { jobId: string; userId: string }[] {
+    const lines = [...this.lines.entries()].map(([userId, line]) => ({ userId, line, next: 0, last: this.lastTurn.get(userId) ?? -1 }));
+    const order: { jobId: string; userId: string }[] = [];
+    let turn = this.turn;
+    for (;;) {
+      let chosen: (typeof lines)[number] | undefined;
+      // Map order breaks ties as take() does: the user whose line was made first.
+      for (const entry of lines) if (entry.next < entry.line.length && (chosen === undefined || entry.last < chosen.last)) chosen = entry;
+      if (!chosen) return order;
+      order.push({ jobId: chosen.line[chosen.next]!, userId: chosen.userId });
+      chosen.next += 1;
+      chosen.last = ++turn;
+    }
+  }
+
   /** Empties every line, answering the jobs that were waiting. */
   drain(): string[] {
     const jobs = [...this.lines.values()].flat();

@@ -24,6 +24,8 @@ export interface InProcessRunnerOptions {
   recheckSeconds: number;
   /** Called on every tick after the sweep (the webhook dispatcher's pass over due messages). */
   onTick?: () => void;
+  /** Called whenever the line of waiting jobs changed (a job joined it or left it): places in line moved. */
+  onLineChange?: () => void;
 }
 
 /**
@@ -112,7 +114,23 @@ export class InProcessRunner {
       else this.turns.push(userId!, jobId);
     }
     this.pump();
+    this.options.onLineChange?.();
     this.notifyIdle();
+  }
+
+  /**
+   * The jobs waiting here, in the order this runner will take them: the users' turns as they stand
+   * (FairQueue.order), then the jobs whose owner is still being read. A user at their own limit is
+   * counted as if eligible: when a slot of theirs frees depends on how long their runs take.
+   */
+  waiting(): string[] {
+    return [...this.turns.order().map((entry) => entry.jobId), ...this.arrivals.map((arrival) => arrival.jobId)];
+  }
+
+  /** A waiting job's place in this runner's line (1 = next), or undefined when it is not waiting here. */
+  placeInLine(jobId: string): number | undefined {
+    const place = this.waiting().indexOf(jobId);
+    return place < 0 ? undefined : place + 1;
   }
 
   /** Aborts the job's running step in this process, if it runs here. */
@@ -191,7 +209,9 @@ export class InProcessRunner {
         this.running.delete(jobId);
         this.runningUser.delete(jobId);
         this.finish(jobId, outcome);
+        const before = this.turns.size;
         this.pump();
+        if (this.turns.size !== before) this.options.onLineChange?.();
         this.notifyIdle();
       });
     }

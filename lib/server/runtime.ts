@@ -10,6 +10,8 @@ import { loadConfig, type Config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { createInProcessDriver, type WorkflowDriver } from "@/lib/engine/driver";
 import { JobNotifier } from "@/lib/engine/notifier";
+import { QueueAnnouncer } from "@/lib/engine/queue-announcer";
+import { QueueEstimates } from "@/lib/engine/queue-estimates";
 import type { EngineDeps } from "@/lib/engine/types";
 import { createInngestClient, inngestMode, type InngestClientOverrides, type MontageInngest } from "@/lib/inngest/client";
 import { inngestSettings } from "@/lib/inngest/deps";
@@ -53,6 +55,8 @@ export interface Runtime {
   checkHealth(provider: string): Promise<HealthStatus>;
   readonly engine: EngineDeps;
   readonly driver: WorkflowDriver;
+  /** ETAs from recent runs' step durations (the execution details, the places announced in line). */
+  readonly estimates: QueueEstimates;
   /** Set when Montage runs on Inngest (INNGEST_DEV, or an event or signing key). */
   readonly inngest: InngestRuntime | undefined;
   readonly limits: RateLimits;
@@ -117,6 +121,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     pollIntervalMs: Math.min(config.sweepIntervalSeconds, 5) * 1000,
   });
 
+  const estimates = new QueueEstimates({ store, concurrency: config.WORKFLOW_CONCURRENCY });
   let inngest: InngestRuntime | undefined;
   let driver: WorkflowDriver;
   if (onInngest) {
@@ -125,7 +130,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     inngest = { client, functions, serve: serve({ client, functions }) };
     driver = createInngestDriver({ store, send: (event) => client.send(event), logger });
   } else {
-    driver = createInProcessDriver({
+    // The runner says when its line changed; the announcer tells the waiting jobs their new places.
+    let announcer: QueueAnnouncer | undefined;
+    const inProcess = createInProcessDriver({
       engine,
       checkHealth,
       concurrency: config.WORKFLOW_CONCURRENCY,
@@ -135,7 +142,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       sweepBatch: config.WORKFLOW_SWEEP_BATCH,
       recheckSeconds: config.providerRecheckSeconds,
       onTick: () => webhooks.kick(),
+      onLineChange: () => announcer?.schedule(),
     });
+    announcer = new QueueAnnouncer({ store, notifier, estimates, findWorkflow, logger: logger.child({ component: "queue" }), waiting: () => inProcess.runner.waiting() });
+    driver = inProcess;
   }
   const wakeups = new CrossProcessWakeups(store, notifier, logger);
   const replicateWebhooks = new ReplicateWebhookReceiver({
@@ -166,6 +176,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     checkHealth,
     engine,
     driver,
+    estimates,
     inngest,
     limits: new RateLimits(config),
     authThrottle,

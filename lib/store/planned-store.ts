@@ -1,6 +1,7 @@
 import "server-only";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import {
+  announceQueuedPlan,
   beginRunPlan,
   awaitApprovalPlan,
   cancelJobPlan,
@@ -100,5 +101,9 @@ export abstract class PlannedStore {
 
   async deferRetry(jobId: string, until: Date): Promise<void> {
     await this.apply(deferRetryPlan(jobId, until));
+  }
+
+  async announceQueued(jobId: string, event: JobEventInput): Promise<boolean> {
+    return (await this.apply(announceQueuedPlan(jobId, event))) !== undefined;
   }
 }

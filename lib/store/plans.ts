@@ -311,3 +311,8 @@ export function claimRetryPlan(jobId: string): WritePlan {
 export function deferRetryPlan(jobId: string, until: Date): WritePlan {
   return { jobId, statusIn: ["pending_retry"], job: { next_retry_at: until }, events: [] };
 }
+
+/** A queued job's new place in line: an event, written only while the job is still queued. */
+export function announceQueuedPlan(jobId: string, event: JobEventInput): WritePlan {
+  return { jobId, statusIn: ["queued"], events: [event] };
+}

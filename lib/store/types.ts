@@ -2,9 +2,11 @@ import "server-only";
 import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/events";
 import type { IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter, JobKey, JobWebhooks, WebhookAttemptRecord, WebhookMessageToSend, WebhookOutcome } from "@/lib/store/caller-types";
 import type { BudgetGuard, Charge, Spending } from "@/lib/store/spending-types";
+import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
 
 export * from "@/lib/store/caller-types";
 export * from "@/lib/store/spending-types";
+export * from "@/lib/store/queue-types";
 
 /**
  * The store: every durable read and write that the engine, the runner, the sweep, the stream and
@@ -103,6 +105,19 @@ export interface Store {
   /** The monthly limit a user set for themselves, in micro-dollars; null when none. */
   readUserBudget(userId: string): Promise<number | null>;
   setUserBudget(userId: string, limitMicros: number | null): Promise<void>;
+
+  // ---- place in line, ETA and timeline (lib/engine/queue-estimates.ts, lib/jobs/timeline.ts)
+  /** The given jobs as a waiting job's announcement needs them (missing ones left out), in no set order. */
+  readWaitingJobs(jobIds: readonly string[]): Promise<WaitingJob[]>;
+  /**
+   * The workflow's most recent completed step runs, at most `perStep` per step index, newest first:
+   * their durations from the checkpoints' times. Steps a rerun copied from its parent (attempt 0) are not runs.
+   */
+  readStepDurations(workflowId: string, perStep: number): Promise<StepDuration[]>;
+  /** A job's events that change its state (every event but a progress report within a step), oldest first, at most `limit`. */
+  readTimelineEvents(jobId: string, limit: number): Promise<TimelineEvent[]>;
+  /** Appends a progress event (the job's place in line) only while the job is queued; false otherwise. */
+  announceQueued(jobId: string, event: JobEventInput): Promise<boolean>;
 
   // ---- a person's actions
   /**

@@ -96,6 +96,10 @@ function snapshot(moment: Moment): ExecutionDetails {
     steps: [],
     reruns: [],
     cost: { currency: "USD", estimated_usd: 0, actual_usd: 0 },
+    queue_position: null,
+    eta_seconds: null,
+    eta_basis: null,
+    timeline: [],
   };
 }
 

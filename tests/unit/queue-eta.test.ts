@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { median, placeInLine, queuedEtaSeconds, remainingRunSeconds, UNKNOWN_STEP_SECONDS } from "@/lib/jobs/queue-eta";
+import { median, placeInLine, queuedEtaSeconds, remainingRunSeconds, UNKNOWN_STEP_SECONDS } from "@/lib/engine/queue-eta";
 
 describe("place in line and ETA arithmetic", () => {
   it("places a waiting job where users' turns put it, not at the end of one long line", () => {

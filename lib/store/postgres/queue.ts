@@ -1,0 +1,35 @@
+import "server-only";
+import type { PostgresConnection } from "@/lib/store/postgres/connection";
+import { durationFromRow, timelineEventFromRow, waitingJobFromRow } from "@/lib/store/queue-rows";
+import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
+
+/** The place in line, the ETA and the timeline's reads on PostgreSQL (see Store); rows are converted as on SQLite. */
+
+export async function readWaitingJobs(connection: PostgresConnection, jobIds: readonly string[]): Promise<WaitingJob[]> {
+  if (jobIds.length === 0) return [];
+  const { rows } = await connection.query(
+    `SELECT j.id, j.user_id, j.workflow_id, j.status, j.progress, e.current_step FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE j.id = ANY($1::text[])`,
+    [jobIds],
+  );
+  return rows.map(waitingJobFromRow);
+}
+
+export async function readStepDurations(connection: PostgresConnection, workflowId: string, perStep: number): Promise<StepDuration[]> {
+  const { rows } = await connection.query(
+    `SELECT step_index, started_at, completed_at FROM (
+       SELECT c.step_index, c.started_at, c.completed_at, row_number() OVER (PARTITION BY c.step_index ORDER BY c.completed_at DESC) AS n
+       FROM checkpoints c JOIN jobs j ON j.id = c.job_id
+       WHERE j.workflow_id = $1 AND c.status = 'completed' AND c.attempt > 0 AND c.started_at IS NOT NULL AND c.completed_at IS NOT NULL
+     ) recent WHERE n <= $2 ORDER BY step_index, completed_at DESC`,
+    [workflowId, perStep],
+  );
+  return rows.map(durationFromRow);
+}
+
+export async function readTimelineEvents(connection: PostgresConnection, jobId: string, limit: number): Promise<TimelineEvent[]> {
+  const { rows } = await connection.query(
+    `SELECT id, type, data, created_at FROM job_events WHERE job_id = $1 AND (type <> 'progress' OR data->>'step_progress' = '0') ORDER BY id LIMIT $2`,
+    [jobId, limit],
+  );
+  return rows.map(timelineEventFromRow);
+}

@@ -1,0 +1,43 @@
+import "server-only";
+import { durationFromRow, timelineEventFromRow, waitingJobFromRow } from "@/lib/store/queue-rows";
+import type { SqliteConnection } from "@/lib/store/sqlite/connection";
+import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
+
+/** The place in line, the ETA and the timeline's reads on SQLite (see Store). */
+
+export function readWaitingJobs(connection: SqliteConnection, jobIds: readonly string[]): WaitingJob[] {
+  if (jobIds.length === 0) return [];
+  return connection
+    .all(
+      `SELECT j.id, j.user_id, j.workflow_id, j.status, j.progress, e.current_step FROM jobs j JOIN workflow_executions e ON e.job_id = j.id
+       WHERE j.id IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(jobIds),
+    )
+    .map(waitingJobFromRow);
+}
+
+/** The window keeps the newest `perStep` rows of each step; the jobs' workflow index (jobs_workflow_id_idx) finds the workflow's jobs. */
+export function readStepDurations(connection: SqliteConnection, workflowId: string, perStep: number): StepDuration[] {
+  return connection
+    .all(
+      `SELECT step_index, started_at, completed_at FROM (
+         SELECT c.step_index, c.started_at, c.completed_at, row_number() OVER (PARTITION BY c.step_index ORDER BY c.completed_at DESC) AS n
+         FROM checkpoints c JOIN jobs j ON j.id = c.job_id
+         WHERE j.workflow_id = ? AND c.status = 'completed' AND c.attempt > 0 AND c.started_at IS NOT NULL AND c.completed_at IS NOT NULL
+       ) WHERE n <= ? ORDER BY step_index, completed_at DESC`,
+      workflowId,
+      perStep,
+    )
+    .map(durationFromRow);
+}
+
+export function readTimelineEvents(connection: SqliteConnection, jobId: string, limit: number): TimelineEvent[] {
+  return connection
+    .all(
+      `SELECT id, type, data, created_at FROM job_events WHERE job_id = ? AND (type <> 'progress' OR json_extract(data, '$.step_progress') = 0) ORDER BY id LIMIT ?`,
+      jobId,
+      limit,
+    )
+    .map(timelineEventFromRow);
+}
+
