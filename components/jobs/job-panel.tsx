@@ -16,6 +16,7 @@ import { RunCard } from "@/components/jobs/run-card";
 import { StepStrip } from "@/components/jobs/step-strip";
 import { useJobLive } from "@/components/jobs/use-job-live";
 import { RunFacts } from "@/components/runs/run-facts";
+import { RunTimeline } from "@/components/runs/run-timeline";
 import { WebhookDeliveries } from "@/components/runs/webhook-deliveries";
 import { runPrompt } from "@/components/runs/run-title";
 import { ErrorState, Skeleton } from "@/components/ui/states";
@@ -138,6 +139,7 @@ export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, on
         />
       )}
       <ProgressAnnouncer view={view} steps={data.steps} />
+      {detailed && <RunTimeline details={data} />}
       {detailed && <RunFacts details={data} view={view} workflow={workflow} aspect={media.aspect} />}
       {detailed && <WebhookDeliveries jobId={jobId} live={!["completed", "failed", "canceled"].includes(view.status)} />}
     </div>

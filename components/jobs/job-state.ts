@@ -39,6 +39,10 @@ export interface JobView {
   awaiting: { step: number; since: string; until: string; output: Record<string, unknown> } | null;
   /** Id of the last event folded in; 0 for a snapshot. */
   lastEventId: number;
+  /** While queued: the place in line last announced (1 = next); null when none was. */
+  queuePosition: number | null;
+  /** Seconds to done as last announced (a queued job's place, a step's start); null when none was. */
+  etaSeconds: number | null;
 }
 
 export type JobEvent = { [K in JobEventType]: { id: number; type: K; data: JobEventPayloads[K] } }[JobEventType];
@@ -56,6 +60,8 @@ export const emptyJobView: JobView = {
   errorCode: null,
   awaiting: null,
   lastEventId: 0,
+  queuePosition: null,
+  etaSeconds: null,
 };
 
 function checkpointStatus(checkpoint: Checkpoint, jobStatus: JobStatus): StepStatus {
@@ -108,6 +114,8 @@ export function jobViewFromSnapshot(details: ExecutionDetails): JobView {
       ? { step: execution.current_step, since: job.awaiting.since, until: job.awaiting.until, output: checkpoints[String(execution.current_step - 1)]?.output ?? {} }
       : null,
     lastEventId: 0,
+    queuePosition: details.queue_position ?? null,
+    etaSeconds: details.eta_seconds ?? null,
   };
 }
 
@@ -122,11 +130,15 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
   const next = { ...view, lastEventId: event.id };
   switch (event.type) {
     case "progress": {
-      const { step, progress, step_progress, message } = event.data;
+      const { step, progress, step_progress, message, queue_position, eta_seconds } = event.data;
       const previous = view.steps[step];
       const manualRetry = message === "Retry requested";
+      const sameStep = view.status === "running" && view.currentStep === step;
       return {
         ...next,
+        // A place is announced while queued; a step's start may say how long the rest takes, and its reports keep that.
+        queuePosition: queue_position ?? null,
+        etaSeconds: eta_seconds ?? (sameStep ? view.etaSeconds : null),
         // The first event of a job or of a retry has step_progress 0 before anything runs.
         status: message === "Queued" || manualRetry ? "queued" : "running",
         // A manual retry starts a fresh series of attempts (lib/jobs/attempts.ts).
@@ -166,6 +178,8 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       const { step, reason, error, next_retry_at, retry_count, max_retries } = event.data;
       return {
         ...next,
+        queuePosition: null,
+        etaSeconds: null,
         status: "pending_retry",
         currentStep: step,
         nextRetryAt: next_retry_at,
@@ -178,10 +192,10 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
     }
     case "awaiting": {
       const { step, since, until, output } = event.data;
-      return { ...next, status: "awaiting_approval", currentStep: step, awaiting: { step, since, until, output }, error: null, errorCode: null, nextRetryAt: null };
+      return { ...next, queuePosition: null, etaSeconds: null, status: "awaiting_approval", currentStep: step, awaiting: { step, since, until, output }, error: null, errorCode: null, nextRetryAt: null };
     }
     case "complete":
-      return { ...next, status: "completed", progress: 100, result: event.data.result, error: null, errorCode: null, nextRetryAt: null };
+      return { ...next, queuePosition: null, etaSeconds: null, status: "completed", progress: 100, result: event.data.result, error: null, errorCode: null, nextRetryAt: null };
     case "error": {
       const { status, code, error, step } = event.data;
       const index = step ?? view.currentStep;
@@ -189,6 +203,8 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       const stepEnded = current?.status === "completed" || current === undefined || current.status === "pending";
       return {
         ...next,
+        queuePosition: null,
+        etaSeconds: null,
         status,
         error,
         errorCode: code,
@@ -218,4 +234,37 @@ export function viewAttempts(view: JobView, snapshot: ExecutionDetails): Attempt
     retryCount: view.retryCount ?? snapshot.execution.retry_count,
     maxAttempts: view.maxRetries ?? snapshot.execution.max_retries,
   });
+}
+
+/** 1st, 2nd, 3rd, 4th, 11th, 21st, ... */
+export function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[n % 10] ?? "th";
+  return `${n}${suffix}`;
+}
+
+/** An ETA as a person reads it: "about 40 s", "about 3 min", "about 1 h 5 min". */
+export function formatEta(seconds: number): string {
+  if (seconds < 60) return `about ${Math.max(1, Math.round(seconds))} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** A queued run's place and ETA: "3rd in line · about 40 s"; null when neither is known. */
+export function queueText(position: number | null, etaSeconds: number | null): string | null {
+  const parts = [position !== null ? `${ordinal(position)} in line` : null, etaSeconds !== null ? formatEta(etaSeconds) : null].filter((part) => part !== null);
+  return parts.length > 0 ? parts.join(" · ") : null;
+}
+
+/**
+ * The place and ETA to show: the stream's when it announced them, else the snapshot's while it
+ * describes the same state (the snapshot is refetched at every step's end, so a running ETA counts down by step).
+ */
+export function viewQueue(view: JobView, snapshot: ExecutionDetails): { position: number | null; etaSeconds: number | null } {
+  const same = snapshot.job.status === view.status && (view.status !== "running" || snapshot.execution.current_step === view.currentStep);
+  return {
+    position: view.status !== "queued" ? null : (view.queuePosition ?? (same ? snapshot.queue_position : null)),
+    etaSeconds: view.status !== "queued" && view.status !== "running" ? null : (view.etaSeconds ?? (same ? snapshot.eta_seconds : null)),
+  };
 }

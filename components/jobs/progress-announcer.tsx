@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { stepView, type JobView } from "@/components/jobs/job-state";
+import { ordinal, stepView, type JobView } from "@/components/jobs/job-state";
 import { parkedMessage, serviceOf } from "@/components/jobs/parked-message";
 import type { TrackerStep } from "@/components/jobs/step-tracker";
 import { formatClock } from "@/components/ui/time";
@@ -25,7 +25,10 @@ function describe(view: JobView, steps: TrackerStep[]): { key: string; text: str
       return { key: `parked-${view.currentStep}-${view.nextRetryAt}`, text: `${step?.label ?? "A step"} is paused: ${title}.${when}` };
     }
     case "queued":
-      return { key: "queued", text: "Run queued." };
+      // The place is announced as it changes; the ETA alone would repeat itself.
+      return view.queuePosition !== null
+        ? { key: `queued-${view.queuePosition}`, text: `Run queued, ${ordinal(view.queuePosition)} in line.` }
+        : { key: "queued", text: "Run queued." };
     case "awaiting_approval": {
       const step = steps[view.currentStep];
       return { key: `awaiting-${view.currentStep}`, text: `Run waiting for your approval before ${step?.label ?? "the next step"}.` };

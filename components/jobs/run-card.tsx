@@ -6,7 +6,7 @@ import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { attemptLabel } from "@/lib/jobs/attempts";
 import { ApprovalCard } from "@/components/jobs/approval-card";
 import { JobActions } from "@/components/jobs/job-actions";
-import { isActiveStatus, viewAttempts, type JobView } from "@/components/jobs/job-state";
+import { formatEta, isActiveStatus, viewAttempts, viewQueue, type JobView } from "@/components/jobs/job-state";
 import type { MediaContext } from "@/components/jobs/media-viewer";
 import type { RetryPress } from "@/components/jobs/parked-notice";
 import { NotifyButton } from "@/components/jobs/run-attention";
@@ -61,6 +61,7 @@ export function RunCard({
   const jobId = data.job.id;
   const attempts = viewAttempts(view, data);
   const failedStep = Object.values(view.steps).some((step) => step.status === "failed");
+  const queue = viewQueue(view, data);
   return (
     <section className={`${cardClass} space-y-5 p-4 sm:p-5`} aria-labelledby={`run-title-${jobId}`}>
       <header className="space-y-3">
@@ -79,6 +80,7 @@ export function RunCard({
           <span>
             Started <RelativeTime iso={data.job.created_at} />
             {view.status === "running" && attempts.made > 1 && <span data-testid="run-attempt"> · {attemptLabel(attempts.made, attempts.limit)}</span>}
+            {view.status === "running" && queue.etaSeconds !== null && <span data-testid="run-eta"> · {formatEta(queue.etaSeconds)} left</span>}
           </span>
           <span className="flex items-center gap-3">
             {isActiveStatus(view.status) && <NotifyButton />}
@@ -89,7 +91,7 @@ export function RunCard({
 
       {view.status === "awaiting_approval" && view.awaiting && <ApprovalCard jobId={jobId} awaiting={view.awaiting} steps={data.steps} media={media} />}
 
-      <StepTracker steps={data.steps} view={view} checkpoints={data.checkpoints} media={media} parked={{ attempts, retried }} />
+      <StepTracker steps={data.steps} view={view} checkpoints={data.checkpoints} media={media} parked={{ attempts, retried }} queue={queue} />
 
       {view.status === "failed" && view.error && !failedStep && <ErrorState title="The run failed" message={view.error} />}
 

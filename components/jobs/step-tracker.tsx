@@ -3,7 +3,7 @@
 import { Ban, Check, CircleX, Clock, LoaderCircle } from "lucide-react";
 import type { Checkpoints } from "@/lib/contract/events";
 import type { Attempts } from "@/lib/jobs/attempts";
-import { stepView, type JobView, type StepStatus } from "@/components/jobs/job-state";
+import { queueText, stepView, type JobView, type StepStatus } from "@/components/jobs/job-state";
 import { MediaThumb, type MediaContext } from "@/components/jobs/media-viewer";
 import { ParkedNotice, type RetryPress } from "@/components/jobs/parked-notice";
 import { formatDuration } from "@/components/ui/time";
@@ -74,13 +74,17 @@ export function StepTracker({
   checkpoints,
   media,
   parked,
+  queue,
 }: {
   steps: TrackerStep[];
   view: JobView | null;
   checkpoints?: Checkpoints | undefined;
   media?: MediaContext | undefined;
   parked?: ParkedExtras | undefined;
+  /** A queued run's place in line and ETA (viewQueue). */
+  queue?: { position: number | null; etaSeconds: number | null } | undefined;
 }) {
+  const inLine = queue ? queueText(queue.position, queue.etaSeconds) : null;
   return (
     <ol className="relative space-y-1" aria-label="Workflow steps">
       {steps.map((step, index) => {
@@ -110,7 +114,13 @@ export function StepTracker({
               {state.status === "running" && (
                 <div className="mt-2 space-y-1">
                   <ProgressBar value={state.progress} label={`${step.label} progress`} />
-                  <p className="min-h-4 truncate text-xs text-slate-400">{queued ? "Waiting for a worker" : state.message && state.message !== step.label ? state.message : ""}</p>
+                  {queued ? (
+                    <p className="min-h-4 truncate text-xs text-slate-300" data-testid="queue-place">
+                      {inLine ?? "Waiting for a worker"}
+                    </p>
+                  ) : (
+                    <p className="min-h-4 truncate text-xs text-slate-400">{state.message && state.message !== step.label && state.message !== "Queued" ? state.message : ""}</p>
+                  )}
                 </div>
               )}
               {state.status === "completed" && media && outputs.length > 0 && (

@@ -649,4 +649,100 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.findJobIds(owner, { ...all, createdAfter: new Date(Date.now() + 60_000) }, 10)).toEqual([]);
     expect((await store.findJobIds(owner, { ...all, jobIds: [ids[1]!, ids[4]!] }, 10)).map((job) => job.id).sort()).toEqual([ids[1], ids[4]].sort());
   });
+
+  describe("place in line, ETA and timeline", () => {
+    const at = (seconds: number) => new Date(Date.UTC(2026, 11, 1, 12, 0, seconds));
+
+    /** A job of `workflowId` whose step 0 ran from `start` to `end` (seconds past noon), then step 1 started. */
+    async function ranStep(workflowId: string, start: number, end: number, complete = true): Promise<string> {
+      const jobId = await store.insertJob(newJob({ workflow: { id: workflowId, version: "v1", config: {} } }));
+      const { fence } = (await store.leaseRun(jobId, "runner-d", { ttlMs: 30_000 }))!;
+      await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 }, step: { ...stepStart(jobId, 0), startedAt: at(start) } });
+      if (complete) await store.completeStep(fence, { jobId, stepIndex: 0, candidate: 0, output: {}, completedAt: at(end), progress: 50, events: [], next: { ...stepStart(jobId, 1), startedAt: at(end) } });
+      return jobId;
+    }
+
+    it("reads the waiting jobs an announcement names, leaving out missing ones", async () => {
+      const queued = await store.insertJob(newJob({ workflow: { id: "wf-wait", version: "v1", config: {} } }));
+      const { jobId: running } = await runningJob();
+      const rows = await store.readWaitingJobs([queued, running, "no-such-job"]);
+      expect(rows.sort((a, b) => (a.id === queued ? -1 : b.id === queued ? 1 : 0))).toEqual([
+        { id: queued, userId, workflowId: "wf-wait", status: "queued", currentStep: 0, progress: 0 },
+        { id: running, userId, workflowId: "wf", status: "running", currentStep: 0, progress: 0 },
+      ]);
+      expect(await store.readWaitingJobs([])).toEqual([]);
+    });
+
+    it("reads a workflow's most recent completed step runs, a number per step, newest first, without a rerun's copied steps", async () => {
+      const workflowId = `wf-durations-${randomUUID()}`;
+      await ranStep(workflowId, 0, 1);
+      await ranStep(workflowId, 10, 12);
+      await ranStep(workflowId, 20, 23);
+      // Still running (no completed_at), and another workflow's run: neither counts.
+      await ranStep(workflowId, 30, 0, false);
+      await ranStep(`${workflowId}-other`, 40, 49);
+      // A rerun's copied step took its parent's time, not a run of its own.
+      await store.insertJob(
+        newJob({
+          workflow: { id: workflowId, version: "v1", config: {} },
+          rerun: { parentJobId: await ranStep(workflowId, 50, 51), fromStep: 1, progress: 50, checkpoints: [{ stepIndex: 0, candidate: 0, output: {}, startedAt: at(0), completedAt: at(59) }], copiedEvents: [] },
+        }),
+      );
+      expect(await store.readStepDurations(workflowId, 50)).toEqual([
+        { stepIndex: 0, ms: 1000 },
+        { stepIndex: 0, ms: 3000 },
+        { stepIndex: 0, ms: 2000 },
+        { stepIndex: 0, ms: 1000 },
+      ]);
+      expect(await store.readStepDurations(workflowId, 2)).toEqual([
+        { stepIndex: 0, ms: 1000 },
+        { stepIndex: 0, ms: 3000 },
+      ]);
+      expect(await store.readStepDurations("no-such-workflow", 50)).toEqual([]);
+    });
+
+    it("reads the events that change a job's state with their times, not the progress reports within a step", async () => {
+      const before = Date.now() - 1000;
+      const { jobId, fence } = await runningJob();
+      await store.recordProgress(fence, { jobId, progress: 5, event: { type: "progress", data: { step: 0, step_name: "s0", progress: 5, step_progress: 50 } } });
+      await store.completeStep(fence, {
+        jobId,
+        stepIndex: 0,
+        candidate: 0,
+        output: {},
+        completedAt: new Date(),
+        progress: 50,
+        events: [
+          { type: "progress", data: { step: 0, step_name: "s0", progress: 50, step_progress: 100 } },
+          { type: "checkpoint", data: { step: 0, step_name: "s0", status: "completed", output: {} } },
+        ],
+        next: stepStart(jobId, 1),
+      });
+      const events = await store.readTimelineEvents(jobId, 100);
+      expect(events.map((event) => [event.type, event.data.message ?? event.data.status])).toEqual([
+        ["progress", "Queued"],
+        ["progress", "start 0"],
+        ["checkpoint", "completed"],
+        ["progress", "start 1"],
+      ]);
+      expect(events.map((event) => event.id)).toEqual([...events.map((event) => event.id)].sort((a, b) => a - b));
+      for (const event of events) expect(event.at.getTime()).toBeGreaterThanOrEqual(before);
+      expect(await store.readTimelineEvents(jobId, 2)).toEqual(events.slice(0, 2));
+    });
+
+    it("announces a place in line only while the job is queued", async () => {
+      const queued = await store.insertJob(newJob());
+      const announcement: JobEventInput = { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued", queue_position: 2, eta_seconds: 40, eta_basis: "defaults" } };
+      expect(await store.announceQueued(queued, announcement)).toBe(true);
+      const events = await store.readEvents(queued, 0, 10);
+      expect(JSON.parse(events.at(-1)!.json)).toEqual(announcement.data);
+      // Announcing is not a change of the job: its time in line (updated_at) stays.
+      const job = await store.getJob(queued);
+      expect(job!.updatedAt.getTime()).toBe(job!.createdAt.getTime());
+      const { jobId: running } = await runningJob();
+      expect(await store.announceQueued(running, announcement)).toBe(false);
+      expect(await eventTypes(running)).toEqual(["progress:Queued", "progress:start 0"]);
+      expect(await store.announceQueued("no-such-job", announcement)).toBe(false);
+    });
+  });
 });
