@@ -39,4 +39,19 @@ describe("FairQueue", () => {
     expect(queue.drain()).toEqual(["a1"]);
     expect(queue.take(anyone)).toBeUndefined();
   });
+
+  it("answers the order it will serve the waiting jobs in, knowing whose turn was last, without taking any", () => {
+    const queue = new FairQueue();
+    for (const jobId of ["a1", "a2", "a3"]) queue.push("alice", jobId);
+    for (const jobId of ["b1", "b2"]) queue.push("bob", jobId);
+    expect(queue.take(anyone)?.jobId).toBe("a1");
+    queue.push("carol", "c1");
+    // Alice just had her turn: Carol (new) and Bob (never served) come first.
+    const order = queue.order();
+    expect(order.map((entry) => entry.jobId)).toEqual(["b1", "c1", "a2", "b2", "a3"]);
+    expect(order[1]).toEqual({ jobId: "c1", userId: "carol" });
+    expect(queue.size).toBe(5);
+    expect(takeAll(queue)).toEqual(order.map((entry) => entry.jobId));
+    expect(queue.order()).toEqual([]);
+  });
 });

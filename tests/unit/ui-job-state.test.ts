@@ -124,3 +124,25 @@ describe("media", () => {
     expect(resultVideo(null)).toBeNull();
   });
 });
+
+describe("place in line and ETA in the tracker", () => {
+  it("follows the announced place while queued and drops it once a step runs", async () => {
+    const { applyJobEvent, emptyJobView, queueText } = await import("@/components/jobs/job-state");
+    let view = applyJobEvent(emptyJobView, { id: 1, type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued" } });
+    expect([view.status, view.queuePosition, view.etaSeconds]).toEqual(["queued", null, null]);
+    view = applyJobEvent(view, { id: 2, type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued", queue_position: 3, eta_seconds: 40, eta_basis: "recent_runs" } });
+    expect(queueText(view.queuePosition, view.etaSeconds)).toBe("3rd in line · about 40 s");
+    view = applyJobEvent(view, { id: 3, type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Queued", queue_position: 1, eta_seconds: 20 } });
+    expect(queueText(view.queuePosition, view.etaSeconds)).toBe("1st in line · about 20 s");
+    view = applyJobEvent(view, { id: 4, type: "progress", data: { step: 0, step_name: "upload", progress: 0, step_progress: 0, message: "Upload image" } });
+    expect([view.status, view.queuePosition, view.etaSeconds]).toEqual(["running", null, null]);
+  });
+
+  it("says places and ETAs as people read them", async () => {
+    const { formatEta, ordinal, queueText } = await import("@/components/jobs/job-state");
+    expect([1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111].map(ordinal)).toEqual(["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]);
+    expect([0.2, 40, 59.4, 90, 3599, 3900].map(formatEta)).toEqual(["about 1 s", "about 40 s", "about 59 s", "about 2 min", "about 1 h", "about 1 h 5 min"]);
+    expect(queueText(2, null)).toBe("2nd in line");
+    expect(queueText(null, null)).toBeNull();
+  });
+});
