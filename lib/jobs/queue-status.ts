@@ -17,9 +17,9 @@ const NONE: QueueStatus = { queue_position: null, eta_seconds: null, eta_basis: 
 /**
  * A job's place in line and ETA, as the execution details show them. Queued: its place among the
  * jobs waiting for the same runner, from the in-process runner's own line (the users' turns), or,
- * where the driver keeps no line (Inngest, or a job this process does not hold), the count of
- * queued jobs queued before it or at the same time, itself included: an approximation, since
- * Inngest orders runs by its own concurrency keys and priorities. Running: no place, and the ETA
+ * where the driver keeps no line (Inngest, or a job this process does not hold), its place among
+ * all queued jobs by the time they were queued: an approximation, since Inngest orders runs by its
+ * own concurrency keys and priorities. Running: no place, and the ETA
  * of its remaining steps. Any other status: neither.
  */
 export async function queueStatusOf(
@@ -30,7 +30,8 @@ export async function queueStatusOf(
   if (!workflow) return NONE;
   const step = Math.min(job.execution.currentStep, workflow.config.steps.length - 1);
   if (job.status === "queued") {
-    const place = deps.driver.placeInLine?.(job.id) ?? Math.max(1, await deps.store.countQueuedBefore(job.updatedAt));
+    const place = deps.driver.placeInLine?.(job.id) ?? (await deps.store.queuedPlace(job.id));
+    if (place === undefined) return NONE;
     const eta = await deps.estimates.queued(workflow, step, place);
     return { queue_position: place, eta_seconds: eta.seconds, eta_basis: eta.basis };
   }

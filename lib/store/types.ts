@@ -116,6 +116,11 @@ export interface Store {
   readStepDurations(workflowId: string, perStep: number): Promise<StepDuration[]>;
   /** A job's events that change its state (every event but a progress report within a step), oldest first, at most `limit`. */
   readTimelineEvents(jobId: string, limit: number): Promise<TimelineEvent[]>;
+  /**
+   * A queued job's place among all queued jobs by the time they were queued (jobs.updated_at, ties
+   * by id), 1 = first; undefined when the job is not queued. The place where no runner keeps a line (Inngest).
+   */
+  queuedPlace(jobId: string): Promise<number | undefined>;
   /** Appends a progress event (the job's place in line) only while the job is queued; false otherwise. */
   announceQueued(jobId: string, event: JobEventInput): Promise<boolean>;
 

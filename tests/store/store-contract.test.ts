@@ -730,6 +730,22 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
       expect(await store.readTimelineEvents(jobId, 2)).toEqual(events.slice(0, 2));
     });
 
+    it("places a queued job among all queued jobs by the time they were queued, ties by id", async () => {
+      const ids = [await store.insertJob(newJob()), await store.insertJob(newJob()), await store.insertJob(newJob())];
+      const places = await Promise.all(ids.map((jobId) => store.queuedPlace(jobId)));
+      // Jobs queued earlier in this suite come first; these three take the next places, in some order.
+      const first = Math.min(...places.map(Number));
+      expect(places.map(Number).sort((a, b) => a - b)).toEqual([first, first + 1, first + 2]);
+      const { jobId: running } = await runningJob();
+      expect(await store.queuedPlace(running)).toBeUndefined();
+      expect(await store.queuedPlace("no-such-job")).toBeUndefined();
+      // A job that leaves the line moves the ones after it up.
+      const firstId = ids[places.indexOf(first)]!;
+      const lastId = ids[places.indexOf(first + 2)]!;
+      await store.cancelJob(firstId, { from: "queued", message: "x", event: { type: "error", data: { status: "canceled", code: "canceled", error: "x" } } });
+      expect(await store.queuedPlace(lastId)).toBe(first + 1);
+    });
+
     it("announces a place in line only while the job is queued", async () => {
       const queued = await store.insertJob(newJob());
       const announcement: JobEventInput = { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued", queue_position: 2, eta_seconds: 40, eta_basis: "defaults" } };

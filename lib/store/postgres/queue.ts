@@ -33,3 +33,12 @@ export async function readTimelineEvents(connection: PostgresConnection, jobId: 
   );
   return rows.map(timelineEventFromRow);
 }
+
+export async function queuedPlace(connection: PostgresConnection, jobId: string): Promise<number | undefined> {
+  const { rows } = await connection.query<{ ahead: number }>(
+    `SELECT (SELECT count(*)::int FROM jobs o WHERE o.status = 'queued' AND (o.updated_at, o.id) < (j.updated_at, j.id)) AS ahead
+     FROM jobs j WHERE j.id = $1 AND j.status = 'queued'`,
+    [jobId],
+  );
+  return rows[0] ? Number(rows[0].ahead) + 1 : undefined;
+}

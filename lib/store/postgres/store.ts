@@ -8,7 +8,7 @@ import { requeuePlan } from "@/lib/store/plans";
 import { PostgresConnection, postgresTime, type Query } from "@/lib/store/postgres/connection";
 import { CLAIM_KEY, claimValues, insertJobStatement } from "@/lib/store/postgres/insert-job";
 import { applyPostgresPlan, applyPostgresPlans } from "@/lib/store/postgres/plans";
-import { readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/postgres/queue";
+import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/postgres/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
 import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
@@ -54,6 +54,7 @@ export class PostgresStore extends PlannedStore implements Store {
   readWaitingJobs = (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);
   readTimelineEvents = (jobId: string, limit: number) => readTimelineEvents(this.connection, jobId, limit);
+  queuedPlace = (jobId: string) => queuedPlace(this.connection, jobId);
 
   protected applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applyPostgresPlans(this.connection, plans, now);

@@ -41,3 +41,12 @@ export function readTimelineEvents(connection: SqliteConnection, jobId: string, 
     .map(timelineEventFromRow);
 }
 
+
+export function queuedPlace(connection: SqliteConnection, jobId: string): number | undefined {
+  const row = connection.get<{ ahead: number }>(
+    `SELECT (SELECT count(*) FROM jobs o WHERE o.status = 'queued' AND (o.updated_at < j.updated_at OR (o.updated_at = j.updated_at AND o.id < j.id))) AS ahead
+     FROM jobs j WHERE j.id = ? AND j.status = 'queued'`,
+    jobId,
+  );
+  return row ? Number(row.ahead) + 1 : undefined;
+}

@@ -8,7 +8,7 @@ import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { requeuePlan } from "@/lib/store/plans";
 import { claimIdempotencyKey, completeIdempotencyKey, deleteExpiredIdempotencyKeys, releaseIdempotencyKey } from "@/lib/store/sqlite/idempotency";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
-import { readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/sqlite/queue";
+import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/sqlite/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
 import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
 import type {
@@ -59,6 +59,7 @@ export class SqliteStore extends PlannedStore implements Store {
   readWaitingJobs = async (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = async (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);
   readTimelineEvents = async (jobId: string, limit: number) => readTimelineEvents(this.connection, jobId, limit);
+  queuedPlace = async (jobId: string) => queuedPlace(this.connection, jobId);
 
   protected async applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applySqlitePlans(this.connection, plans, now);
