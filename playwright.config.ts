@@ -3,13 +3,14 @@ import { chromium, defineConfig, devices } from "@playwright/test";
 import { SERVERS, serverDataDir, serverLogFile } from "./e2e/support/servers";
 
 /**
- * Browser tests against the production build (`.next` must exist: `npm run build` first). Four
+ * Browser tests against the production build (`.next` must exist: `npm run build` first). Five
  * servers, each on a fresh database in a temp DATA_DIR, because the local fault switch is per process
  * (ports from E2E_PORT_BASE, default 3210):
  *   base      no faults                                 sign-in, the main run, isolation, tokens, layout
  *   base + 1  video fails twice (503), slow sweep        a run parks, Retry now is held once, then completes it
  *   base + 2  image edit waits at a gate the test opens  reload, cancel and photographs mid-run
  *   base + 3  video out of credit once, 10 min sweep     issue 17's recovery scenario
+ *   base + 4  one run at a time, image edit gated         the place in line and the timeline (e2e/queue.spec.ts)
  * The viewport is 1280x800 (the phone tests set 390x844).
  * Chromium: Playwright's own when installed, else Debian's /usr/bin/chromium (CI machines cannot
  * download browsers).
@@ -106,5 +107,8 @@ export default defineConfig({
     // Issue 17's setup: the video model is out of credit once (quota opens the provider's circuit),
     // and the sweep runs every 10 minutes, so nothing here may wait for it.
     server(SERVERS.recovery, { LOCAL_PROVIDER_FAULTS: "video:quota:1", WORKFLOW_RETRY_INTERVAL_SECONDS: "600" }),
+    // One execution at a time, each held at its image edit until the test opens its gate: runs
+    // started after it wait in line for as long as the test needs.
+    server(SERVERS.queue, { WORKFLOW_CONCURRENCY: "1", LOCAL_PROVIDER_FAULTS: "image_edit:gate" }),
   ],
 });

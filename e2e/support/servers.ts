@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 const base = Number(process.env.E2E_PORT_BASE ?? 3210);
-export const SERVERS = { main: base, faults: base + 1, gated: base + 2, recovery: base + 3 } as const;
+export const SERVERS = { main: base, faults: base + 1, gated: base + 2, recovery: base + 3, queue: base + 4 } as const;
 
 export const serverUrl = (port: number) => `http://localhost:${port}`;
 
