@@ -25,7 +25,20 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   const change = await workflowChange(deps, job, workflow, Math.min(fromStep, steps.length - 1));
   if (change) return failBeforeSteps(deps, fence, job.jobId, "workflow_changed", workflowChangedMessage(workflow.config.name, change), logger);
 
-  const run: Run = { deps, workflow, job, fence, attempt: job.status === "queued" ? job.attempts + 1 : job.attempts, checkpoints, runner: options.runner, signal: options.signal, logger };
+  // The ETA a step's start announces; without it (a failed read) the steps run all the same.
+  const estimates = await deps.estimates?.estimates(workflow).catch(() => undefined);
+  const run: Run = {
+    deps,
+    workflow,
+    job,
+    fence,
+    attempt: job.status === "queued" ? job.attempts + 1 : job.attempts,
+    checkpoints,
+    runner: options.runner,
+    signal: options.signal,
+    logger,
+    ...(estimates && { estimates }),
+  };
   const from = job.status === "queued" ? ({ status: "queued", attempts: job.attempts } as const) : ({ status: "running" } as const);
   /** Set when the previous commit (the run's start, or the previous step's end) also wrote this step's start. */
   let startedWithPrevious = false;

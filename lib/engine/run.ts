@@ -1,6 +1,7 @@
 import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
 import type { StepRunner } from "@/lib/engine/step-runner";
+import { remainingRun, type StepEstimate } from "@/lib/engine/queue-eta";
 import type { EngineDeps, StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { CheckpointRow, Fence, RunSnapshot, StepStart } from "@/lib/store/types";
@@ -19,6 +20,8 @@ export interface Run {
   runner: StepRunner;
   signal: AbortSignal;
   logger: Logger;
+  /** Each step's expected seconds, when the engine has estimates: a step's start says what the run has left. */
+  estimates?: StepEstimate[];
 }
 
 export function firstIncompleteStep(stepCount: number, checkpoints: Map<number, CheckpointRow>): number {
@@ -84,6 +87,10 @@ export function stepStart(run: Run, index: number): StepStart {
     providerMs: null,
   });
   const progress = overallProgress(index, run.workflow.config.steps.length, 0);
-  const event: JobEventInput = { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: 0, message: step.label } };
+  const eta = run.estimates && remainingRun(run.estimates, index);
+  const event: JobEventInput = {
+    type: "progress",
+    data: { step: index, step_name: step.name, progress, step_progress: 0, message: step.label, ...(eta && { eta_seconds: eta.seconds, eta_basis: eta.basis }) },
+  };
   return { jobId: run.job.jobId, stepIndex: index, candidate: 0, attempt: run.attempt, startedAt, progress, event };
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import type { QueueEstimates } from "@/lib/engine/queue-estimates";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { InterruptReason } from "@/lib/engine/interrupt";
 import type { Logger } from "@/lib/log";
@@ -15,6 +16,8 @@ export interface EngineDeps {
   logger: Logger;
   /** Base of the retry backoff, in seconds, for workflows that set none. */
   retryBackoffSeconds: number;
+  /** When given, each step's start says how long the run has left (`eta_seconds` on its progress event). */
+  estimates?: QueueEstimates;
 }
 
 export type StepOutcome =

@@ -109,7 +109,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     overrides.providers ??
     createProviders(config, logger.child({ component: "providers" }), onInngest ? { wrapWebhookWait: (inProcess) => waitForPredictionUnderInngest(scope, inProcess) } : {});
   const checkHealth = (name: string) => checkProviderHealth(providers, name);
-  const engine: EngineDeps = { store, notifier, providers, findWorkflow, logger, retryBackoffSeconds: config.retryBackoffSeconds };
+  const estimates = new QueueEstimates({ store, concurrency: config.WORKFLOW_CONCURRENCY });
+  const engine: EngineDeps = { store, notifier, providers, findWorkflow, logger, retryBackoffSeconds: config.retryBackoffSeconds, estimates };
   const webhooks = new WebhookDispatcher({
     store,
     logger: logger.child({ component: "webhooks" }),
@@ -121,7 +122,6 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     pollIntervalMs: Math.min(config.sweepIntervalSeconds, 5) * 1000,
   });
 
-  const estimates = new QueueEstimates({ store, concurrency: config.WORKFLOW_CONCURRENCY });
   let inngest: InngestRuntime | undefined;
   let driver: WorkflowDriver;
   if (onInngest) {

@@ -114,6 +114,13 @@ describe.each<Provider>(["sqlite", "postgresql"])("place in line and ETA on %s",
     gates.get(a[2]!)!();
     for (const jobId of [...a, ...b]) await waitForJobStatus(jobId, ["completed"]);
 
+    // Each step's start says what the run has left: the remaining steps' expected times, counting down by step.
+    const starts = (await eventsOf(a[0]!, "progress")).filter((event) => event.data.message === "Upload" || event.data.message === "Edit");
+    expect(starts.map((event) => [event.data.message, event.data.eta_seconds, event.data.eta_basis])).toEqual([
+      ["Upload", run, "defaults"],
+      ["Edit", DEFAULT_STEP_SECONDS.generation, "defaults"],
+    ]);
+
     // Bob's second job heard its place go down, once per change, and never after it started.
     expect(await announced(b[1]!)).toEqual([3, 2, 1]);
     expect((await details(bob.token, b[1]!)).queue_position).toBeNull();
@@ -144,8 +151,10 @@ describe.each<Provider>(["sqlite", "postgresql"])("place in line and ETA on %s",
     const first = await insertTestJob(rt.store, measured, alice.userId);
     const second = await insertTestJob(rt.store, measured, bob.userId);
     const run = 6 + DEFAULT_STEP_SECONDS.generation!;
-    expect(await details(alice.token, first)).toMatchObject({ queue_position: 1, eta_seconds: queuedEtaSeconds(1, 1, run), eta_basis: "mixed" });
-    expect(await details(bob.token, second)).toMatchObject({ queue_position: 2, eta_seconds: queuedEtaSeconds(2, 1, run), eta_basis: "mixed" });
+    // Two jobs queued in the same millisecond are ordered by id: which is first is not said, only that they are 1st and 2nd.
+    const answers = [await details(alice.token, first), await details(bob.token, second)];
+    expect(answers.map((answer) => answer.queue_position).sort()).toEqual([1, 2]);
+    for (const answer of answers) expect(answer).toMatchObject({ eta_seconds: queuedEtaSeconds(answer.queue_position!, 1, run), eta_basis: "mixed" });
     // Another user's job is as absent as a missing one.
     const response = await executionDetails(authed(bob.token, `/workflows/execution/${first}`), jobParams(first));
     expect(response.status).toBe(404);
