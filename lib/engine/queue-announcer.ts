@@ -32,7 +32,6 @@ export class QueueAnnouncer {
   private readonly jobs = new Map<string, WaitingJob | null>();
   private passing = false;
   private again = false;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: QueueAnnouncerDeps) {}
 
@@ -43,11 +42,6 @@ export class QueueAnnouncer {
     }
     this.passing = true;
     setImmediate(() => void this.run());
-  }
-
-  /** Resolves once no pass is running or due (tests). */
-  settled(): Promise<void> {
-    return this.passing ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
   }
 
   private async run(): Promise<void> {
@@ -61,7 +55,6 @@ export class QueueAnnouncer {
       }
     } while (this.again);
     this.passing = false;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private async pass(): Promise<void> {

@@ -33,6 +33,8 @@ export interface TimelineSegment {
 
 const WAITING_MESSAGES = ["Queued", "Retry requested"];
 
+const textOr = (value: unknown, fallback: string): string => (typeof value === "string" ? value : fallback);
+
 function waitsForRunner(message: unknown): boolean {
   return typeof message === "string" && (WAITING_MESSAGES.includes(message) || message === "Approved" || message.startsWith("Approved: "));
 }
@@ -73,12 +75,12 @@ export function buildTimeline(events: readonly TimelineEvent[], checkpoints: rea
       case "checkpoint": {
         // A rerun's copied steps come as checkpoint events with nothing running: they took no time here.
         if (open?.kind !== "running" || open.step !== step) break;
-        if (event.data.status === "failed_retryable") begin(event.at, { kind: "parked", step, reason: String(event.data.error_reason ?? "retry") });
+        if (event.data.status === "failed_retryable") begin(event.at, { kind: "parked", step, reason: textOr(event.data.error_reason, "retry") });
         else close(event.at);
         break;
       }
       case "retry_scheduled":
-        if (open?.kind !== "parked") begin(event.at, { kind: "parked", step, reason: String(event.data.reason ?? "retry") });
+        if (open?.kind !== "parked") begin(event.at, { kind: "parked", step, reason: textOr(event.data.reason, "retry") });
         break;
       case "awaiting":
         begin(event.at, { kind: "parked", step, reason: "awaiting_approval" });

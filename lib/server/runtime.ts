@@ -131,7 +131,15 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     driver = createInngestDriver({ store, send: (event) => client.send(event), logger });
   } else {
     // The runner says when its line changed; the announcer tells the waiting jobs their new places.
-    let announcer: QueueAnnouncer | undefined;
+    const announcer: QueueAnnouncer = new QueueAnnouncer({
+      store,
+      notifier,
+      estimates,
+      findWorkflow,
+      logger: logger.child({ component: "queue" }),
+      // Called on the first change of the line, after the runner below exists.
+      waiting: () => inProcess.runner.waiting(),
+    });
     const inProcess = createInProcessDriver({
       engine,
       checkHealth,
@@ -142,9 +150,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       sweepBatch: config.WORKFLOW_SWEEP_BATCH,
       recheckSeconds: config.providerRecheckSeconds,
       onTick: () => webhooks.kick(),
-      onLineChange: () => announcer?.schedule(),
+      onLineChange: () => announcer.schedule(),
     });
-    announcer = new QueueAnnouncer({ store, notifier, estimates, findWorkflow, logger: logger.child({ component: "queue" }), waiting: () => inProcess.runner.waiting() });
     driver = inProcess;
   }
   const wakeups = new CrossProcessWakeups(store, notifier, logger);
