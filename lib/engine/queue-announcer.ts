@@ -70,6 +70,7 @@ export class QueueAnnouncer {
       const rows = await this.deps.store.readWaitingJobs(unread);
       for (const jobId of unread) this.jobs.set(jobId, rows.find((row) => row.id === jobId) ?? null);
     }
+    const announcements: { jobId: string; event: JobEventInput }[] = [];
     for (const [jobId, place] of changed) {
       this.announced.set(jobId, place);
       const job = this.jobs.get(jobId);
@@ -79,12 +80,19 @@ export class QueueAnnouncer {
       const step = workflow?.config.steps[job.currentStep];
       if (!workflow || !step) continue;
       const eta = await this.deps.estimates.queued(workflow, job.currentStep, place);
-      const event: JobEventInput = {
-        type: "progress",
-        data: { step: job.currentStep, step_name: step.name, progress: job.progress, step_progress: 0, message: "Queued", queue_position: place, eta_seconds: eta.seconds, eta_basis: eta.basis },
-      };
-      if (await this.deps.store.announceQueued(jobId, event)) this.deps.notifier.notify(jobId);
-      else this.jobs.set(jobId, { ...job, status: "gone" });
+      announcements.push({
+        jobId,
+        event: {
+          type: "progress",
+          data: { step: job.currentStep, step_name: step.name, progress: job.progress, step_progress: 0, message: "Queued", queue_position: place, eta_seconds: eta.seconds, eta_basis: eta.basis },
+        },
+      });
     }
+    const written = await this.deps.store.announceQueued(announcements);
+    announcements.forEach(({ jobId }, index) => {
+      if (written[index]) this.deps.notifier.notify(jobId);
+      // Started or canceled meanwhile: it leaves the line soon; nothing more is announced to it.
+      else this.jobs.set(jobId, { ...this.jobs.get(jobId)!, status: "gone" });
+    });
   }
 }

@@ -103,7 +103,13 @@ export abstract class PlannedStore {
     await this.apply(deferRetryPlan(jobId, until));
   }
 
-  async announceQueued(jobId: string, event: JobEventInput): Promise<boolean> {
-    return (await this.apply(announceQueuedPlan(jobId, event))) !== undefined;
+  async announceQueued(announcements: readonly { jobId: string; event: JobEventInput }[]): Promise<boolean[]> {
+    if (announcements.length === 0) return [];
+    // One transaction for a whole line's new places: one commit, not one per waiting job.
+    const applied = await this.applyPlans(
+      announcements.map(({ jobId, event }) => announceQueuedPlan(jobId, event)),
+      new Date(),
+    );
+    return applied.map((plan) => plan !== undefined);
   }
 }

@@ -121,8 +121,11 @@ export interface Store {
    * by id), 1 = first; undefined when the job is not queued. The place where no runner keeps a line (Inngest).
    */
   queuedPlace(jobId: string): Promise<number | undefined>;
-  /** Appends a progress event (the job's place in line) only while the job is queued; false otherwise. */
-  announceQueued(jobId: string, event: JobEventInput): Promise<boolean>;
+  /**
+   * Appends each job's progress event (its place in line), each only while that job is queued, all
+   * in one transaction; for each, whether it was written.
+   */
+  announceQueued(announcements: readonly { jobId: string; event: JobEventInput }[]): Promise<boolean[]>;
 
   // ---- a person's actions
   /**

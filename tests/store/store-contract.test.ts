@@ -746,19 +746,27 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
       expect(await store.queuedPlace(lastId)).toBe(first + 1);
     });
 
-    it("announces a place in line only while the job is queued", async () => {
+    it("announces places in line in one transaction, each only while its job is queued", async () => {
       const queued = await store.insertJob(newJob());
-      const announcement: JobEventInput = { type: "progress", data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued", queue_position: 2, eta_seconds: 40, eta_basis: "defaults" } };
-      expect(await store.announceQueued(queued, announcement)).toBe(true);
+      const announcement = (place: number): JobEventInput => ({
+        type: "progress",
+        data: { step: 0, step_name: "s0", progress: 0, step_progress: 0, message: "Queued", queue_position: place, eta_seconds: 40 * place, eta_basis: "defaults" },
+      });
+      const { jobId: running } = await runningJob();
+      expect(
+        await store.announceQueued([
+          { jobId: queued, event: announcement(2) },
+          { jobId: running, event: announcement(3) },
+          { jobId: "no-such-job", event: announcement(4) },
+        ]),
+      ).toEqual([true, false, false]);
       const events = await store.readEvents(queued, 0, 10);
-      expect(JSON.parse(events.at(-1)!.json)).toEqual(announcement.data);
+      expect(JSON.parse(events.at(-1)!.json)).toEqual(announcement(2).data);
       // Announcing is not a change of the job: its time in line (updated_at) stays.
       const job = await store.getJob(queued);
       expect(job!.updatedAt.getTime()).toBe(job!.createdAt.getTime());
-      const { jobId: running } = await runningJob();
-      expect(await store.announceQueued(running, announcement)).toBe(false);
       expect(await eventTypes(running)).toEqual(["progress:Queued", "progress:start 0"]);
-      expect(await store.announceQueued("no-such-job", announcement)).toBe(false);
+      expect(await store.announceQueued([])).toEqual([]);
     });
   });
 });
