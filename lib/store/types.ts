@@ -111,7 +111,8 @@ export interface Store {
   readWaitingJobs(jobIds: readonly string[]): Promise<WaitingJob[]>;
   /**
    * The workflow's most recent completed step runs, at most `perStep` per step index, newest first:
-   * their durations from the checkpoints' times. Steps a rerun copied from its parent (attempt 0) are not runs.
+   * their durations from the checkpoints' times, among the workflow's newest `perStep * 20` jobs (a
+   * bounded read). Steps a rerun copied from its parent (attempt 0) are not runs.
    */
   readStepDurations(workflowId: string, perStep: number): Promise<StepDuration[]>;
   /** A job's events that change its state (every event but a progress report within a step), oldest first, at most `limit`. */

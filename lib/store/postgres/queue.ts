@@ -1,6 +1,6 @@
 import "server-only";
 import type { PostgresConnection } from "@/lib/store/postgres/connection";
-import { durationFromRow, timelineEventFromRow, waitingJobFromRow } from "@/lib/store/queue-rows";
+import { durationFromRow, RECENT_JOBS_FACTOR, timelineEventFromRow, waitingJobFromRow } from "@/lib/store/queue-rows";
 import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
 
 /** The place in line, the ETA and the timeline's reads on PostgreSQL (see Store); rows are converted as on SQLite. */
@@ -18,10 +18,10 @@ export async function readStepDurations(connection: PostgresConnection, workflow
   const { rows } = await connection.query(
     `SELECT step_index, started_at, completed_at FROM (
        SELECT c.step_index, c.started_at, c.completed_at, row_number() OVER (PARTITION BY c.step_index ORDER BY c.completed_at DESC) AS n
-       FROM checkpoints c JOIN jobs j ON j.id = c.job_id
-       WHERE j.workflow_id = $1 AND c.status = 'completed' AND c.attempt > 0 AND c.started_at IS NOT NULL AND c.completed_at IS NOT NULL
+       FROM (SELECT id FROM jobs WHERE workflow_id = $1 ORDER BY created_at DESC LIMIT $3) j JOIN checkpoints c ON c.job_id = j.id
+       WHERE c.status = 'completed' AND c.attempt > 0 AND c.started_at IS NOT NULL AND c.completed_at IS NOT NULL
      ) recent WHERE n <= $2 ORDER BY step_index, completed_at DESC`,
-    [workflowId, perStep],
+    [workflowId, perStep, perStep * RECENT_JOBS_FACTOR],
   );
   return rows.map(durationFromRow);
 }

@@ -1,5 +1,5 @@
 import "server-only";
-import { durationFromRow, timelineEventFromRow, waitingJobFromRow } from "@/lib/store/queue-rows";
+import { durationFromRow, RECENT_JOBS_FACTOR, timelineEventFromRow, waitingJobFromRow } from "@/lib/store/queue-rows";
 import type { SqliteConnection } from "@/lib/store/sqlite/connection";
 import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
 
@@ -16,16 +16,20 @@ export function readWaitingJobs(connection: SqliteConnection, jobIds: readonly s
     .map(waitingJobFromRow);
 }
 
-/** The window keeps the newest `perStep` rows of each step; the jobs' workflow index (jobs_workflow_id_idx) finds the workflow's jobs. */
+/**
+ * The window keeps the newest `perStep` rows of each step, among the workflow's newest
+ * `perStep * RECENT_JOBS_FACTOR` jobs (jobs_workflow_id_created_at_idx): the read stays bounded however many runs the workflow has had.
+ */
 export function readStepDurations(connection: SqliteConnection, workflowId: string, perStep: number): StepDuration[] {
   return connection
     .all(
       `SELECT step_index, started_at, completed_at FROM (
          SELECT c.step_index, c.started_at, c.completed_at, row_number() OVER (PARTITION BY c.step_index ORDER BY c.completed_at DESC) AS n
-         FROM checkpoints c JOIN jobs j ON j.id = c.job_id
-         WHERE j.workflow_id = ? AND c.status = 'completed' AND c.attempt > 0 AND c.started_at IS NOT NULL AND c.completed_at IS NOT NULL
+         FROM (SELECT id FROM jobs WHERE workflow_id = ? ORDER BY created_at DESC LIMIT ?) j JOIN checkpoints c ON c.job_id = j.id
+         WHERE c.status = 'completed' AND c.attempt > 0 AND c.started_at IS NOT NULL AND c.completed_at IS NOT NULL
        ) WHERE n <= ? ORDER BY step_index, completed_at DESC`,
       workflowId,
+      perStep * RECENT_JOBS_FACTOR,
       perStep,
     )
     .map(durationFromRow);
