@@ -8,6 +8,7 @@ import type { ProviderRuntime } from "@/lib/providers";
 import type { JobEstimate } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
+import { resolveModels, stepsWithModels, takeModelFields } from "@/lib/workflows/models";
 import type { Registry } from "@/lib/workflows/registry";
 import { estimateWorkflow, toUsd, type CostBasis, type WorkflowEstimate } from "@/lib/workflows/pricing";
 
@@ -24,8 +25,9 @@ export function modelsAreLocal(providers: Pick<ProviderRuntime, "replicate">): b
   return providers.replicate === undefined;
 }
 
-export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1): WorkflowEstimate {
-  return estimateWorkflow(workflow.config, { localModels: modelsAreLocal(providers), candidates });
+/** The job's estimate, with each step priced as the model it runs (`models`: the job's choices; none: the defaults). */
+export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1, models: Record<string, string> = {}): WorkflowEstimate {
+  return estimateWorkflow({ steps: stepsWithModels(workflow.config, models) }, { localModels: modelsAreLocal(providers), candidates });
 }
 
 /** What a job stores of its estimate. */
@@ -87,9 +89,11 @@ export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findW
   if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
     throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
   }
-  const { problems } = resolveInputs(workflow, fields);
-  if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
-  return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates), candidates) };
+  const { models: requested, rest } = takeModelFields(fields);
+  const models = resolveModels(workflow.config, requested);
+  const { problems } = resolveInputs(workflow, rest);
+  if (problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...models.problems, ...problems].join(" "));
+  return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates, models.models), candidates) };
 }
 
 async function readEstimateFields(request: Request, config: Config): Promise<Map<string, string>> {
@@ -100,8 +104,14 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
     const fields = new Map<string, string>();
     for (const [name, value] of Object.entries(body)) {
       if (typeof value === "string") fields.set(name, value);
-      else if (name === "candidates" && typeof value === "number") fields.set(name, String(value));
-      else throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
+      // Typed inputs may come as JSON numbers and booleans; they are checked as their text is.
+      else if (typeof value === "number" || typeof value === "boolean") fields.set(name, String(value));
+      else if (name === "models" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        for (const [step, model] of Object.entries(value)) {
+          if (typeof model !== "string") throw new ApiError("invalid_json", `models.${step.slice(0, 64)} must be a string (owner/name).`);
+          fields.set(`models[${step}]`, model);
+        }
+      } else throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string, a number or a boolean.`);
     }
     return fields;
   }
@@ -120,5 +130,5 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
 
 /** The installed workflows as GET /workflows/list shows them, each with its estimate for the default inputs. */
 export function listPricedWorkflows(deps: { registry: Registry; config: UploadLimits; providers: Pick<ProviderRuntime, "replicate"> }) {
-  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1) });
+  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1), localModels: modelsAreLocal(deps.providers) });
 }
