@@ -82,3 +82,12 @@ export function resolveInputs(workflow: Workflow, fields: Map<string, string>, o
 }
 
 export { characterCount };
+
+/**
+ * The workflow authoring API: what a workflows/<id>/workflow.ts imports (docs/workflows.md).
+ */
+export { defineWorkflow } from "@/lib/workflows/definition";
+export type { StepHandler, StepOutput } from "@/lib/workflows/definition";
+export type { StepContext } from "@/lib/workflows/step-context";
+export { HardError, RetryableError } from "@/lib/workflows/errors";
+export { mediaKey, numberInput, previousUrl, runModel, storeMedia } from "@/lib/workflows/authoring";
