@@ -153,21 +153,23 @@ export async function placeInScene(cutout: Buffer, prompt: string, seed: number,
   const background = await sharp(Buffer.from(sceneSvg(prompt, seed, width, height))).png().toBuffer();
   let subject: Buffer;
   try {
-    subject = await sharp(cutout).ensureAlpha().resize({ width: Math.round(width * 0.6), height: Math.round(height * 0.6), fit: "inside" }).png().toBuffer();
+    // The cutout's transparent margin is trimmed first, so the product (not its old frame) stands on the ground.
+    const trimmed = await sharp(cutout).ensureAlpha().trim({ threshold: 8 }).png().toBuffer().catch(() => sharp(cutout).ensureAlpha().png().toBuffer());
+    subject = await sharp(trimmed).resize({ width: Math.round(width * 0.5), height: Math.round(height * 0.55), fit: "inside" }).png().toBuffer();
   } catch (error) {
     throw new HardError("invalid_input", `Input image could not be decoded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const meta = await sharp(subject).metadata();
   const left = Math.round((width - meta.width) / 2);
-  const top = Math.round(height * 0.92 - meta.height);
-  const shadow = await sharp({ create: { width: meta.width, height: Math.max(2, Math.round(meta.height * 0.12)), channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.45 } } })
-    .blur(6)
-    .png()
-    .toBuffer();
+  const top = Math.max(0, Math.round(height * 0.9 - meta.height));
+  // A soft elliptical shadow where the product meets the ground.
+  const shadowHeight = Math.max(8, Math.round(meta.height * 0.1));
+  const shadowSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${meta.width}" height="${shadowHeight * 2}"><ellipse cx="${meta.width / 2}" cy="${shadowHeight}" rx="${meta.width * 0.45}" ry="${shadowHeight / 2}" fill="black" fill-opacity="0.45"/></svg>`;
+  const shadow = await sharp(Buffer.from(shadowSvg)).blur(4).png().toBuffer();
   return sharp(background)
     .composite([
-      { input: shadow, left, top: Math.min(height - 2, top + meta.height - Math.round(meta.height * 0.06)) },
-      { input: subject, left, top: Math.max(0, top) },
+      { input: shadow, left, top: Math.min(height - shadowHeight * 2, top + meta.height - shadowHeight) },
+      { input: subject, left, top },
     ])
     .png({ compressionLevel: 6 })
     .toBuffer();
