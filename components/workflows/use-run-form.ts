@@ -34,9 +34,9 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
   const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
   const [fillError, setFillError] = useState<string | null>(null);
 
-  // With one workflow installed there is nothing to choose; an unknown id from the URL is dropped.
+  // Until one is chosen the first installed workflow is, so the form is ready at once; an unknown id from the URL is dropped.
   const workflowId =
-    !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : workflows.length === 1 ? workflows[0]!.id : null;
+    !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : (workflows[0]?.id ?? null);
   const selected = workflows?.find((workflow) => workflow.id === workflowId);
   const values = selected ? (valuesByWorkflow[selected.id] ?? defaultsOf(selected)) : {};
 
