@@ -79,8 +79,9 @@ export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow>
       },
       "/workflows/execute": {
         post: {
-          summary: "Start a workflow on an uploaded image",
-          description: "Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
+          summary: "Start a workflow (with an image for those that take one)",
+          description:
+            "Each installed workflow's form is components.schemas[\"Execute.<id>\"]: its typed inputs (a bad value is a 400 naming the field), its file field if it takes one, and models[<step>] for steps that offer a choice of model. Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
           security: bearer,
           parameters: [idempotencyKeyParameter],
           requestBody: {

@@ -25,7 +25,7 @@ export const executeFormSchema = z
       .optional()
       .meta({ description: "Comma-separated stream event names to deliver: progress, checkpoint, retry_scheduled, complete, error (default complete,error)" }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; models[<step>]=<owner/name> chooses a step's model; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
 export const listJobsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -62,7 +62,7 @@ export const estimateRequestSchema = z
     workflow_id: z.string().min(1).max(64),
     candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run." }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute. No file is needed." }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute (models[<step>] too; in JSON, {"models": {...}}). No file is needed." }));
 
 export const estimateResponseSchema = z.object({ success: z.literal(true), workflow_id: z.string(), estimate: estimateSchema });
 
