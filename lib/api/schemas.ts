@@ -62,7 +62,7 @@ export const estimateRequestSchema = z
     workflow_id: z.string().min(1).max(64),
     candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run." }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute (models[<step>] too; in JSON, {"models": {...}}). No file is needed." }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute (models[<step>] too; in JSON, {\"models\": {...}}). No file is needed." }));
 
 export const estimateResponseSchema = z.object({ success: z.literal(true), workflow_id: z.string(), estimate: estimateSchema });
 
