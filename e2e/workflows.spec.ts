@@ -21,13 +21,13 @@ test("Text to Video: no image needed; the form is built from the config; the vid
   // The prompt is required and has no default: Execute waits for it, and says why.
   await expect(execute).toBeDisabled();
   await expect(page.locator("#execute-hint")).toHaveText("Prompt is required.");
-  await page.getByLabel("Prompt").fill("A lighthouse on a cliff at dusk");
-  await expect(page.getByLabel("Aspect ratio")).toHaveValue("16:9");
-  await page.getByLabel("Aspect ratio").selectOption("9:16");
-  await expect(page.getByLabel("Let the video model rewrite the prompt")).toBeChecked();
+  await page.getByRole("textbox", { name: /^Prompt/ }).fill("A lighthouse on a cliff at dusk");
+  await expect(page.getByRole("combobox", { name: "Aspect ratio" })).toHaveValue("16:9");
+  await page.getByRole("combobox", { name: "Aspect ratio" }).selectOption("9:16");
+  await expect(page.getByRole("checkbox", { name: "Let the video model rewrite the prompt" })).toBeChecked();
 
   // A bad number is shown next to its field, tied to it for screen readers, and blocks Execute.
-  const steps = page.getByLabel("Image steps");
+  const steps = page.getByRole("spinbutton", { name: "Image steps" });
   await steps.fill("9");
   await steps.blur();
   await expect(steps).toHaveAttribute("aria-invalid", "true");
@@ -36,10 +36,10 @@ test("Text to Video: no image needed; the form is built from the config; the vid
   await expect(execute).toBeDisabled();
   await steps.fill("3");
   await expect(page.getByTestId("field-error-image_steps")).toHaveCount(0);
-  await page.getByLabel("Seed").fill("1234");
+  await page.getByRole("textbox", { name: "Seed" }).fill("1234");
 
   // The model choice: a select with each model's price (free here: the models run locally).
-  const model = page.getByLabel("Model for “Generate image”");
+  const model = page.getByRole("combobox", { name: "Model for “Generate image”" });
   await expect(model).toHaveValue("black-forest-labs/flux-schnell");
   await model.selectOption("black-forest-labs/flux-dev");
   await screenshot(page, testInfo, "text-to-video-form");
@@ -70,7 +70,7 @@ test("Product Shots: the photo goes in its own field, and the result is an image
     .toBuffer();
   await page.locator('input[type="file"]').setInputFiles({ name: "bottle.jpg", mimeType: "image/jpeg", buffer: photo });
   await expect(page.getByTestId("picked-file")).toContainText("bottle.jpg");
-  await page.getByLabel("Scene").fill("On a marble counter by a window");
+  await page.getByRole("textbox", { name: /^Scene/ }).fill("On a marble counter by a window");
   await page.getByRole("button", { name: "Execute" }).click();
 
   const panel = page.getByTestId("job-panel");

@@ -32,6 +32,24 @@ function ModelSelect({ step, value, onChange }: { step: Workflow["steps"][number
   );
 }
 
+/**
+ * The workflow's estimate with the form's model choices: each chosen model's price in place of the
+ * default's (the list's estimate is for the defaults). A price unknown makes the total a lower bound.
+ */
+export function estimateWithModels(workflow: Workflow, values: Record<string, string>): Workflow["estimate"] {
+  let total = workflow.estimate.total_usd;
+  let complete = workflow.estimate.complete;
+  for (const step of workflow.steps) {
+    if (!step.models) continue;
+    const chosen = step.models.find((choice) => choice.model === values[modelField(step.name)]);
+    const standard = step.models.find((choice) => choice.model === step.model);
+    if (!chosen || !standard || chosen === standard) continue;
+    total += (chosen.estimated_usd ?? 0) - (standard.estimated_usd ?? 0);
+    if (chosen.estimated_usd === null) complete = false;
+  }
+  return { ...workflow.estimate, total_usd: Math.round(total * 1e6) / 1e6, complete };
+}
+
 /** A select for each step that lets the caller choose its model; nothing for a workflow without choices. */
 export function ModelChoices({ workflow, values, onChange }: { workflow: Workflow; values: Record<string, string>; onChange: (name: string, value: string) => void }) {
   const steps = workflow.steps.filter((step) => step.models && step.models.length > 1);

@@ -10,7 +10,7 @@ import { buttonClass } from "@/components/ui/styles";
 import { ImageDropzone } from "@/components/workflows/image-dropzone";
 import type { RunFormState } from "@/components/workflows/use-run-form";
 import type { useWorkflows } from "@/components/workflows/use-workflows";
-import { ModelChoices } from "@/components/workflows/model-choices";
+import { estimateWithModels, ModelChoices } from "@/components/workflows/model-choices";
 import { firstFieldError, WorkflowInputs } from "@/components/workflows/workflow-inputs";
 import { WorkflowPicker } from "@/components/workflows/workflow-picker";
 
@@ -125,7 +125,7 @@ export function RunForm({
               </button>
             )}
             <p id="execute-estimate" className="text-center text-sm text-slate-200" data-testid="execute-estimate">
-              {estimateLabel(selected.estimate)}
+              {estimateLabel(estimateWithModels(selected, form.values))}
             </p>
             <p id="execute-hint" className="min-h-5 text-center text-xs text-slate-300">
               {primary.kind === "new-run"
