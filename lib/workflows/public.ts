@@ -72,7 +72,8 @@ export function resolveInputs(workflow: Workflow, fields: Map<string, string>, o
   const problems: string[] = [];
   const image = imageInputOf(declared);
   for (const name of fields.keys()) {
-    if (!API_FIELDS.has(name) && !declared.some((input) => input.name === name && input.type !== "image")) {
+    if (image && name === image.name) problems.push(`${name}: send the image as a file, not as text.`);
+    else if (!API_FIELDS.has(name) && !declared.some((input) => input.name === name && input.type !== "image")) {
       const accepted = ["workflow_id", image?.name ?? "file", "approve_before", ...declared.filter((input) => input.type !== "image").map((input) => input.name)];
       problems.push(`Unknown field ${name.slice(0, 64)}; this workflow accepts: ${accepted.join(", ")}.`);
     }

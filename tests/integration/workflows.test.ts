@@ -90,6 +90,11 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
     expect(await execute({ workflow_id: "text-to-video", file: jpegBlob() })).toMatchObject({ status: 400, body: { error: { code: "invalid_form", message: expect.stringMatching(/takes no file/) } } });
     expect(await execute({ workflow_id: "product-shots" })).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining("`photo`") } } });
     expect(await execute({ workflow_id: "product-shots", file: jpegBlob() })).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining("`photo`") } } });
+    expect(await execute({ workflow_id: "product-shots", photo: "not a file" })).toMatchObject({ status: 400, body: { error: { message: "Attach the image as the form field `photo`." } } });
+    const estimate = await routes.estimate.POST(
+      new Request(`${BASE}/workflows/estimate`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ workflow_id: "product-shots", photo: "x" }) }),
+    );
+    expect(((await estimate.json()) as { error: { message: string } }).error.message).toBe("photo: send the image as a file, not as text.");
     // Image Edit to Video still needs its file.
     expect(await execute({ workflow_id: "img-edit-to-video" })).toMatchObject({ status: 400, body: { error: { message: "Attach the image as the form field `file`." } } });
     expect(await jobCount()).toBe(before);
