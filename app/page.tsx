@@ -34,7 +34,7 @@ function catalog(): ToolCategory[] {
       id: "workflows",
       label: "Workflows",
       icon: "clapperboard",
-      description: "Installed workflows, ready to run on your images.",
+      description: "Installed workflows, ready to run: from your image or from a prompt alone.",
       tools: listPricedWorkflows(runtime()).map((workflow, index) => ({
         id: `workflow-${workflow.id}`,
         name: workflow.name,

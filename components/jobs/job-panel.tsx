@@ -6,7 +6,7 @@ import { ApiClientError, errorMessage } from "@/components/api/client";
 import type { ExecutionDetails } from "@/components/api/types";
 import type { JobStatus } from "@/lib/contract/events";
 import { stepView } from "@/components/jobs/job-state";
-import { aspectOf, mediaOf, stepMediaOf, type StepMedia } from "@/components/jobs/media";
+import { mediaOf, runAspect, stepMediaOf, type StepMedia } from "@/components/jobs/media";
 import type { MediaContext } from "@/components/jobs/media-viewer";
 import type { RetryPress } from "@/components/jobs/parked-notice";
 import { ProgressAnnouncer } from "@/components/jobs/progress-announcer";
@@ -98,7 +98,7 @@ export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, on
   const media: MediaContext = {
     jobId,
     all: stepMediaOf(data.steps, data.steps.map((_step, index) => stepView(view, index).output)),
-    aspect: aspectOf(data.job.input_file),
+    aspect: runAspect(data.job),
     onUseAsInput,
   };
   const resultMedia = view.status === "completed" ? mediaOf(view.result)[0] : undefined;
@@ -117,7 +117,8 @@ export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, on
           <ResultCard
             jobId={jobId}
             result={result}
-            edited={media.all.filter((item) => item.kind === "image" && item.step > 0).at(-1)}
+            // The last image a step made (not the upload), e.g. Text to Video's generated frame.
+            edited={media.all.filter((item) => item.kind === "image" && data.steps[item.step]?.type !== "input").at(-1)}
             aspect={media.aspect}
             // The run's page titles it by its prompt already.
             caption={detailed ? undefined : runPrompt(data.job, workflow)}

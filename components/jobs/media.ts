@@ -32,10 +32,6 @@ export function mediaOf(output: Record<string, unknown> | null | undefined): { k
   });
 }
 
-export function resultVideo(result: Record<string, unknown> | null | undefined): string | null {
-  return mediaOf(result).find((media) => media.kind === "video")?.url ?? null;
-}
-
 /** One media output of a step, as the tracker, the result and the run page show it. */
 export interface StepMedia {
   step: number;
@@ -62,6 +58,22 @@ export function imageBefore(all: StepMedia[], media: StepMedia): StepMedia | und
  */
 export function aspectOf(file: { width: number; height: number } | null | undefined): number {
   return file && file.width > 0 && file.height > 0 ? file.width / file.height : 4 / 3;
+}
+
+/**
+ * Width / height of a run's result before it loads: the aspect ratio the run asked for (an
+ * `aspect_ratio` input such as "16:9"), else its image's proportions, else 4:3. A run without an
+ * upload (Text to Video) has only the former.
+ */
+export function runAspect(job: { input_file: { width: number; height: number } | null; inputs: Record<string, string> }): number {
+  const asked = /^(\d{1,3}):(\d{1,3})$/.exec(job.inputs.aspect_ratio ?? "");
+  if (asked && Number(asked[1]) > 0 && Number(asked[2]) > 0) return Number(asked[1]) / Number(asked[2]);
+  return aspectOf(job.input_file);
+}
+
+/** The result's media to show in a list: the first one, video or image. */
+export function resultMedia(result: Record<string, unknown> | null | undefined): { url: string; kind: MediaKind } | null {
+  return mediaOf(result)[0] ?? null;
 }
 
 /** A file name for a download: montage-<job>-<step>.<ext>. */

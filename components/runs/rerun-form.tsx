@@ -9,6 +9,7 @@ import type { RerunResponse, Workflow } from "@/components/api/types";
 import { jobQueryKey, runsQueryKey } from "@/components/jobs/use-job-live";
 import { Spinner } from "@/components/ui/states";
 import { buttonClass } from "@/components/ui/styles";
+import { defaultText } from "@/components/workflows/input-checks";
 import { WorkflowInputs } from "@/components/workflows/workflow-inputs";
 
 /**
@@ -32,7 +33,7 @@ export function RerunForm({
 }) {
   const router = useRouter();
   const queryClient = useQueryClient();
-  const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(workflow.inputs.map((input) => [input.name, inputs[input.name] ?? input.default ?? ""])));
+  const [values, setValues] = useState<Record<string, string>>(() => Object.fromEntries(workflow.inputs.filter((input) => input.type !== "image").map((input) => [input.name, inputs[input.name] ?? defaultText(input)])));
   const rerun = useMutation({
     mutationFn: () => postJson<RerunResponse>(`/workflows/rerun/${jobId}`, { from_step: fromStep, inputs: values }),
     onSuccess: (answer) => {

@@ -4,19 +4,20 @@ import Link from "next/link";
 import { ChevronRight } from "lucide-react";
 import type { Job, Workflow } from "@/components/api/types";
 import { isActiveStatus } from "@/components/jobs/job-state";
-import { aspectOf, mediaSrc, resultVideo } from "@/components/jobs/media";
+import { mediaSrc, resultMedia, runAspect } from "@/components/jobs/media";
 import { firstWords, runPrompt } from "@/components/runs/run-title";
 import { FramedImage, FramedVideoStill } from "@/components/ui/media-frame";
 import { runCostLabel } from "@/components/ui/money";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { formatDuration, RelativeTime } from "@/components/ui/time";
 
-/** The result's first frame once there is one; until then the image the run started from. */
+/** The result once there is one (a video's first frame, or the image); until then the image the run started from. */
 function Thumbnail({ job }: { job: Job }) {
-  const video = resultVideo(job.result);
-  const aspect = aspectOf(job.input_file);
+  const result = resultMedia(job.result);
+  const aspect = runAspect(job);
   const className = "w-24 shrink-0 sm:w-32";
-  if (video) return <FramedVideoStill src={mediaSrc(video)} label="" aspect={aspect} className={className} />;
+  if (result?.kind === "video") return <FramedVideoStill src={mediaSrc(result.url)} label="" aspect={aspect} className={className} />;
+  if (result?.kind === "image") return <FramedImage src={mediaSrc(result.url)} alt="" aspect={aspect} className={className} fit="cover" />;
   if (job.input_file) return <FramedImage src={`/jobs/${job.id}/input`} alt="" aspect={aspect} className={className} fit="cover" />;
   return <span aria-hidden className={`${className} aspect-[4/3] rounded-xl border border-slate-800 bg-slate-800`} />;
 }

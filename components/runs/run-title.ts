@@ -2,7 +2,8 @@ import type { Job, Workflow } from "@/components/api/types";
 
 /** The prompt a run is best known by: its first text input with a value (for Image Edit to Video, the edit prompt). */
 export function runPrompt(job: Pick<Job, "inputs">, workflow: Workflow | undefined): string | undefined {
-  const names = workflow ? workflow.inputs.map((input) => input.name) : Object.keys(job.inputs);
+  // Only text inputs: an aspect ratio or a seed is no prompt.
+  const names = workflow ? workflow.inputs.filter((input) => input.type === "text" || input.type === "textarea").map((input) => input.name) : Object.keys(job.inputs);
   for (const name of names) {
     const value = job.inputs[name]?.trim();
     if (value) return value;

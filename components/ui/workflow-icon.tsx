@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import { Camera, Clapperboard, Cog, Film, Image as ImageIcon, Music, Palette, Sparkles, Video, Workflow as WorkflowGlyph, type LucideIcon } from "lucide-react";
+import { Camera, Clapperboard, Cog, Film, Image as ImageIcon, Music, Package, Palette, Sparkles, Video, Workflow as WorkflowGlyph, type LucideIcon } from "lucide-react";
 
 /**
  * A workflow's own `icon` (an emoji in its config.json, unchanged in the API) as the interface shows
@@ -21,6 +21,7 @@ const KNOWN: Record<string, LucideIcon> = {
   "🎶": Music,
   "✨": Sparkles,
   "⚙": Cog,
+  "📦": Package,
 };
 
 /** Without variation selectors: "⚙️" and "⚙" are one icon. */

@@ -10,7 +10,8 @@ import { buttonClass } from "@/components/ui/styles";
 import { ImageDropzone } from "@/components/workflows/image-dropzone";
 import type { RunFormState } from "@/components/workflows/use-run-form";
 import type { useWorkflows } from "@/components/workflows/use-workflows";
-import { WorkflowInputs } from "@/components/workflows/workflow-inputs";
+import { estimateWithModels, ModelChoices } from "@/components/workflows/model-choices";
+import { firstFieldError, WorkflowInputs } from "@/components/workflows/workflow-inputs";
 import { WorkflowPicker } from "@/components/workflows/workflow-picker";
 
 function Section({ number, title, children }: { number: number; title: string; children: ReactNode }) {
@@ -57,7 +58,18 @@ export function RunForm({
   formRef: Ref<HTMLFormElement>;
 }) {
   const { selected, image } = form;
-  const missing = !selected ? "Choose a workflow first." : !image ? "Add an image to run the workflow." : !image.ok ? (image.error ? "Fix the image first." : "Checking the image…") : null;
+  const upload = selected?.upload ?? null;
+  const missing = !selected
+    ? "Choose a workflow first."
+    : upload?.required && !image
+      ? "Add an image to run the workflow."
+      : upload && image && !image.ok
+        ? image.error
+          ? "Fix the image first."
+          : "Checking the image…"
+        : firstFieldError(selected.inputs, form.values);
+  // Sections are numbered as they appear: a workflow without an upload has no image section.
+  const inputsNumber = upload ? 3 : 2;
   return (
     <form ref={formRef} tabIndex={-1} onSubmit={onSubmit} className="space-y-8 outline-none" aria-label="New run" noValidate data-testid="run-form">
       {note}
@@ -85,16 +97,19 @@ export function RunForm({
 
       {selected && (
         <>
-          <Section number={2} title="Add an image">
-            <ImageDropzone accepts={selected.accepts} value={image} onChange={form.setImage} />
-            {form.fillError && (
-              <p role="alert" className="text-sm text-red-300">
-                {form.fillError}
-              </p>
-            )}
-          </Section>
-          <Section number={3} title="Describe the result">
+          {upload && (
+            <Section number={2} title={upload.field === "file" ? "Add an image" : `Add the ${upload.label.toLowerCase()}`}>
+              <ImageDropzone accepts={selected.accepts} value={image} onChange={form.setImage} />
+              {form.fillError && (
+                <p role="alert" className="text-sm text-red-300">
+                  {form.fillError}
+                </p>
+              )}
+            </Section>
+          )}
+          <Section number={inputsNumber} title="Describe the result">
             <WorkflowInputs inputs={selected.inputs} values={form.values} onChange={form.setValue} />
+            <ModelChoices workflow={selected} values={form.values} onChange={form.setValue} />
           </Section>
           <div className="space-y-2">
             {/* Keyed apart: the clicked New run must not become, under the click, the submit button it turns into. */}
@@ -110,7 +125,7 @@ export function RunForm({
               </button>
             )}
             <p id="execute-estimate" className="text-center text-sm text-slate-200" data-testid="execute-estimate">
-              {estimateLabel(selected.estimate)}
+              {estimateLabel(estimateWithModels(selected, form.values))}
             </p>
             <p id="execute-hint" className="min-h-5 text-center text-xs text-slate-300">
               {primary.kind === "new-run"

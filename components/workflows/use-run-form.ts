@@ -4,9 +4,15 @@ import { useCallback, useState } from "react";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { mediaSrc, type StepMedia } from "@/components/jobs/media";
 import type { PickedImage } from "@/components/workflows/image-dropzone";
+import { defaultText } from "@/components/workflows/input-checks";
+import { modelField } from "@/components/workflows/model-choices";
 
+/** The form's starting values: each input's default, and each model choice's default (`models[<step>]`). */
 function defaultsOf(workflow: Workflow): Record<string, string> {
-  return Object.fromEntries(workflow.inputs.map((input) => [input.name, input.default ?? ""]));
+  return {
+    ...Object.fromEntries(workflow.inputs.filter((input) => input.type !== "image").map((input) => [input.name, defaultText(input)])),
+    ...Object.fromEntries(workflow.steps.filter((step) => step.models && step.model).map((step) => [modelField(step.name), step.model!])),
+  };
 }
 
 async function fetchFile(url: string, name: string): Promise<File> {
@@ -28,9 +34,9 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
   const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
   const [fillError, setFillError] = useState<string | null>(null);
 
-  // With one workflow installed there is nothing to choose; an unknown id from the URL is dropped.
+  // Until one is chosen the first installed workflow is, so the form is ready at once; an unknown id from the URL is dropped.
   const workflowId =
-    !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : workflows.length === 1 ? workflows[0]!.id : null;
+    !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : (workflows[0]?.id ?? null);
   const selected = workflows?.find((workflow) => workflow.id === workflowId);
   const values = selected ? (valuesByWorkflow[selected.id] ?? defaultsOf(selected)) : {};
 
@@ -46,7 +52,7 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
       const workflow = workflows?.find((candidate) => candidate.id === details.job.workflow_id);
       setFillError(null);
       setWorkflowId(details.job.workflow_id);
-      if (workflow) setValuesByWorkflow((all) => ({ ...all, [workflow.id]: { ...defaultsOf(workflow), ...details.job.inputs } }));
+      if (workflow) setValuesByWorkflow((all) => ({ ...all, [workflow.id]: { ...defaultsOf(workflow), ...details.job.inputs, ...Object.fromEntries(Object.entries(details.job.models).map(([step, model]) => [modelField(step), model])) } }));
       if (!details.job.input_file) return;
       try {
         pickFile(await fetchFile(`/jobs/${details.job.id}/input`, details.job.input_file.filename));

@@ -22,6 +22,8 @@ import {
   bulkResponseSchema,
   webhookSecretResponseSchema,
 } from "@/lib/api/schemas";
+import { executeFormComponents } from "@/lib/api/openapi-workflows";
+import type { Workflow } from "@/lib/workflows/definition";
 
 /** The OpenAPI 3.1 document, generated from the zod schemas that validate the requests. */
 function schema(zodSchema: z.ZodType, io: "input" | "output" = "output") {
@@ -59,7 +61,9 @@ const replayHeaders = { "Idempotent-Replayed": { description: "`true` when this 
 const jobIdParameter = { name: "job_id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const bearer = [{ bearerAuth: [] }];
 
-export function openApiDocument(serverUrl: string) {
+/** `workflows`: the installed ones, whose execute forms the document describes one by one. */
+export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow> = []) {
+  const forms = executeFormComponents(workflows);
   return {
     openapi: "3.1.0",
     info: {
@@ -68,18 +72,27 @@ export function openApiDocument(serverUrl: string) {
       description: "Run multi-step AI media workflows. Authenticate with `Authorization: Bearer <token>` (create one with `npm run token:create`).",
     },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
+    components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } }, schemas: forms },
     paths: {
       "/workflows/list": {
         get: { summary: "List installed workflows", responses: { "200": { description: "Workflows", content: json(listWorkflowsResponseSchema) } } },
       },
       "/workflows/execute": {
         post: {
-          summary: "Start a workflow on an uploaded image",
-          description: "Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
+          summary: "Start a workflow (with an image for those that take one)",
+          description:
+            "Each installed workflow's form is components.schemas[\"Execute.<id>\"]: its typed inputs (a bad value is a 400 naming the field), its file field if it takes one, and models[<step>] for steps that offer a choice of model. Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
           security: bearer,
           parameters: [idempotencyKeyParameter],
-          requestBody: { required: true, content: { "multipart/form-data": { schema: schema(executeFormSchema, "input") } } },
+          requestBody: {
+            required: true,
+            content: {
+              "multipart/form-data": {
+                // Each installed workflow's own form (its inputs, file and model choices); the generic one for any other.
+                schema: Object.keys(forms).length > 0 ? { oneOf: Object.keys(forms).map((name) => ({ $ref: `#/components/schemas/${name}` })) } : schema(executeFormSchema, "input"),
+              },
+            },
+          },
           responses: { "202": { description: "Job queued", headers: replayHeaders, content: json(executeResponseSchema) }, ...errors(400, 401, 402, 404, 408, 413, 415, 422, 429) },
         },
       },

@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { JOB_STATUSES } from "@/lib/contract/events";
 import { ERROR_STATUS } from "@/lib/api/errors";
+import { stepModelChoiceSchema, workflowInputSchema, workflowUploadSchema } from "@/lib/api/input-schemas";
 
 /**
  * One zod schema per API input and output: it validates, gives the type, and feeds the OpenAPI
@@ -13,7 +14,7 @@ export const jobIdSchema = z.uuid({ message: "job_id must be a UUID" });
 export const executeFormSchema = z
   .object({
     workflow_id: z.string().min(1, "workflow_id is required").max(64),
-    file: z.string().meta({ format: "binary", description: "A JPEG, PNG or WebP image" }),
+    file: z.string().optional().meta({ format: "binary", description: "A JPEG, PNG or WebP image, for workflows that take one (see `upload` in GET /workflows/list; a workflow whose image input has another name takes it in that field)" }),
     webhook_url: z
       .string()
       .max(2048)
@@ -24,7 +25,7 @@ export const executeFormSchema = z
       .optional()
       .meta({ description: "Comma-separated stream event names to deliver: progress, checkpoint, retry_scheduled, complete, error (default complete,error)" }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; models[<step>]=<owner/name> chooses a step's model; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
 export const listJobsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -61,7 +62,7 @@ export const estimateRequestSchema = z
     workflow_id: z.string().min(1).max(64),
     candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run." }),
   })
-  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute. No file is needed." }));
+  .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute (models[<step>] too; in JSON, {\"models\": {...}}). No file is needed." }));
 
 export const estimateResponseSchema = z.object({ success: z.literal(true), workflow_id: z.string(), estimate: estimateSchema });
 
@@ -73,18 +74,11 @@ export const workflowSchema = z
     name: z.string(),
     description: z.string(),
     icon: z.string(),
-    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional(), approval: z.boolean().optional() })),
-    inputs: z.array(
-      z.object({
-        name: z.string(),
-        label: z.string(),
-        type: z.enum(["text", "textarea"]),
-        description: z.string().optional(),
-        default: z.string().optional(),
-        required: z.boolean(),
-        max_length: z.number(),
-      }),
+    steps: z.array(
+      z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional(), approval: z.boolean().optional(), models: z.array(stepModelChoiceSchema).optional() }),
     ),
+    inputs: z.array(workflowInputSchema),
+    upload: workflowUploadSchema,
     accepts: z.object({ content_types: z.array(z.string()), max_bytes: z.number(), max_pixels: z.number() }),
     estimate: estimateSchema.meta({ description: "What a run with the default inputs is expected to cost." }),
   })
@@ -140,6 +134,7 @@ export const jobSchema = z
       .meta({ description: "While awaiting_approval: what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout." }),
     estimated_cost_usd: z.number().meta({ description: "The cost estimated when the job was created, in USD (0 when the models run locally)." }),
     actual_cost_usd: z.number().meta({ description: "What the job's completed steps cost so far, in USD (failed steps are not charged)." }),
+    models: z.record(z.string(), z.string()).meta({ description: "The model each step with a choice runs, by step name (the caller's models[<step>] or the default); {} when no step offers a choice." }),
   })
   .meta({ id: "Job" });
 

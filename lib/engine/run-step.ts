@@ -7,6 +7,7 @@ import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { ModelProvider, ModelUsage, Providers } from "@/lib/providers/types";
 import type { StepConfig } from "@/lib/workflows/definition";
+import { stepWithModel } from "@/lib/workflows/models";
 import { actualStepCost } from "@/lib/workflows/pricing";
 import { CanceledError, classifyError } from "@/lib/workflows/errors";
 import type { StepContext } from "@/lib/workflows/step-context";
@@ -20,7 +21,8 @@ const PROGRESS_INTERVAL_MS = 250;
  */
 export async function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
   const { deps, workflow, job, fence } = run;
-  const step = workflow.config.steps[index]!;
+  // The step as it runs with the job's chosen model (its id, pricing and input).
+  const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
   const stepCount = workflow.config.steps.length;
   const logger = run.logger.child({ step: index, step_name: step.name });
   if (!alreadyStarted) {
@@ -125,7 +127,7 @@ function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers 
  */
 function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger) {
   const { deps, workflow, job, fence } = run;
-  const step = workflow.config.steps[index]!;
+  const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
   let engineFailure: { error: unknown } | undefined;
   const engine = async <T>(call: () => Promise<T>): Promise<T> => {
     try {

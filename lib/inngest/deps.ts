@@ -45,7 +45,7 @@ export const REPLICATE_CREATES_PER_MINUTE = 600;
 export function runStartsPerMinute(workflows: Iterable<Workflow>): number {
   let modelSteps = 1;
   for (const workflow of workflows) {
-    modelSteps = Math.max(modelSteps, workflow.config.steps.filter((step) => step.model !== undefined).length);
+    modelSteps = Math.max(modelSteps, workflow.config.steps.filter((step) => step.model !== undefined || step.models !== undefined).length);
   }
   return Math.max(1, Math.floor(REPLICATE_CREATES_PER_MINUTE / modelSteps));
 }

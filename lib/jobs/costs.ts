@@ -8,6 +8,7 @@ import type { ProviderRuntime } from "@/lib/providers";
 import type { JobEstimate } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
+import { resolveModels, stepsWithModels, takeModelFields } from "@/lib/workflows/models";
 import type { Registry } from "@/lib/workflows/registry";
 import { estimateWorkflow, toUsd, type CostBasis, type WorkflowEstimate } from "@/lib/workflows/pricing";
 
@@ -24,8 +25,9 @@ export function modelsAreLocal(providers: Pick<ProviderRuntime, "replicate">): b
   return providers.replicate === undefined;
 }
 
-export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1): WorkflowEstimate {
-  return estimateWorkflow(workflow.config, { localModels: modelsAreLocal(providers), candidates });
+/** The job's estimate, with each step priced as the model it runs (`models`: the job's choices; none: the defaults). */
+export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1, models: Record<string, string> = {}): WorkflowEstimate {
+  return estimateWorkflow({ steps: stepsWithModels(workflow.config, models) }, { localModels: modelsAreLocal(providers), candidates });
 }
 
 /** What a job stores of its estimate. */
@@ -76,23 +78,40 @@ export function estimateToJson(estimate: WorkflowEstimate, candidates: number): 
  * execute validates them, so an estimate answers for a request that execute would accept.
  */
 export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findWorkflow" | "providers">, request: Request) {
-  const fields = await readEstimateFields(request, deps.config);
+  const { fields, jsonTyped } = await readEstimateFields(request, deps.config);
   const workflowId = fields.get("workflow_id")?.trim();
   if (!workflowId) throw new ApiError("invalid_form", "workflow_id is required.");
   const workflow = deps.findWorkflow(workflowId);
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
+  refuseMistypedJson(workflow, jsonTyped);
   const candidatesText = fields.get("candidates")?.trim();
   fields.delete("candidates");
   const candidates = candidatesText === undefined || candidatesText === "" ? 1 : Number(candidatesText);
   if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
     throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
   }
-  const { problems } = resolveInputs(workflow, fields);
-  if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
-  return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates), candidates) };
+  const { models: requested, rest } = takeModelFields(fields);
+  const models = resolveModels(workflow.config, requested);
+  const { problems } = resolveInputs(workflow, rest);
+  if (problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...models.problems, ...problems].join(" "));
+  return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates, models.models), candidates) };
 }
 
-async function readEstimateFields(request: Request, config: Config): Promise<Map<string, string>> {
+/**
+ * A JSON number or boolean is the natural way to send a number, seed or boolean input; anywhere
+ * else (a text input, an unknown field) the value must be a string, as it was before inputs had types.
+ */
+function refuseMistypedJson(workflow: Workflow, jsonTyped: Map<string, "number" | "boolean">): void {
+  for (const [name, kind] of jsonTyped) {
+    if (name === "candidates" && kind === "number") continue;
+    const input = workflow.config.inputs.find((candidate) => candidate.name === name);
+    const fits = kind === "number" ? input?.type === "number" || input?.type === "seed" : input?.type === "boolean";
+    if (!fits) throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
+  }
+}
+
+async function readEstimateFields(request: Request, config: Config): Promise<{ fields: Map<string, string>; jsonTyped: Map<string, "number" | "boolean"> }> {
+  const jsonTyped = new Map<string, "number" | "boolean">();
   const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
   if (contentType.startsWith("application/json")) {
     const body = await readJsonLimited(request, MAX_ESTIMATE_BODY_BYTES, "The body is not valid JSON.");
@@ -100,10 +119,19 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
     const fields = new Map<string, string>();
     for (const [name, value] of Object.entries(body)) {
       if (typeof value === "string") fields.set(name, value);
-      else if (name === "candidates" && typeof value === "number") fields.set(name, String(value));
-      else throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
+      // Typed inputs may come as JSON numbers and booleans; they are checked as their text is.
+      else if (typeof value === "number" || typeof value === "boolean") {
+        fields.set(name, String(value));
+        jsonTyped.set(name, typeof value === "number" ? "number" : "boolean");
+      }
+      else if (name === "models" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        for (const [step, model] of Object.entries(value)) {
+          if (typeof model !== "string") throw new ApiError("invalid_json", `models.${step.slice(0, 64)} must be a string (owner/name).`);
+          fields.set(`models[${step}]`, model);
+        }
+      } else throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
     }
-    return fields;
+    return { fields, jsonTyped };
   }
   if (!contentType.startsWith("multipart/form-data")) {
     throw new ApiError("unsupported_media_type", "Send the fields as multipart/form-data (as for execute) or as a JSON object.");
@@ -115,10 +143,10 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
     deadlineMs: config.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,
     spillThresholdBytes: config.UPLOAD_SPILL_THRESHOLD_BYTES,
   });
-  return form.fields;
+  return { fields: form.fields, jsonTyped };
 }
 
 /** The installed workflows as GET /workflows/list shows them, each with its estimate for the default inputs. */
 export function listPricedWorkflows(deps: { registry: Registry; config: UploadLimits; providers: Pick<ProviderRuntime, "replicate"> }) {
-  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1) });
+  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1), localModels: modelsAreLocal(deps.providers) });
 }

@@ -1,16 +1,18 @@
 import "server-only";
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { ApiError } from "@/lib/api/errors";
 import { checkImage } from "@/lib/api/image-check";
-import { parseMultipart } from "@/lib/api/multipart";
+import { parseMultipart, type MultipartFile } from "@/lib/api/multipart";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob } from "@/lib/jobs/costs";
 import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
-import { createJob, jobRows, type JobsDeps } from "@/lib/jobs/service";
+import { createJob, jobRows, type JobsDeps, type NewJob } from "@/lib/jobs/service";
 import { webhookTargetOf, withoutWebhookFields } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import { toUsd, type WorkflowEstimate } from "@/lib/workflows/pricing";
-import { resolveInputs } from "@/lib/workflows/public";
+import { MAX_SEED } from "@/lib/workflows/inputs";
+import { resolveModels, takeModelFields } from "@/lib/workflows/models";
+import { resolveInputs, uploadOf } from "@/lib/workflows/public";
 
 /**
  * POST /workflows/execute: reads the multipart form while it streams, checks the workflow, the
@@ -38,19 +40,22 @@ export async function executeFromRequest(
   if (!workflowId) throw new ApiError("invalid_form", "workflow_id is required.");
   const workflow = deps.findWorkflow(workflowId);
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
-  if (!form.file || form.file.field !== "file") throw new ApiError("invalid_form", "Attach the image as the form field `file`.");
+  const file = checkUploadField(workflow, form.file);
   const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
-  const { inputs, problems } = resolveInputs(workflow, withoutWebhookFields(form.fields));
-  if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
+  const { models: requested, rest } = takeModelFields(withoutWebhookFields(form.fields));
+  const models = resolveModels(workflow.config, requested);
+  const { inputs, problems } = resolveInputs(workflow, rest, { randomSeed: () => randomInt(0, MAX_SEED + 1) });
+  if (problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...models.problems, ...problems].join(" "));
   const approvalSteps = approvalStepsOf(workflow, form.lists.get("approve_before") ?? []);
-  const image = await checkImage(form.file.data, cfg.MAX_IMAGE_PIXELS);
-  const input = {
+  const image = file && (await checkImage(file.data, cfg.MAX_IMAGE_PIXELS));
+  const input: NewJob = {
     userId,
     workflow,
     inputs,
-    upload: { filename: form.file.filename, contentType: image.contentType, data: form.file.data, width: image.width, height: image.height },
+    ...(file && image ? { upload: { filename: file.filename, contentType: image.contentType, data: file.data, width: image.width, height: image.height } } : {}),
     approvalSteps,
-    webhook,
+    ...(webhook && { webhook }),
+    models: models.models,
   };
   if (idempotencyKey === undefined) {
     const created = await createJob(deps, input);
@@ -60,9 +65,9 @@ export async function executeFromRequest(
   // The request is what it asks for, not how it was encoded (a multipart boundary differs per send).
   const fields = [...form.fields.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
   const lists = [...form.lists.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([name, values]) => [name, ...values]);
-  const hash = requestHash(["POST /workflows/execute", ...fields, ...lists, form.file.filename, form.file.data]);
+  const hash = requestHash(["POST /workflows/execute", ...fields, ...lists, ...(file ? [file.filename, file.data] : [])]);
   const jobId = randomUUID();
-  const estimate = estimateJob(workflow, deps.providers);
+  const estimate = estimateJob(workflow, deps.providers, 1, models.models);
   const answer = executeAnswer(jobId, estimate);
   const budget = await budgetGuard(deps, userId);
   const now = new Date();
@@ -75,6 +80,22 @@ export async function executeFromRequest(
   if ("existing" in stored) return replayOf(stored.existing, hash);
   await deps.driver.enqueue(jobId, userId);
   return { ...answer, replayed: false };
+}
+
+/**
+ * The file a workflow takes, checked against what it declares: in the field its image input names
+ * (`file` by default), required when it has an upload step or a required image input, and refused
+ * for a workflow that takes no file at all.
+ */
+function checkUploadField(workflow: Workflow, file: MultipartFile | undefined): MultipartFile | undefined {
+  const upload = uploadOf(workflow);
+  if (!upload) {
+    if (file) throw new ApiError("invalid_form", `The workflow ${workflow.config.id} takes no file; send only its fields.`);
+    return undefined;
+  }
+  if (file && file.field !== upload.field) throw new ApiError("invalid_form", `Attach the image as the form field \`${upload.field}\`.`);
+  if (!file && upload.required) throw new ApiError("invalid_form", `Attach the image as the form field \`${upload.field}\`.`);
+  return file;
 }
 
 function executeAnswer(jobId: string, estimate: WorkflowEstimate) {

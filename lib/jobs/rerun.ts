@@ -58,7 +58,9 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
       workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
       inputs,
       maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
-      estimate: rerunEstimate(estimateJob(workflow, deps.providers), fromStep),
+      estimate: rerunEstimate(estimateJob(workflow, deps.providers, 1, parent.models), fromStep),
+      // The rerun runs the models its parent chose.
+      models: parent.models,
       ...(budget && { budget }),
       firstEvent: {
         type: "progress",

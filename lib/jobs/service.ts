@@ -31,10 +31,13 @@ export interface NewJob {
   userId: string;
   workflow: Workflow;
   inputs: Record<string, string>;
-  upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  /** The job's image; none for a workflow that takes no file. */
+  upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
   /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
   approvalSteps?: number[];
   webhook?: WebhookTarget;
+  /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
+  models?: Record<string, string>;
 }
 
 export interface CreatedJob {
@@ -47,7 +50,7 @@ export interface CreatedJob {
  * user's monthly budget, checked in the same transaction), then hands it to the driver.
  */
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
-  const estimate = estimateJob(input.workflow, deps.providers);
+  const estimate = estimateJob(input.workflow, deps.providers, 1, input.models);
   const budget = await budgetGuard(deps, input.userId);
   const jobId = await withinBudget(() => deps.store.insertJob({ ...jobRows(deps, input, estimate), ...(budget && { budget }) }));
   await deps.driver.enqueue(jobId, input.userId);
@@ -64,9 +67,10 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate:
     maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
     estimate: storedEstimate(estimate),
     firstEvent: queuedEvent(workflow),
-    upload: input.upload,
+    ...(input.upload && { upload: input.upload }),
     approvalSteps: input.approvalSteps ?? [],
     ...(input.webhook && { webhook: input.webhook }),
+    ...(input.models && { models: input.models }),
   };
 }
 

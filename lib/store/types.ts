@@ -208,6 +208,8 @@ export interface RunSnapshot {
   /** Steps the job stops before until approved, and the last step approved. */
   approvalSteps: number[];
   approvedStep: number | null;
+  /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
+  models: Record<string, string>;
   checkpoints: CheckpointRow[];
 }
 
@@ -307,6 +309,8 @@ export interface NewJob {
   rerun?: NewRerun;
   /** Where the job's events of these types are delivered (a message per event, from the first). */
   webhook?: { url: string; events: string[] };
+  /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
+  models?: Record<string, string>;
 }
 
 /**
@@ -376,6 +380,8 @@ export interface JobSummary {
   estimate: JobEstimate;
   /** What its completed steps cost so far, in micro-dollars (steps of unknown price not counted). */
   actualMicroUsd: number;
+  /** The model each step with a choice runs, by step name ({} when no step offers a choice). */
+  models: Record<string, string>;
 }
 
 export interface ExecutionRecord {

@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { inputListSchema } from "@/lib/workflows/inputs";
 import type { StepContext } from "@/lib/workflows/step-context";
 
 /**
@@ -13,6 +14,18 @@ export const stepPricingSchema = z.discriminatedUnion("per", [
   z.object({ per: z.literal("second_of_compute"), usd: z.number().nonnegative().max(1000), estimate_seconds: z.number().positive().max(3600) }),
 ]);
 export type StepPricing = z.infer<typeof stepPricingSchema>;
+
+/** One model a step allows: its id, what it costs, and how the handler's input maps onto its own. */
+export const stepModelSchema = z.object({
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/i, "owner/name"),
+  label: z.string().min(1).max(80).optional(),
+  pricing: stepPricingSchema.optional(),
+  /** Default model input for this model, merged over the step's `input`. */
+  input: z.record(z.string(), z.unknown()).optional(),
+  /** Renames the handler's input fields to this model's names, e.g. {"image": "input_image"}. */
+  input_map: z.record(z.string(), z.string()).optional(),
+});
+export type StepModel = z.infer<typeof stepModelSchema>;
 
 /** A workflow folder's config.json. Validated when the registry loads. */
 export const workflowConfigSchema = z.object({
@@ -34,22 +47,23 @@ export const workflowConfigSchema = z.object({
         approval: z.boolean().optional(),
         /** What running the model costs on a paid provider; local models cost nothing whatever this says. */
         pricing: stepPricingSchema.optional(),
+        /**
+         * The models a caller may choose for this step (`models[<step>]=<owner/name>` at execute),
+         * each with its own pricing and input. `model` is the default (else the first listed).
+         */
+        models: z.array(stepModelSchema).min(1).max(20).optional(),
       }),
     )
-    .min(1),
-  inputs: z
-    .array(
-      z.object({
-        name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-        label: z.string(),
-        type: z.enum(["text", "textarea"]).default("text"),
-        description: z.string().optional(),
-        default: z.string().optional(),
-        required: z.boolean().default(false),
-        max_length: z.number().int().positive().default(1000),
-      }),
-    )
-    .default([]),
+    .min(1)
+    .superRefine((steps, ctx) => {
+      for (const step of steps) {
+        if (!step.models) continue;
+        if (step.model && !step.models.some((choice) => choice.model === step.model)) ctx.addIssue({ code: "custom", message: `step ${step.name}: model ${step.model} is not among its models` });
+        if (new Set(step.models.map((choice) => choice.model)).size !== step.models.length) ctx.addIssue({ code: "custom", message: `step ${step.name}: a model is listed twice` });
+      }
+    }),
+  /** What the caller fills in (lib/workflows/inputs.ts): typed, with defaults and limits. */
+  inputs: inputListSchema,
   /** How long a job waits for an approval before it fails with approval_timeout (default 24 h). */
   approval_timeout_seconds: z.number().int().positive().max(30 * 24 * 3600).optional(),
   retry: z

@@ -5,6 +5,9 @@ import { SUPPORTED_IMAGE_TYPES } from "@/lib/api/image-check";
 import type { Config } from "@/lib/config";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { Registry } from "@/lib/workflows/registry";
+import { defaultModelOf } from "@/lib/workflows/models";
+import { estimateRunMicros, toUsd } from "@/lib/workflows/pricing";
+import { characterCount, imageInputOf, resolveDeclaredInputs, type ResolveOptions } from "@/lib/workflows/inputs";
 
 /** A workflow as API clients and the UI see it: no handlers, plus what uploads it accepts. */
 export type UploadLimits = Pick<Config, "MAX_UPLOAD_BYTES" | "MAX_IMAGE_PIXELS">;
@@ -13,6 +16,8 @@ export type UploadLimits = Pick<Config, "MAX_UPLOAD_BYTES" | "MAX_IMAGE_PIXELS">
 export interface PricingContext {
   /** The estimate with the workflow's default inputs, in the API's shape (lib/jobs/costs.ts). */
   estimate(workflow: Workflow): z.infer<typeof workflowSchema>["estimate"];
+  /** The models run locally: a model choice costs nothing. */
+  localModels: boolean;
 }
 
 export function workflowToJson(workflow: Workflow, limits: UploadLimits, pricing: PricingContext): z.infer<typeof workflowSchema> {
@@ -23,8 +28,18 @@ export function workflowToJson(workflow: Workflow, limits: UploadLimits, pricing
     name,
     description,
     icon,
-    steps: steps.map(({ name: stepName, type, label, model, approval }) => ({ name: stepName, type, label, ...(model && { model }), ...(approval && { approval }) })),
+    steps: steps.map((step) => {
+      const { name: stepName, type, label, approval } = step;
+      const model = defaultModelOf(step);
+      const models = step.models?.map((choice) => ({
+        model: choice.model,
+        label: choice.label ?? choice.model,
+        estimated_usd: pricing.localModels ? 0 : (choice.pricing ?? step.pricing) ? toUsd(estimateRunMicros((choice.pricing ?? step.pricing)!)) : null,
+      }));
+      return { name: stepName, type, label, ...(model && { model }), ...(approval && { approval }), ...(models && { models }) };
+    }),
     inputs,
+    upload: uploadOf(workflow) ?? null,
     accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: limits.MAX_UPLOAD_BYTES, max_pixels: limits.MAX_IMAGE_PIXELS },
     estimate: pricing.estimate(workflow),
   };
@@ -34,31 +49,46 @@ export function listWorkflows(registry: Registry, limits: UploadLimits, pricing:
   return [...registry.workflows.values()].map((workflow) => workflowToJson(workflow, limits, pricing));
 }
 
-/** Validates the form's input fields against what the workflow declares, applying defaults. */
-export function resolveInputs(workflow: Workflow, fields: Map<string, string>): { inputs: Record<string, string>; problems: string[] } {
-  const declared = workflow.config.inputs;
-  const problems: string[] = [];
-  const inputs: Record<string, string> = {};
-  for (const name of fields.keys()) {
-    if (name !== "workflow_id" && name !== "approve_before" && !declared.some((input) => input.name === name)) {
-      problems.push(`Unknown field ${name}; this workflow accepts: ${["workflow_id", "file", "approve_before", ...declared.map((i) => i.name)].join(", ")}.`);
-    }
-  }
-  for (const input of declared) {
-    const value = fields.get(input.name)?.trim() || input.default || "";
-    if (input.required && !value) problems.push(`${input.name} is required.`);
-    if (characterCount(value) > input.max_length) problems.push(`${input.name} is longer than ${input.max_length} characters.`);
-    inputs[input.name] = value;
-  }
-  return { inputs, problems };
+/**
+ * The file a workflow takes, if any: in the field its image input names (else `file`), required
+ * when it has an upload step (type "input") or its image input is required.
+ */
+export function uploadOf(workflow: Workflow): { field: string; required: boolean; label: string } | undefined {
+  const image = imageInputOf(workflow.config.inputs);
+  const hasUploadStep = workflow.config.steps.some((step) => step.type === "input");
+  if (!image && !hasUploadStep) return undefined;
+  return { field: image?.name ?? "file", required: hasUploadStep || (image?.required ?? false), label: image?.label ?? "Image" };
 }
 
+/** Fields of the execute form that are not declared inputs: the API reads them itself. */
+const API_FIELDS = new Set(["workflow_id", "approve_before"]);
+
 /**
- * Characters as a person counts them: code points (an emoji is one, not two UTF-16 units), with a
- * form's CRLF line breaks counted once, as the browser's own maxLength counts them.
+ * Validates the form's input fields against what the workflow declares (lib/workflows/inputs.ts),
+ * applying defaults. Each problem names its field; an undeclared field is a problem too.
  */
-export function characterCount(value: string): number {
-  let count = 0;
-  for (const _ of value.replace(/\r\n/g, "\n")) count++;
-  return count;
+export function resolveInputs(workflow: Workflow, fields: Map<string, string>, options: ResolveOptions = {}): { inputs: Record<string, string>; problems: string[] } {
+  const declared = workflow.config.inputs;
+  const problems: string[] = [];
+  const image = imageInputOf(declared);
+  for (const name of fields.keys()) {
+    if (image && name === image.name) problems.push(`${name}: send the image as a file, not as text.`);
+    else if (!API_FIELDS.has(name) && !declared.some((input) => input.name === name && input.type !== "image")) {
+      const accepted = ["workflow_id", image?.name ?? "file", "approve_before", ...declared.filter((input) => input.type !== "image").map((input) => input.name)];
+      problems.push(`Unknown field ${name.slice(0, 64)}; this workflow accepts: ${accepted.join(", ")}.`);
+    }
+  }
+  const resolved = resolveDeclaredInputs(declared, fields, options);
+  return { inputs: resolved.inputs, problems: [...problems, ...resolved.problems.map((problem) => problem.message)] };
 }
+
+export { characterCount };
+
+/**
+ * The workflow authoring API: what a workflows/<id>/workflow.ts imports (docs/workflows.md).
+ */
+export { defineWorkflow } from "@/lib/workflows/definition";
+export type { StepHandler, StepOutput } from "@/lib/workflows/definition";
+export type { StepContext } from "@/lib/workflows/step-context";
+export { HardError, RetryableError } from "@/lib/workflows/errors";
+export { mediaKey, numberInput, previousUrl, runModel, storeMedia } from "@/lib/workflows/authoring";

@@ -21,6 +21,11 @@ import { ReplicateFake } from "./replicate-fake";
 
 export const IMAGE_MODEL = "google/nano-banana";
 export const VIDEO_MODEL = "minimax/video-01";
+/** The models of Text to Video and Product Shots, with the inputs their Replicate schemas require. */
+export const TEXT_TO_IMAGE_MODELS = ["black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"];
+export const BACKGROUND_MODELS = ["851-labs/background-remover", "lucataco/remove-bg"];
+export const SCENE_MODEL = "black-forest-labs/flux-kontext-pro";
+export const UPSCALE_MODEL = "nightmareai/real-esrgan";
 const FIXTURES = path.resolve(import.meta.dirname, "..", "fixtures");
 
 export interface ProductionStack {
@@ -37,11 +42,21 @@ export async function startProductionStack(): Promise<ProductionStack> {
   const photo = await readFile(path.join(FIXTURES, "photo.png"));
   const video = await makeVideo();
   const replicate = await new ReplicateFake({
-    requiredInputs: { [IMAGE_MODEL]: ["prompt", "image_input"], [VIDEO_MODEL]: ["prompt", "first_frame_image"] },
+    requiredInputs: {
+      [IMAGE_MODEL]: ["prompt", "image_input"],
+      [VIDEO_MODEL]: ["prompt", "first_frame_image"],
+      ...Object.fromEntries(TEXT_TO_IMAGE_MODELS.map((model) => [model, ["prompt"]])),
+      ...Object.fromEntries(BACKGROUND_MODELS.map((model) => [model, ["image"]])),
+      [SCENE_MODEL]: ["prompt"],
+      [UPSCALE_MODEL]: ["image"],
+    },
     modelOutputs: {
       [IMAGE_MODEL]: { body: photo, contentType: "image/png", filename: "output.png" },
       [VIDEO_MODEL]: { body: video, contentType: "video/mp4", filename: "output.mp4" },
+      ...Object.fromEntries([...TEXT_TO_IMAGE_MODELS, ...BACKGROUND_MODELS, SCENE_MODEL, UPSCALE_MODEL].map((model) => [model, { body: photo, contentType: "image/png", filename: "output.png" }])),
     },
+    // flux's output schema is an array of URLs; the others answer one URL.
+    listOutputs: TEXT_TO_IMAGE_MODELS,
   }).start();
   const cloudinary = await new CloudinaryFake().start();
   return {

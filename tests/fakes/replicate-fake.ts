@@ -53,6 +53,12 @@ export interface ReplicateFakeOptions {
   modelOutputs?: Record<string, FakeOutputFile>;
   /** Input fields each model requires, e.g. {"google/nano-banana": ["prompt"]}. */
   requiredInputs?: Record<string, string[]>;
+  /**
+   * Models whose output is a list of URLs even for one file, as their output schema says (e.g.
+   * black-forest-labs/flux-schnell: `{"type": "array", "items": {"format": "uri"}}`); the others
+   * answer a single file as one URL.
+   */
+  listOutputs?: string[];
 }
 
 export interface WebhookDelivery {
@@ -109,6 +115,7 @@ export class ReplicateFake {
   private readonly output: FakeOutputFile;
   private readonly modelOutputs: Record<string, FakeOutputFile>;
   private readonly requiredInputs: Record<string, string[]>;
+  private readonly listOutputs: Set<string>;
   private readonly scripted: ScriptedOutcome[] = [];
   private failures: InjectedFailure[] = [];
   private pending = new Set<Promise<unknown>>();
@@ -120,6 +127,7 @@ export class ReplicateFake {
     this.output = options.output ?? { body: TINY_PNG, contentType: "image/png", filename: "output.png" };
     this.requiredInputs = options.requiredInputs ?? {};
     this.modelOutputs = options.modelOutputs ?? {};
+    this.listOutputs = new Set(options.listOutputs ?? []);
   }
 
   async start(): Promise<this> {
@@ -343,7 +351,7 @@ export class ReplicateFake {
     if (outcome.status === "succeeded") {
       prediction.files = outcome.files ?? [this.modelOutputs[String(json.model)] ?? this.output];
       const urls = prediction.files.map((file) => `${this.origin}/delivery/${json.id}/${file.filename}`);
-      json.output = urls.length === 1 && !outcome.asArray ? urls[0] : urls;
+      json.output = urls.length === 1 && !outcome.asArray && !this.listOutputs.has(String(json.model)) ? urls[0] : urls;
       json.logs = "Running model\n100%|##########| 2/2 [00:02<00:00]\n";
     } else if (outcome.status === "failed") {
       json.error = outcome.error;

@@ -167,7 +167,8 @@ describe("/api/inngest in cloud mode", () => {
       cancel: [{ event: "montage/job.canceled", if: "event.data.job_id == async.data.job_id" }],
       concurrency: [{ key: "event.data.user_id", limit: 2 }, { limit: 4 }],
       priority: { run: "event.data.attempt > 0 ? 120 : 0" },
-      throttle: { limit: 300, period: "1m" },
+      // 600 Replicate creates a minute over the longest workflow's model steps (Product Shots: 3).
+      throttle: { limit: 200, period: "1m" },
     });
     expect(byId["montage-workflow-retry-sweep"]).toMatchObject({ triggers: [{ cron: "*/5 * * * *" }] });
     expect(byId["montage-workflow-execute-failure"]).toMatchObject({

@@ -81,7 +81,11 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
           expect.objectContaining({ name: "image_edit", type: "generation" }),
           expect.objectContaining({ name: "video_generation", type: "generation" }),
         ],
+        upload: { field: "file", required: true, label: "Image" },
       }),
+      // The workflows that prove a new one is a folder (tests/integration/workflows.test.ts runs them).
+      expect.objectContaining({ id: "product-shots", name: "Product Shots", upload: { field: "photo", required: true, label: "Product photo" } }),
+      expect.objectContaining({ id: "text-to-video", name: "Text to Video", upload: null }),
     ]);
   });
 
@@ -323,7 +327,10 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
         "/workflows/retry/{job_id}",
       ].sort(),
     );
-    expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("workflow_id");
+    // The execute form is each installed workflow's own, by reference.
+    const components = (document as unknown as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }).components.schemas;
+    expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("#/components/schemas/Execute.img-edit-to-video");
+    expect(Object.keys(components["Execute.img-edit-to-video"]!.properties)).toEqual(["workflow_id", "edit_prompt", "video_prompt", "file", "approve_before"]);
     expect(JSON.stringify(document.paths["/workflows/rerun/{job_id}"])).toContain("from_step");
   });
 });

@@ -301,6 +301,19 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(plain).toMatchObject({ estimate: { micros: 0, steps: [] }, actualMicroUsd: 0 });
   });
 
+  it("keeps the models a job chose, for reads and for its run, and stores a job without an upload", async () => {
+    const jobId = await store.insertJob(newJob({ models: { s1: "owner/model-b" } }));
+    const job = await store.getJob(jobId);
+    expect(job).toMatchObject({ models: { s1: "owner/model-b" }, upload: null });
+    expect(await store.readUpload(jobId)).toBeUndefined();
+    expect((await store.listJobs(userId, { limit: 100 })).jobs.find((summary) => summary.id === jobId)?.models).toEqual({ s1: "owner/model-b" });
+    const leased = await store.leaseRun(jobId, "runner-models", { ttlMs: 30_000 });
+    expect(leased!.job.models).toEqual({ s1: "owner/model-b" });
+    await store.releaseLease(jobId, leased!.fence);
+    // A job that chose nothing reads as {} (the column is null).
+    expect((await store.getJob(await store.insertJob(newJob())))!.models).toEqual({});
+  });
+
   it("sums a user's spend and what their active jobs still expect, lists charged steps, and keeps a user's own budget", async () => {
     const spender = (await database.prisma.user.create({ data: { email: `spender-${provider}@example.com` } })).id;
     const monthStart = new Date(Date.now() - 60_000);

@@ -540,7 +540,16 @@ describe("LocalModels", () => {
   }
 
   it("lists the models it runs locally", () => {
-    expect(LOCAL_MODELS).toEqual({ "google/nano-banana": "image_edit", "minimax/video-01": "video" });
+    expect(LOCAL_MODELS).toEqual({
+      "google/nano-banana": "image_edit",
+      "minimax/video-01": "video",
+      "black-forest-labs/flux-schnell": "text_to_image",
+      "black-forest-labs/flux-dev": "text_to_image",
+      "851-labs/background-remover": "background_removal",
+      "lucataco/remove-bg": "background_removal",
+      "black-forest-labs/flux-kontext-pro": "scene",
+      "nightmareai/real-esrgan": "upscale",
+    });
   });
 
   it("edits an image with google/nano-banana (image_input or image)", async () => {

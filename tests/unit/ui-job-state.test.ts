@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ExecutionDetails } from "@/components/api/types";
 import { applyJobEvent, emptyJobView, jobViewFromSnapshot, stepView, type JobEvent, type JobView } from "@/components/jobs/job-state";
-import { mediaKind, mediaSrc, resultVideo } from "@/components/jobs/media";
+import { mediaKind, mediaSrc, resultMedia, runAspect } from "@/components/jobs/media";
 
 function fold(events: Omit<JobEvent, "id">[], from: JobView = emptyJobView): JobView {
   return events.reduce((view, event, index) => applyJobEvent(view, { ...event, id: from.lastEventId + index + 1 } as JobEvent), from);
@@ -120,8 +120,14 @@ describe("media", () => {
     expect(mediaKind("/files/a.PNG?x=1")).toBe("image");
     expect(mediaKind("/files/a.mp4")).toBe("video");
     expect(mediaKind("/files/a.json")).toBeNull();
-    expect(resultVideo({ video_url: "/files/v.mp4", other: 3 })).toBe("/files/v.mp4");
-    expect(resultVideo(null)).toBeNull();
+    expect(resultMedia({ video_url: "/files/v.mp4", other: 3 })).toEqual({ key: "video_url", url: "/files/v.mp4", kind: "video" });
+    // Product Shots' result is an image: lists and the result card show it as one.
+    expect(resultMedia({ image_url: "/files/jobs/x/3-upscale.png" })).toEqual({ key: "image_url", url: "/files/jobs/x/3-upscale.png", kind: "image" });
+    expect(resultMedia(null)).toBeNull();
+    // A run's shape: the aspect ratio it asked for, else its upload's, else 4:3.
+    expect(runAspect({ input_file: null, inputs: { aspect_ratio: "16:9" } })).toBeCloseTo(16 / 9);
+    expect(runAspect({ input_file: { width: 300, height: 600 }, inputs: {} })).toBe(0.5);
+    expect(runAspect({ input_file: null, inputs: {} })).toBeCloseTo(4 / 3);
   });
 });
 

@@ -4,5 +4,6 @@ import { runtime } from "@/lib/server/runtime";
 export const dynamic = "force-dynamic";
 
 export function GET() {
-  return Response.json(openApiDocument(runtime().config.publicBaseUrl));
+  const rt = runtime();
+  return Response.json(openApiDocument(rt.config.publicBaseUrl, rt.registry.workflows.values()));
 }

@@ -17,7 +17,7 @@ import path from "node:path";
 import { HardError, RetryableError } from "@/lib/workflows/errors";
 import type { RetryReason } from "@/lib/workflows/errors";
 
-export const FAULT_TARGETS = ["image_edit", "video", "storage", "*"] as const;
+export const FAULT_TARGETS = ["image_edit", "video", "text_to_image", "background_removal", "scene", "upscale", "storage", "*"] as const;
 export type FaultTarget = (typeof FAULT_TARGETS)[number];
 /** What a provider names when it asks the switch; "*" is only for rules. */
 export type FaultCallTarget = Exclude<FaultTarget, "*">;
@@ -38,7 +38,7 @@ const MAX_DELAY_MS = 10 * 60_000;
 const GATE_POLL_MS = 1_000;
 
 const SYNTAX =
-  "expected comma-separated <target>:<fault>[:<times>] with target one of image_edit, video, storage, * " +
+  "expected comma-separated <target>:<fault>[:<times>] with target one of image_edit, video, text_to_image, background_removal, scene, upscale, storage, * " +
   "and fault one of quota, rate_limit, outage, auth, timeout, hard, slow=<ms>, gate " +
   '(e.g. "image_edit:quota:2,video:slow=3000,storage:gate:1")';
 

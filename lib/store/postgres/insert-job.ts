@@ -84,12 +84,15 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
     const p = (n: number) => `$${at + n}`;
     keyCte = `k AS (${CLAIM_KEY.replace(/\$(\d)/g, (_m, n: string) => p(Number(n)))} RETURNING 1), `;
   }
+  // Last, so the numbered parameters above keep their places.
+  values.push(job.models && Object.keys(job.models).length > 0 ? JSON.stringify(job.models) : null);
+  const models = `$${values.length}::jsonb`;
   const from = claim ? "FROM k" : "";
   const text = `WITH ${keyCte}v AS (
        INSERT INTO workflow_versions (workflow_id, version, config, created_at) SELECT $3, $4, $10::jsonb, $6::timestamp(3) ${from} ON CONFLICT DO NOTHING
      ), j AS (
-       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at)
-       SELECT $1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
+       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, models, created_at, updated_at)
+       SELECT $1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, ${models}, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
      ), e AS (
        INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
        SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j

@@ -104,7 +104,7 @@ export class SqliteStore extends PlannedStore implements Store {
     c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
     const rerun = job.rerun;
     c.run(
-      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, models, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       id,
       job.userId,
       job.workflow.id,
@@ -116,6 +116,7 @@ export class SqliteStore extends PlannedStore implements Store {
       job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
       job.estimate?.micros ?? 0,
       JSON.stringify(job.estimate?.steps ?? []),
+      job.models && Object.keys(job.models).length > 0 ? JSON.stringify(job.models) : null,
       at,
       at,
     );

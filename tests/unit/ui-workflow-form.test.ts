@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import type { Workflow, WorkflowInput } from "@/components/api/types";
+import { defaultText, fieldError } from "@/components/workflows/input-checks";
+import { estimateWithModels } from "@/components/workflows/model-choices";
+
+/** The new-run form's own checks (the server's limits, shown next to the field) and its estimate for the chosen models. */
+describe("the generated new-run form", () => {
+  const number: WorkflowInput = { name: "steps", label: "Steps", type: "number", required: false, min: 1, max: 4, step: 1, default: 4 };
+  const seed: WorkflowInput = { name: "seed", label: "Seed", type: "seed", required: false };
+  const prompt: WorkflowInput = { name: "prompt", label: "Prompt", type: "textarea", required: true, max_length: 5 };
+
+  it("says what is wrong with a value in the field's own words", () => {
+    expect(fieldError(number, "9")).toBe("Steps must be at most 4.");
+    expect(fieldError(number, "1.5")).toBe("Steps must go in steps of 1.");
+    expect(fieldError(number, "x")).toBe("Steps must be a number.");
+    expect(fieldError(number, "")).toBeNull();
+    expect(fieldError(seed, "-3")).toMatch(/^Seed must be a whole number/);
+    expect(fieldError(seed, "")).toBeNull();
+    expect(fieldError(prompt, "")).toBe("Prompt is required.");
+    expect(fieldError(prompt, "🎬🎬🎬🎬🎬")).toBeNull();
+    expect(fieldError(prompt, "toolong")).toBe("Prompt is longer than 5 characters.");
+    expect([defaultText(number), defaultText(seed), defaultText({ name: "b", label: "B", type: "boolean", required: false, default: true })]).toEqual(["4", "", "true"]);
+  });
+
+  it("prices the estimate with the chosen model instead of the default", () => {
+    const workflow = {
+      estimate: { total_usd: 0.503, currency: "USD", complete: true, candidates: 1, note: null, steps: [] },
+      steps: [
+        { name: "image", type: "generation", label: "Image", model: "a/fast", models: [{ model: "a/fast", label: "Fast", estimated_usd: 0.003 }, { model: "b/dev", label: "Dev", estimated_usd: 0.025 }, { model: "c/unknown", label: "?", estimated_usd: null }] },
+        { name: "video", type: "generation", label: "Video", model: "m/v" },
+      ],
+    } as unknown as Workflow;
+    expect(estimateWithModels(workflow, {}).total_usd).toBe(0.503);
+    expect(estimateWithModels(workflow, { "models[image]": "b/dev" }).total_usd).toBe(0.525);
+    expect(estimateWithModels(workflow, { "models[image]": "c/unknown" })).toMatchObject({ total_usd: 0.5, complete: false });
+  });
+});

@@ -1,0 +1,24 @@
+import { defineWorkflow, numberInput, previousUrl, runModel, storeMedia } from "@/lib/workflows/public";
+
+/** Text to Video: no upload. An image from the prompt (at the chosen aspect ratio and seed), then a video that starts on it. */
+export const handlers = defineWorkflow({
+  async image_generation(ctx) {
+    const seed = numberInput(ctx, "seed");
+    const image = await runModel(ctx, {
+      prompt: ctx.inputs.prompt,
+      aspect_ratio: ctx.inputs.aspect_ratio,
+      num_inference_steps: numberInput(ctx, "image_steps"),
+      ...(seed !== undefined && { seed }),
+    });
+    return { image_url: await storeMedia(ctx, image, "image") };
+  },
+
+  async video_generation(ctx) {
+    const video = await runModel(ctx, {
+      prompt: `${ctx.inputs.prompt}. ${ctx.inputs.video_prompt}`,
+      first_frame_image: previousUrl(ctx, "image_url"),
+      prompt_optimizer: ctx.inputs.prompt_optimizer === "true",
+    });
+    return { video_url: await storeMedia(ctx, video, "video") };
+  },
+});
