@@ -274,7 +274,7 @@ export const jobWebhooksResponseSchema = z.object({
 /** POST /jobs/cancel and /jobs/retry: which of the caller's jobs; every field given must match. */
 export const bulkFilterSchema = z
   .object({
-    status: z.array(z.enum(JOB_STATUSES)).min(1).max(6).optional(),
+    status: z.array(z.enum(JOB_STATUSES)).min(1).max(8).optional(),
     workflow_id: z.string().min(1).max(64).optional(),
     created_after: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created at or after this time" }),
     created_before: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created before this time" }),

@@ -192,7 +192,7 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
           // Approved in the database but the event lost: resume all the same; else the wait timed out.
           const state = await store.readJobState(jobId);
           if (state?.status === "running") continue;
-          if (await expireApproval(store, jobId)) deps.engine.notifier.notify(jobId);
+          if (await expireApproval(store, jobId, new Date(outcome.until))) deps.engine.notifier.notify(jobId);
           return { status: "skipped", why: "the approval wait timed out" };
         }
         if (outcome.status !== "interrupted") return settle(jobId, outcome);

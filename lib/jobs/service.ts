@@ -93,7 +93,7 @@ export function listOwnJobs(store: Store, userId: string, options: { limit: numb
 }
 
 const RETRYABLE_STATES: readonly JobStatus[] = ["failed", "pending_retry", "canceled"];
-const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry", "awaiting_approval"];
+const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry", "awaiting_approval", "awaiting_input"];
 
 /** Manual retry: resumes from the last checkpoint with a fresh set of automatic retries. */
 export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {

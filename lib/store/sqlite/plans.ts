@@ -60,6 +60,14 @@ function guardStatement(plan: WritePlan): { sql: string; params: unknown[] } {
     conditions.push("(j.status <> 'queued' OR j.attempts = ?)");
     params.push(plan.queuedAttempts);
   }
+  if (plan.currentStep !== undefined) {
+    conditions.push("e.current_step = ?");
+    params.push(plan.currentStep);
+  }
+  if (plan.awaitingUntil !== undefined) {
+    conditions.push("j.awaiting_until = ?");
+    params.push(sqliteTime(plan.awaitingUntil));
+  }
   return { sql: `SELECT j.user_id, j.attempts FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE ${conditions.join(" AND ")}`, params };
 }
 
