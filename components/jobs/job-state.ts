@@ -1,4 +1,4 @@
-import type { Checkpoint, JobEventPayloads, JobEventType, JobStatus } from "@/lib/contract/events";
+import type { CandidateCheckpoint, Checkpoint, JobEventPayloads, JobEventType, JobStatus } from "@/lib/contract/events";
 import type { ExecutionDetails } from "@/components/api/types";
 import { countAttempts, type Attempts } from "@/lib/jobs/attempts";
 
@@ -37,8 +37,19 @@ export interface JobView {
   errorCode: string | null;
   /** While awaiting_approval: the step that waits, since and until when, and the output to approve. */
   awaiting: { step: number; since: string; until: string; output: Record<string, unknown> } | null;
+  /** While awaiting_input: the step whose candidates wait for a pick, since when, and the candidates. */
+  picking: { step: number; since: string; candidates: CandidateCheckpoint[] } | null;
+  /** Candidates by step index, as they start and finish (steps run as candidates only). */
+  candidates: Record<number, Record<number, CandidateView>>;
   /** Id of the last event folded in; 0 for a snapshot. */
   lastEventId: number;
+}
+
+export interface CandidateView {
+  status: StepStatus;
+  progress: number;
+  output?: Record<string, unknown>;
+  error?: string;
 }
 
 export type JobEvent = { [K in JobEventType]: { id: number; type: K; data: JobEventPayloads[K] } }[JobEventType];
@@ -55,6 +66,8 @@ export const emptyJobView: JobView = {
   error: null,
   errorCode: null,
   awaiting: null,
+  picking: null,
+  candidates: {},
   lastEventId: 0,
 };
 
@@ -104,11 +117,36 @@ export function jobViewFromSnapshot(details: ExecutionDetails): JobView {
     result: job.result,
     error: job.error,
     errorCode: job.error_code,
-    awaiting: job.awaiting
-      ? { step: execution.current_step, since: job.awaiting.since, until: job.awaiting.until, output: checkpoints[String(execution.current_step - 1)]?.output ?? {} }
-      : null,
+    awaiting:
+      job.awaiting && job.awaiting.kind === "approval" && job.awaiting.until
+        ? { step: execution.current_step, since: job.awaiting.since, until: job.awaiting.until, output: checkpoints[String(execution.current_step - 1)]?.output ?? {} }
+        : null,
+    picking:
+      job.awaiting && job.awaiting.kind === "pick"
+        ? { step: execution.current_step, since: job.awaiting.since, candidates: checkpoints[String(execution.current_step)]?.candidates ?? [] }
+        : null,
+    candidates: candidatesFromCheckpoints(checkpoints, job.status),
     lastEventId: 0,
   };
+}
+
+function candidatesFromCheckpoints(checkpoints: Record<string, Checkpoint>, jobStatus: JobStatus): Record<number, Record<number, CandidateView>> {
+  const views: Record<number, Record<number, CandidateView>> = {};
+  for (const [key, checkpoint] of Object.entries(checkpoints)) {
+    if (!checkpoint.candidates) continue;
+    views[Number(key)] = Object.fromEntries(
+      checkpoint.candidates.map((candidate) => {
+        const status = checkpointStatus(candidate, jobStatus);
+        return [candidate.candidate, { status, progress: status === "completed" ? 100 : 0, ...(candidate.output && { output: candidate.output }), ...(candidate.error && { error: candidate.error }) }];
+      }),
+    );
+  }
+  return views;
+}
+
+function withCandidate(view: JobView, step: number, candidate: number, patch: Partial<CandidateView> & { status: StepStatus }): JobView["candidates"] {
+  const ofStep = view.candidates[step] ?? {};
+  return { ...view.candidates, [step]: { ...ofStep, [candidate]: { progress: 0, ...ofStep[candidate], ...patch } } };
 }
 
 function withStep(view: JobView, index: number, patch: Partial<StepView> & { status: StepStatus }): Record<number, StepView> {
@@ -122,9 +160,25 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
   const next = { ...view, lastEventId: event.id };
   switch (event.type) {
     case "progress": {
-      const { step, progress, step_progress, message } = event.data;
+      const { step, progress, step_progress, message, candidate } = event.data;
       const previous = view.steps[step];
       const manualRetry = message === "Retry requested";
+      if (candidate !== undefined) {
+        // One candidate's progress: the candidate moves, the step runs.
+        return {
+          ...next,
+          status: "running",
+          progress,
+          currentStep: step,
+          nextRetryAt: null,
+          error: null,
+          errorCode: null,
+          awaiting: null,
+          picking: null,
+          candidates: withCandidate(view, step, candidate, { status: "running", progress: step_progress }),
+          steps: withStep(view, step, { status: "running", progress: previous?.progress ?? 0, message: "Running candidates side by side", error: undefined, reason: undefined }),
+        };
+      }
       return {
         ...next,
         // The first event of a job or of a retry has step_progress 0 before anything runs.
@@ -137,6 +191,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         error: null,
         errorCode: null,
         awaiting: null,
+        picking: null,
         steps: withStep(view, step, {
           status: "running",
           progress: step_progress,
@@ -147,11 +202,19 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       };
     }
     case "checkpoint": {
-      const { step, status, output, error, error_reason } = event.data;
+      const { step, status, output, error, error_reason, candidate } = event.data;
       const stepStatus: StepStatus =
         status === "completed" ? "completed" : status === "failed_retryable" ? "parked" : status === "running" ? "running" : status;
+      if (candidate !== undefined) {
+        return {
+          ...next,
+          currentStep: step,
+          candidates: withCandidate(view, step, candidate, { status: stepStatus, ...(status === "completed" && { progress: 100 }), ...(output && { output }), ...(error !== undefined && { error }) }),
+        };
+      }
       return {
         ...next,
+        picking: view.picking?.step === step ? null : view.picking,
         currentStep: step,
         steps: withStep(view, step, {
           status: stepStatus,
@@ -177,6 +240,10 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       };
     }
     case "awaiting": {
+      if (event.data.status === "awaiting_input") {
+        const { step, since, candidates } = event.data;
+        return { ...next, status: "awaiting_input", currentStep: step, picking: { step, since, candidates }, error: null, errorCode: null, nextRetryAt: null };
+      }
       const { step, since, until, output } = event.data;
       return { ...next, status: "awaiting_approval", currentStep: step, awaiting: { step, since, until, output }, error: null, errorCode: null, nextRetryAt: null };
     }
@@ -201,7 +268,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
 }
 
 export function isActiveStatus(status: JobStatus): boolean {
-  return status === "queued" || status === "running" || status === "pending_retry" || status === "awaiting_approval";
+  return status === "queued" || status === "running" || status === "pending_retry" || status === "awaiting_approval" || status === "awaiting_input";
 }
 
 export function stepView(view: JobView, index: number): StepView {

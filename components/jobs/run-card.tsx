@@ -34,7 +34,7 @@ function StreamIndicator({ state }: { state: StreamState }) {
   );
 }
 
-const PROGRESS_TONE = { completed: "emerald", pending_retry: "amber", awaiting_approval: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const;
+const PROGRESS_TONE = { completed: "emerald", pending_retry: "amber", awaiting_approval: "amber", awaiting_input: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const;
 
 /** A run that has not produced its result: header, live progress, every step in full, and the actions. */
 export function RunCard({

@@ -86,7 +86,7 @@ export function StepTracker({
       {steps.map((step, index) => {
         const state = view ? stepView(view, index) : { status: "pending" as const, progress: 0 };
         const queued = view?.status === "queued" && state.status === "running";
-        const awaiting = view?.status === "awaiting_approval" && view.currentStep === index;
+        const awaiting = (view?.status === "awaiting_approval" || view?.status === "awaiting_input") && view.currentStep === index;
         const statusText = awaiting ? "Awaiting approval" : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
         const duration = state.status === "completed" ? stepDuration(checkpoints, index) : null;
         const outputs = media?.all.filter((item) => item.step === index) ?? [];

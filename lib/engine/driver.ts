@@ -13,6 +13,8 @@ export interface WorkflowDriver {
   enqueue(jobId: string, userId?: string): Promise<void>;
   /** Resumes a job a person approved (it is running with no lease): in-process it is queued here; under Inngest its waiting run is woken. */
   resumeApproved(jobId: string, stepIndex: number): Promise<void>;
+  /** Resumes a job whose step's candidate a person picked (running with no lease), as resumeApproved does. */
+  resumePicked(jobId: string, stepIndex: number, candidate: number): Promise<void>;
   /** Interrupts a job's running step after the job was marked canceled. */
   interrupt(jobId: string): Promise<void>;
   stop(): Promise<void>;
@@ -26,6 +28,7 @@ export function createInProcessDriver(options: InProcessRunnerOptions): Workflow
     start: () => runner.start(),
     enqueue: async (jobId, userId) => runner.enqueue(jobId, userId),
     resumeApproved: async (jobId) => runner.enqueue(jobId),
+    resumePicked: async (jobId) => runner.enqueue(jobId),
     interrupt: async (jobId) => runner.cancel(jobId),
     stop: () => runner.stop(),
   };

@@ -1,5 +1,6 @@
 import "server-only";
-import { awaitApproval, firstIncompleteStep, needsApproval, stepStart, type Run } from "@/lib/engine/run";
+import { awaitApproval, candidateCount, candidateKey, firstIncompleteStep, needsApproval, startsDirectly, stepStart, type Run } from "@/lib/engine/run";
+import { runCandidates } from "@/lib/engine/run-candidates";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";
 import type { EngineDeps, RunOutcome, StepOutcome } from "@/lib/engine/types";
@@ -25,12 +26,13 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   const change = await workflowChange(deps, job, workflow, Math.min(fromStep, steps.length - 1));
   if (change) return failBeforeSteps(deps, fence, job.jobId, "workflow_changed", workflowChangedMessage(workflow.config.name, change), logger);
 
-  const run: Run = { deps, workflow, job, fence, attempt: job.status === "queued" ? job.attempts + 1 : job.attempts, checkpoints, runner: options.runner, signal: options.signal, logger };
+  const candidateRows = new Map(job.checkpoints.filter((row) => row.candidate > 0).map((row) => [candidateKey(row.stepIndex, row.candidate), row]));
+  const run: Run = { deps, workflow, job, fence, attempt: job.status === "queued" ? job.attempts + 1 : job.attempts, checkpoints, candidateRows, runner: options.runner, signal: options.signal, logger };
   const from = job.status === "queued" ? ({ status: "queued", attempts: job.attempts } as const) : ({ status: "running" } as const);
   /** Set when the previous commit (the run's start, or the previous step's end) also wrote this step's start. */
   let startedWithPrevious = false;
-  // A first step that waits for approval is not started with the run: the run begins, then waits.
-  if (options.runner.continuous === true && fromStep < steps.length && !needsApproval(run, fromStep)) {
+  // A first step that waits for approval (or runs as candidates) is not started with the run: the run begins, then waits (or starts each candidate).
+  if (options.runner.continuous === true && fromStep < steps.length && startsDirectly(run, fromStep)) {
     // One commit takes the job from queued to running (or resumes it) and starts its first step.
     const begun = await deps.store.beginRun(fence, { jobId: job.jobId, from, step: stepStart(run, fromStep) });
     if (!begun) return { status: "skipped", why: "job changed state or was taken over" };
@@ -52,7 +54,10 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
     }
     if (needsApproval(run, index)) return awaitApproval(run, index, previous);
     const alreadyStarted: boolean = startedWithPrevious;
-    const outcome: StepOutcome = await options.runner.step(stepId(index, steps[index]!.name), () => runStep(run, index, previous, alreadyStarted));
+    const count = candidateCount(run, index);
+    // Candidates run side by side, each a step of the runner's own (lib/engine/run-candidates.ts).
+    const outcome: StepOutcome =
+      count > 1 ? await runCandidates(run, index, previous, count) : await options.runner.step(stepId(index, steps[index]!.name), () => runStep(run, index, previous, alreadyStarted));
     if (outcome.status !== "completed") return outcome;
     if (outcome.jobCompleted) {
       logger.info("execution completed");

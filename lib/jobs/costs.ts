@@ -7,6 +7,7 @@ import type { JobsDeps } from "@/lib/jobs/service";
 import type { ProviderRuntime } from "@/lib/providers";
 import type { JobEstimate } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
+import { candidateFields, resolveCandidates } from "@/lib/workflows/candidates";
 import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
 import type { Registry } from "@/lib/workflows/registry";
 import { estimateWorkflow, toUsd, type CostBasis, type WorkflowEstimate } from "@/lib/workflows/pricing";
@@ -24,7 +25,8 @@ export function modelsAreLocal(providers: Pick<ProviderRuntime, "replicate">): b
   return providers.replicate === undefined;
 }
 
-export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1): WorkflowEstimate {
+/** `candidates`: one count for every model step, or counts by step index (a job's, lib/workflows/candidates.ts). */
+export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates: number | Record<number, number> = 1): WorkflowEstimate {
   return estimateWorkflow(workflow.config, { localModels: modelsAreLocal(providers), candidates });
 }
 
@@ -50,22 +52,24 @@ export interface EstimateJson {
   candidates: number;
   /** Set when nothing is charged because the models run locally. */
   note: string | null;
-  steps: { step: number; step_name: string; basis: CostBasis; estimated_usd: number | null }[];
+  steps: { step: number; step_name: string; basis: CostBasis; estimated_usd: number | null; candidates: number }[];
 }
 
-export function estimateToJson(estimate: WorkflowEstimate, candidates: number): EstimateJson {
+/** `candidates`: the count asked for every model step (the `candidates=<n>` form), or counts by step index. */
+export function estimateToJson(estimate: WorkflowEstimate, candidates: number | Record<number, number>): EstimateJson {
   const local = estimate.steps.some((step) => step.basis === "local");
   return {
     total_usd: toUsd(estimate.micros),
     currency: "USD",
     complete: estimate.complete,
-    candidates,
+    candidates: typeof candidates === "number" ? candidates : 1,
     note: local ? LOCAL_MODELS_NOTE : null,
     steps: estimate.steps.map((step) => ({
       step: step.step,
       step_name: step.stepName,
       basis: step.basis,
       estimated_usd: step.micros === null ? null : toUsd(step.micros),
+      candidates: typeof candidates === "number" ? (step.basis === "no_model" ? 1 : candidates) : (candidates[step.step] ?? 1),
     })),
   };
 }
@@ -83,12 +87,18 @@ export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findW
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
   const candidatesText = fields.get("candidates")?.trim();
   fields.delete("candidates");
-  const candidates = candidatesText === undefined || candidatesText === "" ? 1 : Number(candidatesText);
-  if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
-    throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
+  // Per step (`candidates[<step>]`, as execute takes them, config.json's defaults applied), or one count for every model step.
+  const byStep = resolveCandidates(workflow, candidateFields(fields));
+  fields.delete("auto_pick");
+  let candidates: number | Record<number, number> = byStep.steps;
+  if (candidatesText !== undefined && candidatesText !== "") {
+    candidates = Number(candidatesText);
+    if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
+      throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
+    }
   }
   const { problems } = resolveInputs(workflow, fields);
-  if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
+  if (byStep.problems.length + problems.length > 0) throw new ApiError("invalid_form", [...byStep.problems, ...problems].join(" "));
   return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates), candidates) };
 }
 
@@ -101,6 +111,11 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
     for (const [name, value] of Object.entries(body)) {
       if (typeof value === "string") fields.set(name, value);
       else if (name === "candidates" && typeof value === "number") fields.set(name, String(value));
+      else if (name === "auto_pick" && typeof value === "boolean") fields.set(name, String(value));
+      else if (name === "candidates" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        // {"candidates": {"image_edit": 3}}: as the form's candidates[image_edit]=3.
+        for (const [step, count] of Object.entries(value as Record<string, unknown>)) fields.set(`candidates[${step.slice(0, 64)}]`, String(count));
+      }
       else throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
     }
     return fields;
@@ -120,5 +135,11 @@ async function readEstimateFields(request: Request, config: Config): Promise<Map
 
 /** The installed workflows as GET /workflows/list shows them, each with its estimate for the default inputs. */
 export function listPricedWorkflows(deps: { registry: Registry; config: UploadLimits; providers: Pick<ProviderRuntime, "replicate"> }) {
-  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1) });
+  return listWorkflows(deps.registry, deps.config, {
+    estimate: (workflow) => {
+      // The default run: config.json's default candidates included.
+      const { steps } = resolveCandidates(workflow, {});
+      return estimateToJson(estimateJob(workflow, deps.providers, steps), steps);
+    },
+  });
 }

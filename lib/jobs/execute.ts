@@ -6,6 +6,7 @@ import { parseMultipart } from "@/lib/api/multipart";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob } from "@/lib/jobs/costs";
 import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
+import { candidatesOfFields } from "@/lib/jobs/pick";
 import { createJob, jobRows, type JobsDeps } from "@/lib/jobs/service";
 import { webhookTargetOf, withoutWebhookFields } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -40,7 +41,10 @@ export async function executeFromRequest(
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
   if (!form.file || form.file.field !== "file") throw new ApiError("invalid_form", "Attach the image as the form field `file`.");
   const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
-  const { inputs, problems } = resolveInputs(workflow, withoutWebhookFields(form.fields));
+  const inputFields = withoutWebhookFields(form.fields);
+  // candidates[<step>]=<n> and auto_pick come out of the fields before the inputs are checked.
+  const candidates = candidatesOfFields(workflow, inputFields);
+  const { inputs, problems } = resolveInputs(workflow, inputFields);
   if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
   const approvalSteps = approvalStepsOf(workflow, form.lists.get("approve_before") ?? []);
   const image = await checkImage(form.file.data, cfg.MAX_IMAGE_PIXELS);
@@ -50,6 +54,7 @@ export async function executeFromRequest(
     inputs,
     upload: { filename: form.file.filename, contentType: image.contentType, data: form.file.data, width: image.width, height: image.height },
     approvalSteps,
+    candidates,
     webhook,
   };
   if (idempotencyKey === undefined) {
@@ -62,7 +67,7 @@ export async function executeFromRequest(
   const lists = [...form.lists.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([name, values]) => [name, ...values]);
   const hash = requestHash(["POST /workflows/execute", ...fields, ...lists, form.file.filename, form.file.data]);
   const jobId = randomUUID();
-  const estimate = estimateJob(workflow, deps.providers);
+  const estimate = estimateJob(workflow, deps.providers, candidates.steps);
   const answer = executeAnswer(jobId, estimate);
   const budget = await budgetGuard(deps, userId);
   const now = new Date();

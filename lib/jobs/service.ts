@@ -9,7 +9,7 @@ import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
-import type { JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
+import type { JobCandidates, JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
 import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { WorkflowEstimate } from "@/lib/workflows/pricing";
@@ -34,6 +34,8 @@ export interface NewJob {
   upload: { filename: string; contentType: string; data: Buffer; width: number; height: number };
   /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
   approvalSteps?: number[];
+  /** Steps run as several candidates (lib/workflows/candidates.ts), and auto_pick. */
+  candidates?: JobCandidates;
   webhook?: WebhookTarget;
 }
 
@@ -47,7 +49,8 @@ export interface CreatedJob {
  * user's monthly budget, checked in the same transaction), then hands it to the driver.
  */
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
-  const estimate = estimateJob(input.workflow, deps.providers);
+  // Each candidate is a paid run: the estimate (and the budget check) counts them all.
+  const estimate = estimateJob(input.workflow, deps.providers, input.candidates?.steps ?? {});
   const budget = await budgetGuard(deps, input.userId);
   const jobId = await withinBudget(() => deps.store.insertJob({ ...jobRows(deps, input, estimate), ...(budget && { budget }) }));
   await deps.driver.enqueue(jobId, input.userId);
@@ -66,6 +69,7 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate:
     firstEvent: queuedEvent(workflow),
     upload: input.upload,
     approvalSteps: input.approvalSteps ?? [],
+    ...(input.candidates && Object.keys(input.candidates.steps).length > 0 && { candidates: input.candidates }),
     ...(input.webhook && { webhook: input.webhook }),
   };
 }

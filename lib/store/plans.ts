@@ -177,7 +177,8 @@ export function completeStepPlan(fence: Fence, done: StepCompletion): WritePlan 
     job: done.result
       ? { status: "completed", progress: 100, result: json(done.result), error: null, error_code: null, completed_at: done.completedAt }
       : { progress: done.next?.progress ?? done.progress },
-    execution: { current_step: done.next?.stepIndex ?? done.stepIndex + 1, ...(done.result && RELEASE_LEASE) },
+    // A candidate's end leaves the job at its step: the step ends with the pick.
+    execution: { current_step: done.candidate > 0 ? done.stepIndex : (done.next?.stepIndex ?? done.stepIndex + 1), ...(done.result && RELEASE_LEASE) },
     checkpoints: [{ stepIndex: done.stepIndex, candidate: done.candidate, values: completed }, ...(done.next ? [startCheckpoint(done.next)] : [])],
     events: done.next ? [...done.events, done.next.event] : done.events,
   };

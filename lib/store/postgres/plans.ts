@@ -27,7 +27,8 @@ export async function applyPostgresPlan(query: Query, plan: WritePlan, now: Date
   };
   const at = param(postgresTime(now), "::timestamp(3)");
   const guard = [`j.id = ${param(plan.jobId)}`, `j.status = ANY(${param(plan.statusIn, "::text[]")})`];
-  if (plan.fence) guard.push(`e.lease_owner = ${param(plan.fence.owner)}`, `e.lease_epoch = ${param(plan.fence.epoch, "::int")}`);
+  if (plan.fence) guard.push(`e.lease_owner = ${param(plan.fence.owner)}`);
+  if (plan.fence && plan.fence.anyEpoch !== true) guard.push(`e.lease_epoch = ${param(plan.fence.epoch, "::int")}`);
   if (plan.queuedAttempts !== undefined) guard.push(`(j.status <> 'queued' OR j.attempts = ${param(plan.queuedAttempts, "::int")})`);
   if (plan.currentStep !== undefined) guard.push(`e.current_step = ${param(plan.currentStep, "::int")}`);
   if (plan.awaitingUntil !== undefined) guard.push(`j.awaiting_until = ${param(postgresTime(plan.awaitingUntil), "::timestamp(3)")}`);

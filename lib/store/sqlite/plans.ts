@@ -53,8 +53,12 @@ function guardStatement(plan: WritePlan): { sql: string; params: unknown[] } {
   const conditions = [`j.id = ?`, `j.status IN (${plan.statusIn.map(() => "?").join(", ")})`];
   const params: unknown[] = [plan.jobId, ...plan.statusIn];
   if (plan.fence) {
-    conditions.push("e.lease_owner = ?", "e.lease_epoch = ?");
-    params.push(plan.fence.owner, plan.fence.epoch);
+    conditions.push("e.lease_owner = ?");
+    params.push(plan.fence.owner);
+    if (plan.fence.anyEpoch !== true) {
+      conditions.push("e.lease_epoch = ?");
+      params.push(plan.fence.epoch);
+    }
   }
   if (plan.queuedAttempts !== undefined) {
     conditions.push("(j.status <> 'queued' OR j.attempts = ?)");
