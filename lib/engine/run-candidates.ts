@@ -40,15 +40,17 @@ export async function runCandidates(run: Run, index: number, previous: Record<st
   const step = run.workflow.config.steps[index]!;
   const logger = run.logger.child({ step: index, step_name: step.name, candidates: count });
   const candidates = Array.from({ length: count }, (_unused, i) => i + 1);
-  // Parallel Inngest steps run in invocations that each take the lease again: a candidate's writes hold under any take by this run.
-  const candidateRun: Run = run.runner.parallelInvocations === true ? { ...run, fence: { ...run.fence, anyEpoch: true } } : run;
   const results = await Promise.all(
-    candidates.map(async (candidate): Promise<CandidateResult> => {
-      const saved = run.candidateRows.get(candidateKey(index, candidate));
-      if (saved?.status === "completed") return { status: "completed", output: saved.output ?? {} };
-      if (saved?.status === "failed") return { status: "failed", code: saved.errorReason ?? "failed", message: saved.error ?? "failed" };
-      return run.runner.step(candidateStepId(index, step.name, candidate), () => runCandidate(candidateRun, index, candidate, previous));
-    }),
+    // Every candidate is asked for as a step, done or not, so the set of parallel steps is the same
+    // on every invocation (Inngest plans them by it); one done before this run answers from its row.
+    candidates.map((candidate): Promise<CandidateResult> =>
+      run.runner.step(candidateStepId(index, step.name, candidate), async (): Promise<CandidateResult> => {
+        const saved = run.candidateRows.get(candidateKey(index, candidate));
+        if (saved?.status === "completed") return { status: "completed", output: saved.output ?? {} };
+        if (saved?.status === "failed") return { status: "failed", code: saved.errorReason ?? "failed", message: saved.error ?? "failed" };
+        return runCandidate(run, index, candidate, previous);
+      }),
+    ),
   );
 
   const stopped = results.find((result) => result.status === "stopped");

@@ -14,7 +14,12 @@ import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/
  * took (leaseRun): every write names it, so a runner that lost the job to another changes nothing.
  */
 export async function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
-  const { fence, job } = options.leased;
+  const { job } = options.leased;
+  // A job with candidates on a runner whose parallel steps run in invocations of their own, each
+  // taking the lease again (Inngest): its writes hold under any take by this run's owner, or the
+  // invocations of one run would fence each other out (docs/decisions/2026-12-03-candidates-as-checkpoint-rows.md).
+  const parallel = options.runner.parallelInvocations === true && Object.keys(job.candidates.steps).length > 0;
+  const fence: Fence = parallel ? { ...options.leased.fence, anyEpoch: true } : options.leased.fence;
   const logger = deps.logger.child({ job_id: job.jobId, workflow_id: job.workflowId });
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
   const workflow = deps.findWorkflow(job.workflowId);
