@@ -6,7 +6,7 @@ import type { Attempts } from "@/lib/jobs/attempts";
 import { stepView, type JobView, type StepStatus } from "@/components/jobs/job-state";
 import { MediaThumb, type MediaContext } from "@/components/jobs/media-viewer";
 import { ParkedNotice, type RetryPress } from "@/components/jobs/parked-notice";
-import { formatDuration } from "@/components/ui/time";
+import { formatDuration, useNow } from "@/components/ui/time";
 
 export interface TrackerStep {
   name: string;
@@ -87,7 +87,13 @@ export function StepTracker({
         const state = view ? stepView(view, index) : { status: "pending" as const, progress: 0 };
         const queued = view?.status === "queued" && state.status === "running";
         const awaiting = (view?.status === "awaiting_approval" || view?.status === "awaiting_input") && view.currentStep === index;
-        const statusText = awaiting ? "Awaiting approval" : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
+        const since = view?.status === "awaiting_input" ? view.picking?.since : view?.awaiting?.since;
+        const statusText = awaiting ? (
+          <>
+            {view?.status === "awaiting_input" ? "Awaiting your pick" : "Awaiting approval"}
+            {since && <WaitedFor since={since} />}
+          </>
+        ) : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
         const duration = state.status === "completed" ? stepDuration(checkpoints, index) : null;
         const outputs = media?.all.filter((item) => item.step === index) ?? [];
         return (
@@ -132,4 +138,11 @@ export function StepTracker({
       })}
     </ol>
   );
+}
+
+/** " · waited 3 min": how long a wait has lasted, ticking. */
+function WaitedFor({ since }: { since: string }) {
+  const now = useNow(1000);
+  if (now === null) return null;
+  return <span data-testid="waited-for"> · waited {formatDuration(Math.max(0, now - new Date(since).getTime()))}</span>;
 }

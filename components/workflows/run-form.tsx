@@ -12,6 +12,7 @@ import type { RunFormState } from "@/components/workflows/use-run-form";
 import type { useWorkflows } from "@/components/workflows/use-workflows";
 import { WorkflowInputs } from "@/components/workflows/workflow-inputs";
 import { WorkflowPicker } from "@/components/workflows/workflow-picker";
+import { RunOptionsFields } from "@/components/workflows/run-options";
 
 function Section({ number, title, children }: { number: number; title: string; children: ReactNode }) {
   return (
@@ -95,6 +96,9 @@ export function RunForm({
           </Section>
           <Section number={3} title="Describe the result">
             <WorkflowInputs inputs={selected.inputs} values={form.values} onChange={form.setValue} />
+          </Section>
+          <Section number={4} title="Options">
+            <RunOptionsFields workflow={selected} value={form.options} onChange={form.setOptions} />
           </Section>
           <div className="space-y-2">
             {/* Keyed apart: the clicked New run must not become, under the click, the submit button it turns into. */}

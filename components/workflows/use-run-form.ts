@@ -4,6 +4,7 @@ import { useCallback, useState } from "react";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { mediaSrc, type StepMedia } from "@/components/jobs/media";
 import type { PickedImage } from "@/components/workflows/image-dropzone";
+import { NO_RUN_OPTIONS, type RunOptions } from "@/components/workflows/run-options";
 
 function defaultsOf(workflow: Workflow): Record<string, string> {
   return Object.fromEntries(workflow.inputs.map((input) => [input.name, input.default ?? ""]));
@@ -27,12 +28,18 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
   const [image, setImage] = useState<PickedImage | null>(null);
   const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
   const [fillError, setFillError] = useState<string | null>(null);
+  const [optionsByWorkflow, setOptionsByWorkflow] = useState<Record<string, RunOptions>>({});
 
   // With one workflow installed there is nothing to choose; an unknown id from the URL is dropped.
   const workflowId =
     !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : workflows.length === 1 ? workflows[0]!.id : null;
   const selected = workflows?.find((workflow) => workflow.id === workflowId);
   const values = selected ? (valuesByWorkflow[selected.id] ?? defaultsOf(selected)) : {};
+
+  const options = selected ? (optionsByWorkflow[selected.id] ?? NO_RUN_OPTIONS) : NO_RUN_OPTIONS;
+  const setOptions = (next: RunOptions) => {
+    if (selected) setOptionsByWorkflow((all) => ({ ...all, [selected.id]: next }));
+  };
 
   const setValue = (name: string, value: string) => {
     if (selected) setValuesByWorkflow((all) => ({ ...all, [selected.id]: { ...values, [name]: value } }));
@@ -71,7 +78,7 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
     [pickFile],
   );
 
-  return { workflowId, selected, values, setValue, chooseWorkflow: setWorkflowId, image, setImage, pickFile, fillFrom, takeOutput, fillError };
+  return { workflowId, selected, values, setValue, options, setOptions, chooseWorkflow: setWorkflowId, image, setImage, pickFile, fillFrom, takeOutput, fillError };
 }
 
 export type RunFormState = ReturnType<typeof useRunForm>;

@@ -16,6 +16,7 @@ import { cardClass } from "@/components/ui/styles";
 import { DetachedRunNote, RunForm } from "@/components/workflows/run-form";
 import { usePasteImage } from "@/components/workflows/use-paste-image";
 import { useRunForm } from "@/components/workflows/use-run-form";
+import { appendRunOptions, type RunOptions } from "@/components/workflows/run-options";
 import { useWorkflows } from "@/components/workflows/use-workflows";
 
 /** Keeps the page's URL in step with what is shown, so a reload (or a shared link) comes back to it. */
@@ -67,10 +68,11 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
   }, [prefill.data, workflows.data, fillFrom]);
 
   const execute = useMutation({
-    mutationFn: (input: { workflow: Workflow; file: File; values: Record<string, string> }) => {
+    mutationFn: (input: { workflow: Workflow; file: File; values: Record<string, string>; options: RunOptions }) => {
       const body = new FormData();
       body.set("workflow_id", input.workflow.id);
       for (const [name, value] of Object.entries(input.values)) body.set(name, value);
+      appendRunOptions(body, input.workflow, input.options);
       body.set("file", input.file, input.file.name);
       return apiFetch<ExecuteResponse>("/workflows/execute", { method: "POST", body });
     },
@@ -128,10 +130,10 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    const { selected, image, values } = form;
+    const { selected, image, values, options } = form;
     if (runGoing || submitting.current || !selected || !image?.ok) return;
     submitting.current = true;
-    execute.mutate({ workflow: selected, file: image.file, values });
+    execute.mutate({ workflow: selected, file: image.file, values, options });
   };
 
   const formNote = (

@@ -81,7 +81,19 @@ export const workflowSchema = z
     name: z.string(),
     description: z.string(),
     icon: z.string(),
-    steps: z.array(z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional(), approval: z.boolean().optional() })),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        type: z.string(),
+        label: z.string(),
+        model: z.string().optional(),
+        approval: z.boolean().optional(),
+        candidates: z
+          .object({ default: z.number().int(), max: z.number().int() })
+          .optional()
+          .meta({ description: "Present when the step can run as candidates (candidates[<step name>]=1..max at execute): how many it runs by default" }),
+      }),
+    ),
     inputs: z.array(
       z.object({
         name: z.string(),

@@ -21,7 +21,6 @@ const PROGRESS_INTERVAL_MS = 250;
 export async function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
   const { deps, workflow, job, fence } = run;
   const step = workflow.config.steps[index]!;
-  const stepCount = workflow.config.steps.length;
   const logger = run.logger.child({ step: index, step_name: step.name });
   if (!alreadyStarted) {
     const started = await deps.store.startStep(fence, stepStart(run, index));

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { workflowSchema } from "@/lib/api/schemas";
 import { SUPPORTED_IMAGE_TYPES } from "@/lib/api/image-check";
 import type { Config } from "@/lib/config";
+import { candidatePolicy, MAX_CANDIDATES_PER_STEP } from "@/lib/workflows/candidates";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { Registry } from "@/lib/workflows/registry";
 
@@ -23,7 +24,11 @@ export function workflowToJson(workflow: Workflow, limits: UploadLimits, pricing
     name,
     description,
     icon,
-    steps: steps.map(({ name: stepName, type, label, model, approval }) => ({ name: stepName, type, label, ...(model && { model }), ...(approval && { approval }) })),
+    steps: steps.map((step) => {
+      const { name: stepName, type, label, model, approval } = step;
+      const policy = candidatePolicy(step);
+      return { name: stepName, type, label, ...(model && { model }), ...(approval && { approval }), ...(policy.allowed && { candidates: { default: policy.default, max: MAX_CANDIDATES_PER_STEP } }) };
+    }),
     inputs,
     accepts: { content_types: [...SUPPORTED_IMAGE_TYPES], max_bytes: limits.MAX_UPLOAD_BYTES, max_pixels: limits.MAX_IMAGE_PIXELS },
     estimate: pricing.estimate(workflow),
@@ -41,7 +46,7 @@ export function resolveInputs(workflow: Workflow, fields: Map<string, string>): 
   const inputs: Record<string, string> = {};
   for (const name of fields.keys()) {
     if (name !== "workflow_id" && name !== "approve_before" && !declared.some((input) => input.name === name)) {
-      problems.push(`Unknown field ${name}; this workflow accepts: ${["workflow_id", "file", "approve_before", ...declared.map((i) => i.name)].join(", ")}.`);
+      problems.push(`Unknown field ${name}; this workflow accepts: ${["workflow_id", "file", "approve_before", "candidates[<step name>]", "auto_pick", ...declared.map((i) => i.name)].join(", ")}.`);
     }
   }
   for (const input of declared) {
