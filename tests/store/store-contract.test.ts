@@ -243,6 +243,18 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect((await store.getJob(await store.insertJob(newJob())))!.candidates).toEqual({ steps: {}, autoPick: false });
   });
 
+  it("fences a write that holds under any epoch of its owner (a run's parallel invocations) by the owner alone", async () => {
+    const { jobId, fence } = await runningJob("inngest:run-1");
+    const again = await store.leaseRun(jobId, "inngest:run-1", { ttlMs: null });
+    expect(again!.fence.epoch).toBeGreaterThan(fence.epoch);
+    const candidate = (owner: Fence) => store.saveStepState(owner, { jobId, stepIndex: 1, candidate: 2, state: { prediction: "p" } });
+    // The older take of the same owner: refused with the epoch, accepted by the owner alone.
+    expect(await candidate(fence)).toBe(false);
+    expect(await candidate({ ...fence, anyEpoch: true })).toBe(true);
+    // Another owner is refused either way.
+    expect(await candidate({ owner: "inngest:run-2", epoch: again!.fence.epoch, anyEpoch: true })).toBe(false);
+  });
+
   it("records the steps a job waits before, and reads them with the run", async () => {
     const jobId = await store.insertJob(newJob({ approvalSteps: [1] }));
     expect((await store.getJob(jobId))!.approvalSteps).toEqual([1]);
