@@ -346,7 +346,7 @@ describe("candidates and a crash", () => {
     // The two that were done are untouched.
     expect(after.filter((row) => row.candidate !== gated).map((row) => [row.candidate, row.output])).toEqual(done);
     // Each candidate started once, but the interrupted one twice.
-    const starts = (await eventsOf(jobId, "progress")).filter((event) => event.data.step === 1 && event.data.step_progress === 0 && event.data.candidate !== undefined).map((event) => event.data.candidate as number);
+    const starts = (await eventsOf(jobId, "progress")).filter((event) => event.data.step === 1 && /^Edit image with AI \(candidate \d\)$/.test(String(event.data.message))).map((event) => event.data.candidate as number);
     expect(starts.sort()).toEqual([1, 2, 3, gated].sort());
     expect(server.output()).toContain("resuming orphaned execution");
   });
