@@ -25,7 +25,8 @@ test("Three candidates of the image edit side by side; Use this one carries the 
   const box = await card.getByRole("img", { name: "Candidate 2 of Edit image with AI" }).boundingBox();
   expect(box!.width).toBeGreaterThanOrEqual(240);
   await expect(page.getByTestId("candidates-waited")).toContainText(/Waiting for \d/);
-  await expect(step(page, 1).getByTestId("step-1-status")).toContainText("Awaiting your pick");
+  await expect(step(page, 1).getByTestId("step-1-status")).toHaveText("Awaiting your pick");
+  await expect(step(page, 1).getByTestId("waited-for")).toContainText(/waited \d/);
   await screenshot(page, testInfo, "02-candidates-side-by-side");
 
   await card.getByRole("button", { name: "Use candidate 2" }).click();

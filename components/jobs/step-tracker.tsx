@@ -88,12 +88,7 @@ export function StepTracker({
         const queued = view?.status === "queued" && state.status === "running";
         const awaiting = (view?.status === "awaiting_approval" || view?.status === "awaiting_input") && view.currentStep === index;
         const since = view?.status === "awaiting_input" ? view.picking?.since : view?.awaiting?.since;
-        const statusText = awaiting ? (
-          <>
-            {view?.status === "awaiting_input" ? "Awaiting your pick" : "Awaiting approval"}
-            {since && <WaitedFor since={since} />}
-          </>
-        ) : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
+        const statusText = awaiting ? (view?.status === "awaiting_input" ? "Awaiting your pick" : "Awaiting approval") : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
         const duration = state.status === "completed" ? stepDuration(checkpoints, index) : null;
         const outputs = media?.all.filter((item) => item.step === index) ?? [];
         return (
@@ -108,8 +103,9 @@ export function StepTracker({
                   <span className="sr-only">Step {index + 1} of {steps.length}: </span>
                   {step.label}
                 </p>
-                <p className="text-xs text-slate-300" data-testid={`step-${index}-status`}>
-                  {statusText}
+                <p className="text-xs text-slate-300">
+                  <span data-testid={`step-${index}-status`}>{statusText}</span>
+                  {awaiting && since && <WaitedFor since={since} />}
                   {duration && <span className="text-slate-400"> · {duration}</span>}
                 </p>
               </div>
