@@ -153,6 +153,10 @@ export async function cancelJob(deps: JobsDeps, userId: string, jobId: string) {
   if (!canceled) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   deps.notifier.notify(jobId);
   await deps.driver.interrupt(jobId);
-  await cancelSavedPredictions(deps.providers, deps.logger, jobId, job.layout);
+  // A step's candidates keep their predictions on rows of their own: those are canceled too.
+  const candidateStates = Object.fromEntries(
+    job.checkpoints.filter((row) => row.candidate > 0 && row.state).map((row) => [`${row.stepIndex}.${row.candidate}`, { status: row.status, state: row.state! }]),
+  );
+  await cancelSavedPredictions(deps.providers, deps.logger, jobId, { ...job.layout, ...candidateStates });
   return getOwnJob(deps.store, userId, jobId);
 }

@@ -291,6 +291,49 @@ describe("candidates on Replicate and Cloudinary (the real SDKs against the fake
   });
 });
 
+describe("canceling a parked job with candidates", () => {
+  let stack: ProductionStack;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    stack = await startProductionStack();
+    database = await createTestDatabase("sqlite");
+    await useTestEnvironment(database, stack.env({}));
+  });
+
+  afterAll(async () => {
+    await closeTestEnvironment();
+    await database.drop();
+    await stack.stop();
+  });
+
+  it("cancels the prediction saved on every candidate's row", async () => {
+    stack.replicate.completeAfter = { polls: 1_000_000 };
+    // Polling fails (after the SDK's own retries): the job parks with the candidates' predictions still running.
+    stack.replicate.fail({ route: "get", status: 503 });
+    const rt = runtime();
+    const user = await rt.prisma.user.create({ data: { email: "cand-cancel@example.com" } });
+    const { jobId } = await createJob(rt, {
+      userId: user.id,
+      workflow: rt.findWorkflow("img-edit-to-video")!,
+      inputs: { edit_prompt: "Make it golden hour", video_prompt: "Slow push-in" },
+      upload: { filename: "photo.png", contentType: "image/png", data: stack.photo, width: 320, height: 240 },
+      candidates: { steps: { 1: 2 }, autoPick: false },
+    });
+    const parked = await waitForJob(jobId, "pending_retry");
+    const predictions = parked.layout["1"]!.candidates!.length;
+    expect(predictions).toBe(2);
+    const rows = (await readJob(jobId)).checkpoints.filter((row) => row.stepIndex === 1 && row.candidate > 0);
+    const ids = rows.map((row) => row.state?.predictionId as string | undefined).filter((id): id is string => typeof id === "string");
+    expect(ids).toHaveLength(2);
+    stack.replicate.clearFailures();
+    const { cancelJob } = await import("@/lib/jobs/service");
+    await cancelJob(rt, user.id, jobId);
+    for (const id of ids) expect(stack.replicate.cancellations).toContain(id);
+    expect((await readJob(jobId)).status).toBe("canceled");
+  });
+});
+
 describe("candidates and a crash", () => {
   let database: TestDatabase;
   let token: string;
