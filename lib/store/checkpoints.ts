@@ -10,8 +10,8 @@ import type { CheckpointRow } from "@/lib/store/types";
  * A step run as candidates keeps that entry for the one picked (so clients that do not know
  * candidates read the chosen output where they always did), plus `candidates: [...]` (each
  * candidate, numbered from 1) and `picked_candidate`. Before the pick the step's entry is
- * `running` (or, once they are all done, `completed` without output while the job awaits input),
- * so a client reading `output` finds none until there is one.
+ * `running` with no output (also while the job awaits the pick), so a client reading `output` finds
+ * none until there is one; `failed` when every candidate failed.
  */
 export function checkpointLayout(rows: readonly CheckpointRow[]): Checkpoints {
   const layout: Checkpoints = {};

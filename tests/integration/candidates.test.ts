@@ -223,6 +223,17 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
     expect((await pick(alice.token, jobId, { step: 1, candidate: 1 })).status).toBe(409);
   });
 
+  it("bulk cancel takes jobs awaiting a pick", async () => {
+    const jobId = await executeWaiting(2);
+    const bulk = await import("@/app/jobs/cancel/route");
+    const response = await bulk.POST(
+      authed(alice.token, "/jobs/cancel", { method: "POST", body: JSON.stringify({ status: ["awaiting_input"], job_ids: [jobId] }), headers: { "content-type": "application/json" } }),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ success: true, matched: 1, canceled: 1, skipped: 0 });
+    expect(await waitForJobStatus(jobId, ["canceled"])).toMatchObject({ awaitingSince: null });
+  });
+
   it("estimates candidates per step: each is a separate run (JSON and form)", async () => {
     const ask = async (body: BodyInit, headers: Record<string, string> = {}) => {
       const response = await routes.estimate.POST(authed(alice.token, "/workflows/estimate", { method: "POST", body, headers }));
