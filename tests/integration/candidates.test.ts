@@ -152,7 +152,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
     expect(done.candidates).toEqual({ steps: { 2: 2 }, autoPick: true });
     expect(done.layout["1"]!.candidates).toBeUndefined();
     expect(done.layout["2"]!.candidates).toHaveLength(2);
-    // A rerun may not ask for candidates of a step it copies... it is simply not run: only later steps keep theirs.
+    // A rerun's candidates are checked as execute's: a count outside 1-4 is refused (steps before from_step are copied, so their counts are dropped).
     const refused = await routes.rerun.POST(
       authed(alice.token, `/workflows/rerun/${parent}`, { method: "POST", body: JSON.stringify({ from_step: 2, candidates: { video_generation: 9 } }), headers: { "content-type": "application/json" } }),
       jobParams(parent),
