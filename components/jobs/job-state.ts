@@ -1,4 +1,4 @@
-import type { Checkpoint, JobEventPayloads, JobEventType, JobStatus } from "@/lib/contract/events";
+import type { CandidateCheckpoint, Checkpoint, JobEventPayloads, JobEventType, JobStatus } from "@/lib/contract/events";
 import type { ExecutionDetails } from "@/components/api/types";
 import { countAttempts, type Attempts } from "@/lib/jobs/attempts";
 
@@ -37,12 +37,23 @@ export interface JobView {
   errorCode: string | null;
   /** While awaiting_approval: the step that waits, since and until when, and the output to approve. */
   awaiting: { step: number; since: string; until: string; output: Record<string, unknown> } | null;
+  /** While awaiting_input: the step whose candidates wait for a pick, since when, and the candidates. */
+  picking: { step: number; since: string; candidates: CandidateCheckpoint[] } | null;
+  /** Candidates by step index, as they start and finish (steps run as candidates only). */
+  candidates: Record<number, Record<number, CandidateView>>;
   /** Id of the last event folded in; 0 for a snapshot. */
   lastEventId: number;
   /** While queued: the place in line last announced (1 = next); null when none was. */
   queuePosition: number | null;
   /** Seconds to done as last announced (a queued job's place, a step's start); null when none was. */
   etaSeconds: number | null;
+}
+
+export interface CandidateView {
+  status: StepStatus;
+  progress: number;
+  output?: Record<string, unknown>;
+  error?: string;
 }
 
 export type JobEvent = { [K in JobEventType]: { id: number; type: K; data: JobEventPayloads[K] } }[JobEventType];
@@ -59,6 +70,8 @@ export const emptyJobView: JobView = {
   error: null,
   errorCode: null,
   awaiting: null,
+  picking: null,
+  candidates: {},
   lastEventId: 0,
   queuePosition: null,
   etaSeconds: null,
@@ -110,13 +123,38 @@ export function jobViewFromSnapshot(details: ExecutionDetails): JobView {
     result: job.result,
     error: job.error,
     errorCode: job.error_code,
-    awaiting: job.awaiting
-      ? { step: execution.current_step, since: job.awaiting.since, until: job.awaiting.until, output: checkpoints[String(execution.current_step - 1)]?.output ?? {} }
-      : null,
+    awaiting:
+      job.awaiting && job.awaiting.kind === "approval" && job.awaiting.until
+        ? { step: execution.current_step, since: job.awaiting.since, until: job.awaiting.until, output: checkpoints[String(execution.current_step - 1)]?.output ?? {} }
+        : null,
+    picking:
+      job.awaiting && job.awaiting.kind === "pick"
+        ? { step: execution.current_step, since: job.awaiting.since, candidates: checkpoints[String(execution.current_step)]?.candidates ?? [] }
+        : null,
+    candidates: candidatesFromCheckpoints(checkpoints, job.status),
     lastEventId: 0,
     queuePosition: details.queue_position ?? null,
     etaSeconds: details.eta_seconds ?? null,
   };
+}
+
+function candidatesFromCheckpoints(checkpoints: Record<string, Checkpoint>, jobStatus: JobStatus): Record<number, Record<number, CandidateView>> {
+  const views: Record<number, Record<number, CandidateView>> = {};
+  for (const [key, checkpoint] of Object.entries(checkpoints)) {
+    if (!checkpoint.candidates) continue;
+    views[Number(key)] = Object.fromEntries(
+      checkpoint.candidates.map((candidate) => {
+        const status = checkpointStatus(candidate, jobStatus);
+        return [candidate.candidate, { status, progress: status === "completed" ? 100 : 0, ...(candidate.output && { output: candidate.output }), ...(candidate.error && { error: candidate.error }) }];
+      }),
+    );
+  }
+  return views;
+}
+
+function withCandidate(view: JobView, step: number, candidate: number, patch: Partial<CandidateView> & { status: StepStatus }): JobView["candidates"] {
+  const ofStep = view.candidates[step] ?? {};
+  return { ...view.candidates, [step]: { ...ofStep, [candidate]: { progress: 0, ...ofStep[candidate], ...patch } } };
 }
 
 function withStep(view: JobView, index: number, patch: Partial<StepView> & { status: StepStatus }): Record<number, StepView> {
@@ -130,10 +168,28 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
   const next = { ...view, lastEventId: event.id };
   switch (event.type) {
     case "progress": {
-      const { step, progress, step_progress, message, queue_position, eta_seconds } = event.data;
+      const { step, progress, step_progress, message, queue_position, eta_seconds, candidate } = event.data;
       const previous = view.steps[step];
       const manualRetry = message === "Retry requested";
       const sameStep = view.status === "running" && view.currentStep === step;
+      if (candidate !== undefined) {
+        // One candidate's progress: the candidate moves, the step runs.
+        return {
+          ...next,
+          status: "running",
+          progress,
+          currentStep: step,
+          queuePosition: null,
+          etaSeconds: eta_seconds ?? (sameStep ? view.etaSeconds : null),
+          nextRetryAt: null,
+          error: null,
+          errorCode: null,
+          awaiting: null,
+          picking: null,
+          candidates: withCandidate(view, step, candidate, { status: "running", progress: step_progress }),
+          steps: withStep(view, step, { status: "running", progress: previous?.progress ?? 0, message: "Running candidates side by side", error: undefined, reason: undefined }),
+        };
+      }
       return {
         ...next,
         // A place is announced while queued; a step's start may say how long the rest takes, and its reports keep that.
@@ -149,6 +205,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
         error: null,
         errorCode: null,
         awaiting: null,
+        picking: null,
         steps: withStep(view, step, {
           status: "running",
           progress: step_progress,
@@ -159,11 +216,19 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       };
     }
     case "checkpoint": {
-      const { step, status, output, error, error_reason } = event.data;
+      const { step, status, output, error, error_reason, candidate } = event.data;
       const stepStatus: StepStatus =
         status === "completed" ? "completed" : status === "failed_retryable" ? "parked" : status === "running" ? "running" : status;
+      if (candidate !== undefined) {
+        return {
+          ...next,
+          currentStep: step,
+          candidates: withCandidate(view, step, candidate, { status: stepStatus, ...(status === "completed" && { progress: 100 }), ...(output && { output }), ...(error !== undefined && { error }) }),
+        };
+      }
       return {
         ...next,
+        picking: view.picking?.step === step ? null : view.picking,
         currentStep: step,
         steps: withStep(view, step, {
           status: stepStatus,
@@ -191,6 +256,10 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
       };
     }
     case "awaiting": {
+      if (event.data.status === "awaiting_input") {
+        const { step, since, candidates } = event.data;
+        return { ...next, status: "awaiting_input", currentStep: step, picking: { step, since, candidates }, error: null, errorCode: null, nextRetryAt: null };
+      }
       const { step, since, until, output } = event.data;
       return { ...next, queuePosition: null, etaSeconds: null, status: "awaiting_approval", currentStep: step, awaiting: { step, since, until, output }, error: null, errorCode: null, nextRetryAt: null };
     }
@@ -217,7 +286,7 @@ export function applyJobEvent(view: JobView, event: JobEvent): JobView {
 }
 
 export function isActiveStatus(status: JobStatus): boolean {
-  return status === "queued" || status === "running" || status === "pending_retry" || status === "awaiting_approval";
+  return status === "queued" || status === "running" || status === "pending_retry" || status === "awaiting_approval" || status === "awaiting_input";
 }
 
 export function stepView(view: JobView, index: number): StepView {

@@ -33,6 +33,10 @@ function describe(view: JobView, steps: TrackerStep[]): { key: string; text: str
       const step = steps[view.currentStep];
       return { key: `awaiting-${view.currentStep}`, text: `Run waiting for your approval before ${step?.label ?? "the next step"}.` };
     }
+    case "awaiting_input": {
+      const step = steps[view.currentStep];
+      return { key: `picking-${view.currentStep}`, text: `${step?.label ?? "A step"}: candidates ready. Pick one to continue.` };
+    }
     case "running": {
       const index = view.currentStep;
       const step = steps[index];

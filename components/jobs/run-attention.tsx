@@ -34,6 +34,8 @@ function describe(status: JobStatus, progress: number, stepLabel: string | undef
       return "Paused";
     case "awaiting_approval":
       return "Awaiting approval";
+    case "awaiting_input":
+      return "Pick a candidate";
     case "completed":
       return "Done";
     case "failed":

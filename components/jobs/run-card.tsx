@@ -5,6 +5,8 @@ import { ArrowRight, WifiOff, Wifi } from "lucide-react";
 import type { ExecutionDetails, Workflow } from "@/components/api/types";
 import { attemptLabel } from "@/lib/jobs/attempts";
 import { ApprovalCard } from "@/components/jobs/approval-card";
+import { CandidatesCard } from "@/components/jobs/candidates-card";
+import { aspectOf } from "@/components/jobs/media";
 import { JobActions } from "@/components/jobs/job-actions";
 import { formatEta, isActiveStatus, viewAttempts, viewQueue, type JobView } from "@/components/jobs/job-state";
 import type { MediaContext } from "@/components/jobs/media-viewer";
@@ -34,7 +36,7 @@ function StreamIndicator({ state }: { state: StreamState }) {
   );
 }
 
-const PROGRESS_TONE = { completed: "emerald", pending_retry: "amber", awaiting_approval: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const;
+const PROGRESS_TONE = { completed: "emerald", pending_retry: "amber", awaiting_approval: "amber", awaiting_input: "amber", failed: "red", canceled: "slate", queued: "sky", running: "sky" } as const;
 
 /** A run that has not produced its result: header, live progress, every step in full, and the actions. */
 export function RunCard({
@@ -90,6 +92,7 @@ export function RunCard({
       </header>
 
       {view.status === "awaiting_approval" && view.awaiting && <ApprovalCard jobId={jobId} awaiting={view.awaiting} steps={data.steps} media={media} />}
+      {view.status === "awaiting_input" && view.picking && <CandidatesCard jobId={jobId} picking={view.picking} steps={data.steps} aspect={aspectOf(data.job.input_file)} />}
 
       <StepTracker steps={data.steps} view={view} checkpoints={data.checkpoints} media={media} parked={{ attempts, retried }} queue={queue} />
 

@@ -6,7 +6,7 @@ import type { Attempts } from "@/lib/jobs/attempts";
 import { queueText, stepView, type JobView, type StepStatus } from "@/components/jobs/job-state";
 import { MediaThumb, type MediaContext } from "@/components/jobs/media-viewer";
 import { ParkedNotice, type RetryPress } from "@/components/jobs/parked-notice";
-import { formatDuration } from "@/components/ui/time";
+import { formatDuration, useNow } from "@/components/ui/time";
 
 export interface TrackerStep {
   name: string;
@@ -90,8 +90,9 @@ export function StepTracker({
       {steps.map((step, index) => {
         const state = view ? stepView(view, index) : { status: "pending" as const, progress: 0 };
         const queued = view?.status === "queued" && state.status === "running";
-        const awaiting = view?.status === "awaiting_approval" && view.currentStep === index;
-        const statusText = awaiting ? "Awaiting approval" : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
+        const awaiting = (view?.status === "awaiting_approval" || view?.status === "awaiting_input") && view.currentStep === index;
+        const since = view?.status === "awaiting_input" ? view.picking?.since : view?.awaiting?.since;
+        const statusText = awaiting ? (view?.status === "awaiting_input" ? "Awaiting your pick" : "Awaiting approval") : queued ? "Queued" : state.status === "running" ? `Running · ${state.progress}%` : STEP_STATUS[state.status].text;
         const duration = state.status === "completed" ? stepDuration(checkpoints, index) : null;
         const outputs = media?.all.filter((item) => item.step === index) ?? [];
         return (
@@ -106,8 +107,9 @@ export function StepTracker({
                   <span className="sr-only">Step {index + 1} of {steps.length}: </span>
                   {step.label}
                 </p>
-                <p className="text-xs text-slate-300" data-testid={`step-${index}-status`}>
-                  {statusText}
+                <p className="text-xs text-slate-300">
+                  <span data-testid={`step-${index}-status`}>{statusText}</span>
+                  {awaiting && since && <WaitedFor since={since} />}
                   {duration && <span className="text-slate-400"> · {duration}</span>}
                 </p>
               </div>
@@ -142,4 +144,11 @@ export function StepTracker({
       })}
     </ol>
   );
+}
+
+/** " · waited 3 min": how long a wait has lasted, ticking. */
+function WaitedFor({ since }: { since: string }) {
+  const now = useNow(1000);
+  if (now === null) return null;
+  return <span data-testid="waited-for"> · waited {formatDuration(Math.max(0, now - new Date(since).getTime()))}</span>;
 }

@@ -21,6 +21,7 @@ const FILTERS: { id: JobStatus | "all"; label: string }[] = [
   { id: "running", label: "Running" },
   { id: "pending_retry", label: "Waiting to retry" },
   { id: "awaiting_approval", label: "Awaiting approval" },
+  { id: "awaiting_input", label: "Awaiting your pick" },
   { id: "completed", label: "Completed" },
   { id: "failed", label: "Failed" },
   { id: "canceled", label: "Canceled" },

@@ -6,6 +6,7 @@ const STATUS: Record<JobStatus, { label: string; className: string; Icon: typeof
   running: { label: "Running", className: "border-sky-500/40 bg-sky-500/10 text-sky-200", Icon: LoaderCircle, spin: true },
   pending_retry: { label: "Waiting to retry", className: "border-amber-500/40 bg-amber-500/10 text-amber-200", Icon: Clock },
   awaiting_approval: { label: "Awaiting approval", className: "border-violet-400/50 bg-violet-500/10 text-violet-200", Icon: Hand },
+  awaiting_input: { label: "Awaiting your pick", className: "border-violet-400/50 bg-violet-500/10 text-violet-200", Icon: Hand },
   completed: { label: "Completed", className: "border-emerald-500/40 bg-emerald-500/10 text-emerald-200", Icon: CircleCheckBig },
   failed: { label: "Failed", className: "border-red-500/40 bg-red-500/10 text-red-200", Icon: CircleX },
   canceled: { label: "Canceled", className: "border-slate-600 bg-slate-800 text-slate-300", Icon: Ban },

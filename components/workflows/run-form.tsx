@@ -13,6 +13,7 @@ import type { useWorkflows } from "@/components/workflows/use-workflows";
 import { estimateWithModels, ModelChoices } from "@/components/workflows/model-choices";
 import { firstFieldError, WorkflowInputs } from "@/components/workflows/workflow-inputs";
 import { WorkflowPicker } from "@/components/workflows/workflow-picker";
+import { RunOptionsFields } from "@/components/workflows/run-options";
 
 function Section({ number, title, children }: { number: number; title: string; children: ReactNode }) {
   return (
@@ -110,6 +111,9 @@ export function RunForm({
           <Section number={inputsNumber} title="Describe the result">
             <WorkflowInputs inputs={selected.inputs} values={form.values} onChange={form.setValue} />
             <ModelChoices workflow={selected} values={form.values} onChange={form.setValue} />
+          </Section>
+          <Section number={4} title="Options">
+            <RunOptionsFields workflow={selected} value={form.options} onChange={form.setOptions} />
           </Section>
           <div className="space-y-2">
             {/* Keyed apart: the clicked New run must not become, under the click, the submit button it turns into. */}

@@ -6,6 +6,7 @@ import { mediaSrc, type StepMedia } from "@/components/jobs/media";
 import type { PickedImage } from "@/components/workflows/image-dropzone";
 import { defaultText } from "@/components/workflows/input-checks";
 import { modelField } from "@/components/workflows/model-choices";
+import { NO_RUN_OPTIONS, type RunOptions } from "@/components/workflows/run-options";
 
 /** The form's starting values: each input's default, and each model choice's default (`models[<step>]`). */
 function defaultsOf(workflow: Workflow): Record<string, string> {
@@ -33,12 +34,18 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
   const [image, setImage] = useState<PickedImage | null>(null);
   const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
   const [fillError, setFillError] = useState<string | null>(null);
+  const [optionsByWorkflow, setOptionsByWorkflow] = useState<Record<string, RunOptions>>({});
 
   // Until one is chosen the first installed workflow is, so the form is ready at once; an unknown id from the URL is dropped.
   const workflowId =
     !workflows || (chosenWorkflowId && workflows.some((workflow) => workflow.id === chosenWorkflowId)) ? chosenWorkflowId : (workflows[0]?.id ?? null);
   const selected = workflows?.find((workflow) => workflow.id === workflowId);
   const values = selected ? (valuesByWorkflow[selected.id] ?? defaultsOf(selected)) : {};
+
+  const options = selected ? (optionsByWorkflow[selected.id] ?? NO_RUN_OPTIONS) : NO_RUN_OPTIONS;
+  const setOptions = (next: RunOptions) => {
+    if (selected) setOptionsByWorkflow((all) => ({ ...all, [selected.id]: next }));
+  };
 
   const setValue = (name: string, value: string) => {
     if (selected) setValuesByWorkflow((all) => ({ ...all, [selected.id]: { ...values, [name]: value } }));
@@ -77,7 +84,7 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
     [pickFile],
   );
 
-  return { workflowId, selected, values, setValue, chooseWorkflow: setWorkflowId, image, setImage, pickFile, fillFrom, takeOutput, fillError };
+  return { workflowId, selected, values, setValue, options, setOptions, chooseWorkflow: setWorkflowId, image, setImage, pickFile, fillFrom, takeOutput, fillError };
 }
 
 export type RunFormState = ReturnType<typeof useRunForm>;

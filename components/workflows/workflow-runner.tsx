@@ -17,6 +17,7 @@ import { DetachedRunNote, RunForm } from "@/components/workflows/run-form";
 import { usePasteImage } from "@/components/workflows/use-paste-image";
 import { useRunForm } from "@/components/workflows/use-run-form";
 import { firstFieldError } from "@/components/workflows/workflow-inputs";
+import { appendRunOptions, type RunOptions } from "@/components/workflows/run-options";
 import { useWorkflows } from "@/components/workflows/use-workflows";
 
 /** Keeps the page's URL in step with what is shown, so a reload (or a shared link) comes back to it. */
@@ -68,10 +69,11 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
   }, [prefill.data, workflows.data, fillFrom]);
 
   const execute = useMutation({
-    mutationFn: (input: { workflow: Workflow; file: File | null; values: Record<string, string> }) => {
+    mutationFn: (input: { workflow: Workflow; file: File | null; values: Record<string, string>; options: RunOptions }) => {
       const body = new FormData();
       body.set("workflow_id", input.workflow.id);
       for (const [name, value] of Object.entries(input.values)) body.set(name, value);
+      appendRunOptions(body, input.workflow, input.options);
       if (input.file && input.workflow.upload) body.set(input.workflow.upload.field, input.file, input.file.name);
       return apiFetch<ExecuteResponse>("/workflows/execute", { method: "POST", body });
     },
@@ -129,12 +131,12 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    const { selected, image, values } = form;
+    const { selected, image, values, options } = form;
     if (runGoing || submitting.current || !selected) return;
     if (selected.upload?.required && !image?.ok) return;
     if (firstFieldError(selected.inputs, values)) return;
     submitting.current = true;
-    execute.mutate({ workflow: selected, file: selected.upload && image?.ok ? image.file : null, values });
+    execute.mutate({ workflow: selected, file: selected.upload && image?.ok ? image.file : null, values, options });
   };
 
   const formNote = (

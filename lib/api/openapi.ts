@@ -14,6 +14,7 @@ import {
   listJobsResponseSchema,
   listWorkflowsResponseSchema,
   approveBodySchema,
+  pickBodySchema,
   rerunBodySchema,
   rerunResponseSchema,
   usageResponseSchema,
@@ -81,7 +82,7 @@ export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow>
         post: {
           summary: "Start a workflow (with an image for those that take one)",
           description:
-            "Each installed workflow's form is components.schemas[\"Execute.<id>\"]: its typed inputs (a bad value is a 400 naming the field), its file field if it takes one, and models[<step>] for steps that offer a choice of model. Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop).",
+            "Each installed workflow's form is components.schemas[\"Execute.<id>\"]: its typed inputs (a bad value is a 400 naming the field), its file field if it takes one, and models[<step>] for steps that offer a choice of model. Repeat approve_before=<step name> to stop before those steps until POST /workflows/approve (config.json's \"approval\": true steps always stop). candidates[<step name>]=1..4 runs that step as candidates side by side (or one field candidates={\"image_edit\": 3}); the job then waits as awaiting_input for POST /workflows/pick, unless auto_pick=true takes the first that succeeded. A step that forbids candidates, an unknown step or a count outside 1-4 is 422.",
           security: bearer,
           parameters: [idempotencyKeyParameter],
           requestBody: {
@@ -143,9 +144,20 @@ export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow>
           responses: { "200": { description: "Decision recorded", content: json(jobActionResponseSchema) }, ...errors(400, 401, 404, 409, 413, 415) },
         },
       },
+      "/workflows/pick/{job_id}": {
+        post: {
+          summary: "Pick one of the candidates of the step a job awaiting_input waits at",
+          description:
+            "The chosen candidate's output becomes the step's output (the checkpoint's output at the step's key; all candidates stay under its `candidates`) and feeds the next step; the job resumes as running, no attempt spent. A compare-and-set on awaiting_input at that step: of two picks, or a pick and a cancel, exactly one applies; the other gets 409. A step the job does not wait at is 409; an unknown step, or a candidate that does not exist or did not succeed, is 422.",
+          security: bearer,
+          parameters: [jobIdParameter],
+          requestBody: { required: true, content: { "application/json": { schema: schema(pickBodySchema, "input") } } },
+          responses: { "200": { description: "Pick recorded", content: json(jobActionResponseSchema) }, ...errors(400, 401, 404, 409, 413, 415, 422) },
+        },
+      },
       "/workflows/cancel/{job_id}": {
         post: {
-          summary: "Cancel a queued, running, parked or awaiting_approval job",
+          summary: "Cancel a queued, running, parked, awaiting_approval or awaiting_input job",
           security: bearer,
           parameters: [jobIdParameter],
           responses: { "200": { description: "Job canceled", content: json(jobActionResponseSchema) }, ...errors(401, 404, 409) },

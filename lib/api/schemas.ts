@@ -53,14 +53,22 @@ export const estimateSchema = z
     complete: z.boolean().meta({ description: "False when a step's cost is unknown: the total is a lower bound." }),
     candidates: z.number().int(),
     note: z.string().nullable().meta({ description: "Set when nothing is charged because the models run locally." }),
-    steps: z.array(z.object({ step: z.number().int(), step_name: z.string(), basis: costBasisSchema, estimated_usd: z.number().nullable() })),
+    steps: z.array(
+      z.object({
+        step: z.number().int(),
+        step_name: z.string(),
+        basis: costBasisSchema,
+        estimated_usd: z.number().nullable(),
+        candidates: z.number().int().meta({ description: "How many candidates of the step the estimate counts (each a separate paid run)." }),
+      }),
+    ),
   })
   .meta({ id: "CostEstimate" });
 
 export const estimateRequestSchema = z
   .object({
     workflow_id: z.string().min(1).max(64),
-    candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run." }),
+    candidates: z.string().optional().meta({ description: "Candidates per model step, 1 to 8 (default 1); each is a separate paid run. Per step instead: candidates[<step name>]=1..4 (JSON: {\"candidates\": {\"image_edit\": 3}}), config.json's defaults applied." }),
   })
   .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, as for execute (models[<step>] too; in JSON, {\"models\": {...}}). No file is needed." }));
 
@@ -75,7 +83,18 @@ export const workflowSchema = z
     description: z.string(),
     icon: z.string(),
     steps: z.array(
-      z.object({ name: z.string(), type: z.string(), label: z.string(), model: z.string().optional(), approval: z.boolean().optional(), models: z.array(stepModelChoiceSchema).optional() }),
+      z.object({
+        name: z.string(),
+        type: z.string(),
+        label: z.string(),
+        model: z.string().optional(),
+        approval: z.boolean().optional(),
+        models: z.array(stepModelChoiceSchema).optional(),
+        candidates: z
+          .object({ default: z.number().int(), max: z.number().int() })
+          .optional()
+          .meta({ description: "Present when the step can run as candidates (candidates[<step name>]=1..max at execute): how many it runs by default" }),
+      }),
     ),
     inputs: z.array(workflowInputSchema),
     upload: workflowUploadSchema,
@@ -93,8 +112,21 @@ export const executeResponseSchema = z.object({
   estimated_cost_usd: z.number().meta({ description: "What the run is expected to cost, in USD (0 when the models run locally)." }),
 });
 
+const candidateCheckpointSchema = z.object({
+  candidate: z.number().int(),
+  status: z.enum(["running", "completed", "failed_retryable", "failed", "canceled"]),
+  output: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+  error_class: z.enum(["retryable", "hard"]).optional(),
+  error_reason: z.string().optional(),
+  started_at: z.string().optional(),
+  completed_at: z.string().optional(),
+});
+
 const checkpointSchema = z.object({
   status: z.enum(["running", "completed", "failed_retryable", "failed", "canceled"]),
+  candidates: z.array(candidateCheckpointSchema).optional().meta({ description: "A step run as candidates: each one (numbered from 1); the step's own output is the one picked" }),
+  picked_candidate: z.number().int().optional(),
   output: z.record(z.string(), z.unknown()).optional(),
   error: z.string().optional(),
   error_class: z.enum(["retryable", "hard"]).optional(),
@@ -129,9 +161,18 @@ export const jobSchema = z
     rerun_from_step: z.number().nullable().meta({ description: "The step index this rerun ran from; the steps before it were copied from the parent." }),
     approval_steps: z.array(z.number()).meta({ description: "Step indexes the job stops before until a person approves them (POST /workflows/approve)." }),
     awaiting: z
-      .object({ kind: z.literal("approval"), since: z.string(), until: z.string() })
+      .object({ kind: z.enum(["approval", "pick"]), since: z.string(), until: z.string().nullable() })
       .nullable()
-      .meta({ description: "While awaiting_approval: what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout." }),
+      .meta({
+        description:
+          "While awaiting_approval (kind approval) or awaiting_input (kind pick): what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout (null for a pick: it waits until picked or canceled).",
+      }),
+    candidates: z
+      .object({
+        steps: z.record(z.string(), z.number().int()).meta({ description: "Steps that run as several candidates, by step index (as in checkpoints): how many" }),
+        auto_pick: z.boolean().meta({ description: "The first candidate that succeeded is picked without asking" }),
+      })
+      .meta({ description: "The job's candidates (POST /workflows/pick); steps is empty when every step runs once." }),
     estimated_cost_usd: z.number().meta({ description: "The cost estimated when the job was created, in USD (0 when the models run locally)." }),
     actual_cost_usd: z.number().meta({ description: "What the job's completed steps cost so far, in USD (failed steps are not charged)." }),
     models: z.record(z.string(), z.string()).meta({ description: "The model each step with a choice runs, by step name (the caller's models[<step>] or the default); {} when no step offers a choice." }),
@@ -225,6 +266,11 @@ export const rerunBodySchema = z
       .record(z.string().max(64), z.string().max(16 * 1024))
       .optional()
       .meta({ description: "Declared inputs to change; the others keep the parent job's values" }),
+    candidates: z
+      .record(z.string().max(64), z.union([z.number(), z.string().max(4)]))
+      .optional()
+      .meta({ description: "Candidates by step name, 1-4, for the steps the rerun runs (config.json's defaults apply otherwise); multipart: candidates[<step name>]=<n>" }),
+    auto_pick: z.union([z.boolean(), z.enum(["true", "false"])]).optional().meta({ description: "Pick the first candidate that succeeded without asking" }),
   })
   .strict();
 
@@ -236,6 +282,14 @@ export const approveBodySchema = z
   .object({
     approve: z.boolean().meta({ description: "true runs the step; false cancels the job" }),
     comment: z.string().trim().max(1000).optional().meta({ description: "Kept in the job's events; a rejection's comment is the job's cancel reason" }),
+  })
+  .strict();
+
+/** POST /workflows/pick/<job_id>: which candidate of the awaited step to carry forward. */
+export const pickBodySchema = z
+  .object({
+    step: z.union([z.number().int().min(0).max(999), z.string().min(1).max(64)]).meta({ description: "The step awaiting a pick: its index (0-based) or its name" }),
+    candidate: z.number().int().min(1).max(4).meta({ description: "The candidate to use (1..n), one that completed" }),
   })
   .strict();
 
@@ -298,7 +352,7 @@ export const jobWebhooksResponseSchema = z.object({
 /** POST /jobs/cancel and /jobs/retry: which of the caller's jobs; every field given must match. */
 export const bulkFilterSchema = z
   .object({
-    status: z.array(z.enum(JOB_STATUSES)).min(1).max(6).optional(),
+    status: z.array(z.enum(JOB_STATUSES)).min(1).max(8).optional(),
     workflow_id: z.string().min(1).max(64).optional(),
     created_after: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created at or after this time" }),
     created_before: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created before this time" }),

@@ -3,7 +3,7 @@
  * server that writes them (the engine, into the job event log) and the client that reads them.
  */
 
-export const JOB_STATUSES = ["queued", "running", "pending_retry", "awaiting_approval", "completed", "failed", "canceled"] as const;
+export const JOB_STATUSES = ["queued", "running", "pending_retry", "awaiting_approval", "awaiting_input", "completed", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "canceled"];
 
@@ -26,6 +26,21 @@ export interface Checkpoint {
   state?: Record<string, unknown>;
   started_at?: string;
   completed_at?: string;
+  /** A step run as candidates: each one's checkpoint (numbered from 1), and which was picked once one was. */
+  candidates?: CandidateCheckpoint[];
+  picked_candidate?: number;
+}
+
+/** One candidate of a step: its number (1..n) and its checkpoint. */
+export interface CandidateCheckpoint {
+  candidate: number;
+  status: CheckpointStatus;
+  output?: Record<string, unknown>;
+  error?: string;
+  error_class?: "retryable" | "hard";
+  error_reason?: string;
+  started_at?: string;
+  completed_at?: string;
 }
 
 export type Checkpoints = Record<string, Checkpoint>;
@@ -44,6 +59,8 @@ export interface ProgressEvent {
   eta_seconds?: number;
   /** What eta_seconds rests on: recent runs of the steps, the documented defaults per step type, or both. */
   eta_basis?: "recent_runs" | "defaults" | "mixed";
+  /** The candidate (1..n) this progress is of, when the step runs as candidates. */
+  candidate?: number;
 }
 
 export interface CheckpointEvent {
@@ -54,6 +71,11 @@ export interface CheckpointEvent {
   error?: string;
   error_class?: "retryable" | "hard";
   error_reason?: string;
+  /** The candidate (1..n) this checkpoint is of, when the step runs as candidates; absent for the step's own. */
+  candidate?: number;
+  /** On the step's own completed checkpoint: the candidate picked, and by whom (a person, or auto_pick). */
+  picked_candidate?: number;
+  picked_by?: "user" | "auto";
 }
 
 export interface CompleteEvent {
@@ -80,7 +102,9 @@ export interface RetryScheduledEvent {
 }
 
 /** The job stopped to wait for a person: what it waits for, at which step, since and until when. */
-export interface AwaitingEvent {
+export type AwaitingEvent = ApprovalAwaitingEvent | InputAwaitingEvent;
+
+export interface ApprovalAwaitingEvent {
   status: "awaiting_approval";
   awaiting: "approval";
   /** The step that runs once approved. */
@@ -91,6 +115,18 @@ export interface AwaitingEvent {
   since: string;
   /** When the wait times out (the job then fails with approval_timeout). */
   until: string;
+}
+
+/** A step's candidates are done: the job waits for a pick (POST /workflows/pick/<job_id>); no timeout. */
+export interface InputAwaitingEvent {
+  status: "awaiting_input";
+  awaiting: "pick";
+  /** The step whose candidates wait for a pick. */
+  step: number;
+  step_name: string;
+  /** Each candidate with its status and output (the ones that failed carry their error instead). */
+  candidates: CandidateCheckpoint[];
+  since: string;
 }
 
 export interface JobEventPayloads {

@@ -18,6 +18,8 @@ export interface WorkflowDriver {
    * its line: the in-process runner's own order. Undefined under Inngest, and for a job not waiting here.
    */
   placeInLine?(jobId: string): number | undefined;
+  /** Resumes a job whose step's candidate a person picked (running with no lease), as resumeApproved does. */
+  resumePicked(jobId: string, stepIndex: number, candidate: number): Promise<void>;
   /** Interrupts a job's running step after the job was marked canceled. */
   interrupt(jobId: string): Promise<void>;
   stop(): Promise<void>;
@@ -32,6 +34,7 @@ export function createInProcessDriver(options: InProcessRunnerOptions): Workflow
     enqueue: async (jobId, userId) => runner.enqueue(jobId, userId),
     resumeApproved: async (jobId) => runner.enqueue(jobId),
     placeInLine: (jobId) => runner.placeInLine(jobId),
+    resumePicked: async (jobId) => runner.enqueue(jobId),
     interrupt: async (jobId) => runner.cancel(jobId),
     stop: () => runner.stop(),
   };

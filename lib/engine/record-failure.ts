@@ -12,16 +12,18 @@ import type { ClassifiedError } from "@/lib/workflows/errors";
  * fails it; an error nobody typed fails it with a generic message and an error id, under which
  * the full error (stack and cause) is logged: raw messages never reach the job, the stream or the API.
  */
-export async function recordFailure(run: Run, index: number, failure: ClassifiedError, logger: Logger): Promise<StepOutcome> {
+export async function recordFailure(run: Run, index: number, failure: ClassifiedError, logger: Logger, candidate = 0): Promise<StepOutcome> {
   const { deps, workflow, job, fence } = run;
   const step = workflow.config.steps[index]!;
   const jobId = job.jobId;
+  // A candidate's failure is recorded on its own checkpoint row, and its events say which candidate.
+  const of = candidate > 0 ? { candidate } : {};
 
   if (failure.kind === "canceled") {
     await deps.store.cancelStep(fence, {
       jobId,
       stepIndex: index,
-      candidate: 0,
+      candidate,
       message: failure.message,
       event: { type: "error", data: { status: "canceled", code: "canceled", error: failure.message, step: index, step_name: step.name } },
     });
@@ -35,7 +37,7 @@ export async function recordFailure(run: Run, index: number, failure: Classified
     const retryCount = failure.parkOnly ? job.retryCount : job.retryCount + 1;
     const provider = failure.provider ?? null;
     if (retryCount >= job.maxAttempts) {
-      return fail(run, index, { code: failure.reason, message: `Gave up after ${retryCount} attempts: ${failure.message}`, errorClass: "retryable", reason: failure.reason, provider, retryCount }, logger);
+      return fail(run, index, { code: failure.reason, message: `Gave up after ${retryCount} attempts: ${failure.message}`, errorClass: "retryable", reason: failure.reason, provider, retryCount }, logger, candidate);
     }
     const delaySeconds = nextRetryDelaySeconds({
       retryCount,
@@ -45,12 +47,12 @@ export async function recordFailure(run: Run, index: number, failure: Classified
     const nextRetryAt = new Date(Date.now() + delaySeconds * 1000);
     const parked = await deps.store.parkJob(fence, {
       jobId,
-      step: { stepIndex: index, candidate: 0, error: failure.message, errorClass: "retryable", errorReason: failure.reason },
+      step: { stepIndex: index, candidate, error: failure.message, errorClass: "retryable", errorReason: failure.reason },
       retryCount,
       nextRetryAt,
       provider,
       events: [
-        { type: "checkpoint", data: { step: index, step_name: step.name, status: "failed_retryable", error: failure.message, error_class: "retryable", error_reason: failure.reason } },
+        { type: "checkpoint", data: { step: index, step_name: step.name, status: "failed_retryable", error: failure.message, error_class: "retryable", error_reason: failure.reason, ...of } },
         {
           type: "retry_scheduled",
           data: { step: index, step_name: step.name, reason: failure.reason, error: failure.message, next_retry_at: nextRetryAt.toISOString(), retry_count: retryCount, max_retries: job.maxAttempts },
@@ -72,29 +74,31 @@ export async function recordFailure(run: Run, index: number, failure: Classified
     const errorId = randomBytes(6).toString("hex");
     logger.error("step failed with an unexpected error", { error_id: errorId, err: failure.error });
     const message = `The step "${step.label}" failed with an unexpected error (error id ${errorId}); the server log has the details under this id.`;
-    return fail(run, index, { code: "step_failed", message, errorClass: "hard", reason: "step_failed", provider: null }, logger);
+    return fail(run, index, { code: "step_failed", message, errorClass: "hard", reason: "step_failed", provider: null }, logger, candidate);
   }
-  return fail(run, index, { code: failure.code, message: failure.message, errorClass: "hard", reason: failure.code, provider: failure.provider ?? null }, logger);
+  return fail(run, index, { code: failure.code, message: failure.message, errorClass: "hard", reason: failure.code, provider: failure.provider ?? null }, logger, candidate);
 }
 
-async function fail(
+/** The job fails at this step (with `candidate`, the failure is that candidate's checkpoint). */
+export async function fail(
   run: Run,
   index: number,
   failure: { code: string; message: string; errorClass: "retryable" | "hard"; reason: string; provider: string | null; retryCount?: number },
   logger: Logger,
+  candidate = 0,
 ): Promise<StepOutcome> {
   const { deps, workflow, job, fence } = run;
   const step = workflow.config.steps[index]!;
   const failed = await deps.store.failJob(fence, {
     jobId: job.jobId,
-    step: { stepIndex: index, candidate: 0, error: failure.message, errorClass: failure.errorClass, errorReason: failure.reason },
+    step: { stepIndex: index, candidate, error: failure.message, errorClass: failure.errorClass, errorReason: failure.reason },
     code: failure.code,
     message: failure.message,
     errorClass: failure.errorClass,
     provider: failure.provider,
     ...(failure.retryCount !== undefined && { retryCount: failure.retryCount }),
     events: [
-      { type: "checkpoint", data: { step: index, step_name: step.name, status: "failed", error: failure.message, error_class: failure.errorClass, error_reason: failure.reason } },
+      { type: "checkpoint", data: { step: index, step_name: step.name, status: "failed", error: failure.message, error_class: failure.errorClass, error_reason: failure.reason, ...(candidate > 0 && { candidate }) } },
       { type: "error", data: { status: "failed", code: failure.code, error: failure.message, step: index, step_name: step.name } },
     ],
   });

@@ -1,5 +1,6 @@
 import "server-only";
-import { awaitApproval, firstIncompleteStep, needsApproval, stepStart, type Run } from "@/lib/engine/run";
+import { awaitApproval, candidateCount, candidateKey, firstIncompleteStep, needsApproval, startsDirectly, stepStart, type Run } from "@/lib/engine/run";
+import { runCandidates } from "@/lib/engine/run-candidates";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";
 import type { EngineDeps, RunOutcome, StepOutcome } from "@/lib/engine/types";
@@ -13,7 +14,12 @@ import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/
  * took (leaseRun): every write names it, so a runner that lost the job to another changes nothing.
  */
 export async function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
-  const { fence, job } = options.leased;
+  const { job } = options.leased;
+  // A job with candidates on a runner whose parallel steps run in invocations of their own, each
+  // taking the lease again (Inngest): its writes hold under any take by this run's owner, or the
+  // invocations of one run would fence each other out (docs/decisions/2026-12-03-candidates-as-checkpoint-rows.md).
+  const parallel = options.runner.parallelInvocations === true && Object.keys(job.candidates.steps).length > 0;
+  const fence: Fence = parallel ? { ...options.leased.fence, anyEpoch: true } : options.leased.fence;
   const logger = deps.logger.child({ job_id: job.jobId, workflow_id: job.workflowId });
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
   const workflow = deps.findWorkflow(job.workflowId);
@@ -27,6 +33,7 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
 
   // The ETA a step's start announces; without it (a failed read) the steps run all the same.
   const estimates = await deps.estimates?.estimates(workflow).catch(() => undefined);
+  const candidateRows = new Map(job.checkpoints.filter((row) => row.candidate > 0).map((row) => [candidateKey(row.stepIndex, row.candidate), row]));
   const run: Run = {
     deps,
     workflow,
@@ -34,6 +41,7 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
     fence,
     attempt: job.status === "queued" ? job.attempts + 1 : job.attempts,
     checkpoints,
+    candidateRows,
     runner: options.runner,
     signal: options.signal,
     logger,
@@ -42,8 +50,8 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   const from = job.status === "queued" ? ({ status: "queued", attempts: job.attempts } as const) : ({ status: "running" } as const);
   /** Set when the previous commit (the run's start, or the previous step's end) also wrote this step's start. */
   let startedWithPrevious = false;
-  // A first step that waits for approval is not started with the run: the run begins, then waits.
-  if (options.runner.continuous === true && fromStep < steps.length && !needsApproval(run, fromStep)) {
+  // A first step that waits for approval (or runs as candidates) is not started with the run: the run begins, then waits (or starts each candidate).
+  if (options.runner.continuous === true && fromStep < steps.length && startsDirectly(run, fromStep)) {
     // One commit takes the job from queued to running (or resumes it) and starts its first step.
     const begun = await deps.store.beginRun(fence, { jobId: job.jobId, from, step: stepStart(run, fromStep) });
     if (!begun) return { status: "skipped", why: "job changed state or was taken over" };
@@ -65,7 +73,10 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
     }
     if (needsApproval(run, index)) return awaitApproval(run, index, previous);
     const alreadyStarted: boolean = startedWithPrevious;
-    const outcome: StepOutcome = await options.runner.step(stepId(index, steps[index]!.name), () => runStep(run, index, previous, alreadyStarted));
+    const count = candidateCount(run, index);
+    // Candidates run side by side, each a step of the runner's own (lib/engine/run-candidates.ts).
+    const outcome: StepOutcome =
+      count > 1 ? await runCandidates(run, index, previous, count) : await options.runner.step(stepId(index, steps[index]!.name), () => runStep(run, index, previous, alreadyStarted));
     if (outcome.status !== "completed") return outcome;
     if (outcome.jobCompleted) {
       logger.info("execution completed");

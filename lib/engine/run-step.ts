@@ -1,8 +1,8 @@
 import "server-only";
-import type { JobEventInput } from "@/lib/contract/events";
+import type { CheckpointEvent, JobEventInput } from "@/lib/contract/events";
 import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
 import { recordFailure } from "@/lib/engine/record-failure";
-import { needsApproval, overallProgress, stepStart, type Run } from "@/lib/engine/run";
+import { candidateKey, overallProgress, startsDirectly, stepStart, type Run } from "@/lib/engine/run";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { ModelProvider, ModelUsage, Providers } from "@/lib/providers/types";
@@ -23,7 +23,6 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
   const { deps, workflow, job, fence } = run;
   // The step as it runs with the job's chosen model (its id, pricing and input).
   const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
-  const stepCount = workflow.config.steps.length;
   const logger = run.logger.child({ step: index, step_name: step.name });
   if (!alreadyStarted) {
     const started = await deps.store.startStep(fence, stepStart(run, index));
@@ -58,19 +57,37 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
     run.signal.removeEventListener("abort", forward);
   }
 
+  return commitStepEnd(run, index, output, stepCost(step, context.usage), {}, logger);
+}
+
+/**
+ * A step's end: its completed checkpoint (candidate 0) with the next step's start (when the runner
+ * runs steps back to back and the next one starts directly) or the job's completion, in one commit.
+ * A pick among candidates ends its step this way too, with `picked` in the checkpoint event.
+ */
+export async function commitStepEnd(
+  run: Run,
+  index: number,
+  output: Record<string, unknown>,
+  cost: { micros: number | null; providerMs: number | null },
+  picked: Pick<CheckpointEvent, "picked_candidate" | "picked_by">,
+  logger: Logger,
+): Promise<StepOutcome> {
+  const { deps, workflow, job, fence } = run;
+  const step = workflow.config.steps[index]!;
+  const stepCount = workflow.config.steps.length;
   const isLast = index + 1 === stepCount;
   const next = index + 1;
-  // A next step that waits for approval is not started: the run stops before it.
-  const startsNext = run.runner.continuous === true && !isLast && run.checkpoints.get(next)?.status !== "completed" && !needsApproval(run, next);
+  // A next step that waits for approval, or runs as candidates, is not started here.
+  const startsNext = run.runner.continuous === true && !isLast && run.checkpoints.get(next)?.status !== "completed" && startsDirectly(run, next);
   const previousNext = run.checkpoints.get(next);
   const progress = overallProgress(next, stepCount, 0);
   const events: JobEventInput[] = [
     { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: 100 } },
-    { type: "checkpoint", data: { step: index, step_name: step.name, status: "completed", output } },
+    { type: "checkpoint", data: { step: index, step_name: step.name, status: "completed", output, ...picked } },
   ];
   if (isLast) events.push({ type: "complete", data: { result: output } });
   const completedAt = new Date();
-  const cost = stepCost(step, context.usage);
   const completed = await deps.store.completeStep(fence, {
     jobId: job.jobId,
     stepIndex: index,
@@ -97,7 +114,7 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
 }
 
 /** What the step cost, from what its providers reported for the model runs it made. */
-function stepCost(step: StepConfig, usage: ModelUsage[]): { micros: number | null; providerMs: number | null } {
+export function stepCost(step: StepConfig, usage: ModelUsage[]): { micros: number | null; providerMs: number | null } {
   const { micros } = actualStepCost(step, usage);
   const computeSeconds = usage.map((run) => run.computeSeconds).filter((seconds): seconds is number => seconds !== undefined);
   return { micros, providerMs: computeSeconds.length > 0 ? Math.round(computeSeconds.reduce((sum, s) => sum + s, 0) * 1000) : null };
@@ -123,9 +140,10 @@ function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers 
 /**
  * What a handler gets (lib/workflows/step-context.ts). Its writes (progress, durable state) are
  * the run's, fenced like every other: a refused one aborts the step, as a cancel when the job was
- * canceled, else as lost to another runner.
+ * canceled, else as lost to another runner. `candidate` (1..n) when the step runs as candidates:
+ * the state and progress are that candidate's.
  */
-function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger) {
+export function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger, candidate = 0) {
   const { deps, workflow, job, fence } = run;
   const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
   let engineFailure: { error: unknown } | undefined;
@@ -148,6 +166,7 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
     jobId: job.jobId,
     userId: job.userId,
     stepIndex: index,
+    candidate,
     step,
     previous,
     inputs: job.inputs,
@@ -155,14 +174,15 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
     providers: meteredProviders(deps.providers, usage),
     log: logger,
     state: {
-      get: () => run.checkpoints.get(index)?.state ?? undefined,
+      get: () => (candidate === 0 ? run.checkpoints.get(index) : run.candidateRows.get(candidateKey(index, candidate)))?.state ?? undefined,
       async save(value) {
-        const saved = await engine(() => deps.store.saveStepState(fence, { jobId: job.jobId, stepIndex: index, candidate: 0, state: value }));
+        const saved = await engine(() => deps.store.saveStepState(fence, { jobId: job.jobId, stepIndex: index, candidate, state: value }));
         if (!saved) {
           await refused();
           throw controller.signal.reason;
         }
-        run.checkpoints.set(index, { ...run.checkpoints.get(index)!, state: value });
+        if (candidate === 0) run.checkpoints.set(index, { ...run.checkpoints.get(index)!, state: value });
+        else run.candidateRows.set(candidateKey(index, candidate), { ...run.candidateRows.get(candidateKey(index, candidate))!, state: value });
       },
     },
     async progress(percent, message) {
@@ -173,7 +193,7 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
       lastProgressWrite = now;
       lastPercent = clamped;
       const progress = overallProgress(index, workflow.config.steps.length, clamped);
-      const event: JobEventInput = { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: clamped, ...(message && { message }) } };
+      const event: JobEventInput = { type: "progress", data: { step: index, step_name: step.name, progress, step_progress: clamped, ...(message && { message }), ...(candidate > 0 && { candidate }) } };
       const recorded = await engine(() => deps.store.recordProgress(fence, { jobId: job.jobId, progress, event }));
       deps.notifier.notify(job.jobId);
       if (!recorded) await refused();

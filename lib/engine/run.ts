@@ -17,6 +17,8 @@ export interface Run {
   attempt: number;
   /** The job's checkpoints by step index (candidate 0), kept up to date as the run commits. */
   checkpoints: Map<number, CheckpointRow>;
+  /** The checkpoints of steps' candidates (1..n), by candidateKey. */
+  candidateRows: Map<string, CheckpointRow>;
   runner: StepRunner;
   signal: AbortSignal;
   logger: Logger;
@@ -32,6 +34,23 @@ export function firstIncompleteStep(stepCount: number, checkpoints: Map<number, 
 /** Whether the job must stop before this step until a person approves it (and has not yet). */
 export function needsApproval(run: Pick<Run, "job">, index: number): boolean {
   return run.job.approvalSteps.includes(index) && (run.job.approvedStep ?? -1) < index;
+}
+
+/** How many candidates the step runs for this job (1: it runs once). */
+export function candidateCount(run: Pick<Run, "job">, index: number): number {
+  return run.job.candidates.steps[index] ?? 1;
+}
+
+export function candidateKey(index: number, candidate: number): string {
+  return `${index}:${candidate}`;
+}
+
+/**
+ * Whether a step's start may be committed with the previous step's end: not when the job stops
+ * before it for an approval, nor when it runs as candidates (each candidate starts on its own).
+ */
+export function startsDirectly(run: Pick<Run, "job">, index: number): boolean {
+  return !needsApproval(run, index) && candidateCount(run, index) <= 1;
 }
 
 /** How long a job waits for an approval before it fails with approval_timeout. */
@@ -66,14 +85,14 @@ export function overallProgress(stepIndex: number, stepCount: number, stepPercen
   return Math.min(100, Math.floor(((stepIndex + stepPercent / 100) / stepCount) * 100));
 }
 
-/** A step's start: its running checkpoint (kept in the run's map too), the job's progress and a progress event. */
-export function stepStart(run: Run, index: number): StepStart {
+/** A step's start (or one candidate's): its running checkpoint (kept in the run's map too), the job's progress and a progress event. */
+export function stepStart(run: Run, index: number, candidate = 0): StepStart {
   const step = run.workflow.config.steps[index]!;
   const startedAt = new Date();
-  const saved = run.checkpoints.get(index);
-  run.checkpoints.set(index, {
+  const saved = candidate === 0 ? run.checkpoints.get(index) : run.candidateRows.get(candidateKey(index, candidate));
+  const row: CheckpointRow = {
     stepIndex: index,
-    candidate: 0,
+    candidate,
     status: "running",
     output: null,
     error: null,
@@ -85,12 +104,22 @@ export function stepStart(run: Run, index: number): StepStart {
     completedAt: null,
     costMicroUsd: null,
     providerMs: null,
-  });
+  };
+  if (candidate === 0) run.checkpoints.set(index, row);
+  else run.candidateRows.set(candidateKey(index, candidate), row);
   const progress = overallProgress(index, run.workflow.config.steps.length, 0);
   const eta = run.estimates && remainingRun(run.estimates, index);
   const event: JobEventInput = {
     type: "progress",
-    data: { step: index, step_name: step.name, progress, step_progress: 0, message: step.label, ...(eta && { eta_seconds: eta.seconds, eta_basis: eta.basis }) },
+    data: {
+      step: index,
+      step_name: step.name,
+      progress,
+      step_progress: 0,
+      message: candidate === 0 ? step.label : `${step.label} (candidate ${candidate})`,
+      ...(candidate > 0 && { candidate }),
+      ...(eta && { eta_seconds: eta.seconds, eta_basis: eta.basis }),
+    },
   };
-  return { jobId: run.job.jobId, stepIndex: index, candidate: 0, attempt: run.attempt, startedAt, progress, event };
+  return { jobId: run.job.jobId, stepIndex: index, candidate, attempt: run.attempt, startedAt, progress, event };
 }

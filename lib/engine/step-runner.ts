@@ -13,6 +13,11 @@ export interface StepRunner {
    * commit of its own inside its step.
    */
   readonly continuous?: boolean;
+  /**
+   * True when parallel steps run in separate invocations of the run, each taking the lease again
+   * (Inngest): the candidates of a step then write under the run's owner whatever the epoch.
+   */
+  readonly parallelInvocations?: boolean;
 }
 
 export const directStepRunner: StepRunner = { step: (_id, fn) => fn(), continuous: true };

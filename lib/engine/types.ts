@@ -34,6 +34,8 @@ export type StepOutcome =
   | { status: "canceled" }
   /** The job stopped before `stepIndex` until a person approves it (or the wait times out at `until`). */
   | { status: "awaiting_approval"; stepIndex: number; until: string }
+  /** The step's candidates are done: the job waits for a person's pick (POST /workflows/pick). */
+  | { status: "awaiting_input"; stepIndex: number }
   | { status: "interrupted"; reason: InterruptReason }
   /** This run's writes were refused: the job changed state, or another runner took it over. */
   | { status: "stopped"; why: string };

@@ -1,13 +1,13 @@
 import "server-only";
 import type { WorkflowDriver } from "@/lib/engine/driver";
-import { jobApprovedEvent, jobCanceledEvent, jobQueuedEvent } from "@/lib/inngest/events";
+import { jobApprovedEvent, jobCanceledEvent, jobPickedEvent, jobQueuedEvent } from "@/lib/inngest/events";
 import type { Logger } from "@/lib/log";
 import type { Store } from "@/lib/store/types";
 
 export interface InngestDriverOptions {
   store: Store;
   /** `inngest.send`: events go to Inngest, which calls /api/inngest to run them. */
-  send(event: ReturnType<typeof jobQueuedEvent> | ReturnType<typeof jobCanceledEvent> | ReturnType<typeof jobApprovedEvent>): Promise<unknown>;
+  send(event: ReturnType<typeof jobQueuedEvent> | ReturnType<typeof jobCanceledEvent> | ReturnType<typeof jobApprovedEvent> | ReturnType<typeof jobPickedEvent>): Promise<unknown>;
   logger: Logger;
 }
 
@@ -42,6 +42,15 @@ export function createInngestDriver(options: InngestDriverOptions): WorkflowDriv
       } catch (error) {
         // The job is approved in the database (running, no lease): the run's wait ends at its timeout and it resumes then.
         logger.error("could not send the approval event to Inngest", { job_id: jobId, err: error });
+      }
+    },
+
+    async resumePicked(jobId, stepIndex, candidate) {
+      try {
+        await send(jobPickedEvent(jobId, stepIndex, candidate));
+      } catch (error) {
+        // The pick is in the database (running, no lease): the run's wait checks the job when it times out, and resumes then.
+        logger.error("could not send the pick event to Inngest", { job_id: jobId, err: error });
       }
     },
 

@@ -37,6 +37,16 @@ export function jobApprovedEvent(jobId: string, stepIndex: number) {
   return { id: `approved-${jobId}-${stepIndex}`, name: jobApproved.name, data: { job_id: jobId, step: stepIndex } };
 }
 
+/** A person picked one of a step's candidates (POST /workflows/pick): the job's run, in `step.waitForEvent`, resumes. */
+export const jobPicked = eventType("montage/job.picked", {
+  schema: z.object({ job_id: z.string().min(1), step: z.number().int().min(0), candidate: z.number().int().min(1) }),
+});
+
+export function jobPickedEvent(jobId: string, stepIndex: number, candidate: number) {
+  // One event per job and step: a step is picked once, and a repeated send wakes nothing twice.
+  return { id: `picked-${jobId}-${stepIndex}`, name: jobPicked.name, data: { job_id: jobId, step: stepIndex, candidate } };
+}
+
 export type JobQueuedData = z.infer<typeof jobQueued.schema>;
 
 interface QueuedJob {

@@ -143,6 +143,7 @@ function isInterrupted(value: unknown): boolean {
  */
 export class InngestStepRunner implements StepRunner {
   private readonly controller = new AbortController();
+  readonly parallelInvocations = true;
 
   constructor(private readonly options: InngestStepRunnerOptions) {}
 

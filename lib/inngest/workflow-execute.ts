@@ -22,7 +22,7 @@ import type { RunOutcome } from "@/lib/engine/types";
 import type { MontageInngest } from "@/lib/inngest/client";
 import type { InngestDeps } from "@/lib/inngest/deps";
 import { expireApproval } from "@/lib/engine/approval-timeouts";
-import { jobApproved, jobCanceled, jobQueued, predictionCompleted, type JobQueuedData } from "@/lib/inngest/events";
+import { jobApproved, jobCanceled, jobPicked, jobQueued, predictionCompleted, type JobQueuedData } from "@/lib/inngest/events";
 import { InngestStepRunner, pauseOnShortRateLimits, StepIds, waitingForPrediction } from "@/lib/inngest/step-runner";
 import type { RunSnapshot, Store } from "@/lib/store/types";
 
@@ -30,6 +30,8 @@ import type { RunSnapshot, Store } from "@/lib/store/types";
 export const PREDICTION_WAIT_TIMEOUT = "10m";
 /** Waits per run before steps fall back to waiting inline (12 × 10 min: past any model's run time). */
 export const MAX_PREDICTION_WAITS = 12;
+/** How long one wait for a pick lasts; a job still awaiting its pick then waits again (a pick has no timeout). */
+export const PICK_WAIT_TIMEOUT = "7d";
 /** Inngest's retries of a step (and of the run's code between steps); the job's own retries are separate. */
 export const INNGEST_RETRIES = 4;
 
@@ -39,7 +41,7 @@ export type WorkflowExecuteResult =
   | { status: "canceled" }
   | { status: "skipped"; why: string };
 
-function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupted" | "skipped" | "stopped" | "awaiting_approval" }>): WorkflowExecuteResult {
+function settle(jobId: string, outcome: Exclude<RunOutcome, { status: "interrupted" | "skipped" | "stopped" | "awaiting_approval" | "awaiting_input" }>): WorkflowExecuteResult {
   switch (outcome.status) {
     case "completed":
       return { status: "completed", result: outcome.result };
@@ -143,6 +145,25 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
       const lastAttempt = maxAttempts !== undefined && attempt >= maxAttempts - 1;
       const ids = new StepIds();
 
+      /** True once the step is picked (the event came, or the database says so); false when the job ended meanwhile. */
+      const waitForPick = async (jobId: string, stepIndex: number): Promise<boolean> => {
+        for (;;) {
+          const picked = await step.waitForEvent(ids.next(`wait-pick-${stepIndex}`), {
+            event: jobPicked,
+            if: `async.data.job_id == '${jobId}' && async.data.step == ${stepIndex}`,
+            timeout: PICK_WAIT_TIMEOUT,
+          });
+          if (picked) {
+            logger.info("candidate picked; resuming", { step: stepIndex, candidate: picked.data.candidate });
+            return true;
+          }
+          // Picked in the database but the event lost: resume all the same.
+          const state = await store.readJobState(jobId);
+          if (state?.status === "running") return true;
+          if (state?.status !== "awaiting_input") return false;
+        }
+      };
+
       for (let waits = 0; ; waits++) {
         // Every invocation (and every pass after a wait) takes the execution again, as the same owner: the
         // epoch grows, so an older invocation of this run still finishing somewhere cannot write.
@@ -192,8 +213,15 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
           // Approved in the database but the event lost: resume all the same; else the wait timed out.
           const state = await store.readJobState(jobId);
           if (state?.status === "running") continue;
-          if (await expireApproval(store, jobId)) deps.engine.notifier.notify(jobId);
+          if (await expireApproval(store, jobId, new Date(outcome.until))) deps.engine.notifier.notify(jobId);
           return { status: "skipped", why: "the approval wait timed out" };
+        }
+        if (outcome.status === "awaiting_input") {
+          // The step's candidates are done (each was a parallel step.run) and the job waits for a
+          // pick: the pick route sends the event; a cancel ends this run (cancelOn). A pick has no
+          // timeout: a wait that ends with the job still awaiting its pick waits again.
+          if (await waitForPick(jobId, outcome.stepIndex)) continue;
+          return { status: "skipped", why: "the job no longer awaits a pick" };
         }
         if (outcome.status !== "interrupted") return settle(jobId, outcome);
 

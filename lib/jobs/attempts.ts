@@ -39,6 +39,7 @@ export function countAttempts({ status, retryCount, maxAttempts }: AttemptFacts)
       return { made: failed, next: Math.min(failed + 1, limit), limit };
     case "running":
     case "awaiting_approval":
+    case "awaiting_input":
     case "completed":
       // The attempt in progress (a wait for approval pauses it, spending nothing), or the one that succeeded, on top of the failed ones.
       return { made: Math.min(failed + 1, limit), next: null, limit };

@@ -10,7 +10,7 @@ import type { z } from "zod";
 export const BULK_BATCH = 100;
 
 const ACTIONS = {
-  cancel: { states: ["queued", "running", "pending_retry", "awaiting_approval"] as JobStatus[], act: cancelJob },
+  cancel: { states: ["queued", "running", "pending_retry", "awaiting_approval", "awaiting_input"] as JobStatus[], act: cancelJob },
   retry: { states: ["failed", "pending_retry", "canceled"] as JobStatus[], act: retryJob },
 } as const;
 

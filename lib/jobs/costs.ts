@@ -7,6 +7,7 @@ import type { JobsDeps } from "@/lib/jobs/service";
 import type { ProviderRuntime } from "@/lib/providers";
 import type { JobEstimate } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
+import { candidateFields, resolveCandidates } from "@/lib/workflows/candidates";
 import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
 import { resolveModels, stepsWithModels, takeModelFields } from "@/lib/workflows/models";
 import type { Registry } from "@/lib/workflows/registry";
@@ -25,8 +26,12 @@ export function modelsAreLocal(providers: Pick<ProviderRuntime, "replicate">): b
   return providers.replicate === undefined;
 }
 
-/** The job's estimate, with each step priced as the model it runs (`models`: the job's choices; none: the defaults). */
-export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates = 1, models: Record<string, string> = {}): WorkflowEstimate {
+/**
+ * The job's estimate, with each step priced as the model it runs (`models`: the job's choices; none:
+ * the defaults). `candidates`: one count for every model step, or counts by step index (a job's,
+ * lib/workflows/candidates.ts).
+ */
+export function estimateJob(workflow: Workflow, providers: Pick<ProviderRuntime, "replicate">, candidates: number | Record<number, number> = 1, models: Record<string, string> = {}): WorkflowEstimate {
   return estimateWorkflow({ steps: stepsWithModels(workflow.config, models) }, { localModels: modelsAreLocal(providers), candidates });
 }
 
@@ -52,22 +57,24 @@ export interface EstimateJson {
   candidates: number;
   /** Set when nothing is charged because the models run locally. */
   note: string | null;
-  steps: { step: number; step_name: string; basis: CostBasis; estimated_usd: number | null }[];
+  steps: { step: number; step_name: string; basis: CostBasis; estimated_usd: number | null; candidates: number }[];
 }
 
-export function estimateToJson(estimate: WorkflowEstimate, candidates: number): EstimateJson {
+/** `candidates`: the count asked for every model step (the `candidates=<n>` form), or counts by step index. */
+export function estimateToJson(estimate: WorkflowEstimate, candidates: number | Record<number, number>): EstimateJson {
   const local = estimate.steps.some((step) => step.basis === "local");
   return {
     total_usd: toUsd(estimate.micros),
     currency: "USD",
     complete: estimate.complete,
-    candidates,
+    candidates: typeof candidates === "number" ? candidates : 1,
     note: local ? LOCAL_MODELS_NOTE : null,
     steps: estimate.steps.map((step) => ({
       step: step.step,
       step_name: step.stepName,
       basis: step.basis,
       estimated_usd: step.micros === null ? null : toUsd(step.micros),
+      candidates: typeof candidates === "number" ? (step.basis === "no_model" ? 1 : candidates) : (candidates[step.step] ?? 1),
     })),
   };
 }
@@ -86,14 +93,20 @@ export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findW
   refuseMistypedJson(workflow, jsonTyped);
   const candidatesText = fields.get("candidates")?.trim();
   fields.delete("candidates");
-  const candidates = candidatesText === undefined || candidatesText === "" ? 1 : Number(candidatesText);
-  if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
-    throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
+  // Per step (`candidates[<step>]`, as execute takes them, config.json's defaults applied), or one count for every model step.
+  const byStep = resolveCandidates(workflow, candidateFields(fields));
+  fields.delete("auto_pick");
+  let candidates: number | Record<number, number> = byStep.steps;
+  if (candidatesText !== undefined && candidatesText !== "") {
+    candidates = Number(candidatesText);
+    if (!Number.isInteger(candidates) || candidates < 1 || candidates > MAX_CANDIDATES) {
+      throw new ApiError("invalid_form", `candidates must be a whole number from 1 to ${MAX_CANDIDATES}.`);
+    }
   }
   const { models: requested, rest } = takeModelFields(fields);
   const models = resolveModels(workflow.config, requested);
   const { problems } = resolveInputs(workflow, rest);
-  if (problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...models.problems, ...problems].join(" "));
+  if (byStep.problems.length + problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...byStep.problems, ...models.problems, ...problems].join(" "));
   return { workflowId: workflow.config.id, estimate: estimateToJson(estimateJob(workflow, deps.providers, candidates, models.models), candidates) };
 }
 
@@ -104,6 +117,7 @@ export async function estimateFromRequest(deps: Pick<JobsDeps, "config" | "findW
 function refuseMistypedJson(workflow: Workflow, jsonTyped: Map<string, "number" | "boolean">): void {
   for (const [name, kind] of jsonTyped) {
     if (name === "candidates" && kind === "number") continue;
+    if (name === "auto_pick" && kind === "boolean") continue;
     const input = workflow.config.inputs.find((candidate) => candidate.name === name);
     const fits = kind === "number" ? input?.type === "number" || input?.type === "seed" : input?.type === "boolean";
     if (!fits) throw new ApiError("invalid_json", `Field ${name.slice(0, 64)} must be a string.`);
@@ -119,6 +133,10 @@ async function readEstimateFields(request: Request, config: Config): Promise<{ f
     const fields = new Map<string, string>();
     for (const [name, value] of Object.entries(body)) {
       if (typeof value === "string") fields.set(name, value);
+      else if (name === "candidates" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        // {"candidates": {"image_edit": 3}}: as the form's candidates[image_edit]=3.
+        for (const [step, count] of Object.entries(value as Record<string, unknown>)) fields.set(`candidates[${step.slice(0, 64)}]`, String(count));
+      }
       // Typed inputs may come as JSON numbers and booleans; they are checked as their text is.
       else if (typeof value === "number" || typeof value === "boolean") {
         fields.set(name, String(value));
@@ -148,5 +166,12 @@ async function readEstimateFields(request: Request, config: Config): Promise<{ f
 
 /** The installed workflows as GET /workflows/list shows them, each with its estimate for the default inputs. */
 export function listPricedWorkflows(deps: { registry: Registry; config: UploadLimits; providers: Pick<ProviderRuntime, "replicate"> }) {
-  return listWorkflows(deps.registry, deps.config, { estimate: (workflow) => estimateToJson(estimateJob(workflow, deps.providers), 1), localModels: modelsAreLocal(deps.providers) });
+  return listWorkflows(deps.registry, deps.config, {
+    estimate: (workflow) => {
+      // The default run: config.json's default candidates included.
+      const { steps } = resolveCandidates(workflow, {});
+      return estimateToJson(estimateJob(workflow, deps.providers, steps), steps);
+    },
+    localModels: modelsAreLocal(deps.providers),
+  });
 }

@@ -6,6 +6,7 @@ import { parseMultipart, type MultipartFile } from "@/lib/api/multipart";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob } from "@/lib/jobs/costs";
 import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
+import { candidatesOfFields } from "@/lib/jobs/pick";
 import { createJob, jobRows, type JobsDeps, type NewJob } from "@/lib/jobs/service";
 import { webhookTargetOf, withoutWebhookFields } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -42,7 +43,10 @@ export async function executeFromRequest(
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
   const file = checkUploadField(workflow, form.file);
   const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
-  const { models: requested, rest } = takeModelFields(withoutWebhookFields(form.fields));
+  // candidates[<step>]=<n> and auto_pick come out of the fields before the inputs are checked, as do models[<step>].
+  const inputFields = withoutWebhookFields(form.fields);
+  const candidates = candidatesOfFields(workflow, inputFields);
+  const { models: requested, rest } = takeModelFields(inputFields);
   const models = resolveModels(workflow.config, requested);
   const { inputs, problems } = resolveInputs(workflow, rest, { randomSeed: () => randomInt(0, MAX_SEED + 1) });
   if (problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...models.problems, ...problems].join(" "));
@@ -56,6 +60,7 @@ export async function executeFromRequest(
     approvalSteps,
     ...(webhook && { webhook }),
     models: models.models,
+    candidates,
   };
   if (idempotencyKey === undefined) {
     const created = await createJob(deps, input);
@@ -67,7 +72,7 @@ export async function executeFromRequest(
   const lists = [...form.lists.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([name, values]) => [name, ...values]);
   const hash = requestHash(["POST /workflows/execute", ...fields, ...lists, ...(file ? [file.filename, file.data] : [])]);
   const jobId = randomUUID();
-  const estimate = estimateJob(workflow, deps.providers, 1, models.models);
+  const estimate = estimateJob(workflow, deps.providers, candidates.steps, models.models);
   const answer = executeAnswer(jobId, estimate);
   const budget = await budgetGuard(deps, userId);
   const now = new Date();

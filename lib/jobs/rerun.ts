@@ -9,6 +9,7 @@ import { overallProgress } from "@/lib/engine/run";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, rerunEstimate } from "@/lib/jobs/costs";
 import { approvalStepsOf } from "@/lib/jobs/execute";
+import { candidatesOf } from "@/lib/jobs/pick";
 import { getOwnJob, type JobsDeps } from "@/lib/jobs/service";
 import { stepCheckpoint } from "@/lib/store/checkpoints";
 import type { JobRecord, NewRerun } from "@/lib/store/types";
@@ -40,6 +41,8 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
   const fromStep = resolveFromStep(workflow, parent, body.data.from_step);
   await refuseChangedSteps(deps, parent, workflow, fromStep);
   const inputs = mergeInputs(workflow, parent.inputs, body.data.inputs ?? {});
+  // Only the steps the rerun runs take candidates (the earlier ones are copied from the parent).
+  const candidates = candidatesOf(workflow, body.data.candidates ?? {}, body.data.auto_pick, fromStep);
 
   const steps = workflow.config.steps;
   const copied = steps.slice(0, fromStep).map((_step, index) => stepCheckpoint(parent.checkpoints, index)!);
@@ -58,7 +61,7 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
       workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
       inputs,
       maxAttempts: workflow.config.retry?.max_attempts ?? deps.config.WORKFLOW_MAX_ATTEMPTS,
-      estimate: rerunEstimate(estimateJob(workflow, deps.providers, 1, parent.models), fromStep),
+      estimate: rerunEstimate(estimateJob(workflow, deps.providers, candidates.steps, parent.models), fromStep),
       // The rerun runs the models its parent chose.
       models: parent.models,
       ...(budget && { budget }),
@@ -69,6 +72,7 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
       rerun,
       // The steps config.json makes wait for approval still do, from the one the rerun runs from.
       approvalSteps: approvalStepsOf(workflow, []).filter((index) => index >= fromStep),
+      ...(Object.keys(candidates.steps).length > 0 && { candidates }),
     }),
   );
   deps.notifier.notify(parent.id);
@@ -95,13 +99,17 @@ async function readRerunBody(request: Request, config: Pick<Config, "UPLOAD_BODY
   });
   if (form.file) throw new ApiError("invalid_form", "A rerun takes no file: it uses the parent job's image.");
   const inputs: Record<string, string> = {};
+  const candidates: Record<string, string> = {};
   const body: Record<string, unknown> = {};
   for (const [name, value] of form.fields) {
     const input = /^inputs\[([^\]]{1,64})\]$/.exec(name);
+    const candidate = /^candidates\[([^\]]{1,64})\]$/.exec(name);
     if (input) inputs[input[1]!] = value;
+    else if (candidate) candidates[candidate[1]!] = value;
     else body[name] = name === "from_step" && /^\d{1,3}$/.test(value.trim()) ? Number(value.trim()) : value;
   }
   if (Object.keys(inputs).length > 0) body.inputs = inputs;
+  if (Object.keys(candidates).length > 0) body.candidates = candidates;
   return body;
 }
 

@@ -31,14 +31,23 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
     parent_job_id: job.parentJobId,
     rerun_from_step: job.rerunFromStep,
     approval_steps: job.approvalSteps,
-    awaiting:
-      job.status === "awaiting_approval" && job.awaitingSince && job.awaitingUntil
-        ? { kind: "approval" as const, since: job.awaitingSince.toISOString(), until: job.awaitingUntil.toISOString() }
-        : null,
+    awaiting: awaitingToJson(job),
+    candidates: { steps: candidateStepsByName(job), auto_pick: job.candidates.autoPick },
     estimated_cost_usd: toUsd(job.estimate.micros),
     actual_cost_usd: toUsd(job.actualMicroUsd),
     models: job.models,
   };
+}
+
+function awaitingToJson(job: JobSummary): z.infer<typeof jobSchema>["awaiting"] {
+  if (job.status === "awaiting_approval" && job.awaitingSince && job.awaitingUntil) return { kind: "approval", since: job.awaitingSince.toISOString(), until: job.awaitingUntil.toISOString() };
+  if (job.status === "awaiting_input" && job.awaitingSince) return { kind: "pick", since: job.awaitingSince.toISOString(), until: null };
+  return null;
+}
+
+/** The job's candidate counts by step index (as a string key, like the checkpoints'). */
+function candidateStepsByName(job: JobSummary): Record<string, number> {
+  return Object.fromEntries(Object.entries(job.candidates.steps).map(([index, count]) => [String(index), count]));
 }
 
 export function rerunToJson(rerun: RerunSummary): z.infer<typeof rerunSummarySchema> {
@@ -53,7 +62,10 @@ export function stepsToJson(job: JobRecord, steps: readonly Pick<StepConfig, "na
   return steps.map(({ name, type, label }, index) => {
     const estimated = job.estimate.steps[index];
     const checkpoint = stepCheckpoint(job.checkpoints, index);
-    const actual = checkpoint && checkpoint.status !== "running" ? checkpoint.costMicroUsd : null;
+    let actual = checkpoint && checkpoint.status !== "running" ? checkpoint.costMicroUsd : null;
+    // A step run as candidates cost what its candidates cost (the pick itself costs nothing).
+    const candidates = job.checkpoints.filter((row) => row.stepIndex === index && row.candidate > 0 && row.status !== "running");
+    if (candidates.length > 0) actual = candidates.some((row) => row.costMicroUsd === null) ? null : candidates.reduce((sum, row) => sum + (row.costMicroUsd ?? 0), 0);
     return {
       name,
       type,

@@ -9,7 +9,7 @@ import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
-import type { JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
+import type { JobCandidates, JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
 import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { WorkflowEstimate } from "@/lib/workflows/pricing";
@@ -35,6 +35,8 @@ export interface NewJob {
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
   /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
   approvalSteps?: number[];
+  /** Steps run as several candidates (lib/workflows/candidates.ts), and auto_pick. */
+  candidates?: JobCandidates;
   webhook?: WebhookTarget;
   /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
   models?: Record<string, string>;
@@ -50,7 +52,8 @@ export interface CreatedJob {
  * user's monthly budget, checked in the same transaction), then hands it to the driver.
  */
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
-  const estimate = estimateJob(input.workflow, deps.providers, 1, input.models);
+  // Each candidate is a paid run: the estimate (and the budget check) counts them all.
+  const estimate = estimateJob(input.workflow, deps.providers, input.candidates?.steps ?? {}, input.models);
   const budget = await budgetGuard(deps, input.userId);
   const jobId = await withinBudget(() => deps.store.insertJob({ ...jobRows(deps, input, estimate), ...(budget && { budget }) }));
   await deps.driver.enqueue(jobId, input.userId);
@@ -69,6 +72,7 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate:
     firstEvent: queuedEvent(workflow),
     ...(input.upload && { upload: input.upload }),
     approvalSteps: input.approvalSteps ?? [],
+    ...(input.candidates && Object.keys(input.candidates.steps).length > 0 && { candidates: input.candidates }),
     ...(input.webhook && { webhook: input.webhook }),
     ...(input.models && { models: input.models }),
   };
@@ -97,7 +101,7 @@ export function listOwnJobs(store: Store, userId: string, options: { limit: numb
 }
 
 const RETRYABLE_STATES: readonly JobStatus[] = ["failed", "pending_retry", "canceled"];
-const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry", "awaiting_approval"];
+const CANCELABLE_STATES: readonly JobStatus[] = ["queued", "running", "pending_retry", "awaiting_approval", "awaiting_input"];
 
 /** Manual retry: resumes from the last checkpoint with a fresh set of automatic retries. */
 export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
@@ -153,6 +157,10 @@ export async function cancelJob(deps: JobsDeps, userId: string, jobId: string) {
   if (!canceled) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   deps.notifier.notify(jobId);
   await deps.driver.interrupt(jobId);
-  await cancelSavedPredictions(deps.providers, deps.logger, jobId, job.layout);
+  // A step's candidates keep their predictions on rows of their own: those are canceled too.
+  const candidateStates = Object.fromEntries(
+    job.checkpoints.filter((row) => row.candidate > 0 && row.state).map((row) => [`${row.stepIndex}.${row.candidate}`, { status: row.status, state: row.state! }]),
+  );
+  await cancelSavedPredictions(deps.providers, deps.logger, jobId, { ...job.layout, ...candidateStates });
   return getOwnJob(deps.store, userId, jobId);
 }

@@ -54,6 +54,8 @@ export interface ModelRunRequest {
   input: Record<string, unknown>;
   jobId: string;
   stepIndex: number;
+  /** The step's candidate (1..n) this run makes, when the step runs as candidates; local models vary their output by it. */
+  candidate?: number;
   signal: AbortSignal;
   /** 0..100 within the step. */
   onProgress(percent: number, message?: string): Promise<void>;

@@ -4,6 +4,9 @@ import {
   announceQueuedPlan,
   beginRunPlan,
   awaitApprovalPlan,
+  awaitInputPlan,
+  failCandidatePlan,
+  pickCandidatePlan,
   cancelJobPlan,
   decideApprovalPlan,
   expireApprovalPlan,
@@ -20,7 +23,7 @@ import {
   type AppliedPlan,
   type WritePlan,
 } from "@/lib/store/plans";
-import type { ApprovalDecision, ApprovalWait, BudgetGuard, Failure, Fence, Park, QueuedJob, StepCompletion, StepStart } from "@/lib/store/types";
+import type { ApprovalDecision, ApprovalWait, BudgetGuard, CandidatePick, Failure, Fence, InputWait, Park, QueuedJob, StepCompletion, StepFailure, StepStart } from "@/lib/store/types";
 
 /**
  * The store's guarded writes, each built once as a plan (lib/store/plans.ts). A database's store
@@ -79,9 +82,21 @@ export abstract class PlannedStore {
     return (await this.applyPlans([decideApprovalPlan(jobId, decision, now)], now))[0] !== undefined;
   }
 
-  async expireApproval(jobId: string, event: JobEventInput & { type: "error" }): Promise<boolean> {
+  async expireApproval(jobId: string, until: Date, event: JobEventInput & { type: "error" }): Promise<boolean> {
     const now = new Date();
-    return (await this.applyPlans([expireApprovalPlan(jobId, event, now)], now))[0] !== undefined;
+    return (await this.applyPlans([expireApprovalPlan(jobId, until, event, now)], now))[0] !== undefined;
+  }
+
+  async awaitInput(fence: Fence, wait: InputWait): Promise<boolean> {
+    return (await this.apply(awaitInputPlan(fence, wait))) !== undefined;
+  }
+
+  async failCandidate(fence: Fence, failure: { jobId: string; step: StepFailure; events: JobEventInput[] }): Promise<boolean> {
+    return (await this.apply(failCandidatePlan(fence, failure))) !== undefined;
+  }
+
+  async pickCandidate(jobId: string, pick: CandidatePick): Promise<boolean> {
+    return (await this.applyPlans([pickCandidatePlan(jobId, pick)], pick.pickedAt))[0] !== undefined;
   }
 
   async cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean> {

@@ -1,6 +1,6 @@
 import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
-import type { ApprovalDecision, ApprovalWait, Failure, Fence, Park, StepCompletion, StepStart } from "@/lib/store/types";
+import type { ApprovalDecision, ApprovalWait, CandidatePick, Failure, Fence, InputWait, Park, StepCompletion, StepFailure, StepStart } from "@/lib/store/types";
 
 /**
  * A guarded write of one job, described as data: which state it requires (the job's status, the
@@ -17,6 +17,10 @@ export interface WritePlan {
   fence?: Fence;
   /** A queued job must have this attempt count (a stale run must not start a newer attempt). */
   queuedAttempts?: number;
+  /** The execution must be at this step (a pick names the step it answers). */
+  currentStep?: number;
+  /** The job's wait must end at exactly this time (an approval timeout names the wait it ends). */
+  awaitingUntil?: Date;
   job?: ColumnValues<JobColumn>;
   execution?: ColumnValues<ExecutionColumn>;
   checkpoints?: CheckpointWrite[];
@@ -173,7 +177,8 @@ export function completeStepPlan(fence: Fence, done: StepCompletion): WritePlan 
     job: done.result
       ? { status: "completed", progress: 100, result: json(done.result), error: null, error_code: null, completed_at: done.completedAt }
       : { progress: done.next?.progress ?? done.progress },
-    execution: { current_step: done.next?.stepIndex ?? done.stepIndex + 1, ...(done.result && RELEASE_LEASE) },
+    // A candidate's end leaves the job at its step: the step ends with the pick.
+    execution: { current_step: done.candidate > 0 ? done.stepIndex : (done.next?.stepIndex ?? done.stepIndex + 1), ...(done.result && RELEASE_LEASE) },
     checkpoints: [{ stepIndex: done.stepIndex, candidate: done.candidate, values: completed }, ...(done.next ? [startCheckpoint(done.next)] : [])],
     events: done.next ? [...done.events, done.next.event] : done.events,
   };
@@ -274,11 +279,12 @@ export function decideApprovalPlan(jobId: string, decision: ApprovalDecision, no
   };
 }
 
-export function expireApprovalPlan(jobId: string, event: JobEventInput & { type: "error" }, now: Date): WritePlan {
+export function expireApprovalPlan(jobId: string, until: Date, event: JobEventInput & { type: "error" }, now: Date): WritePlan {
   const message = event.data.error;
   return {
     jobId,
     statusIn: ["awaiting_approval"],
+    awaitingUntil: until,
     job: { status: "failed", error: message, error_code: "approval_timeout", completed_at: now, awaiting_since: null, awaiting_until: null },
     execution: { last_error: message, last_error_class: "hard", last_error_reason: "approval_timeout" },
     events: [event],
@@ -315,4 +321,44 @@ export function deferRetryPlan(jobId: string, until: Date): WritePlan {
 /** A queued job's new place in line: an event, written only while the job is still queued. */
 export function announceQueuedPlan(jobId: string, event: JobEventInput): WritePlan {
   return { jobId, statusIn: ["queued"], events: [event] };
+}
+
+/** A step's candidates are done: the job waits for a person's pick. Nothing runs and no attempt is spent meanwhile. */
+export function awaitInputPlan(fence: Fence, wait: InputWait): WritePlan {
+  return {
+    jobId: wait.jobId,
+    statusIn: ["running"],
+    fence,
+    job: { status: "awaiting_input", awaiting_since: wait.since, awaiting_until: null },
+    execution: { current_step: wait.stepIndex, ...RELEASE_LEASE },
+    events: [wait.event],
+  };
+}
+
+/** A candidate that failed for good: only its own checkpoint changes; the job runs on. */
+export function failCandidatePlan(fence: Fence, failure: { jobId: string; step: StepFailure; events: JobEventInput[] }): WritePlan {
+  return { jobId: failure.jobId, statusIn: ["running"], fence, checkpoints: [failedCheckpoint("failed", failure.step)], events: failure.events };
+}
+
+/**
+ * The pick: the chosen candidate's output becomes the step's own checkpoint (candidate 0, which
+ * every reader of the note's layout shows), costing nothing itself (the candidates carry the cost),
+ * and the job runs again with no lease, as an approved one does.
+ */
+export function pickCandidatePlan(jobId: string, pick: CandidatePick): WritePlan {
+  return {
+    jobId,
+    statusIn: ["awaiting_input"],
+    currentStep: pick.stepIndex,
+    job: { status: "running", awaiting_since: null, awaiting_until: null },
+    execution: RELEASE_LEASE,
+    checkpoints: [
+      {
+        stepIndex: pick.stepIndex,
+        candidate: 0,
+        values: { status: "completed", output: json(pick.output), completed_at: pick.pickedAt, state: null, error: null, error_class: null, error_reason: null, cost_micro_usd: 0, provider_ms: null },
+      },
+    ],
+    events: pick.events,
+  };
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import type { CheckpointStatus } from "@/lib/contract/events";
-import type { CheckpointRow, ExecutionRecord, IdempotencyRecord, JobState, JobSummary, QueuedJob, RerunSummary, RunSnapshot, UploadSummary } from "@/lib/store/types";
+import type { CheckpointRow, ExecutionRecord, IdempotencyRecord, JobCandidates, JobState, JobSummary, QueuedJob, RerunSummary, RunSnapshot, UploadSummary } from "@/lib/store/types";
 
 /**
  * Rows as either driver returns them, turned into the store's types. better-sqlite3 gives text for
@@ -51,7 +51,7 @@ export function checkpointFromRow(row: Row): CheckpointRow {
 
 /** The job columns every job read selects, from `jobs j` and `workflow_executions e` (and the upload's summary from `uploads u`). */
 export const JOB_SELECT =
-  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height, j.estimated_micro_usd, j.cost_estimate, j.models, (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c WHERE c.job_id = j.id) AS actual_micro_usd";
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, j.candidates, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height, j.estimated_micro_usd, j.cost_estimate, j.models, (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c WHERE c.job_id = j.id) AS actual_micro_usd";
 
 export function jobFromRow(row: Row): JobSummary {
   const upload: UploadSummary | null =
@@ -88,6 +88,7 @@ export function jobFromRow(row: Row): JobSummary {
     approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
     awaitingSince: toDate(row.awaiting_since),
     awaitingUntil: toDate(row.awaiting_until),
+    candidates: candidatesFromRow(row.candidates),
     estimate: { micros: Number(row.estimated_micro_usd ?? 0), steps: toJson<(number | null)[]>(row.cost_estimate) ?? [] },
     actualMicroUsd: Number(row.actual_micro_usd ?? 0),
     models: toJson<Record<string, string>>(row.models) ?? {},
@@ -120,7 +121,7 @@ export function executionFromRow(row: Row): ExecutionRecord {
 }
 
 /** What a run reads under its lease: from `jobs j` and `workflow_executions e`. */
-export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, j.models, e.retry_count, e.max_attempts";
+export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, j.candidates, j.models, e.retry_count, e.max_attempts";
 
 export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot {
   return {
@@ -136,6 +137,7 @@ export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot 
     approvalSteps: toJson<number[]>(row.approval_steps) ?? [],
     approvedStep: row.approved_step === null || row.approved_step === undefined ? null : Number(row.approved_step),
     models: toJson<Record<string, string>>(row.models) ?? {},
+    candidates: candidatesFromRow(row.candidates),
     checkpoints,
   };
 }
@@ -165,4 +167,16 @@ export function idempotencyFromRow(row: Row): IdempotencyRecord {
     createdAt: toDate(row.created_at)!,
     expiresAt: toDate(row.expires_at)!,
   };
+}
+
+/** jobs.candidates as stored: {"steps": {"<step index>": count}, "auto_pick": bool}; null when no step runs candidates. */
+export function candidatesJson(candidates: JobCandidates): { steps: Record<string, number>; auto_pick: boolean } {
+  return { steps: Object.fromEntries(Object.entries(candidates.steps)), auto_pick: candidates.autoPick };
+}
+
+export function candidatesFromRow(value: unknown): JobCandidates {
+  const stored = toJson<{ steps?: Record<string, number>; auto_pick?: boolean }>(value);
+  const steps: Record<number, number> = {};
+  for (const [index, count] of Object.entries(stored?.steps ?? {})) if (Number(count) > 1) steps[Number(index)] = Number(count);
+  return { steps, autoPick: stored?.auto_pick === true };
 }

@@ -97,6 +97,10 @@ export interface Store {
 
   /** The run stops before `stepIndex` until a person decides: awaiting_approval, the lease released, an `awaiting` event. */
   awaitApproval(fence: Fence, wait: ApprovalWait): Promise<boolean>;
+  /** A step's candidates are done: the job waits as awaiting_input for a pick, the lease released, an `awaiting` event. */
+  awaitInput(fence: Fence, wait: InputWait): Promise<boolean>;
+  /** One candidate of a step failed for good (a hard error): its checkpoint says so; the job runs on with the others. */
+  failCandidate(fence: Fence, failure: { jobId: string; step: StepFailure; events: JobEventInput[] }): Promise<boolean>;
   // ---- spending
   /** A user's spend since `since` (charged steps) and what their active jobs are still expected to spend, in micro-dollars. */
   readSpending(userId: string, since: Date): Promise<Spending>;
@@ -135,10 +139,21 @@ export interface Store {
    * attempt spent); rejected → canceled with the comment as its reason.
    */
   decideApproval(jobId: string, decision: ApprovalDecision): Promise<boolean>;
-  /** An awaiting job past its time fails with approval_timeout (compare-and-set, like a decision). */
-  expireApproval(jobId: string, event: JobEventInput & { type: "error" }): Promise<boolean>;
-  /** awaiting_approval jobs whose wait ended before `now`. */
-  findExpiredApprovals(now: Date, limit: number): Promise<string[]>;
+  /**
+   * An awaiting job past its time fails with approval_timeout (compare-and-set, like a decision, on
+   * awaiting_approval AND the wait ending at `until`: a check that read an earlier wait, since
+   * approved and asked for again, changes nothing).
+   */
+  expireApproval(jobId: string, until: Date, event: JobEventInput & { type: "error" }): Promise<boolean>;
+  /** awaiting_approval jobs whose wait ended before `now`, with the end of that wait. */
+  findExpiredApprovals(now: Date, limit: number): Promise<{ jobId: string; until: Date }[]>;
+  /**
+   * A person's pick among a step's candidates (compare-and-set on awaiting_input at that step, so
+   * of two picks, or a pick and a cancel, exactly one applies): the chosen candidate's output
+   * becomes the step's own checkpoint (candidate 0), and the job is running with no lease (a runner
+   * resumes it, no attempt spent).
+   */
+  pickCandidate(jobId: string, pick: CandidatePick): Promise<boolean>;
   cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
   /**
    * Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale).
@@ -175,6 +190,12 @@ export interface Store {
 export interface Fence {
   readonly owner: string;
   readonly epoch: number;
+  /**
+   * Any take of the lease by the same owner holds: the writes of a step's candidates under
+   * Inngest, whose parallel steps run in invocations of one run that each take the lease again
+   * (docs/decisions/2026-12-03-candidates-as-checkpoint-rows.md). Each candidate writes only its own row.
+   */
+  readonly anyEpoch?: boolean;
 }
 
 export interface ApprovalWait {
@@ -183,6 +204,31 @@ export interface ApprovalWait {
   since: Date;
   until: Date;
   event: JobEventInput;
+}
+
+export interface InputWait {
+  jobId: string;
+  stepIndex: number;
+  since: Date;
+  event: JobEventInput;
+}
+
+export interface CandidatePick {
+  stepIndex: number;
+  candidate: number;
+  /** The chosen candidate's output: the step's output from now on. */
+  output: Record<string, unknown>;
+  pickedAt: Date;
+  events: JobEventInput[];
+}
+
+/**
+ * Steps that run as several candidates, by step index (counts above 1 only), and whether the
+ * first candidate that succeeded is picked without asking (auto_pick at execute time).
+ */
+export interface JobCandidates {
+  steps: Record<number, number>;
+  autoPick: boolean;
 }
 
 export type ApprovalDecision =
@@ -210,6 +256,7 @@ export interface RunSnapshot {
   approvedStep: number | null;
   /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
   models: Record<string, string>;
+  candidates: JobCandidates;
   checkpoints: CheckpointRow[];
 }
 
@@ -305,6 +352,8 @@ export interface NewJob {
   upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
   /** Step indexes the job stops before until a person approves them. */
   approvalSteps?: number[];
+  /** Steps that run as several candidates (none: every step runs once). */
+  candidates?: JobCandidates;
   /** A rerun: its parent, the step it runs from, and what it takes from the parent (see NewRerun). */
   rerun?: NewRerun;
   /** Where the job's events of these types are delivered (a message per event, from the first). */
@@ -376,6 +425,8 @@ export interface JobSummary {
   /** While awaiting_approval: since when, and when the wait times out. */
   awaitingSince: Date | null;
   awaitingUntil: Date | null;
+  /** Steps that run as several candidates, and whether the first that succeeded is picked without asking. */
+  candidates: JobCandidates;
   /** The cost estimated when the job was created. */
   estimate: JobEstimate;
   /** What its completed steps cost so far, in micro-dollars (steps of unknown price not counted). */

@@ -45,6 +45,12 @@ export const workflowConfigSchema = z.object({
         input: z.record(z.string(), z.unknown()).optional(),
         /** The job stops before this step until a person approves it (POST /workflows/approve). */
         approval: z.boolean().optional(),
+        /**
+         * Candidates (lib/workflows/candidates.ts): a number 1-4 is how many candidates the step runs
+         * by default (a caller may ask for 1-4 instead); false forbids them. Absent: a step that runs
+         * a model allows them (default 1), a step without a model forbids them.
+         */
+        candidates: z.union([z.literal(false), z.number().int().min(1).max(4)]).optional(),
         /** What running the model costs on a paid provider; local models cost nothing whatever this says. */
         pricing: stepPricingSchema.optional(),
         /**

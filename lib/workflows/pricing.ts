@@ -44,8 +44,11 @@ export interface WorkflowEstimate {
 export interface EstimateOptions {
   /** The models run locally: every step costs 0. */
   localModels: boolean;
-  /** How many candidates each model step makes (each is a separate paid run). Default 1. */
-  candidates?: number;
+  /**
+   * How many candidates a model step makes (each is a separate paid run): one count for every
+   * model step, or counts by step index (steps not named run once). Default 1.
+   */
+  candidates?: number | Record<number, number>;
 }
 
 /** What one run of a step is expected to cost under its pricing. */
@@ -64,7 +67,7 @@ export function estimateStep(step: StepConfig, index: number, options: EstimateO
   if (!step.model) return { ...base, basis: "no_model", micros: 0 };
   if (options.localModels) return { ...base, basis: "local", micros: 0 };
   if (!step.pricing) return { ...base, basis: "unpriced", micros: null };
-  return { ...base, basis: "priced", micros: estimateRunMicros(step.pricing) * candidateCount(options.candidates) };
+  return { ...base, basis: "priced", micros: estimateRunMicros(step.pricing) * candidateCount(typeof options.candidates === "object" ? (options.candidates[index] ?? 1) : options.candidates) };
 }
 
 export function estimateWorkflow(config: Pick<WorkflowConfig, "steps">, options: EstimateOptions): WorkflowEstimate {

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { workflowSchema } from "@/lib/api/schemas";
 import { SUPPORTED_IMAGE_TYPES } from "@/lib/api/image-check";
 import type { Config } from "@/lib/config";
+import { candidatePolicy, MAX_CANDIDATES_PER_STEP } from "@/lib/workflows/candidates";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { Registry } from "@/lib/workflows/registry";
 import { defaultModelOf } from "@/lib/workflows/models";
@@ -36,7 +37,16 @@ export function workflowToJson(workflow: Workflow, limits: UploadLimits, pricing
         label: choice.label ?? choice.model,
         estimated_usd: pricing.localModels ? 0 : (choice.pricing ?? step.pricing) ? toUsd(estimateRunMicros((choice.pricing ?? step.pricing)!)) : null,
       }));
-      return { name: stepName, type, label, ...(model && { model }), ...(approval && { approval }), ...(models && { models }) };
+      const policy = candidatePolicy(step);
+      return {
+        name: stepName,
+        type,
+        label,
+        ...(model && { model }),
+        ...(approval && { approval }),
+        ...(models && { models }),
+        ...(policy.allowed && { candidates: { default: policy.default, max: MAX_CANDIDATES_PER_STEP } }),
+      };
     }),
     inputs,
     upload: uploadOf(workflow) ?? null,
@@ -74,7 +84,7 @@ export function resolveInputs(workflow: Workflow, fields: Map<string, string>, o
   for (const name of fields.keys()) {
     if (image && name === image.name) problems.push(`${name}: send the image as a file, not as text.`);
     else if (!API_FIELDS.has(name) && !declared.some((input) => input.name === name && input.type !== "image")) {
-      const accepted = ["workflow_id", image?.name ?? "file", "approve_before", ...declared.filter((input) => input.type !== "image").map((input) => input.name)];
+      const accepted = ["workflow_id", image?.name ?? "file", "approve_before", "candidates[<step name>]", "auto_pick", "models[<step name>]", ...declared.filter((input) => input.type !== "image").map((input) => input.name)];
       problems.push(`Unknown field ${name.slice(0, 64)}; this workflow accepts: ${accepted.join(", ")}.`);
     }
   }

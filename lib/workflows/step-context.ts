@@ -8,6 +8,8 @@ export interface StepContext {
   jobId: string;
   userId: string;
   stepIndex: number;
+  /** Which candidate of the step this run is (1..n), 0 when the step runs once. Outputs of candidates must not overwrite each other. */
+  candidate: number;
   step: StepConfig;
   /** The previous step's output ({} for the first step). */
   previous: Record<string, unknown>;

@@ -323,6 +323,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
         "/workflows/execute",
         "/workflows/execution/{job_id}",
         "/workflows/list",
+        "/workflows/pick/{job_id}",
         "/workflows/rerun/{job_id}",
         "/workflows/retry/{job_id}",
       ].sort(),

@@ -11,7 +11,7 @@ import { postExecute, rowCounts, startJob, waitFor } from "./support";
 import { runtime } from "@/lib/server/runtime";
 
 /**
- * Authorization on the real server, for every job route (details, stream, retry, cancel, rerun, approve, and the
+ * Authorization on the real server, for every job route (details, stream, retry, cancel, rerun, approve, pick, and the
  * files the job stored: its upload and its outputs): another user's token or session cookie gets
  * 404, exactly as for a job that does not exist; a revoked token gets 401 everywhere; and a
  * state-changing request carrying only a cookie from another site is refused with 403.
@@ -47,7 +47,7 @@ describe("authorization on every job route", () => {
     await server?.stop();
     await closeTestEnvironment();
     await database.drop();
-    console.log(`[reliability] authorization: ${checked} requests checked (8 job routes × other user's token and cookie, revoked token, cross-site cookie POSTs)`);
+    console.log(`[reliability] authorization: ${checked} requests checked (9 job routes × other user's token and cookie, revoked token, cross-site cookie POSTs)`);
   });
 
   const routes = () =>
@@ -59,6 +59,7 @@ describe("authorization on every job route", () => {
       // Reached with no body: the owner gets the body's 415, anyone else the job's 404 first.
       ["rerun", "POST", `/workflows/rerun/${jobId}`],
       ["approve", "POST", `/workflows/approve/${jobId}`],
+      ["pick", "POST", `/workflows/pick/${jobId}`],
       ["file: the upload", "GET", `/files/jobs/${jobId}/0-upload.jpg`],
       ["file: an output", "GET", `/files/jobs/${jobId}/2-video_generation.mp4`],
     ] as const;
@@ -69,7 +70,7 @@ describe("authorization on every job route", () => {
   }
 
   it("the owner reaches every route (so that the 404s below mean something)", async () => {
-    const expected: Record<string, number> = { details: 200, stream: 200, retry: 409, cancel: 409, rerun: 415, approve: 415, "file: the upload": 200, "file: an output": 200 };
+    const expected: Record<string, number> = { details: 200, stream: 200, retry: 409, cancel: 409, rerun: 415, approve: 415, pick: 415, "file: the upload": 200, "file: an output": 200 };
     for (const credentials of [{ authorization: `Bearer ${alice.token}` }, { cookie: alice.cookie }] as Record<string, string>[]) {
       for (const [name, method, path] of routes()) {
         expect((await call(method, path, credentials)).status, `${name} ${JSON.stringify(Object.keys(credentials))}`).toBe(expected[name]);

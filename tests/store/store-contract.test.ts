@@ -146,14 +146,113 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
 
     const expired = await awaitingJob();
     const timeout: JobEventInput & { type: "error" } = { type: "error", data: { status: "failed", code: "approval_timeout", error: "Nobody approved the next step in time." } };
-    expect(await store.findExpiredApprovals(new Date("2030-01-01T12:00:00.000Z"), 100)).not.toContain(expired.jobId);
-    expect(await store.findExpiredApprovals(new Date("2030-01-02T00:00:01.000Z"), 100)).toContain(expired.jobId);
-    expect(await store.expireApproval(expired.jobId, timeout)).toBe(true);
-    expect(await store.expireApproval(expired.jobId, timeout)).toBe(false);
+    expect((await store.findExpiredApprovals(new Date("2030-01-01T12:00:00.000Z"), 100)).map((wait) => wait.jobId)).not.toContain(expired.jobId);
+    expect(await store.findExpiredApprovals(new Date("2030-01-02T00:00:01.000Z"), 100)).toContainEqual({ jobId: expired.jobId, until: expired.until });
+    // A check naming another wait's end changes nothing.
+    expect(await store.expireApproval(expired.jobId, new Date("2030-01-01T23:59:59.000Z"), timeout)).toBe(false);
+    expect(await store.expireApproval(expired.jobId, expired.until, timeout)).toBe(true);
+    expect(await store.expireApproval(expired.jobId, expired.until, timeout)).toBe(false);
     expect(await store.decideApproval(expired.jobId, { approve: true, stepIndex: 1, event: approvedEvent })).toBe(false);
     expect(await store.getJob(expired.jobId)).toMatchObject({ status: "failed", errorCode: "approval_timeout" });
-    expect(await store.findExpiredApprovals(new Date("2100-01-01T00:00:00.000Z"), 100)).not.toContain(expired.jobId);
+    expect((await store.findExpiredApprovals(new Date("2100-01-01T00:00:00.000Z"), 100)).map((wait) => wait.jobId)).not.toContain(expired.jobId);
     expect((await store.readEvents(expired.jobId, 0, 100)).map((event) => event.type)).toEqual(["progress", "progress", "awaiting", "error"]);
+  });
+
+  it("does not time out an approval asked for again after a stale check read the earlier wait", async () => {
+    const jobId = await store.insertJob(newJob({ approvalSteps: [1] }));
+    const wait = async (owner: string, until: Date) => {
+      const leased = await store.leaseRun(jobId, owner, { ttlMs: 30_000 });
+      // An approved job resumes as running: only a queued one is begun.
+      if (leased!.job.status === "queued") expect(await store.beginRun(leased!.fence, { jobId, from: { status: "queued", attempts: 0 } })).toBe(true);
+      const since = new Date(until.getTime() - 1000);
+      const event: JobEventInput = { type: "awaiting", data: { status: "awaiting_approval", awaiting: "approval", step: 1, step_name: "s1", output: {}, since: since.toISOString(), until: until.toISOString() } };
+      expect(await store.awaitApproval(leased!.fence, { jobId, stepIndex: 1, since, until, event })).toBe(true);
+    };
+    const first = new Date("2030-01-02T00:00:00.000Z");
+    await wait("runner-a", first);
+    const [stale] = (await store.findExpiredApprovals(new Date("2030-01-03T00:00:00.000Z"), 100)).filter((found) => found.jobId === jobId);
+    expect(stale).toEqual({ jobId, until: first });
+    // Meanwhile: approved, and the job waits again (a later approval of the same job) until a later time.
+    expect(await store.decideApproval(jobId, { approve: true, stepIndex: 1, event: progress(1, "Approved") })).toBe(true);
+    const second = new Date("2030-02-01T00:00:00.000Z");
+    await wait("runner-b", second);
+    const timeout: JobEventInput & { type: "error" } = { type: "error", data: { status: "failed", code: "approval_timeout", error: "late" } };
+    expect(await store.expireApproval(jobId, stale!.until, timeout)).toBe(false);
+    expect(await store.getJob(jobId)).toMatchObject({ status: "awaiting_approval", awaitingUntil: second });
+    expect(await store.expireApproval(jobId, second, timeout)).toBe(true);
+  });
+
+  it("runs candidates: each its own checkpoint row; the job waits as awaiting_input; one pick (or a cancel) applies, never two", async () => {
+    const jobId = await store.insertJob(newJob({ candidates: { steps: { 1: 3 }, autoPick: false } }));
+    expect((await store.getJob(jobId))!.candidates).toEqual({ steps: { 1: 3 }, autoPick: false });
+    const leased = await store.leaseRun(jobId, "runner-c", { ttlMs: 30_000 });
+    expect(leased!.job.candidates).toEqual({ steps: { 1: 3 }, autoPick: false });
+    const fence = leased!.fence;
+    expect(await store.beginRun(fence, { jobId, from: { status: "queued", attempts: 0 } })).toBe(true);
+    for (const candidate of [1, 2, 3]) {
+      expect(await store.startStep(fence, { ...stepStart(jobId, 1), candidate })).toBe(true);
+      expect(await store.saveStepState(fence, { jobId, stepIndex: 1, candidate, state: { prediction: `p${candidate}` } })).toBe(true);
+    }
+    for (const candidate of [1, 3]) {
+      const done = await store.completeStep(fence, { jobId, stepIndex: 1, candidate, output: { image: `u${candidate}` }, cost: { micros: 1000, providerMs: null }, completedAt: new Date(), progress: 50, events: [] });
+      expect(done).toBe(true);
+    }
+    const failure = { stepIndex: 1, candidate: 2, error: "blocked", errorClass: "hard" as const, errorReason: "content_policy" };
+    expect(await store.failCandidate(fence, { jobId, step: failure, events: [] })).toBe(true);
+    const rows = (await store.getJob(jobId))!.checkpoints.filter((row) => row.stepIndex === 1);
+    expect(rows.map((row) => [row.candidate, row.status, row.output])).toEqual([
+      [1, "completed", { image: "u1" }],
+      [2, "failed", null],
+      [3, "completed", { image: "u3" }],
+    ]);
+    // The layout shows no entry for the step yet, and its candidates under it.
+    const since = new Date("2030-01-01T00:00:00.000Z");
+    const event: JobEventInput = { type: "awaiting", data: { status: "awaiting_input", awaiting: "pick", step: 1, step_name: "s1", candidates: [], since: since.toISOString() } };
+    expect(await store.awaitInput(fence, { jobId, stepIndex: 1, since, event })).toBe(true);
+    const waiting = await store.getJob(jobId);
+    expect(waiting).toMatchObject({ status: "awaiting_input", awaitingSince: since, awaitingUntil: null });
+    expect(waiting!.execution.currentStep).toBe(1);
+    // The lease went with the wait; recovery and the retry sweep leave the job alone.
+    expect(await store.recordProgress(fence, { jobId, progress: 60, event: progress(1, "late") })).toBe(false);
+    expect(await store.findOrphans(new Date(), 100, "none:")).not.toContainEqual(expect.objectContaining({ jobId }));
+    expect(await store.findDueRetries(new Date("2100-01-01T00:00:00.000Z"), 100)).not.toContainEqual(expect.objectContaining({ jobId }));
+    // A pick naming another step changes nothing; the first pick applies; a second pick and a cancel do not.
+    const picked = (step: number, candidate: number) => ({ stepIndex: step, candidate, output: { image: `u${candidate}` }, pickedAt: new Date(), events: [progress(step, `picked ${candidate}`)] });
+    expect(await store.pickCandidate(jobId, picked(0, 1))).toBe(false);
+    expect(await store.pickCandidate(jobId, picked(1, 3))).toBe(true);
+    expect(await store.pickCandidate(jobId, picked(1, 1))).toBe(false);
+    expect(await store.cancelJob(jobId, { from: "awaiting_input", message: "Canceled by user", event: progress(1, "cancel") })).toBe(false);
+    const job = await store.getJob(jobId);
+    expect(job).toMatchObject({ status: "running", awaitingSince: null, attempts: 1, actualMicroUsd: 2000 });
+    expect(job!.checkpoints.find((row) => row.stepIndex === 1 && row.candidate === 0)).toMatchObject({ status: "completed", output: { image: "u3" }, costMicroUsd: 0 });
+    expect(await eventTypes(jobId)).toContain("progress:picked 3");
+    expect(await eventTypes(jobId)).not.toContain("progress:picked 1");
+    // The resumed run reads every candidate row and the pick.
+    const resumed = await store.leaseRun(jobId, "runner-d", { ttlMs: 30_000 });
+    expect(resumed!.job.checkpoints.filter((row) => row.stepIndex === 1).map((row) => row.candidate)).toEqual([0, 1, 2, 3]);
+
+    // A cancel first: the pick is refused.
+    const other = await store.insertJob(newJob({ candidates: { steps: { 1: 2 }, autoPick: true } }));
+    const otherLease = await store.leaseRun(other, "runner-e", { ttlMs: 30_000 });
+    expect(await store.beginRun(otherLease!.fence, { jobId: other, from: { status: "queued", attempts: 0 } })).toBe(true);
+    expect(await store.awaitInput(otherLease!.fence, { jobId: other, stepIndex: 1, since, event })).toBe(true);
+    expect(await store.cancelJob(other, { from: "awaiting_input", message: "Canceled by user", event: progress(1, "cancel") })).toBe(true);
+    expect(await store.pickCandidate(other, { ...picked(1, 1), events: [] })).toBe(false);
+    expect(await store.getJob(other)).toMatchObject({ status: "canceled", awaitingSince: null, candidates: { steps: { 1: 2 }, autoPick: true } });
+    // A job without candidates reads as none.
+    expect((await store.getJob(await store.insertJob(newJob())))!.candidates).toEqual({ steps: {}, autoPick: false });
+  });
+
+  it("fences a write that holds under any epoch of its owner (a run's parallel invocations) by the owner alone", async () => {
+    const { jobId, fence } = await runningJob("inngest:run-1");
+    const again = await store.leaseRun(jobId, "inngest:run-1", { ttlMs: null });
+    expect(again!.fence.epoch).toBeGreaterThan(fence.epoch);
+    const candidate = (owner: Fence) => store.saveStepState(owner, { jobId, stepIndex: 1, candidate: 2, state: { prediction: "p" } });
+    // The older take of the same owner: refused with the epoch, accepted by the owner alone.
+    expect(await candidate(fence)).toBe(false);
+    expect(await candidate({ ...fence, anyEpoch: true })).toBe(true);
+    // Another owner is refused either way.
+    expect(await candidate({ owner: "inngest:run-2", epoch: again!.fence.epoch, anyEpoch: true })).toBe(false);
   });
 
   it("records the steps a job waits before, and reads them with the run", async () => {

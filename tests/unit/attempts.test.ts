@@ -72,6 +72,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     approvalSteps: [],
     awaitingSince: null,
     awaitingUntil: null,
+    candidates: { steps: {}, autoPick: false },
     estimate: { micros: 0, steps: [] },
     actualMicroUsd: 0,
     models: {},

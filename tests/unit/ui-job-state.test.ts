@@ -46,6 +46,31 @@ describe("applyJobEvent", () => {
     expect(view).toMatchObject({ status: "running", awaiting: null });
   });
 
+  it("follows a step's candidates, waits for a pick with the candidates, and runs on once one is picked", () => {
+    const candidate = (n: number, output: Record<string, unknown>) => ({ type: "checkpoint", data: { step: 1, step_name: "s1", status: "completed", output, candidate: n } }) as const;
+    let view = fold([queued, started(0, 0), done(0, {}), { type: "progress", data: { step: 1, step_name: "s1", progress: 33, step_progress: 0, message: "S1 (candidate 2)", candidate: 2 } }]);
+    expect(view).toMatchObject({ status: "running", candidates: { 1: { 2: { status: "running" } } } });
+    view = fold([candidate(1, { image: "/files/c1.png" }), candidate(2, { image: "/files/c2.png" })], view);
+    expect(view.candidates[1]).toMatchObject({ 1: { status: "completed", output: { image: "/files/c1.png" } }, 2: { status: "completed" } });
+    // The step itself is not done until the pick.
+    expect(stepView(view, 1).status).toBe("running");
+    const candidates = [
+      { candidate: 1, status: "completed", output: { image: "/files/c1.png" } },
+      { candidate: 2, status: "completed", output: { image: "/files/c2.png" } },
+    ] as const;
+    view = fold([{ type: "awaiting", data: { status: "awaiting_input", awaiting: "pick", step: 1, step_name: "s1", candidates: [...candidates], since: "2030-01-01T00:00:00.000Z" } }], view);
+    expect(view).toMatchObject({ status: "awaiting_input", currentStep: 1, picking: { step: 1, since: "2030-01-01T00:00:00.000Z", candidates }, awaiting: null });
+    view = fold(
+      [
+        { type: "progress", data: { step: 1, step_name: "s1", progress: 66, step_progress: 100, message: "Candidate 2 picked" } },
+        { type: "checkpoint", data: { step: 1, step_name: "s1", status: "completed", output: { image: "/files/c2.png" }, picked_candidate: 2, picked_by: "user" } },
+      ],
+      view,
+    );
+    expect(view).toMatchObject({ status: "running", picking: null });
+    expect(stepView(view, 1)).toMatchObject({ status: "completed", output: { image: "/files/c2.png" } });
+  });
+
   it("parks a step with the next retry time, and a retry runs it again", () => {
     const parked = fold([
       queued,

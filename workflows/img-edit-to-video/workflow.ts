@@ -7,8 +7,9 @@ function extensionFor(contentType: string): string {
 }
 
 function mediaKey(ctx: StepContext, contentType: string): string {
-  // Deterministic per job and step: a retried step overwrites its own output instead of adding one.
-  return `jobs/${ctx.jobId}/${ctx.stepIndex}-${ctx.step.name}.${extensionFor(contentType)}`;
+  // Deterministic per job, step and candidate: a retried step overwrites its own output instead of adding one.
+  const candidate = ctx.candidate > 0 ? `-c${ctx.candidate}` : "";
+  return `jobs/${ctx.jobId}/${ctx.stepIndex}-${ctx.step.name}${candidate}.${extensionFor(contentType)}`;
 }
 
 function requireUrl(previous: Record<string, unknown>, field: string): string {
@@ -24,6 +25,7 @@ async function runModel(ctx: StepContext, input: Record<string, unknown>) {
     input: { ...ctx.step.input, ...input },
     jobId: ctx.jobId,
     stepIndex: ctx.stepIndex,
+    ...(ctx.candidate > 0 && { candidate: ctx.candidate }),
     signal: ctx.signal,
     onProgress: (percent, message) => ctx.progress(percent, message),
     state: ctx.state,

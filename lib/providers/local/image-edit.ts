@@ -180,10 +180,13 @@ function load({ data, info }: RawImage): Sharp {
 
 /**
  * Edits `input` (any format sharp decodes) as `prompt` asks and returns a PNG: EXIF-oriented,
- * transparency flattened onto white, long side capped at 1280 px. Deterministic per (image, prompt).
+ * transparency flattened onto white, long side capped at 1280 px. Deterministic per (image, prompt,
+ * variant). A variant above 1 (a step's candidate 2, 3, ...) turns the hue by its own angle, so
+ * candidates side by side differ as a real model's would; variant 0 or 1 is the plain edit.
  */
-export async function editImage(input: Buffer, prompt: string): Promise<Buffer> {
+export async function editImage(input: Buffer, prompt: string, variant = 0): Promise<Buffer> {
   let image = await decode(input);
+  if (variant > 1) image = await load(image).modulate({ hue: (variant - 1) * 97 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   // One pass per operation: sharp runs a single pipeline's operations in its own fixed order and
   // keeps only the last call of each kind, which would silently drop combined edits.
   for (const operation of planEdit(prompt)) {

@@ -146,7 +146,7 @@ export class LocalModels implements ModelProvider {
       switch (capability) {
         case "image_edit": {
           await request.onProgress(10, "Editing image");
-          const body = await editImage(image, prompt);
+          const body = await editImage(image, prompt, request.candidate ?? 0);
           signal.throwIfAborted();
           await request.onProgress(100, "Image edited");
           return { body, contentType: "image/png", usage: LOCAL_USAGE };

@@ -1,6 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { postgresTime } from "@/lib/store/postgres/connection";
+import { candidatesJson } from "@/lib/store/rows";
 import type { IdempotencyClaim, NewJob } from "@/lib/store/types";
 
 /** Takes a free or expired key ($1 user, $2 key, ... $8 expiry); with RETURNING, a row only when it was taken. */
@@ -61,6 +62,7 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
     job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
     job.estimate?.micros ?? 0,
     JSON.stringify(job.estimate?.steps ?? []),
+    job.candidates ? JSON.stringify(candidatesJson(job.candidates)) : null,
   ];
   if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
   let webhookCtes = "";
@@ -91,8 +93,8 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
   const text = `WITH ${keyCte}v AS (
        INSERT INTO workflow_versions (workflow_id, version, config, created_at) SELECT $3, $4, $10::jsonb, $6::timestamp(3) ${from} ON CONFLICT DO NOTHING
      ), j AS (
-       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, models, created_at, updated_at)
-       SELECT $1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, ${models}, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
+       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, created_at, updated_at)
+       SELECT $1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, $19::jsonb, ${models}, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
      ), e AS (
        INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
        SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j
@@ -108,7 +110,7 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
        INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
        ${
          upload
-           ? "SELECT $15, j.id, $2, $19, $20, $21::int, $22::int, $23::int, $24::bytea, $6::timestamp(3) FROM j"
+           ? "SELECT $15, j.id, $2, $20, $21, $22::int, $23::int, $24::int, $25::bytea, $6::timestamp(3) FROM j"
            : "SELECT $15, j.id, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text"
        }
      )${webhookCtes}

@@ -27,8 +27,11 @@ export async function applyPostgresPlan(query: Query, plan: WritePlan, now: Date
   };
   const at = param(postgresTime(now), "::timestamp(3)");
   const guard = [`j.id = ${param(plan.jobId)}`, `j.status = ANY(${param(plan.statusIn, "::text[]")})`];
-  if (plan.fence) guard.push(`e.lease_owner = ${param(plan.fence.owner)}`, `e.lease_epoch = ${param(plan.fence.epoch, "::int")}`);
+  if (plan.fence) guard.push(`e.lease_owner = ${param(plan.fence.owner)}`);
+  if (plan.fence && plan.fence.anyEpoch !== true) guard.push(`e.lease_epoch = ${param(plan.fence.epoch, "::int")}`);
   if (plan.queuedAttempts !== undefined) guard.push(`(j.status <> 'queued' OR j.attempts = ${param(plan.queuedAttempts, "::int")})`);
+  if (plan.currentStep !== undefined) guard.push(`e.current_step = ${param(plan.currentStep, "::int")}`);
+  if (plan.awaitingUntil !== undefined) guard.push(`j.awaiting_until = ${param(postgresTime(plan.awaitingUntil), "::timestamp(3)")}`);
   const ctes = [`locked AS (SELECT j.id, j.user_id, j.attempts FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE ${guard.join(" AND ")} FOR UPDATE OF j, e)`];
   if (plan.job) ctes.push(`job_update AS (UPDATE jobs SET ${setClause(JOB_COLUMNS, plan.job, param)}, updated_at = ${at} WHERE id = (SELECT id FROM locked) RETURNING id)`);
   if (plan.execution) {

@@ -10,7 +10,7 @@ import { BudgetExceededError, type BudgetGuard, type Charge, type Spending } fro
  * the other: each statement after the lock reads what the other committed.
  */
 
-const ACTIVE = "('queued', 'running', 'pending_retry', 'awaiting_approval')";
+const ACTIVE = "('queued', 'running', 'pending_retry', 'awaiting_approval', 'awaiting_input')";
 
 const SPENDING_SQL = `SELECT
   (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c JOIN jobs j ON j.id = c.job_id

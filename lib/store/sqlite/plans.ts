@@ -53,12 +53,24 @@ function guardStatement(plan: WritePlan): { sql: string; params: unknown[] } {
   const conditions = [`j.id = ?`, `j.status IN (${plan.statusIn.map(() => "?").join(", ")})`];
   const params: unknown[] = [plan.jobId, ...plan.statusIn];
   if (plan.fence) {
-    conditions.push("e.lease_owner = ?", "e.lease_epoch = ?");
-    params.push(plan.fence.owner, plan.fence.epoch);
+    conditions.push("e.lease_owner = ?");
+    params.push(plan.fence.owner);
+    if (plan.fence.anyEpoch !== true) {
+      conditions.push("e.lease_epoch = ?");
+      params.push(plan.fence.epoch);
+    }
   }
   if (plan.queuedAttempts !== undefined) {
     conditions.push("(j.status <> 'queued' OR j.attempts = ?)");
     params.push(plan.queuedAttempts);
+  }
+  if (plan.currentStep !== undefined) {
+    conditions.push("e.current_step = ?");
+    params.push(plan.currentStep);
+  }
+  if (plan.awaitingUntil !== undefined) {
+    conditions.push("j.awaiting_until = ?");
+    params.push(sqliteTime(plan.awaitingUntil));
   }
   return { sql: `SELECT j.user_id, j.attempts FROM jobs j JOIN workflow_executions e ON e.job_id = j.id WHERE ${conditions.join(" AND ")}`, params };
 }

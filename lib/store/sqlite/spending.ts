@@ -14,7 +14,7 @@ const SPENDING_SQL = `SELECT
   (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c JOIN jobs j ON j.id = c.job_id
     WHERE j.user_id = ? AND c.cost_micro_usd > 0 AND c.completed_at >= ?) AS spent,
   (SELECT coalesce(sum(max(0, j.estimated_micro_usd - (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c WHERE c.job_id = j.id))), 0)
-    FROM jobs j WHERE j.user_id = ? AND j.status IN ('queued', 'running', 'pending_retry', 'awaiting_approval') AND j.id IS NOT ?) AS outstanding`;
+    FROM jobs j WHERE j.user_id = ? AND j.status IN ('queued', 'running', 'pending_retry', 'awaiting_approval', 'awaiting_input') AND j.id IS NOT ?) AS outstanding`;
 
 export function readSpending(connection: SqliteConnection, userId: string, since: Date, excludeJobId: string | null = null): Spending {
   const row = connection.get<{ spent: number; outstanding: number }>(SPENDING_SQL, userId, sqliteTime(since), userId, excludeJobId);

@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
+import { candidatesJson, checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { requeuePlan } from "@/lib/store/plans";
@@ -104,7 +104,7 @@ export class SqliteStore extends PlannedStore implements Store {
     c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
     const rerun = job.rerun;
     c.run(
-      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, models, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       id,
       job.userId,
       job.workflow.id,
@@ -116,6 +116,7 @@ export class SqliteStore extends PlannedStore implements Store {
       job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
       job.estimate?.micros ?? 0,
       JSON.stringify(job.estimate?.steps ?? []),
+      job.candidates ? JSON.stringify(candidatesJson(job.candidates)) : null,
       job.models && Object.keys(job.models).length > 0 ? JSON.stringify(job.models) : null,
       at,
       at,
@@ -333,10 +334,10 @@ export class SqliteStore extends PlannedStore implements Store {
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: toDate(row.lease_expires_at) }));
   }
 
-  async findExpiredApprovals(now: Date, limit: number): Promise<string[]> {
+  async findExpiredApprovals(now: Date, limit: number): Promise<{ jobId: string; until: Date }[]> {
     return this.connection
-      .all<{ id: string }>("SELECT id FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= ? ORDER BY awaiting_until LIMIT ?", sqliteTime(now), limit)
-      .map((row) => row.id);
+      .all<{ id: string; awaiting_until: string }>("SELECT id, awaiting_until FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= ? ORDER BY awaiting_until LIMIT ?", sqliteTime(now), limit)
+      .map((row) => ({ jobId: row.id, until: toDate(row.awaiting_until)! }));
   }
 
   async findDueRetries(now: Date, limit: number) {
