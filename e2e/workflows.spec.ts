@@ -4,7 +4,8 @@ import { expect, expectVideoPlays, newUser, screenshot, signUpAndSignIn, step, t
 /**
  * The two workflows that prove a new one is a folder, in the built app: Text to Video from a prompt
  * alone (no image section, typed fields with their errors, a model choice), and Product Shots,
- * whose result is an image, in the result view and the Runs list.
+ * whose scene runs as three candidates to pick from and whose result is an image, in the result
+ * view and the Runs list.
  */
 test("Text to Video: no image needed; the form is built from the config; the video plays", async ({ page }, testInfo) => {
   await signUpAndSignIn(page.request, newUser("text-to-video"));
@@ -73,9 +74,19 @@ test("Product Shots: the photo goes in its own field, and the result is an image
   await page.getByRole("textbox", { name: /^Scene/ }).fill("On a marble counter by a window");
   await page.getByRole("button", { name: "Execute" }).click();
 
+  // The scene runs as three candidates by default: the run waits for a pick, shown side by side.
   const panel = page.getByTestId("job-panel");
+  await expect(panel).toHaveAttribute("data-status", "awaiting_input", { timeout: 90_000 });
+  const card = page.getByTestId("candidates-card");
+  await expect(card.getByRole("heading", { name: "Pick a candidate for Place into a scene" })).toBeVisible();
+  await expect(card.getByTestId("candidate")).toHaveCount(3);
+  await screenshot(page, testInfo, "product-shots-candidates");
+  await card.getByRole("button", { name: "Use candidate 3" }).click();
+
   await expect(panel).toHaveAttribute("data-status", "completed", { timeout: 90_000 });
   const jobId = (await panel.getAttribute("data-job-id"))!;
+  const details = (await (await page.request.get(`/workflows/execution/${jobId}`)).json()) as { checkpoints: Record<string, { picked_candidate?: number }> };
+  expect(details.checkpoints["2"]!.picked_candidate).toBe(3);
   await expect(page.getByRole("heading", { name: "Your image" })).toBeVisible();
   const result = page.getByTestId("result-image");
   await expect(result).toBeVisible();

@@ -16,8 +16,10 @@ const EXTENSIONS: Record<string, string> = { "image/jpeg": "jpg", "image/png": "
  * Where a step keeps a file: deterministic per job and step (and candidate), so a retried step
  * overwrites its own output instead of adding one.
  */
-export function mediaKey(ctx: Pick<StepContext, "jobId" | "stepIndex" | "step">, contentType: string, suffix = ""): string {
-  return `jobs/${ctx.jobId}/${ctx.stepIndex}-${ctx.step.name}${suffix}.${EXTENSIONS[contentType] ?? "bin"}`;
+export function mediaKey(ctx: Pick<StepContext, "jobId" | "stepIndex" | "step" | "candidate">, contentType: string, suffix = ""): string {
+  // Candidates of one step keep a file each (-c1, -c2, ...): they must not overwrite each other.
+  const candidate = ctx.candidate > 0 ? `-c${ctx.candidate}` : "";
+  return `jobs/${ctx.jobId}/${ctx.stepIndex}-${ctx.step.name}${candidate}${suffix}.${EXTENSIONS[contentType] ?? "bin"}`;
 }
 
 /**
@@ -32,6 +34,8 @@ export function runModel(ctx: StepContext, input: Record<string, unknown>): Prom
     input: mapModelInput(ctx.step, { ...ctx.step.input, ...input }),
     jobId: ctx.jobId,
     stepIndex: ctx.stepIndex,
+    // A candidate's run says which it is (local models vary their output by it, as a real model's would differ).
+    ...(ctx.candidate > 0 && { candidate: ctx.candidate }),
     signal: ctx.signal,
     onProgress: (percent, message) => ctx.progress(percent, message),
     state: ctx.state,

@@ -58,7 +58,8 @@ describe("crash recovery of Text to Video and Product Shots", () => {
       .jpeg()
       .toBuffer();
     const textToVideo = await execute({ workflow_id: "text-to-video", prompt: "A quiet harbour at dawn", seed: "9" });
-    const productShots = await execute({ workflow_id: "product-shots", photo: jpegBlob(photo), scene_prompt: "On a kitchen shelf" });
+    // The scene as one run, not its default 3 candidates: a crash among candidates is tests/integration/candidates.test.ts's.
+    const productShots = await execute({ workflow_id: "product-shots", photo: jpegBlob(photo), scene_prompt: "On a kitchen shelf", "candidates[scene]": "1" });
 
     for (;;) {
       const [a, b] = [await readJob(textToVideo), await readJob(productShots)];

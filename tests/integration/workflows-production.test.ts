@@ -76,19 +76,26 @@ describe.each<Provider>(["sqlite", "postgresql"])("new workflows on Replicate an
     expect(job.actualMicroUsd).toBe(525_000);
   });
 
-  it("Product Shots: background removal, scene, upscale with each model's inputs; a 503 parks the first model step and only it runs again", async () => {
+  it("Product Shots: background removal, three scene candidates (auto-picked), upscale with each model's inputs; a 503 parks the first model step and only it runs again", async () => {
     const before = stack.replicate.predictions.size;
     stack.replicate.fail({ route: "create", status: 503, times: 1 });
-    const { jobId } = await execute({ workflow_id: "product-shots", photo: jpegBlob(stack.photo, "image/png"), scene_prompt: "On a wooden table", aspect_ratio: "4:5", seed: "5" });
+    const { jobId } = await execute({ workflow_id: "product-shots", photo: jpegBlob(stack.photo, "image/png"), scene_prompt: "On a wooden table", aspect_ratio: "4:5", seed: "5", auto_pick: "true" });
     const parked = await waitForJob(jobId, "pending_retry");
     expect(parked.layout["0"]?.status).toBe("completed");
     expect(parked.layout["1"]).toMatchObject({ status: "failed_retryable", error_reason: "outage" });
     expect((await sweepAt()).resumed).toEqual([jobId]);
     const job = await waitForJob(jobId, "completed");
 
-    const [cutout, scene, upscale] = predictionsSince(stack.replicate, before);
+    const made = predictionsSince(stack.replicate, before);
+    expect(made).toHaveLength(5);
+    const [cutout, upscale] = [made[0], made[4]];
+    // The scene step's 3 candidates (its config.json default), each with its own seed; auto_pick took the first that succeeded.
+    const scenes = made.slice(1, 4);
     expect(cutout).toMatchObject({ model: BACKGROUND_MODELS[0], input: { image: job.layout["0"]!.output!.image_url, background_type: "rgba", format: "png" } });
-    expect(scene).toMatchObject({ model: SCENE_MODEL, input: { prompt: "On a wooden table", input_image: job.layout["1"]!.output!.cutout_url, aspect_ratio: "4:5", seed: 5, output_format: "png" } });
+    for (const scene of scenes) {
+      expect(scene).toMatchObject({ model: SCENE_MODEL, input: { prompt: "On a wooden table", input_image: job.layout["1"]!.output!.cutout_url, aspect_ratio: "4:5", output_format: "png" } });
+    }
+    expect(scenes.map((scene) => (scene!.input as { seed: number }).seed).sort()).toEqual([5, 6, 7]);
     expect(upscale).toMatchObject({ model: UPSCALE_MODEL, input: { image: job.layout["2"]!.output!.scene_url, scale: 2, face_enhance: false } });
     expect(job.result).toEqual({ image_url: expect.stringMatching(new RegExp(`/image/upload/v\\d+/montage/jobs/${jobId}/3-upscale\\.png$`)) });
     // The upload ran once: its asset on Cloudinary is the photo, stored before the outage.
@@ -98,7 +105,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("new workflows on Replicate an
 
   it("Product Shots with the other background remover: no 851-labs-only inputs are sent to it", async () => {
     const before = stack.replicate.predictions.size;
-    const { jobId } = await execute({ workflow_id: "product-shots", photo: jpegBlob(stack.photo, "image/png"), "models[background_removal]": "lucataco/remove-bg" });
+    const { jobId } = await execute({ workflow_id: "product-shots", photo: jpegBlob(stack.photo, "image/png"), "models[background_removal]": "lucataco/remove-bg", auto_pick: "true" });
     await waitForJob(jobId, "completed");
     const [cutout] = predictionsSince(stack.replicate, before);
     expect(cutout!.model).toBe("lucataco/remove-bg");

@@ -24,6 +24,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
       retry: await import("@/app/workflows/retry/[jobId]/route"),
       rerun: await import("@/app/workflows/rerun/[jobId]/route"),
       details: await import("@/app/workflows/execution/[jobId]/route"),
+      pick: await import("@/app/workflows/pick/[jobId]/route"),
       list: await import("@/app/workflows/list/route"),
       openapi: await import("@/app/api/openapi.json/route"),
     };
@@ -100,15 +101,29 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
     expect(await jobCount()).toBe(before);
   });
 
-  it("runs Product Shots: a real alpha cutout, a scene, then twice the resolution; the upscale parks once and resumes alone", async () => {
+  it("runs Product Shots: a real alpha cutout, three scenes to pick from, then twice the resolution; the upscale parks once and resumes alone", async () => {
     const { status, body } = await execute({ workflow_id: "product-shots", photo: await productPhoto(), scene_prompt: "On a beach at sunset", seed: "7" });
     expect(status).toBe(202);
     const jobId = body.job_id!;
+    // The scene step runs as 3 candidates by default (config.json), each with its own seed, so the three differ.
+    const waiting = await waitForJobStatus(jobId, ["awaiting_input"], 60_000);
+    const offered = (waiting.layout["2"] as { candidates?: { candidate: number; status: string; output?: Record<string, unknown> }[] }).candidates!;
+    expect(offered.map((entry) => [entry.candidate, entry.status])).toEqual([[1, "completed"], [2, "completed"], [3, "completed"]]);
+    const scenes = await Promise.all(offered.map((entry) => media(entry.output!.scene_url as string)));
+    expect(new Set(scenes.map((scene) => scene.toString("base64"))).size).toBe(3);
+    const picked = await routes.pick.POST(
+      authed(token, `/workflows/pick/${jobId}`, { method: "POST", body: JSON.stringify({ step: "scene", candidate: 2 }), headers: { "content-type": "application/json" } }),
+      jobParams(jobId),
+    );
+    expect(picked.status).toBe(200);
+
     const parked = await waitForJobStatus(jobId, ["pending_retry"], 60_000);
     expect(parked.layout["3"]).toMatchObject({ status: "failed_retryable", error_reason: "outage" });
     const retried = await routes.retry.POST(authed(token, `/workflows/retry/${jobId}`, { method: "POST" }), jobParams(jobId));
     expect(retried.status).toBe(200);
     const done = await waitForJobStatus(jobId, ["completed"], 60_000);
+    // The picked candidate is the step's output, and what the upscale took.
+    expect(done.layout["2"]!.output!.scene_url).toBe(offered[1]!.output!.scene_url);
 
     const cutout = await sharp(await media(done.layout["1"]!.output!.cutout_url as string)).raw().toBuffer({ resolveWithObject: true });
     expect(cutout.info.channels).toBe(4);
@@ -124,12 +139,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
     const large = await sharp(await media(done.result!.image_url as string)).metadata();
     expect({ width: large.width, height: large.height }).toEqual({ width: scene.width * 2, height: scene.height * 2 });
 
-    // Steps 0..2 ran once; the upscale twice (the outage, then the retry).
+    // Steps 0 and 1 ran once, each scene candidate once (the pick ran nothing); the upscale twice (the outage, then the retry).
     const starts = (await eventsOf(jobId, "progress"))
-      .map((event) => event.data as { step: number; step_progress: number; message?: string })
+      .map((event) => event.data as { step: number; step_progress: number; message?: string; candidate?: number })
       .filter((data) => data.step_progress === 0 && data.message !== "Queued" && data.message !== "Retry requested" && !data.message?.startsWith("Reading"))
-      .map((data) => data.step);
-    expect(starts).toEqual([0, 1, 2, 3, 3]);
+      .map((data) => (data.candidate ? `${data.step}.${data.candidate}` : `${data.step}`));
+    expect(starts.slice(0, 2)).toEqual(["0", "1"]);
+    expect(starts.slice(2, 5).sort()).toEqual(["2.1", "2.2", "2.3"]);
+    expect(starts.slice(5)).toEqual(["3", "3"]);
 
     const details = (await (await routes.details.GET(authed(token, `/workflows/execution/${jobId}`), jobParams(jobId))).json()) as { job: { result: Record<string, unknown>; input_file: unknown; models: Record<string, string> } };
     expect(details.job.result).toEqual({ image_url: expect.any(String) });

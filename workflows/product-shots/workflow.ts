@@ -13,9 +13,11 @@ export const handlers = defineWorkflow({
     return { cutout_url: await storeMedia(ctx, cutout, "image") };
   },
 
+  // Runs as 3 candidates by default (config.json): each candidate's seed is its own, so the scenes differ and a rerun repeats them.
   async scene(ctx) {
     const seed = numberInput(ctx, "seed");
-    const shot = await runModel(ctx, { prompt: ctx.inputs.scene_prompt, input_image: previousUrl(ctx, "cutout_url"), aspect_ratio: ctx.inputs.aspect_ratio, ...(seed !== undefined && { seed }) });
+    const candidateSeed = seed === undefined ? undefined : seed + Math.max(0, ctx.candidate - 1);
+    const shot = await runModel(ctx, { prompt: ctx.inputs.scene_prompt, input_image: previousUrl(ctx, "cutout_url"), aspect_ratio: ctx.inputs.aspect_ratio, ...(candidateSeed !== undefined && { seed: candidateSeed }) });
     return { scene_url: await storeMedia(ctx, shot, "image") };
   },
 

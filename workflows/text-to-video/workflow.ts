@@ -2,8 +2,10 @@ import { defineWorkflow, numberInput, previousUrl, runModel, storeMedia } from "
 
 /** Text to Video: no upload. An image from the prompt (at the chosen aspect ratio and seed), then a video that starts on it. */
 export const handlers = defineWorkflow({
+  // As candidates (candidates[image_generation]=n), each candidate draws with its own seed, so the images differ.
   async image_generation(ctx) {
-    const seed = numberInput(ctx, "seed");
+    const given = numberInput(ctx, "seed");
+    const seed = given === undefined ? undefined : given + Math.max(0, ctx.candidate - 1);
     const image = await runModel(ctx, {
       prompt: ctx.inputs.prompt,
       aspect_ratio: ctx.inputs.aspect_ratio,
