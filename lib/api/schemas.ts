@@ -23,6 +23,11 @@ export const executeFormSchema = z
       .string()
       .optional()
       .meta({ description: "Comma-separated stream event names to deliver: progress, checkpoint, retry_scheduled, complete, error (default complete,error)" }),
+    deadline_seconds: z
+      .string()
+      .regex(/^\d{1,7}$/)
+      .optional()
+      .meta({ description: "The whole run must end within this many seconds (1 to 604800): the running provider call is canceled then, and the job fails with deadline_exceeded" }),
   })
   .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
@@ -140,6 +145,7 @@ export const jobSchema = z
       .meta({ description: "While awaiting_approval: what the job waits for (the step is execution.current_step), since when, and when it fails with approval_timeout." }),
     estimated_cost_usd: z.number().meta({ description: "The cost estimated when the job was created, in USD (0 when the models run locally)." }),
     actual_cost_usd: z.number().meta({ description: "What the job's completed steps cost so far, in USD (failed steps are not charged)." }),
+    deadline_at: z.string().nullable().meta({ description: "When the whole run must have ended (deadline_seconds), else it fails with deadline_exceeded; null: no deadline." }),
   })
   .meta({ id: "Job" });
 
@@ -201,6 +207,13 @@ export const rerunBodySchema = z
       .record(z.string().max(64), z.string().max(16 * 1024))
       .optional()
       .meta({ description: "Declared inputs to change; the others keep the parent job's values" }),
+    deadline_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .meta({ description: "The rerun must end within this many seconds, else it fails with deadline_exceeded (its provider call canceled)" }),
   })
   .strict();
 

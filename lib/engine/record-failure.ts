@@ -1,6 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
+import { DEADLINE_EXCEEDED, deadlineMessage, pastDeadline } from "@/lib/engine/deadlines";
 import type { Run } from "@/lib/engine/run";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
@@ -43,6 +44,12 @@ export async function recordFailure(run: Run, index: number, failure: Classified
       ...(failure.retryAfterSeconds !== undefined && { retryAfterSeconds: failure.retryAfterSeconds }),
     });
     const nextRetryAt = new Date(Date.now() + delaySeconds * 1000);
+    // A retry that would come after the run's deadline is not scheduled: the job fails now, and its saved work is canceled.
+    if (pastDeadline(job.deadlineAt, nextRetryAt)) {
+      const outcome = await fail(run, index, { code: DEADLINE_EXCEEDED, message: deadlineMessage(job.deadlineAt!), errorClass: "hard", reason: DEADLINE_EXCEEDED, provider, retryCount }, logger);
+      await deps.cancelSavedWork?.(jobId);
+      return outcome;
+    }
     const parked = await deps.store.parkJob(fence, {
       jobId,
       step: { stepIndex: index, candidate: 0, error: failure.message, errorClass: "retryable", errorReason: failure.reason },

@@ -1,4 +1,5 @@
 import "server-only";
+import { DEADLINE_EXCEEDED, deadlineMessage, pastDeadline } from "@/lib/engine/deadlines";
 import { awaitApproval, firstIncompleteStep, needsApproval, stepStart, type Run } from "@/lib/engine/run";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";
@@ -16,6 +17,12 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   const { fence, job } = options.leased;
   const logger = deps.logger.child({ job_id: job.jobId, workflow_id: job.workflowId });
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
+  // Past its deadline (resumed after a crash, a parked wait, or Inngest's wait for a prediction): it fails, nothing runs.
+  if (pastDeadline(job.deadlineAt)) {
+    const outcome = await failBeforeSteps(deps, fence, job.jobId, DEADLINE_EXCEEDED, deadlineMessage(job.deadlineAt!), logger);
+    await deps.cancelSavedWork?.(job.jobId);
+    return outcome;
+  }
   const workflow = deps.findWorkflow(job.workflowId);
   if (!workflow) return failBeforeSteps(deps, fence, job.jobId, "unknown_workflow", `Workflow ${job.workflowId} is not installed`, logger);
 

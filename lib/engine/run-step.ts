@@ -1,5 +1,6 @@
 import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
+import { armStepClock, classifyDeadline } from "@/lib/engine/deadlines";
 import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
 import { recordFailure } from "@/lib/engine/record-failure";
 import { needsApproval, overallProgress, stepStart, type Run } from "@/lib/engine/run";
@@ -35,7 +36,9 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
   const forward = () => controller.abort(run.signal.reason);
   if (run.signal.aborted) forward();
   else run.signal.addEventListener("abort", forward, { once: true });
-  const context = stepContext(run, index, previous, controller, logger);
+  // The step's timeout and the run's deadline: when the earlier passes, the step's signal aborts.
+  const clock = armStepClock(run, index, controller);
+  const context = stepContext(run, index, previous, controller, logger, clock.endsAt);
 
   let output: Record<string, unknown>;
   try {
@@ -50,9 +53,17 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
     // A store call of the engine's own failed inside the handler (e.g. PostgreSQL restarting): not
     // the step's failure. Thrown on, not recorded: the runner sees an interrupted run and recovery resumes the step.
     if (context.engineFailure()) throw context.engineFailure()!.error;
-    const classified = controller.signal.aborted ? ({ kind: "canceled", message: "Canceled by user" } as const) : classifyError(error);
+    // Whatever the handler threw once its clock ran out (a provider's own "canceled" too) is the timeout.
+    const timedOut = clock.expired();
+    if (timedOut) logger.warn("step stopped by its clock", { scope: timedOut.scope, error: timedOut.message });
+    const classified = timedOut
+      ? classifyDeadline(run, index, timedOut)
+      : controller.signal.aborted
+        ? ({ kind: "canceled", message: "Canceled by user" } as const)
+        : classifyError(error);
     return recordFailure(run, index, classified, logger);
   } finally {
+    clock.clear();
     run.signal.removeEventListener("abort", forward);
   }
 
@@ -105,12 +116,13 @@ function stepCost(step: StepConfig, usage: ModelUsage[]): { micros: number | nul
  * The providers a step's handler gets: the run's, with every model run's reported usage kept for
  * the step's cost. The handler cannot forget to report it.
  */
-function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers {
+function meteredProviders(providers: Providers, usage: ModelUsage[], endsAt: Date | undefined): Providers {
   const models: ModelProvider = {
     name: providers.models.name,
     checkHealth: () => providers.models.checkHealth(),
     async run(request) {
-      const output = await providers.models.run(request);
+      // The step's clock travels with the call: a provider that can be told (Replicate's Cancel-After) stops by itself too.
+      const output = await providers.models.run(endsAt && !request.deadlineAt ? { ...request, deadlineAt: endsAt } : request);
       usage.push(output.usage ?? { provider: providers.models.name, free: false });
       return output;
     },
@@ -123,7 +135,7 @@ function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers 
  * the run's, fenced like every other: a refused one aborts the step, as a cancel when the job was
  * canceled, else as lost to another runner.
  */
-function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger) {
+function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger, endsAt: Date | undefined) {
   const { deps, workflow, job, fence } = run;
   const step = workflow.config.steps[index]!;
   let engineFailure: { error: unknown } | undefined;
@@ -150,7 +162,7 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
     previous,
     inputs: job.inputs,
     signal: controller.signal,
-    providers: meteredProviders(deps.providers, usage),
+    providers: meteredProviders(deps.providers, usage, endsAt),
     log: logger,
     state: {
       get: () => run.checkpoints.get(index)?.state ?? undefined,

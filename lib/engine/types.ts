@@ -15,6 +15,11 @@ export interface EngineDeps {
   logger: Logger;
   /** Base of the retry backoff, in seconds, for workflows that set none. */
   retryBackoffSeconds: number;
+  /**
+   * Cancels the paid work a job's unfinished steps saved (a Replicate prediction), when the job
+   * fails past its deadline with nobody waiting on that work. Best effort; never throws.
+   */
+  cancelSavedWork?(jobId: string): Promise<void>;
 }
 
 export type StepOutcome =

@@ -5,6 +5,7 @@ import { checkImage } from "@/lib/api/image-check";
 import { parseMultipart } from "@/lib/api/multipart";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob } from "@/lib/jobs/costs";
+import { deadlineSecondsOf, withoutDeadlineField } from "@/lib/jobs/deadline";
 import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
 import { createJob, jobRows, type JobsDeps } from "@/lib/jobs/service";
 import { webhookTargetOf, withoutWebhookFields } from "@/lib/webhooks/target";
@@ -40,7 +41,8 @@ export async function executeFromRequest(
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
   if (!form.file || form.file.field !== "file") throw new ApiError("invalid_form", "Attach the image as the form field `file`.");
   const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
-  const { inputs, problems } = resolveInputs(workflow, withoutWebhookFields(form.fields));
+  const deadlineSeconds = deadlineSecondsOf(form.fields);
+  const { inputs, problems } = resolveInputs(workflow, withoutDeadlineField(withoutWebhookFields(form.fields)));
   if (problems.length > 0) throw new ApiError("invalid_form", problems.join(" "));
   const approvalSteps = approvalStepsOf(workflow, form.lists.get("approve_before") ?? []);
   const image = await checkImage(form.file.data, cfg.MAX_IMAGE_PIXELS);
@@ -51,6 +53,7 @@ export async function executeFromRequest(
     upload: { filename: form.file.filename, contentType: image.contentType, data: form.file.data, width: image.width, height: image.height },
     approvalSteps,
     webhook,
+    ...(deadlineSeconds !== undefined && { deadlineSeconds }),
   };
   if (idempotencyKey === undefined) {
     const created = await createJob(deps, input);

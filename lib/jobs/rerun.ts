@@ -8,6 +8,7 @@ import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { overallProgress } from "@/lib/engine/run";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, rerunEstimate } from "@/lib/jobs/costs";
+import { deadlineFrom } from "@/lib/jobs/deadline";
 import { approvalStepsOf } from "@/lib/jobs/execute";
 import { getOwnJob, type JobsDeps } from "@/lib/jobs/service";
 import { stepCheckpoint } from "@/lib/store/checkpoints";
@@ -67,6 +68,7 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
       rerun,
       // The steps config.json makes wait for approval still do, from the one the rerun runs from.
       approvalSteps: approvalStepsOf(workflow, []).filter((index) => index >= fromStep),
+      ...(body.data.deadline_seconds !== undefined && { deadlineAt: deadlineFrom(body.data.deadline_seconds)! }),
     }),
   );
   deps.notifier.notify(parent.id);
@@ -97,7 +99,9 @@ async function readRerunBody(request: Request, config: Pick<Config, "UPLOAD_BODY
   for (const [name, value] of form.fields) {
     const input = /^inputs\[([^\]]{1,64})\]$/.exec(name);
     if (input) inputs[input[1]!] = value;
-    else body[name] = name === "from_step" && /^\d{1,3}$/.test(value.trim()) ? Number(value.trim()) : value;
+    else if (name === "from_step" && /^\d{1,3}$/.test(value.trim())) body[name] = Number(value.trim());
+    else if (name === "deadline_seconds" && /^\d{1,7}$/.test(value.trim())) body[name] = Number(value.trim());
+    else body[name] = value;
   }
   if (Object.keys(inputs).length > 0) body.inputs = inputs;
   return body;

@@ -37,6 +37,7 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
         : null,
     estimated_cost_usd: toUsd(job.estimate.micros),
     actual_cost_usd: toUsd(job.actualMicroUsd),
+    deadline_at: job.deadlineAt?.toISOString() ?? null,
   };
 }
 

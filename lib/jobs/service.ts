@@ -9,6 +9,7 @@ import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
+import { deadlineFrom, retryDeadline } from "@/lib/jobs/deadline";
 import type { JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
 import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -35,6 +36,8 @@ export interface NewJob {
   /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
   approvalSteps?: number[];
   webhook?: WebhookTarget;
+  /** The whole run must end within this many seconds from now (lib/engine/deadlines.ts). */
+  deadlineSeconds?: number;
 }
 
 export interface CreatedJob {
@@ -67,6 +70,7 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate:
     upload: input.upload,
     approvalSteps: input.approvalSteps ?? [],
     ...(input.webhook && { webhook: input.webhook }),
+    ...(input.deadlineSeconds !== undefined && { deadlineAt: deadlineFrom(input.deadlineSeconds)! }),
   };
 }
 
@@ -111,6 +115,8 @@ export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
       from: job.status as JobStatus,
       event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
       ...(budget && { budget }),
+      // A job with a deadline gets a fresh one, as long as its first: its old one may be what failed it.
+      ...(job.deadlineAt && { deadlineAt: retryDeadline(job)! }),
     }),
   );
   if (!claimed) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");

@@ -21,7 +21,8 @@ import { InngestStepScope } from "@/lib/inngest/step-runner";
 import { JobStreams } from "@/lib/jobs/stream";
 import { CrossProcessWakeups } from "@/lib/jobs/wakeups";
 import { createLogger, type Logger } from "@/lib/log";
-import { checkProviderHealth, createProviders, type ProviderRuntime } from "@/lib/providers";
+import { cancelSavedPredictions, checkProviderHealth, createProviders, type ProviderRuntime } from "@/lib/providers";
+import { checkpointLayout } from "@/lib/store/checkpoints";
 import type { HealthStatus } from "@/lib/providers/types";
 import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
@@ -105,7 +106,19 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     overrides.providers ??
     createProviders(config, logger.child({ component: "providers" }), onInngest ? { wrapWebhookWait: (inProcess) => waitForPredictionUnderInngest(scope, inProcess) } : {});
   const checkHealth = (name: string) => checkProviderHealth(providers, name);
-  const engine: EngineDeps = { store, notifier, providers, findWorkflow, logger, retryBackoffSeconds: config.retryBackoffSeconds };
+  const engine: EngineDeps = {
+    store,
+    notifier,
+    providers,
+    findWorkflow,
+    logger,
+    retryBackoffSeconds: config.retryBackoffSeconds,
+    // A job failed past its deadline: the predictions its unfinished steps saved are canceled, as for a user's cancel.
+    async cancelSavedWork(jobId) {
+      const job = await store.getJob(jobId).catch(() => undefined);
+      if (job) await cancelSavedPredictions(providers, logger, jobId, checkpointLayout(job.checkpoints));
+    },
+  };
   const webhooks = new WebhookDispatcher({
     store,
     logger: logger.child({ component: "webhooks" }),

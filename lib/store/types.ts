@@ -115,12 +115,16 @@ export interface Store {
   expireApproval(jobId: string, event: JobEventInput & { type: "error" }): Promise<boolean>;
   /** awaiting_approval jobs whose wait ended before `now`. */
   findExpiredApprovals(now: Date, limit: number): Promise<string[]>;
+  /** Queued or parked jobs whose deadline passed before `now`, earliest first (lib/engine/deadlines.ts). */
+  findExpiredDeadlines(now: Date, limit: number): Promise<string[]>;
+  /** A queued or parked job past its deadline fails with deadline_exceeded (compare-and-set on its status). */
+  expireDeadline(jobId: string, failure: { message: string; event: JobEventInput & { type: "error" } }): Promise<boolean>;
   cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
   /**
    * Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale).
    * With `budget`, throws BudgetExceededError (and changes nothing) when the job's remaining estimate would pass it.
    */
-  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean>;
+  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean>;
 
   // ---- recovery and the retry sweep
   /** Queued or running executions whose lease is free, expired, or held by an owner starting with `localPrefix` (the caller checks those). */
@@ -184,6 +188,8 @@ export interface RunSnapshot {
   /** Steps the job stops before until approved, and the last step approved. */
   approvalSteps: number[];
   approvedStep: number | null;
+  /** When the whole run must have ended (deadline_seconds at execute); null: no deadline. */
+  deadlineAt: Date | null;
   checkpoints: CheckpointRow[];
 }
 
@@ -283,6 +289,8 @@ export interface NewJob {
   rerun?: NewRerun;
   /** Where the job's events of these types are delivered (a message per event, from the first). */
   webhook?: { url: string; events: string[] };
+  /** The whole run must have ended by then (deadline_seconds), else it fails with deadline_exceeded. */
+  deadlineAt?: Date;
 }
 
 /**
@@ -352,6 +360,8 @@ export interface JobSummary {
   estimate: JobEstimate;
   /** What its completed steps cost so far, in micro-dollars (steps of unknown price not counted). */
   actualMicroUsd: number;
+  /** When the whole run must have ended, else it fails with deadline_exceeded; null: no deadline. */
+  deadlineAt: Date | null;
 }
 
 export interface ExecutionRecord {

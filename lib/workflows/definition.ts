@@ -34,6 +34,10 @@ export const workflowConfigSchema = z.object({
         approval: z.boolean().optional(),
         /** What running the model costs on a paid provider; local models cost nothing whatever this says. */
         pricing: stepPricingSchema.optional(),
+        /** The step is stopped (its provider call canceled) when it runs longer than this. */
+        timeout_seconds: z.number().int().min(1).max(24 * 3600).optional(),
+        /** What a timed-out step does: park as a retryable `timeout` (default), or fail the job (code `timeout`). */
+        on_timeout: z.enum(["retry", "fail"]).optional(),
       }),
     )
     .min(1),

@@ -74,6 +74,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     awaitingUntil: null,
     estimate: { micros: 0, steps: [] },
     actualMicroUsd: 0,
+    deadlineAt: null,
   };
   const job = jobToJson(row);
   return {
