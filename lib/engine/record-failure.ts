@@ -44,11 +44,11 @@ export async function recordFailure(run: Run, index: number, failure: Classified
       ...(failure.retryAfterSeconds !== undefined && { retryAfterSeconds: failure.retryAfterSeconds }),
     });
     const nextRetryAt = new Date(Date.now() + delaySeconds * 1000);
-    // A retry that would come after the run's deadline is not scheduled: the job fails now, and its saved work is canceled.
+    // A retry that would come after the run's deadline is not scheduled: the work the step left
+    // running is canceled (before the failure is visible, so nobody sees a failed job still paying), and the job fails now.
     if (pastDeadline(job.deadlineAt, nextRetryAt)) {
-      const outcome = await fail(run, index, { code: DEADLINE_EXCEEDED, message: deadlineMessage(job.deadlineAt!), errorClass: "hard", reason: DEADLINE_EXCEEDED, provider, retryCount }, logger);
       await deps.cancelSavedWork?.(jobId);
-      return outcome;
+      return fail(run, index, { code: DEADLINE_EXCEEDED, message: deadlineMessage(job.deadlineAt!), errorClass: "hard", reason: DEADLINE_EXCEEDED, provider, retryCount }, logger);
     }
     const parked = await deps.store.parkJob(fence, {
       jobId,

@@ -19,9 +19,8 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
   // Past its deadline (resumed after a crash, a parked wait, or Inngest's wait for a prediction): it fails, nothing runs.
   if (pastDeadline(job.deadlineAt)) {
-    const outcome = await failBeforeSteps(deps, fence, job.jobId, DEADLINE_EXCEEDED, deadlineMessage(job.deadlineAt!), logger);
     await deps.cancelSavedWork?.(job.jobId);
-    return outcome;
+    return failBeforeSteps(deps, fence, job.jobId, DEADLINE_EXCEEDED, deadlineMessage(job.deadlineAt!), logger);
   }
   const workflow = deps.findWorkflow(job.workflowId);
   if (!workflow) return failBeforeSteps(deps, fence, job.jobId, "unknown_workflow", `Workflow ${job.workflowId} is not installed`, logger);
