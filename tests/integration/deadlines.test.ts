@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepDueJobs } from "@/lib/engine/sweep";
+import { cancelJob } from "@/lib/jobs/service";
 import type { EngineDeps } from "@/lib/engine/types";
 import { silentLogger } from "@/lib/log";
 import type { Runtime } from "@/lib/server/runtime";
@@ -185,6 +186,37 @@ describe.each<Provider>(["sqlite", "postgresql"])("deadlines on %s", (provider) 
       job: { deadline_at: string | null };
     };
     expect(details.job.deadline_at).toBe(stored!.deadlineAt!.toISOString());
+  });
+
+  it("a manual retry gives the job a fresh deadline as long as its first; a rerun takes deadline_seconds in JSON (400 when invalid)", async () => {
+    const execute = await import("@/app/workflows/execute/route");
+    const response = await execute.POST(executeRequest(token, { workflow_id: "img-edit-to-video", file: jpegBlob(), deadline_seconds: "1" }));
+    const jobId = ((await response.json()) as { job_id: string }).job_id;
+    const failed = await waitForJobStatus(jobId, ["failed"]);
+    expect(failed.errorCode).toBe("deadline_exceeded");
+
+    const retry = await import("@/app/workflows/retry/[jobId]/route");
+    const retried = await retry.POST(new Request(`http://localhost/workflows/retry/${jobId}`, { method: "POST", headers: { authorization: `Bearer ${token}` } }), { params: Promise.resolve({ jobId }) });
+    expect(retried.status).toBe(200);
+    const renewed = (await rt.store.getJob(jobId))!.deadlineAt!;
+    expect(renewed.getTime()).toBeGreaterThan(failed.deadlineAt!.getTime());
+    expect(renewed.getTime() - failed.deadlineAt!.getTime()).toBeLessThan(60_000);
+    await waitForJobStatus(jobId, ["failed"]);
+
+    const rerun = await import("@/app/workflows/rerun/[jobId]/route");
+    const rerunRequest = (body: unknown) =>
+      rerun.POST(new Request(`http://localhost/workflows/rerun/${jobId}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) }), {
+        params: Promise.resolve({ jobId }),
+      });
+    const refused = await rerunRequest({ from_step: 1, deadline_seconds: 0 });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ success: false, error: { code: "invalid_request", message: expect.stringMatching(/deadline_seconds/) } });
+    const accepted = await rerunRequest({ from_step: 1, deadline_seconds: 3600 });
+    expect(accepted.status).toBe(202);
+    const rerunId = ((await accepted.json()) as { job_id: string }).job_id;
+    const child = (await rt.store.getJob(rerunId))!;
+    expect(child.deadlineAt!.getTime() - child.createdAt.getTime()).toBeGreaterThan(3_500_000);
+    await cancelJob(rt, userId, rerunId);
   });
 
   it.each([["0"], ["-5"], ["1.5"], ["soon"], ["604801"]])("refuses deadline_seconds=%s with 400 invalid_form, storing nothing", async (value) => {
