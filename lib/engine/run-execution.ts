@@ -3,6 +3,8 @@ import { DEADLINE_EXCEEDED, deadlineMessage, pastDeadline } from "@/lib/engine/d
 import { awaitApproval, firstIncompleteStep, needsApproval, stepStart, type Run } from "@/lib/engine/run";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";
+import { trace } from "@opentelemetry/api";
+import { outcomeOf, SPAN_ATTRIBUTES, traced } from "@/lib/engine/tracing";
 import type { EngineDeps, RunOutcome, StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { Fence, LeasedRun, RunSnapshot } from "@/lib/store/types";
@@ -13,7 +15,13 @@ import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/
  * Runs a job's workflow from its first step that is not completed, under the lease the caller
  * took (leaseRun): every write names it, so a runner that lost the job to another changes nothing.
  */
-export async function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
+export function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
+  const { job } = options.leased;
+  const attributes = { [SPAN_ATTRIBUTES.jobId]: job.jobId, [SPAN_ATTRIBUTES.workflow]: job.workflowId, ...(job.workflowVersion && { [SPAN_ATTRIBUTES.workflowVersion]: job.workflowVersion }) };
+  return traced(deps.tracer, "montage.run", attributes, () => execute(deps, options), outcomeOf);
+}
+
+async function execute(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
   const { fence, job } = options.leased;
   const logger = deps.logger.child({ job_id: job.jobId, workflow_id: job.workflowId });
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
@@ -46,6 +54,7 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
     if (!(await deps.store.beginRun(fence, { jobId: job.jobId, from }))) return { status: "skipped", why: "job changed state or was taken over" };
   }
   logger.info("execution started", { from_step: fromStep, attempt: run.attempt });
+  if (deps.tracer) trace.getActiveSpan()?.setAttribute(SPAN_ATTRIBUTES.attempt, run.attempt);
 
   if (fromStep === steps.length) return completeFinishedJob(run);
 

@@ -4,6 +4,7 @@ import { armStepClock, classifyDeadline } from "@/lib/engine/deadlines";
 import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
 import { recordFailure } from "@/lib/engine/record-failure";
 import { needsApproval, overallProgress, stepStart, type Run } from "@/lib/engine/run";
+import { outcomeOf, SPAN_ATTRIBUTES, traced, tracedProviders } from "@/lib/engine/tracing";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { ModelProvider, ModelUsage, Providers } from "@/lib/providers/types";
@@ -19,7 +20,19 @@ const PROGRESS_INTERVAL_MS = 250;
  * One step: its start (unless the previous commit wrote it), the handler, and its end: completed
  * together with the next step's start (or the job's completion), or a failure routed by class.
  */
-export async function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
+export function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
+  const step = run.workflow.config.steps[index]!;
+  const attributes = {
+    [SPAN_ATTRIBUTES.jobId]: run.job.jobId,
+    [SPAN_ATTRIBUTES.workflow]: run.workflow.config.id,
+    [SPAN_ATTRIBUTES.step]: index,
+    [SPAN_ATTRIBUTES.stepName]: step.name,
+    [SPAN_ATTRIBUTES.attempt]: run.attempt,
+  };
+  return traced(run.deps.tracer, "montage.step", attributes, () => executeStep(run, index, previous, alreadyStarted), outcomeOf);
+}
+
+async function executeStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
   const { deps, workflow, job, fence } = run;
   const step = workflow.config.steps[index]!;
   const stepCount = workflow.config.steps.length;
@@ -162,7 +175,8 @@ function stepContext(run: Run, index: number, previous: Record<string, unknown>,
     previous,
     inputs: job.inputs,
     signal: controller.signal,
-    providers: meteredProviders(deps.providers, usage, endsAt),
+    // Metered over traced: each provider call is a span, the step's child.
+    providers: meteredProviders(tracedProviders(deps.providers, deps.tracer), usage, endsAt),
     log: logger,
     state: {
       get: () => run.checkpoints.get(index)?.state ?? undefined,

@@ -1,4 +1,5 @@
 import "server-only";
+import type { Tracer } from "@opentelemetry/api";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { InterruptReason } from "@/lib/engine/interrupt";
 import type { Logger } from "@/lib/log";
@@ -20,6 +21,8 @@ export interface EngineDeps {
    * fails past its deadline with nobody waiting on that work. Best effort; never throws.
    */
   cancelSavedWork?(jobId: string): Promise<void>;
+  /** Set when traces are on (lib/server/tracing.ts): runs, steps and provider calls become spans. */
+  tracer?: Tracer;
 }
 
 export type StepOutcome =

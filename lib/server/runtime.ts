@@ -27,6 +27,7 @@ import type { HealthStatus } from "@/lib/providers/types";
 import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
 import { serveNodeStream } from "@/lib/server/node-stream";
+import { startTracing, type Tracing } from "@/lib/server/tracing";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -62,6 +63,8 @@ export interface Runtime {
   readonly replicateWebhooks: ReplicateWebhookReceiver;
   /** Sends outgoing webhook messages (started with the driver). */
   readonly webhooks: WebhookDispatcher;
+  /** OpenTelemetry traces (on with OTEL_EXPORTER_OTLP_ENDPOINT; lib/server/tracing.ts). */
+  readonly tracing: Tracing;
   /** The sign-in secret (NEXTAUTH_SECRET, or one generated once into DATA_DIR): made on first use, never at build. */
   authSecret(): string;
   authOptions(): AuthOptions;
@@ -106,6 +109,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     overrides.providers ??
     createProviders(config, logger.child({ component: "providers" }), onInngest ? { wrapWebhookWait: (inProcess) => waitForPredictionUnderInngest(scope, inProcess) } : {});
   const checkHealth = (name: string) => checkProviderHealth(providers, name);
+  const tracing = startTracing(config, logger.child({ component: "tracing" }));
   const engine: EngineDeps = {
     store,
     notifier,
@@ -113,6 +117,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     findWorkflow,
     logger,
     retryBackoffSeconds: config.retryBackoffSeconds,
+    ...(tracing.tracer && { tracer: tracing.tracer }),
     // A job failed past its deadline: the predictions its unfinished steps saved are canceled, as for a user's cancel.
     async cancelSavedWork(jobId) {
       const job = await store.getJob(jobId).catch(() => undefined);
@@ -185,6 +190,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     replicateWebhooks,
     serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
     webhooks,
+    tracing,
     authSecret: () => (authSecret ??= readAuthSecret(config)),
     authOptions: () => {
       // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
@@ -203,6 +209,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     async stop() {
       await webhooks.stop();
       await driver.stop();
+      // After the driver: the spans of the runs it just stopped are exported too.
+      await tracing.shutdown();
       await close();
     },
   };
