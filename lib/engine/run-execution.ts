@@ -18,7 +18,9 @@ import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/
 export function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
   const { job } = options.leased;
   const attributes = { [SPAN_ATTRIBUTES.jobId]: job.jobId, [SPAN_ATTRIBUTES.workflow]: job.workflowId, ...(job.workflowVersion && { [SPAN_ATTRIBUTES.workflowVersion]: job.workflowVersion }) };
-  return traced(deps.tracer, "montage.run", attributes, () => execute(deps, options), outcomeOf);
+  // Each run is a trace of its own, even when a request (POST /workflows/execute) started it: the run
+  // outlives the request. The request's span, if any, is linked.
+  return traced(deps.tracer, "montage.run", attributes, () => execute(deps, options), outcomeOf, { root: true });
 }
 
 async function execute(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {

@@ -1,5 +1,5 @@
 import "server-only";
-import { SpanStatusCode, type Attributes, type Tracer } from "@opentelemetry/api";
+import { SpanStatusCode, trace, type Attributes, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import type { RunOutcome, StepOutcome } from "@/lib/engine/types";
 import type { ModelProvider, Providers, StorageProvider } from "@/lib/providers/types";
 
@@ -32,12 +32,22 @@ export interface SpanOutcome {
 }
 
 /**
- * Runs `fn` in a span (the child of the active one) when there is a tracer; without one, just
- * runs it. The span ends with the outcome `describe` gives the result, or "error" when `fn` throws.
+ * Runs `fn` in a span (the child of the active one; with `root`, the first of a trace of its own,
+ * linked to the active one) when there is a tracer; without one, just runs it. The span ends with
+ * the outcome `describe` gives the result, or "error" when `fn` throws.
  */
-export async function traced<T>(tracer: Tracer | undefined, name: string, attributes: Attributes, fn: () => Promise<T>, describe: (result: T) => SpanOutcome): Promise<T> {
+export async function traced<T>(
+  tracer: Tracer | undefined,
+  name: string,
+  attributes: Attributes,
+  fn: () => Promise<T>,
+  describe: (result: T) => SpanOutcome,
+  options: { root?: boolean } = {},
+): Promise<T> {
   if (!tracer) return fn();
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+  const active = options.root ? trace.getActiveSpan()?.spanContext() : undefined;
+  const spanOptions: SpanOptions = { attributes, ...(options.root && { root: true }), ...(active && { links: [{ context: active }] }) };
+  return tracer.startActiveSpan(name, spanOptions, async (span) => {
     try {
       const result = await fn();
       const { outcome, code, error } = describe(result);
