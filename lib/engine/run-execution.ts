@@ -19,8 +19,11 @@ export function runExecution(deps: EngineDeps, options: { leased: LeasedRun; run
   const { job } = options.leased;
   const attributes = { [SPAN_ATTRIBUTES.jobId]: job.jobId, [SPAN_ATTRIBUTES.workflow]: job.workflowId, ...(job.workflowVersion && { [SPAN_ATTRIBUTES.workflowVersion]: job.workflowVersion }) };
   // Each run is a trace of its own, even when a request (POST /workflows/execute) started it: the run
-  // outlives the request. The request's span, if any, is linked.
-  return traced(deps.tracer, "montage.run", attributes, () => execute(deps, options), outcomeOf, { root: true });
+  // outlives the request. The request's span, if any, is linked. Under Inngest (a runner that splits
+  // a run into invocations, each ending after one new step) there is no run span: the SDK's own
+  // `inngest.execution` span of each invocation is the step's parent.
+  const tracer = options.runner.continuous === true ? deps.tracer : undefined;
+  return traced(tracer, "montage.run", attributes, () => execute(deps, options), outcomeOf, { root: true });
 }
 
 async function execute(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
@@ -56,7 +59,7 @@ async function execute(deps: EngineDeps, options: { leased: LeasedRun; runner: S
     if (!(await deps.store.beginRun(fence, { jobId: job.jobId, from }))) return { status: "skipped", why: "job changed state or was taken over" };
   }
   logger.info("execution started", { from_step: fromStep, attempt: run.attempt });
-  if (deps.tracer) trace.getActiveSpan()?.setAttribute(SPAN_ATTRIBUTES.attempt, run.attempt);
+  if (deps.tracer && options.runner.continuous === true) trace.getActiveSpan()?.setAttribute(SPAN_ATTRIBUTES.attempt, run.attempt);
 
   if (fromStep === steps.length) return completeFinishedJob(run);
 
