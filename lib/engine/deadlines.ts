@@ -3,7 +3,7 @@ import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Run } from "@/lib/engine/run";
 import type { Logger } from "@/lib/log";
 import type { Store } from "@/lib/store/types";
-import { DeadlineError, type ClassifiedError } from "@/lib/workflows/errors";
+import { DeadlineError, isDeadlineError, type ClassifiedError } from "@/lib/workflows/errors";
 
 /**
  * Deadlines: a step's `timeout_seconds` (config.json) and a run's `deadline_seconds` (execute).
@@ -59,7 +59,7 @@ export function armStepClock(run: Run, index: number, controller: AbortControlle
     expired() {
       if (Date.now() >= endsAt) fire();
       const current = controller.signal.reason as unknown;
-      return controller.signal.aborted && current instanceof Error && current.name === "DeadlineError" ? (current as DeadlineError) : undefined;
+      return controller.signal.aborted && isDeadlineError(current) ? current : undefined;
     },
     clear: () => clearTimeout(timer),
   };
