@@ -16,8 +16,8 @@ const nextConfig = {
     "pino",
     // One copy of OpenTelemetry per process: the provider instrumentation registers is the one every route's spans use.
     "@opentelemetry/api",
-    "@opentelemetry/sdk-trace",
-    "@opentelemetry/context-async-hooks",
+    "@opentelemetry/sdk-trace-node",
+    "@opentelemetry/sdk-trace-base",
     "@opentelemetry/exporter-trace-otlp-http",
     "@opentelemetry/resources",
   ],

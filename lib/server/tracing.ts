@@ -1,17 +1,18 @@
 import "server-only";
-import { context, trace, type Tracer } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { context, propagation, trace, type Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import type { Config } from "@/lib/config";
 import type { Logger } from "@/lib/log";
 
 /**
  * OpenTelemetry traces, on when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
- * is set: the process registers a tracer provider that batches spans to the collector over
- * OTLP/HTTP with JSON bodies, and an AsyncLocalStorage context manager so a step's span is the
- * child of its run's and a provider call's the child of its step's. Unset, nothing is registered:
+ * is set: the process registers a tracer provider (@opentelemetry/sdk-trace-node) that batches
+ * spans to the collector over OTLP/HTTP with JSON bodies, with its AsyncLocalStorage context
+ * manager, so a step's span is the child of its run's and a provider call's the child of its
+ * step's. The versions are those the Inngest SDK already brings, so both share one API. Unset, nothing is registered:
  * the engine gets no tracer and wraps nothing (lib/engine/tracing.ts), so tracing costs nothing.
  *
  * The composition root starts it (lib/server/runtime.ts), so it is on in every way Montage runs:
@@ -38,15 +39,13 @@ export function tracesUrl(config: Pick<Config, "OTEL_EXPORTER_OTLP_ENDPOINT" | "
 export function startTracing(config: Config, logger: Logger): Tracing {
   const url = tracesUrl(config);
   if (!url) return OFF;
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  const provider = new TracerProvider({
+  const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": config.OTEL_SERVICE_NAME }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: 1000 })],
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 })],
   });
-  // The global API is what other bundles' copies of @opentelemetry/api see too (one per process).
-  if (!context.setGlobalContextManager(contextManager) || !trace.setGlobalTracerProvider(provider)) {
-    logger.warn("an OpenTelemetry provider was already registered in this process; spans go to it");
-  }
+  // The global provider (what every bundle's copy of @opentelemetry/api sees, one per process), the
+  // AsyncLocalStorage context manager and the W3C propagators.
+  provider.register();
   logger.info("traces exported over OTLP/HTTP", { url: new URL(url).origin });
   return {
     tracer: trace.getTracer("montage"),
@@ -55,6 +54,7 @@ export function startTracing(config: Config, logger: Logger): Tracing {
       await provider.shutdown().catch((error: unknown) => logger.warn("could not export the last spans", { err: error }));
       trace.disable();
       context.disable();
+      propagation.disable();
     },
   };
 }
