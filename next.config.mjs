@@ -14,6 +14,12 @@ const nextConfig = {
     "@ffmpeg-installer/ffmpeg",
     "busboy",
     "pino",
+    // One copy of OpenTelemetry per process: the provider instrumentation registers is the one every route's spans use.
+    "@opentelemetry/api",
+    "@opentelemetry/sdk-trace-node",
+    "@opentelemetry/sdk-trace-base",
+    "@opentelemetry/exporter-trace-otlp-http",
+    "@opentelemetry/resources",
   ],
   poweredByHeader: false,
   reactStrictMode: true,

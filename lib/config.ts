@@ -73,6 +73,15 @@ const envSchema = z.object({
   /** One delivery attempt, connect to answer. */
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().default(15),
 
+  /**
+   * Traces (lib/server/tracing.ts): each run, step and provider call is an OpenTelemetry span,
+   * exported over OTLP/HTTP (JSON) to `<endpoint>/v1/traces`, or to the traces endpoint as given.
+   * Neither set: nothing is traced or exported.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("montage"),
+
   // Production providers: each switches on when its variable is set (docs/production.md).
   CLOUDINARY_URL: z.string().startsWith("cloudinary://").optional(),
   REPLICATE_API_TOKEN: z.string().optional(),

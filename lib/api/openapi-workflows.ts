@@ -1,4 +1,7 @@
 import "server-only";
+import { z } from "zod";
+import { executeFormSchema } from "@/lib/api/schemas";
+import { candidatePolicy, MAX_CANDIDATES_PER_STEP } from "@/lib/workflows/candidates";
 import type { Workflow } from "@/lib/workflows/definition";
 import { inputJsonSchema } from "@/lib/workflows/inputs";
 import { choicesOf } from "@/lib/workflows/models";
@@ -29,6 +32,17 @@ export function executeFormOf(workflow: Workflow): Record<string, unknown> {
     properties[`models[${step.name}]`] = { type: "string", enum: choices.map((choice) => choice.model), default: step.model ?? choices[0]!.model, description: `The model for the step ${step.name} (${step.label})` };
   }
   properties.approve_before = { type: "string", enum: config.steps.slice(1).map((step) => step.name), description: "Repeatable: stop before this step until approved" };
+  for (const step of config.steps) {
+    const policy = candidatePolicy(step);
+    if (!policy.allowed) continue;
+    properties[`candidates[${step.name}]`] = { type: "integer", minimum: 1, maximum: MAX_CANDIDATES_PER_STEP, default: policy.default, description: `Run the step ${step.name} as this many candidates side by side; the job then waits for POST /workflows/pick` };
+  }
+  if (Object.keys(properties).some((name) => name.startsWith("candidates["))) {
+    properties.auto_pick = { type: "boolean", default: false, description: "Take the first candidate that succeeded instead of waiting for a pick" };
+  }
+  // The fields every execute takes, whatever the workflow (lib/api/schemas.ts, executeFormSchema).
+  const common = (z.toJSONSchema(executeFormSchema, { io: "input" }) as { properties: Record<string, unknown> }).properties;
+  for (const name of ["webhook_url", "webhook_events", "deadline_seconds"]) properties[name] = common[name];
   return { type: "object", title: config.name, description: config.description, properties, required, additionalProperties: false };
 }
 

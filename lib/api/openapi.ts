@@ -62,10 +62,39 @@ const replayHeaders = { "Idempotent-Replayed": { description: "`true` when this 
 const jobIdParameter = { name: "job_id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const bearer = [{ bearerAuth: [] }];
 
+/**
+ * zod writes each schema's named parts (`.meta({id})`) as `$defs` inside it, referenced as
+ * `#/$defs/<id>`: in an OpenAPI document `#` is the document, so those references resolve nowhere.
+ * Every `$defs` entry moves to `components.schemas` (beside the schemas already there, such as the
+ * execute forms) and every reference points there (one definition per id), which OpenAPI tools
+ * (openapi-typescript for lib/client) can follow.
+ */
+function withSharedSchemas<T extends { components: Record<string, unknown> }>(document: T): T {
+  const schemas: Record<string, unknown> = {};
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (typeof node !== "object" || node === null) return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "$defs" && typeof value === "object" && value !== null) {
+        for (const [name, definition] of Object.entries(value)) schemas[name] = visit(definition);
+      } else if (key === "$ref" && typeof value === "string" && value.startsWith("#/$defs/")) {
+        out[key] = `#/components/schemas/${value.slice("#/$defs/".length)}`;
+      } else {
+        out[key] = visit(value);
+      }
+    }
+    return out;
+  };
+  const shared = visit(document) as T;
+  const existing = (shared.components.schemas ?? {}) as Record<string, unknown>;
+  return { ...shared, components: { ...shared.components, schemas: { ...existing, ...schemas } } };
+}
+
 /** `workflows`: the installed ones, whose execute forms the document describes one by one. */
 export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow> = []) {
   const forms = executeFormComponents(workflows);
-  return {
+  return withSharedSchemas({
     openapi: "3.1.0",
     info: {
       title: "Montage API",
@@ -265,5 +294,5 @@ export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow>
         },
       },
     },
-  };
+  });
 }

@@ -24,6 +24,11 @@ export const executeFormSchema = z
       .string()
       .optional()
       .meta({ description: "Comma-separated stream event names to deliver: progress, checkpoint, retry_scheduled, complete, error (default complete,error)" }),
+    deadline_seconds: z
+      .string()
+      .regex(/^\d{1,7}$/)
+      .optional()
+      .meta({ description: "The whole run must end within this many seconds (1 to 604800): the running provider call is canceled then, and the job fails with deadline_exceeded" }),
   })
   .catchall(z.string().meta({ description: "Values for the inputs the workflow declares, e.g. edit_prompt; models[<step>]=<owner/name> chooses a step's model; approve_before=<step name> (repeatable) stops the job before that step until approved" }));
 
@@ -176,6 +181,7 @@ export const jobSchema = z
     estimated_cost_usd: z.number().meta({ description: "The cost estimated when the job was created, in USD (0 when the models run locally)." }),
     actual_cost_usd: z.number().meta({ description: "What the job's completed steps cost so far, in USD (failed steps are not charged)." }),
     models: z.record(z.string(), z.string()).meta({ description: "The model each step with a choice runs, by step name (the caller's models[<step>] or the default); {} when no step offers a choice." }),
+    deadline_at: z.string().nullable().meta({ description: "When the whole run must have ended (deadline_seconds), else it fails with deadline_exceeded; null: no deadline." }),
   })
   .meta({ id: "Job" });
 
@@ -271,6 +277,13 @@ export const rerunBodySchema = z
       .optional()
       .meta({ description: "Candidates by step name, 1-4, for the steps the rerun runs (config.json's defaults apply otherwise); multipart: candidates[<step name>]=<n>" }),
     auto_pick: z.union([z.boolean(), z.enum(["true", "false"])]).optional().meta({ description: "Pick the first candidate that succeeded without asking" }),
+    deadline_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .meta({ description: "The rerun must end within this many seconds, else it fails with deadline_exceeded (its provider call canceled)" }),
   })
   .strict();
 

@@ -157,6 +157,8 @@ export class InProcessRunner {
         checkHealth: this.options.checkHealth,
         recheckSeconds: this.options.recheckSeconds,
         logger: engine.logger,
+        notifier: engine.notifier,
+        ...(engine.cancelSavedWork && { cancelSavedWork: (jobId: string) => engine.cancelSavedWork!(jobId) }),
       });
       for (const job of resumed) this.enqueue(job.id);
       await expireApprovals({ store: engine.store, notifier: engine.notifier, logger: engine.logger, batchSize: this.options.sweepBatch, now });

@@ -1,6 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { nextRetryDelaySeconds } from "@/lib/engine/backoff";
+import { DEADLINE_EXCEEDED, deadlineMessage, pastDeadline } from "@/lib/engine/deadlines";
 import type { Run } from "@/lib/engine/run";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
@@ -45,6 +46,12 @@ export async function recordFailure(run: Run, index: number, failure: Classified
       ...(failure.retryAfterSeconds !== undefined && { retryAfterSeconds: failure.retryAfterSeconds }),
     });
     const nextRetryAt = new Date(Date.now() + delaySeconds * 1000);
+    // A retry that would come after the run's deadline is not scheduled: the work the step left
+    // running is canceled (before the failure is visible, so nobody sees a failed job still paying), and the job fails now.
+    if (pastDeadline(job.deadlineAt, nextRetryAt)) {
+      await deps.cancelSavedWork?.(jobId);
+      return fail(run, index, { code: DEADLINE_EXCEEDED, message: deadlineMessage(job.deadlineAt!), errorClass: "hard", reason: DEADLINE_EXCEEDED, provider, retryCount }, logger);
+    }
     const parked = await deps.store.parkJob(fence, {
       jobId,
       step: { stepIndex: index, candidate, error: failure.message, errorClass: "retryable", errorReason: failure.reason },

@@ -1,6 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import type { CandidateCheckpoint, JobEventInput } from "@/lib/contract/events";
+import { armStepClock, classifyDeadline } from "@/lib/engine/deadlines";
 import { interruptReason, type InterruptReason } from "@/lib/engine/interrupt";
 import { fail, recordFailure } from "@/lib/engine/record-failure";
 import { candidateKey, overallProgress, stepStart, type Run } from "@/lib/engine/run";
@@ -20,6 +21,8 @@ export type CandidateResult =
   | { status: "completed"; output: Record<string, unknown> }
   | { status: "failed"; code: string; message: string }
   | { status: "retryable"; failure: Extract<ClassifiedError, { kind: "retryable" }> }
+  /** The run's deadline passed while the candidate ran: the whole job fails with deadline_exceeded. */
+  | { status: "past_deadline"; failure: ClassifiedError }
   | { status: "canceled"; message: string }
   | { status: "interrupted"; reason: InterruptReason }
   | { status: "stopped"; why: string };
@@ -61,6 +64,8 @@ export async function runCandidates(run: Run, index: number, previous: Record<st
   if (interrupted) return interrupted as StepOutcome;
   const canceled = results.findIndex((result) => result.status === "canceled");
   if (canceled >= 0) return recordFailure(run, index, { kind: "canceled", message: (results[canceled] as { message: string }).message }, logger, canceled + 1);
+  const pastDeadline = results.findIndex((result) => result.status === "past_deadline");
+  if (pastDeadline >= 0) return recordFailure(run, index, (results[pastDeadline] as { failure: ClassifiedError }).failure, logger, pastDeadline + 1);
   const retryable = results.findIndex((result) => result.status === "retryable");
   if (retryable >= 0) return recordFailure(run, index, (results[retryable] as { failure: ClassifiedError }).failure, logger, retryable + 1);
 
@@ -114,7 +119,9 @@ async function runCandidate(run: Run, index: number, candidate: number, previous
   const forward = () => controller.abort(run.signal.reason);
   if (run.signal.aborted) forward();
   else run.signal.addEventListener("abort", forward, { once: true });
-  const context = stepContext(run, index, previous, controller, logger, candidate);
+  // The step's timeout and the run's deadline hold for each candidate as for a step run once.
+  const clock = armStepClock(run, index, controller);
+  const context = stepContext(run, index, previous, controller, logger, clock.endsAt, candidate);
   let output: Record<string, unknown>;
   try {
     output = await workflow.handlers[step.name]!(context.context);
@@ -126,11 +133,20 @@ async function runCandidate(run: Run, index: number, candidate: number, previous
       return { status: "interrupted", reason: interrupted };
     }
     if (context.engineFailure()) throw context.engineFailure()!.error;
+    const timedOut = clock.expired();
+    if (timedOut) {
+      logger.warn("candidate stopped by its clock", { scope: timedOut.scope, error: timedOut.message });
+      const byClock = classifyDeadline(run, index, timedOut);
+      if (timedOut.scope === "run") return { status: "past_deadline", failure: byClock };
+      if (byClock.kind === "retryable") return { status: "retryable", failure: byClock };
+      if (byClock.kind === "hard") return failCandidate(run, index, candidate, { code: byClock.code, message: byClock.message }, logger);
+    }
     const classified = controller.signal.aborted ? ({ kind: "canceled", message: "Canceled by user" } as const) : classifyError(error);
     if (classified.kind === "canceled") return { status: "canceled", message: classified.message };
     if (classified.kind === "retryable") return { status: "retryable", failure: classified };
     return failCandidate(run, index, candidate, hardFailure(classified, step.label, logger), logger);
   } finally {
+    clock.clear();
     run.signal.removeEventListener("abort", forward);
   }
 

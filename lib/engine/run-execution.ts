@@ -1,8 +1,11 @@
 import "server-only";
+import { DEADLINE_EXCEEDED, deadlineMessage, pastDeadline } from "@/lib/engine/deadlines";
 import { awaitApproval, candidateCount, candidateKey, firstIncompleteStep, needsApproval, startsDirectly, stepStart, type Run } from "@/lib/engine/run";
 import { runCandidates } from "@/lib/engine/run-candidates";
 import { runStep } from "@/lib/engine/run-step";
 import { stepId, type StepRunner } from "@/lib/engine/step-runner";
+import { trace } from "@opentelemetry/api";
+import { outcomeOf, SPAN_ATTRIBUTES, traced } from "@/lib/engine/tracing";
 import type { EngineDeps, RunOutcome, StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { Fence, LeasedRun, RunSnapshot } from "@/lib/store/types";
@@ -13,7 +16,18 @@ import { describeWorkflowChange, workflowChangedMessage } from "@/lib/workflows/
  * Runs a job's workflow from its first step that is not completed, under the lease the caller
  * took (leaseRun): every write names it, so a runner that lost the job to another changes nothing.
  */
-export async function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
+export function runExecution(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
+  const { job } = options.leased;
+  const attributes = { [SPAN_ATTRIBUTES.jobId]: job.jobId, [SPAN_ATTRIBUTES.workflow]: job.workflowId, ...(job.workflowVersion && { [SPAN_ATTRIBUTES.workflowVersion]: job.workflowVersion }) };
+  // Each run is a trace of its own, even when a request (POST /workflows/execute) started it: the run
+  // outlives the request. The request's span, if any, is linked. Under Inngest (a runner that splits
+  // a run into invocations, each ending after one new step) there is no run span: the SDK's own
+  // `inngest.execution` span of each invocation is the step's parent.
+  const tracer = options.runner.continuous === true ? deps.tracer : undefined;
+  return traced(tracer, "montage.run", attributes, () => execute(deps, options), outcomeOf, { root: true });
+}
+
+async function execute(deps: EngineDeps, options: { leased: LeasedRun; runner: StepRunner; signal: AbortSignal }): Promise<RunOutcome> {
   const { job } = options.leased;
   // A job with candidates on a runner whose parallel steps run in invocations of their own, each
   // taking the lease again (Inngest): its writes hold under any take by this run's owner, or the
@@ -22,6 +36,11 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
   const fence: Fence = parallel ? { ...options.leased.fence, anyEpoch: true } : options.leased.fence;
   const logger = deps.logger.child({ job_id: job.jobId, workflow_id: job.workflowId });
   if (job.status !== "queued" && job.status !== "running") return { status: "skipped", why: `job is ${job.status}` };
+  // Past its deadline (resumed after a crash, a parked wait, or Inngest's wait for a prediction): it fails, nothing runs.
+  if (pastDeadline(job.deadlineAt)) {
+    await deps.cancelSavedWork?.(job.jobId);
+    return failBeforeSteps(deps, fence, job.jobId, DEADLINE_EXCEEDED, deadlineMessage(job.deadlineAt!), logger);
+  }
   const workflow = deps.findWorkflow(job.workflowId);
   if (!workflow) return failBeforeSteps(deps, fence, job.jobId, "unknown_workflow", `Workflow ${job.workflowId} is not installed`, logger);
 
@@ -61,6 +80,7 @@ export async function runExecution(deps: EngineDeps, options: { leased: LeasedRu
     if (!(await deps.store.beginRun(fence, { jobId: job.jobId, from }))) return { status: "skipped", why: "job changed state or was taken over" };
   }
   logger.info("execution started", { from_step: fromStep, attempt: run.attempt });
+  if (deps.tracer && options.runner.continuous === true) trace.getActiveSpan()?.setAttribute(SPAN_ATTRIBUTES.attempt, run.attempt);
 
   if (fromStep === steps.length) return completeFinishedJob(run);
 

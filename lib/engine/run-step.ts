@@ -1,8 +1,10 @@
 import "server-only";
 import type { CheckpointEvent, JobEventInput } from "@/lib/contract/events";
+import { armStepClock, classifyDeadline } from "@/lib/engine/deadlines";
 import { InterruptedError, interruptReason } from "@/lib/engine/interrupt";
 import { recordFailure } from "@/lib/engine/record-failure";
 import { candidateKey, overallProgress, startsDirectly, stepStart, type Run } from "@/lib/engine/run";
+import { outcomeOf, SPAN_ATTRIBUTES, traced, tracedProviders } from "@/lib/engine/tracing";
 import type { StepOutcome } from "@/lib/engine/types";
 import type { Logger } from "@/lib/log";
 import type { ModelProvider, ModelUsage, Providers } from "@/lib/providers/types";
@@ -19,7 +21,19 @@ const PROGRESS_INTERVAL_MS = 250;
  * One step: its start (unless the previous commit wrote it), the handler, and its end: completed
  * together with the next step's start (or the job's completion), or a failure routed by class.
  */
-export async function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
+export function runStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
+  const step = run.workflow.config.steps[index]!;
+  const attributes = {
+    [SPAN_ATTRIBUTES.jobId]: run.job.jobId,
+    [SPAN_ATTRIBUTES.workflow]: run.workflow.config.id,
+    [SPAN_ATTRIBUTES.step]: index,
+    [SPAN_ATTRIBUTES.stepName]: step.name,
+    [SPAN_ATTRIBUTES.attempt]: run.attempt,
+  };
+  return traced(run.deps.tracer, "montage.step", attributes, () => executeStep(run, index, previous, alreadyStarted), outcomeOf);
+}
+
+async function executeStep(run: Run, index: number, previous: Record<string, unknown>, alreadyStarted: boolean): Promise<StepOutcome> {
   const { deps, workflow, job, fence } = run;
   // The step as it runs with the job's chosen model (its id, pricing and input).
   const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
@@ -36,7 +50,9 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
   const forward = () => controller.abort(run.signal.reason);
   if (run.signal.aborted) forward();
   else run.signal.addEventListener("abort", forward, { once: true });
-  const context = stepContext(run, index, previous, controller, logger);
+  // The step's timeout and the run's deadline: when the earlier passes, the step's signal aborts.
+  const clock = armStepClock(run, index, controller);
+  const context = stepContext(run, index, previous, controller, logger, clock.endsAt);
 
   let output: Record<string, unknown>;
   try {
@@ -51,9 +67,17 @@ export async function runStep(run: Run, index: number, previous: Record<string, 
     // A store call of the engine's own failed inside the handler (e.g. PostgreSQL restarting): not
     // the step's failure. Thrown on, not recorded: the runner sees an interrupted run and recovery resumes the step.
     if (context.engineFailure()) throw context.engineFailure()!.error;
-    const classified = controller.signal.aborted ? ({ kind: "canceled", message: "Canceled by user" } as const) : classifyError(error);
+    // Whatever the handler threw once its clock ran out (a provider's own "canceled" too) is the timeout.
+    const timedOut = clock.expired();
+    if (timedOut) logger.warn("step stopped by its clock", { scope: timedOut.scope, error: timedOut.message });
+    const classified = timedOut
+      ? classifyDeadline(run, index, timedOut)
+      : controller.signal.aborted
+        ? ({ kind: "canceled", message: "Canceled by user" } as const)
+        : classifyError(error);
     return recordFailure(run, index, classified, logger);
   } finally {
+    clock.clear();
     run.signal.removeEventListener("abort", forward);
   }
 
@@ -124,12 +148,13 @@ export function stepCost(step: StepConfig, usage: ModelUsage[]): { micros: numbe
  * The providers a step's handler gets: the run's, with every model run's reported usage kept for
  * the step's cost. The handler cannot forget to report it.
  */
-function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers {
+function meteredProviders(providers: Providers, usage: ModelUsage[], endsAt: Date | undefined): Providers {
   const models: ModelProvider = {
     name: providers.models.name,
     checkHealth: () => providers.models.checkHealth(),
     async run(request) {
-      const output = await providers.models.run(request);
+      // The step's clock travels with the call: a provider that can be told (Replicate's Cancel-After) stops by itself too.
+      const output = await providers.models.run(endsAt && !request.deadlineAt ? { ...request, deadlineAt: endsAt } : request);
       usage.push(output.usage ?? { provider: providers.models.name, free: false });
       return output;
     },
@@ -143,7 +168,7 @@ function meteredProviders(providers: Providers, usage: ModelUsage[]): Providers 
  * canceled, else as lost to another runner. `candidate` (1..n) when the step runs as candidates:
  * the state and progress are that candidate's.
  */
-export function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger, candidate = 0) {
+export function stepContext(run: Run, index: number, previous: Record<string, unknown>, controller: AbortController, logger: Logger, endsAt: Date | undefined, candidate = 0) {
   const { deps, workflow, job, fence } = run;
   const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
   let engineFailure: { error: unknown } | undefined;
@@ -171,7 +196,8 @@ export function stepContext(run: Run, index: number, previous: Record<string, un
     previous,
     inputs: job.inputs,
     signal: controller.signal,
-    providers: meteredProviders(deps.providers, usage),
+    // Metered over traced: each provider call is a span, the step's child.
+    providers: meteredProviders(tracedProviders(deps.providers, deps.tracer), usage, endsAt),
     log: logger,
     state: {
       get: () => (candidate === 0 ? run.checkpoints.get(index) : run.candidateRows.get(candidateKey(index, candidate)))?.state ?? undefined,

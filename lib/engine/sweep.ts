@@ -1,4 +1,6 @@
 import "server-only";
+import { expireDeadlines } from "@/lib/engine/deadlines";
+import type { JobNotifier } from "@/lib/engine/notifier";
 import type { Logger } from "@/lib/log";
 import type { HealthStatus } from "@/lib/providers/types";
 import type { QueuedJob, Store } from "@/lib/store/types";
@@ -12,6 +14,9 @@ export interface SweepOptions {
   recheckSeconds: number;
   logger: Logger;
   now?: Date;
+  notifier?: JobNotifier;
+  /** Cancels the paid work of a job failed past its deadline (EngineDeps.cancelSavedWork). */
+  cancelSavedWork?: (jobId: string) => Promise<void>;
 }
 
 export interface SweepResult {
@@ -19,6 +24,8 @@ export interface SweepResult {
   /** Jobs moved from pending_retry back to queued: the caller starts them. */
   resumed: QueuedJob[];
   deferred: number;
+  /** Waiting jobs failed because their deadline passed. */
+  expired: string[];
 }
 
 /**
@@ -32,6 +39,8 @@ export async function sweepDueJobs(options: SweepOptions): Promise<SweepResult> 
   const now = options.now ?? new Date();
   // Expired idempotency keys go with the same tick (one bounded batch): both drivers run this sweep.
   await store.deleteExpiredIdempotencyKeys(now, options.batchSize);
+  // Jobs past their deadline fail first: none of them is claimed below.
+  const expired = await expireDeadlines({ store, logger, batchSize: options.batchSize, now, ...(options.notifier && { notifier: options.notifier }), ...(options.cancelSavedWork && { cancelSavedWork: options.cancelSavedWork }) });
   const due = await store.findDueRetries(now, options.batchSize);
   const health = new Map<string, HealthStatus>();
   const resumed: QueuedJob[] = [];
@@ -53,5 +62,5 @@ export async function sweepDueJobs(options: SweepOptions): Promise<SweepResult> 
     if (!status.healthy) logger.warn("provider still unhealthy; parked jobs wait", { provider, detail: status.detail });
   }
   if (due.length > 0) logger.info("retry sweep", { due: due.length, resumed: resumed.length, deferred });
-  return { due: due.length, resumed, deferred };
+  return { due: due.length, resumed, deferred, expired };
 }

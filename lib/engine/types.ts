@@ -1,5 +1,6 @@
 import "server-only";
 import type { QueueEstimates } from "@/lib/engine/queue-estimates";
+import type { Tracer } from "@opentelemetry/api";
 import type { JobNotifier } from "@/lib/engine/notifier";
 import type { InterruptReason } from "@/lib/engine/interrupt";
 import type { Logger } from "@/lib/log";
@@ -18,6 +19,13 @@ export interface EngineDeps {
   retryBackoffSeconds: number;
   /** When given, each step's start says how long the run has left (`eta_seconds` on its progress event). */
   estimates?: QueueEstimates;
+  /**
+   * Cancels the paid work a job's unfinished steps saved (a Replicate prediction), when the job
+   * fails past its deadline with nobody waiting on that work. Best effort; never throws.
+   */
+  cancelSavedWork?(jobId: string): Promise<void>;
+  /** Set when traces are on (lib/server/tracing.ts): runs, steps and provider calls become spans. */
+  tracer?: Tracer;
 }
 
 export type StepOutcome =

@@ -28,6 +28,12 @@ import type { RunSnapshot, Store } from "@/lib/store/types";
 
 /** How long a run waits for a prediction's webhook event before checking the prediction itself. */
 export const PREDICTION_WAIT_TIMEOUT = "10m";
+/** How long a run waits for a prediction's webhook event: PREDICTION_WAIT_TIMEOUT, or until the run's deadline when that is sooner. */
+export function predictionWaitTimeout(deadlineAt: Date | null, now: Date = new Date()): string | Date {
+  if (deadlineAt === null) return PREDICTION_WAIT_TIMEOUT;
+  return deadlineAt.getTime() - now.getTime() < 10 * 60_000 ? deadlineAt : PREDICTION_WAIT_TIMEOUT;
+}
+
 /** Waits per run before steps fall back to waiting inline (12 × 10 min: past any model's run time). */
 export const MAX_PREDICTION_WAITS = 12;
 /** How long one wait for a pick lasts; a job still awaiting its pick then waits again (a pick has no timeout). */
@@ -231,7 +237,8 @@ export function createWorkflowExecute(client: MontageInngest, deps: InngestDeps)
         const completed = await step.waitForEvent(ids.next(`wait-prediction-${predictionId}`), {
           event: predictionCompleted,
           if: `async.data.prediction_id == '${predictionId}'`,
-          timeout: PREDICTION_WAIT_TIMEOUT,
+          // A run with a deadline wakes at it at the latest: the next pass fails it and cancels the prediction.
+          timeout: predictionWaitTimeout(leased.job.deadlineAt),
         });
         logger.info(completed ? "prediction finished; resuming its step" : "no webhook event in time; the step checks the prediction itself", {
           prediction_id: predictionId,

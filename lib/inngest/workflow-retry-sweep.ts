@@ -57,6 +57,8 @@ export function createWorkflowRetrySweep(client: MontageInngest, deps: InngestDe
             checkHealth: (provider) => deps.checkHealth(provider),
             recheckSeconds: settings.recheckSeconds,
             logger,
+            notifier: deps.engine.notifier,
+            ...(deps.engine.cancelSavedWork && { cancelSavedWork: (jobId: string) => deps.engine.cancelSavedWork!(jobId) }),
           });
           return { due: result.due, deferred: result.deferred, events: result.resumed.map(jobQueuedEvent) };
         });

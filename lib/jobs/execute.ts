@@ -5,6 +5,7 @@ import { checkImage } from "@/lib/api/image-check";
 import { parseMultipart, type MultipartFile } from "@/lib/api/multipart";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob } from "@/lib/jobs/costs";
+import { deadlineSecondsOf, withoutDeadlineField } from "@/lib/jobs/deadline";
 import { IDEMPOTENCY_TTL_MS, replayOf, requestHash, type Answer } from "@/lib/jobs/idempotency";
 import { candidatesOfFields } from "@/lib/jobs/pick";
 import { createJob, jobRows, type JobsDeps, type NewJob } from "@/lib/jobs/service";
@@ -43,8 +44,9 @@ export async function executeFromRequest(
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
   const file = checkUploadField(workflow, form.file);
   const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
-  // candidates[<step>]=<n> and auto_pick come out of the fields before the inputs are checked, as do models[<step>].
-  const inputFields = withoutWebhookFields(form.fields);
+  // candidates[<step>]=<n> and auto_pick come out of the fields before the inputs are checked, as do models[<step>] and deadline_seconds.
+  const deadlineSeconds = deadlineSecondsOf(form.fields);
+  const inputFields = withoutDeadlineField(withoutWebhookFields(form.fields));
   const candidates = candidatesOfFields(workflow, inputFields);
   const { models: requested, rest } = takeModelFields(inputFields);
   const models = resolveModels(workflow.config, requested);
@@ -61,6 +63,7 @@ export async function executeFromRequest(
     ...(webhook && { webhook }),
     models: models.models,
     candidates,
+    ...(deadlineSeconds !== undefined && { deadlineSeconds }),
   };
   if (idempotencyKey === undefined) {
     const created = await createJob(deps, input);

@@ -8,6 +8,7 @@ import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { overallProgress } from "@/lib/engine/run";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, rerunEstimate } from "@/lib/jobs/costs";
+import { deadlineFrom } from "@/lib/jobs/deadline";
 import { approvalStepsOf } from "@/lib/jobs/execute";
 import { candidatesOf } from "@/lib/jobs/pick";
 import { getOwnJob, type JobsDeps } from "@/lib/jobs/service";
@@ -73,6 +74,7 @@ export async function rerunFromRequest(deps: RerunDeps, request: Request, userId
       // The steps config.json makes wait for approval still do, from the one the rerun runs from.
       approvalSteps: approvalStepsOf(workflow, []).filter((index) => index >= fromStep),
       ...(Object.keys(candidates.steps).length > 0 && { candidates }),
+      ...(body.data.deadline_seconds !== undefined && { deadlineAt: deadlineFrom(body.data.deadline_seconds)! }),
     }),
   );
   deps.notifier.notify(parent.id);
@@ -106,7 +108,9 @@ async function readRerunBody(request: Request, config: Pick<Config, "UPLOAD_BODY
     const candidate = /^candidates\[([^\]]{1,64})\]$/.exec(name);
     if (input) inputs[input[1]!] = value;
     else if (candidate) candidates[candidate[1]!] = value;
-    else body[name] = name === "from_step" && /^\d{1,3}$/.test(value.trim()) ? Number(value.trim()) : value;
+    else if (name === "from_step" && /^\d{1,3}$/.test(value.trim())) body[name] = Number(value.trim());
+    else if (name === "deadline_seconds" && /^\d{1,7}$/.test(value.trim())) body[name] = Number(value.trim());
+    else body[name] = value;
   }
   if (Object.keys(inputs).length > 0) body.inputs = inputs;
   if (Object.keys(candidates).length > 0) body.candidates = candidates;

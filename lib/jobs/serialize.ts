@@ -36,6 +36,7 @@ export function jobToJson(job: JobSummary): z.infer<typeof jobSchema> {
     estimated_cost_usd: toUsd(job.estimate.micros),
     actual_cost_usd: toUsd(job.actualMicroUsd),
     models: job.models,
+    deadline_at: job.deadlineAt?.toISOString() ?? null,
   };
 }
 

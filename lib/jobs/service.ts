@@ -9,6 +9,7 @@ import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
+import { deadlineFrom, retryDeadline } from "@/lib/jobs/deadline";
 import type { JobCandidates, JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
 import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -40,6 +41,8 @@ export interface NewJob {
   webhook?: WebhookTarget;
   /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
   models?: Record<string, string>;
+  /** The whole run must end within this many seconds from now (lib/engine/deadlines.ts). */
+  deadlineSeconds?: number;
 }
 
 export interface CreatedJob {
@@ -75,6 +78,7 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate:
     ...(input.candidates && Object.keys(input.candidates.steps).length > 0 && { candidates: input.candidates }),
     ...(input.webhook && { webhook: input.webhook }),
     ...(input.models && { models: input.models }),
+    ...(input.deadlineSeconds !== undefined && { deadlineAt: deadlineFrom(input.deadlineSeconds)! }),
   };
 }
 
@@ -119,6 +123,8 @@ export async function retryJob(deps: JobsDeps, userId: string, jobId: string) {
       from: job.status as JobStatus,
       event: { type: "progress", data: { step: stepIndex, step_name: steps[stepIndex]?.name ?? "", progress: job.progress, step_progress: 0, message: "Retry requested" } },
       ...(budget && { budget }),
+      // A job with a deadline gets a fresh one, as long as its first: its old one may be what failed it.
+      ...(job.deadlineAt && { deadlineAt: retryDeadline(job)! }),
     }),
   );
   if (!claimed) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");

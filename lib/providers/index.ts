@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Prediction } from "replicate";
 import type { Config } from "@/lib/config";
 import type { Checkpoints } from "@/lib/contract/events";
-import { isCanceledError } from "@/lib/workflows/errors";
+import { isCanceledError, isDeadlineError } from "@/lib/workflows/errors";
 import type { Logger } from "@/lib/log";
 import { CloudinaryStorage, parseCloudinaryUrl } from "@/lib/providers/cloudinary/storage";
 import { fetchOutput, type FetchOutputOptions } from "@/lib/providers/fetch-output";
@@ -75,9 +75,9 @@ export function createProviders(cfg: Config, logger: Logger, options: ProviderOp
       ...(webhookUrl && { webhookUrl, waitForWebhook: options.wrapWebhookWait ? options.wrapWebhookWait(waiters.wait) : waiters.wait }),
       pollIntervalMs: cfg.REPLICATE_POLL_INTERVAL_MS,
       fetchOutput: (url, signal) => fetchOutput(url, { ...downloads, signal, provider: "replicate" }),
-      // Only a user's cancel cancels the prediction; a shutdown or a lost lease leaves it running so
-      // that the resumed step re-attaches instead of paying for a new one.
-      cancelOnAbort: (reason) => isCanceledError(reason),
+      // A user's cancel and a passed timeout or deadline cancel the prediction; a shutdown or a lost
+      // lease leaves it running so that the resumed step re-attaches instead of paying for a new one.
+      cancelOnAbort: (reason) => isCanceledError(reason) || isDeadlineError(reason),
       ...(storage instanceof LocalStorage && {
         prepareInput: (input, signal) =>
           inlineMediaUrls(input, { owns: (url) => ownsUrl(storage, url), read: (url, s) => storage.read(url, s) }, signal),

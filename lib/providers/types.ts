@@ -60,6 +60,11 @@ export interface ModelRunRequest {
   /** 0..100 within the step. */
   onProgress(percent: number, message?: string): Promise<void>;
   state: StepState;
+  /**
+   * When the step must have ended (its timeout or the run's deadline; set by the engine). The
+   * signal aborts then in any case; a provider that can be told stops its own work by it too.
+   */
+  deadlineAt?: Date;
 }
 
 export interface ModelOutput {

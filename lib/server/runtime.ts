@@ -23,11 +23,13 @@ import { InngestStepScope } from "@/lib/inngest/step-runner";
 import { JobStreams } from "@/lib/jobs/stream";
 import { CrossProcessWakeups } from "@/lib/jobs/wakeups";
 import { createLogger, type Logger } from "@/lib/log";
-import { checkProviderHealth, createProviders, type ProviderRuntime } from "@/lib/providers";
+import { cancelSavedPredictions, checkProviderHealth, createProviders, type ProviderRuntime } from "@/lib/providers";
+import { checkpointLayout } from "@/lib/store/checkpoints";
 import type { HealthStatus } from "@/lib/providers/types";
 import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
 import { serveNodeStream } from "@/lib/server/node-stream";
+import { startTracing, type Tracing } from "@/lib/server/tracing";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { Store } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
@@ -65,6 +67,8 @@ export interface Runtime {
   readonly replicateWebhooks: ReplicateWebhookReceiver;
   /** Sends outgoing webhook messages (started with the driver). */
   readonly webhooks: WebhookDispatcher;
+  /** OpenTelemetry traces (on with OTEL_EXPORTER_OTLP_ENDPOINT; lib/server/tracing.ts). */
+  readonly tracing: Tracing;
   /** The sign-in secret (NEXTAUTH_SECRET, or one generated once into DATA_DIR): made on first use, never at build. */
   authSecret(): string;
   authOptions(): AuthOptions;
@@ -110,7 +114,22 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     createProviders(config, logger.child({ component: "providers" }), onInngest ? { wrapWebhookWait: (inProcess) => waitForPredictionUnderInngest(scope, inProcess) } : {});
   const checkHealth = (name: string) => checkProviderHealth(providers, name);
   const estimates = new QueueEstimates({ store, concurrency: config.WORKFLOW_CONCURRENCY });
-  const engine: EngineDeps = { store, notifier, providers, findWorkflow, logger, retryBackoffSeconds: config.retryBackoffSeconds, estimates };
+  const tracing = startTracing(config, logger.child({ component: "tracing" }));
+  const engine: EngineDeps = {
+    store,
+    notifier,
+    providers,
+    findWorkflow,
+    logger,
+    retryBackoffSeconds: config.retryBackoffSeconds,
+    estimates,
+    ...(tracing.tracer && { tracer: tracing.tracer }),
+    // A job failed past its deadline: the predictions its unfinished steps saved are canceled, as for a user's cancel.
+    async cancelSavedWork(jobId) {
+      const job = await store.getJob(jobId).catch(() => undefined);
+      if (job) await cancelSavedPredictions(providers, logger, jobId, checkpointLayout(job.checkpoints));
+    },
+  };
   const webhooks = new WebhookDispatcher({
     store,
     logger: logger.child({ component: "webhooks" }),
@@ -190,6 +209,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     replicateWebhooks,
     serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
     webhooks,
+    tracing,
     authSecret: () => (authSecret ??= readAuthSecret(config)),
     authOptions: () => {
       // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
@@ -208,6 +228,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     async stop() {
       await webhooks.stop();
       await driver.stop();
+      // After the driver: the spans of the runs it just stopped are exported too.
+      await tracing.shutdown();
       await close();
     },
   };

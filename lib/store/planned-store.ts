@@ -10,6 +10,7 @@ import {
   cancelJobPlan,
   decideApprovalPlan,
   expireApprovalPlan,
+  expireDeadlinePlan,
   cancelStepPlans,
   claimRetryPlan,
   completeStepPlan,
@@ -99,13 +100,18 @@ export abstract class PlannedStore {
     return (await this.applyPlans([pickCandidatePlan(jobId, pick)], pick.pickedAt))[0] !== undefined;
   }
 
+  async expireDeadline(jobId: string, failure: { message: string; event: JobEventInput & { type: "error" } }): Promise<boolean> {
+    const now = new Date();
+    return (await this.applyPlans([expireDeadlinePlan(jobId, failure, now)], now))[0] !== undefined;
+  }
+
   async cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean> {
     const now = new Date();
     return (await this.applyPlans([cancelJobPlan(jobId, change, now)], now))[0] !== undefined;
   }
 
   /** Without a budget guard; each database's store checks one in the same transaction (see Store.requeueJob). */
-  async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
+  async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean> {
     return (await this.apply(requeuePlan(jobId, change))) !== undefined;
   }
 

@@ -60,6 +60,7 @@ export const JOB_COLUMNS = {
   approved_step: "int",
   awaiting_since: "timestamp",
   awaiting_until: "timestamp",
+  deadline_at: "timestamp",
 } as const satisfies Record<string, ColumnType>;
 export type JobColumn = keyof typeof JOB_COLUMNS;
 
@@ -300,11 +301,12 @@ export function cancelJobPlan(jobId: string, change: { from: string; message: st
   };
 }
 
-export function requeuePlan(jobId: string, change: { from: string; event: JobEventInput }): WritePlan {
+export function requeuePlan(jobId: string, change: { from: string; event: JobEventInput; deadlineAt?: Date }): WritePlan {
   return {
     jobId,
     statusIn: [change.from],
-    job: { status: "queued", next_retry_at: null, error: null, error_code: null, completed_at: null },
+    // A retried job with a deadline gets a fresh one (as long as the first), from now.
+    job: { status: "queued", next_retry_at: null, error: null, error_code: null, completed_at: null, ...(change.deadlineAt && { deadline_at: change.deadlineAt }) },
     execution: { retry_count: 0, ...RELEASE_LEASE },
     events: [change.event],
   };
@@ -360,5 +362,19 @@ export function pickCandidatePlan(jobId: string, pick: CandidatePick): WritePlan
       },
     ],
     events: pick.events,
+  };
+}
+
+/**
+ * A job waiting to run (queued, parked, awaiting approval or a pick) past its deadline fails with
+ * deadline_exceeded; any lease is dropped with it. A running job is failed by its own run.
+ */
+export function expireDeadlinePlan(jobId: string, failure: { message: string; event: JobEventInput }, now: Date): WritePlan {
+  return {
+    jobId,
+    statusIn: ["queued", "pending_retry", "awaiting_approval", "awaiting_input"],
+    job: { status: "failed", error: failure.message, error_code: "deadline_exceeded", next_retry_at: null, completed_at: now, awaiting_since: null, awaiting_until: null },
+    execution: { last_error: failure.message, last_error_class: "hard", last_error_reason: "deadline_exceeded", ...RELEASE_LEASE },
+    events: [failure.event],
   };
 }

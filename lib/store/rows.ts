@@ -51,7 +51,7 @@ export function checkpointFromRow(row: Row): CheckpointRow {
 
 /** The job columns every job read selects, from `jobs j` and `workflow_executions e` (and the upload's summary from `uploads u`). */
 export const JOB_SELECT =
-  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, j.candidates, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height, j.estimated_micro_usd, j.cost_estimate, j.models, (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c WHERE c.job_id = j.id) AS actual_micro_usd";
+  "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.progress, j.inputs, j.result, j.error, j.error_code, j.attempts, e.retry_count, e.max_attempts, j.next_retry_at, j.created_at, j.updated_at, j.completed_at, j.parent_job_id, j.rerun_from_step, j.approval_steps, j.awaiting_since, j.awaiting_until, j.candidates, u.filename AS upload_filename, u.content_type AS upload_content_type, u.size AS upload_size, u.width AS upload_width, u.height AS upload_height, j.estimated_micro_usd, j.cost_estimate, j.models, j.deadline_at, (SELECT coalesce(sum(c.cost_micro_usd), 0) FROM checkpoints c WHERE c.job_id = j.id) AS actual_micro_usd";
 
 export function jobFromRow(row: Row): JobSummary {
   const upload: UploadSummary | null =
@@ -92,6 +92,7 @@ export function jobFromRow(row: Row): JobSummary {
     estimate: { micros: Number(row.estimated_micro_usd ?? 0), steps: toJson<(number | null)[]>(row.cost_estimate) ?? [] },
     actualMicroUsd: Number(row.actual_micro_usd ?? 0),
     models: toJson<Record<string, string>>(row.models) ?? {},
+    deadlineAt: toDate(row.deadline_at),
   };
 }
 
@@ -121,7 +122,7 @@ export function executionFromRow(row: Row): ExecutionRecord {
 }
 
 /** What a run reads under its lease: from `jobs j` and `workflow_executions e`. */
-export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, j.candidates, j.models, e.retry_count, e.max_attempts";
+export const RUN_SELECT = "j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, j.candidates, j.models, e.retry_count, e.max_attempts, j.deadline_at";
 
 export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot {
   return {
@@ -138,6 +139,7 @@ export function runFromRow(row: Row, checkpoints: CheckpointRow[]): RunSnapshot 
     approvedStep: row.approved_step === null || row.approved_step === undefined ? null : Number(row.approved_step),
     models: toJson<Record<string, string>>(row.models) ?? {},
     candidates: candidatesFromRow(row.candidates),
+    deadlineAt: toDate(row.deadline_at),
     checkpoints,
   };
 }

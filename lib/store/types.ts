@@ -154,12 +154,16 @@ export interface Store {
    * resumes it, no attempt spent).
    */
   pickCandidate(jobId: string, pick: CandidatePick): Promise<boolean>;
+  /** Queued, parked or awaiting jobs whose deadline passed before `now`, earliest first (lib/engine/deadlines.ts). */
+  findExpiredDeadlines(now: Date, limit: number): Promise<string[]>;
+  /** A queued, parked or awaiting job past its deadline fails with deadline_exceeded (compare-and-set on its status). */
+  expireDeadline(jobId: string, failure: { message: string; event: JobEventInput & { type: "error" } }): Promise<boolean>;
   cancelJob(jobId: string, change: { from: JobStatus; message: string; event: JobEventInput }): Promise<boolean>;
   /**
    * Manual retry: back to queued with a fresh set of automatic retries; any lease is dropped (its holder is stale).
    * With `budget`, throws BudgetExceededError (and changes nothing) when the job's remaining estimate would pass it.
    */
-  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean>;
+  requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean>;
 
   // ---- recovery and the retry sweep
   /** Queued or running executions whose lease is free, expired, or held by an owner starting with `localPrefix` (the caller checks those). */
@@ -257,6 +261,8 @@ export interface RunSnapshot {
   /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
   models: Record<string, string>;
   candidates: JobCandidates;
+  /** When the whole run must have ended (deadline_seconds at execute); null: no deadline. */
+  deadlineAt: Date | null;
   checkpoints: CheckpointRow[];
 }
 
@@ -360,6 +366,8 @@ export interface NewJob {
   webhook?: { url: string; events: string[] };
   /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
   models?: Record<string, string>;
+  /** The whole run must have ended by then (deadline_seconds), else it fails with deadline_exceeded. */
+  deadlineAt?: Date;
 }
 
 /**
@@ -433,6 +441,8 @@ export interface JobSummary {
   actualMicroUsd: number;
   /** The model each step with a choice runs, by step name ({} when no step offers a choice). */
   models: Record<string, string>;
+  /** When the whole run must have ended, else it fails with deadline_exceeded; null: no deadline. */
+  deadlineAt: Date | null;
 }
 
 export interface ExecutionRecord {

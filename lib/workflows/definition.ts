@@ -58,6 +58,10 @@ export const workflowConfigSchema = z.object({
          * each with its own pricing and input. `model` is the default (else the first listed).
          */
         models: z.array(stepModelSchema).min(1).max(20).optional(),
+        /** The step is stopped (its provider call canceled) when it runs longer than this. */
+        timeout_seconds: z.number().int().min(1).max(24 * 3600).optional(),
+        /** What a timed-out step does: park as a retryable `timeout` (default), or fail the job (code `timeout`). */
+        on_timeout: z.enum(["retry", "fail"]).optional(),
       }),
     )
     .min(1)

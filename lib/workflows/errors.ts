@@ -13,7 +13,7 @@ export type RetryReason = (typeof RETRY_REASONS)[number];
 
 /** Shared by every copy of this module in the process (Symbol.for is process-wide). */
 const KIND = Symbol.for("montage.workflow-error-kind");
-type Kind = "retryable" | "hard" | "canceled";
+type Kind = "retryable" | "hard" | "canceled" | "deadline";
 
 function hasKind(error: unknown, kind: Kind): boolean {
   return typeof error === "object" && error !== null && (error as { [KIND]?: unknown })[KIND] === kind;
@@ -72,7 +72,24 @@ export class CanceledError extends Error {
   }
 }
 
+/**
+ * The abort reason of a step stopped by a clock: its own `timeout_seconds` ("step") or the run's
+ * `deadline_seconds` ("run"). Nobody waits for the result any more, so providers cancel the paid
+ * work they started (a Replicate prediction) instead of leaving it to re-attach to.
+ */
+export class DeadlineError extends Error {
+  override readonly name = "DeadlineError";
+  readonly [KIND] = "deadline";
+  constructor(
+    readonly scope: "step" | "run",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export const isRetryableError = (error: unknown): error is RetryableError => hasKind(error, "retryable");
+export const isDeadlineError = (error: unknown): error is DeadlineError => hasKind(error, "deadline");
 export const isHardError = (error: unknown): error is HardError => hasKind(error, "hard");
 export const isCanceledError = (error: unknown): error is CanceledError => hasKind(error, "canceled");
 
@@ -124,6 +141,8 @@ export function classifyError(error: unknown): ClassifiedError {
       ...(error.parkOnly && { parkOnly: true }),
     };
   }
+  // The engine routes its own clocks' aborts by the step's config; one thrown on from elsewhere is a timeout.
+  if (isDeadlineError(error)) return { kind: "retryable", reason: "timeout", message: error.message };
   if (isHardError(error)) {
     return { kind: "hard", code: error.code, message: error.message, ...(error.provider !== undefined && { provider: error.provider }) };
   }

@@ -8,6 +8,11 @@
  * Simplified, and uncertain against the real API: the exact 422 wording for unknown fields, cancel of
  * a finished prediction (answered 200 with the prediction unchanged), webhook retries (not done here),
  * `version` of official models (real: a hash or "hidden"), `Prefer: wait` (ignored).
+ *
+ * `Cancel-After` (a prediction's deadline, counted from its creation): as Replicate documents it, a
+ * prediction still `starting` when it passes ends `aborted`, one `processing` ends `canceled`.
+ * Durations are whole numbers with an optional unit (`s` default, `m`, `h`), combinable ("1m30s").
+ * Uncertain: Replicate's answer to a malformed or too short value (here 422, minimum 5 s).
  */
 import { createHmac, randomBytes } from "node:crypto";
 import http from "node:http";
@@ -76,6 +81,9 @@ interface FakePrediction {
   polls: number;
   timer: NodeJS.Timeout | undefined;
   files: FakeOutputFile[];
+  /** The Cancel-After the create sent, in seconds, and its timer. */
+  cancelAfterSeconds: number | undefined;
+  deadlineTimer: NodeJS.Timeout | undefined;
 }
 
 const ALLOWED_CREATE_FIELDS = new Set(["input", "webhook", "webhook_events_filter", "stream"]);
@@ -107,6 +115,8 @@ export class ReplicateFake {
 
   readonly predictions = new Map<string, FakePrediction>();
   readonly cancellations: string[] = [];
+  /** Predictions ended by their Cancel-After deadline, with the status it gave them. */
+  readonly deadlineEnds: Array<{ id: string; status: "aborted" | "canceled" }> = [];
   readonly webhookDeliveries: WebhookDelivery[] = [];
   readonly requests: Array<{ method: string; path: string }> = [];
   creations = 0;
@@ -137,7 +147,10 @@ export class ReplicateFake {
   }
 
   async stop(): Promise<void> {
-    for (const prediction of this.predictions.values()) clearTimeout(prediction.timer);
+    for (const prediction of this.predictions.values()) {
+      clearTimeout(prediction.timer);
+      clearTimeout(prediction.deadlineTimer);
+    }
     await Promise.allSettled([...this.pending]);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -221,7 +234,7 @@ export class ReplicateFake {
 
     switch (route.name) {
       case "create":
-        return this.handleCreate(res, route.model, body);
+        return this.handleCreate(res, route.model, body, req.headers["cancel-after"]);
       case "get": {
         const prediction = this.predictions.get(route.id);
         if (!prediction) return notFound(res);
@@ -244,7 +257,14 @@ export class ReplicateFake {
     }
   }
 
-  private handleCreate(res: http.ServerResponse, model: string | undefined, rawBody: string): void {
+  private handleCreate(res: http.ServerResponse, model: string | undefined, rawBody: string, cancelAfterHeader: string | string[] | undefined): void {
+    let cancelAfterSeconds: number | undefined;
+    if (cancelAfterHeader !== undefined) {
+      cancelAfterSeconds = parseCancelAfter(String(cancelAfterHeader));
+      if (cancelAfterSeconds === undefined || cancelAfterSeconds < 5) {
+        return sendJson(res, 422, { title: "Invalid Cancel-After header", detail: "Cancel-After must be a duration of at least 5s, e.g. 30s, 5m, 1h", status: 422 });
+      }
+    }
     let body: unknown;
     try {
       body = JSON.parse(rawBody);
@@ -283,6 +303,10 @@ export class ReplicateFake {
     this.creations += 1;
     const outcome = this.scripted.shift() ?? { status: "succeeded" };
     const prediction = this.createPrediction(modelName, fields, outcome);
+    if (cancelAfterSeconds !== undefined) {
+      prediction.cancelAfterSeconds = cancelAfterSeconds;
+      prediction.deadlineTimer = setTimeout(() => this.passDeadline(prediction), cancelAfterSeconds * 1000);
+    }
     if (this.resetAfterCreate > 0) {
       this.resetAfterCreate -= 1;
       res.socket?.destroy();
@@ -316,13 +340,26 @@ export class ReplicateFake {
       ...(typeof fields.webhook === "string" && { webhook: fields.webhook }),
       ...(Array.isArray(fields.webhook_events_filter) && { webhook_events_filter: fields.webhook_events_filter }),
     };
-    const prediction: FakePrediction = { json, outcome, polls: 0, timer: undefined, files: [] };
+    const prediction: FakePrediction = { json, outcome, polls: 0, timer: undefined, files: [], cancelAfterSeconds: undefined, deadlineTimer: undefined };
     this.predictions.set(id, prediction);
     this.sendWebhook(prediction, "start");
     if ("ms" in this.completeAfter) {
       prediction.timer = setTimeout(() => this.complete(prediction), this.completeAfter.ms);
     }
     return prediction;
+  }
+
+  /** The Cancel-After seconds a created prediction was sent with (undefined: none). */
+  cancelAfterOf(id: string): number | undefined {
+    return this.predictions.get(id)?.cancelAfterSeconds;
+  }
+
+  /** Its Cancel-After passed: aborted if it never started, canceled if it was running. */
+  private passDeadline(prediction: FakePrediction): void {
+    if (isTerminal(prediction.json.status)) return;
+    const status = prediction.json.status === "starting" ? "aborted" : "canceled";
+    this.deadlineEnds.push({ id: prediction.json.id, status });
+    this.complete(prediction, status);
   }
 
   /** One GET's worth of progress. */
@@ -342,6 +379,7 @@ export class ReplicateFake {
   private complete(prediction: FakePrediction, forced?: Terminal): void {
     if (isTerminal(prediction.json.status)) return;
     clearTimeout(prediction.timer);
+    clearTimeout(prediction.deadlineTimer);
     const outcome: ScriptedOutcome = forced && forced !== prediction.outcome.status ? terminalOutcome(forced) : prediction.outcome;
     const json = prediction.json;
     json.status = outcome.status;
@@ -471,6 +509,16 @@ function routeOf(method: string, path: string): Route {
   if (method === "GET" && path === "/v1/account") return { name: "account" };
   if (method === "GET" && path === "/v1/webhooks/default/secret") return { name: "webhook_secret" };
   return { name: "unknown" };
+}
+
+/** "30", "30s", "5m", "1h30m" → seconds; undefined when malformed. */
+export function parseCancelAfter(value: string): number | undefined {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^(\d+h)?(\d+m)?(\d+s)?$/.test(text) || text === "") return undefined;
+  let seconds = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)([hms])/g)) seconds += Number(amount) * (unit === "h" ? 3600 : unit === "m" ? 60 : 1);
+  return seconds;
 }
 
 function terminalOutcome(status: Terminal): ScriptedOutcome {

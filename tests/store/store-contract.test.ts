@@ -881,4 +881,54 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
       expect(await store.announceQueued([])).toEqual([]);
     });
   });
+
+  describe("deadlines", () => {
+    const expiredEvent = { type: "error", data: { status: "failed", code: "deadline_exceeded", error: "Too late" } } as const;
+
+    it("keeps a job's deadline, reads it with the run, and renews it on a requeue", async () => {
+      const deadlineAt = new Date(Date.now() + 60_000);
+      const jobId = await store.insertJob(newJob({ deadlineAt }));
+      expect((await store.getJob(jobId))!.deadlineAt).toEqual(deadlineAt);
+      const leased = await store.leaseRun(jobId, "deadline-runner", { ttlMs: 30_000 });
+      expect(leased!.job.deadlineAt).toEqual(deadlineAt);
+      expect((await store.getJob(await store.insertJob(newJob())))!.deadlineAt).toBeNull();
+      await store.cancelJob(jobId, { from: "queued", message: "Canceled by user", event: { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } } });
+      const renewed = new Date(Date.now() + 120_000);
+      expect(await store.requeueJob(jobId, { from: "canceled", event: progress(0, "Retry requested"), deadlineAt: renewed })).toBe(true);
+      expect((await store.getJob(jobId))!.deadlineAt).toEqual(renewed);
+    });
+
+    it("finds waiting jobs past their deadline (queued, parked, awaiting approval), never running or ended ones, and fails each once", async () => {
+      const past = new Date(Date.now() - 1000);
+      const queued = await store.insertJob(newJob({ deadlineAt: past }));
+      const future = await store.insertJob(newJob({ deadlineAt: new Date(Date.now() + 3_600_000) }));
+      const none = await store.insertJob(newJob());
+      const { jobId: parked, fence } = await runningJob();
+      await store.parkJob(fence, { jobId: parked, step: { stepIndex: 0, candidate: 0, error: "down", errorClass: "retryable", errorReason: "outage" }, retryCount: 1, nextRetryAt: new Date(Date.now() + 60_000), provider: null, events: [] });
+      const running = await store.insertJob(newJob({ deadlineAt: past }));
+      const leased = await store.leaseRun(running, "r", { ttlMs: 30_000 });
+      await store.beginRun(leased!.fence, { jobId: running, from: { status: "queued", attempts: 0 } });
+      // The parked job's deadline, set as execute would have: it is not a column a run writes.
+      const parkedWithDeadline = await store.insertJob(newJob({ deadlineAt: past }));
+      const leasedParked = await store.leaseRun(parkedWithDeadline, "p", { ttlMs: 30_000 });
+      await store.beginRun(leasedParked!.fence, { jobId: parkedWithDeadline, from: { status: "queued", attempts: 0 }, step: stepStart(parkedWithDeadline, 0) });
+      await store.parkJob(leasedParked!.fence, { jobId: parkedWithDeadline, step: { stepIndex: 0, candidate: 0, error: "down", errorClass: "retryable", errorReason: "outage" }, retryCount: 1, nextRetryAt: new Date(Date.now() + 60_000), provider: null, events: [] });
+
+      const found = await store.findExpiredDeadlines(new Date(), 1000);
+      expect(found).toEqual(expect.arrayContaining([queued, parkedWithDeadline]));
+      for (const id of [future, none, parked, running]) expect(found).not.toContain(id);
+
+      const results = await Promise.all([store.expireDeadline(queued, { message: "Too late", event: expiredEvent }), store.expireDeadline(queued, { message: "Too late", event: expiredEvent })]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.expireDeadline(parkedWithDeadline, { message: "Too late", event: expiredEvent })).toBe(true);
+      expect(await store.expireDeadline(running, { message: "Too late", event: expiredEvent })).toBe(false);
+      for (const id of [queued, parkedWithDeadline]) {
+        const job = await store.getJob(id);
+        expect(job).toMatchObject({ status: "failed", errorCode: "deadline_exceeded", error: "Too late", nextRetryAt: null, execution: { lastErrorReason: "deadline_exceeded" } });
+        expect((await eventTypes(id)).filter((type) => type.startsWith("error"))).toHaveLength(1);
+      }
+      expect(await store.findDueRetries(new Date(Date.now() + 120_000), 1000)).not.toContainEqual(expect.objectContaining({ jobId: parkedWithDeadline }));
+      expect(await store.findExpiredDeadlines(new Date(), 1000)).not.toEqual(expect.arrayContaining([queued]));
+    });
+  });
 });

@@ -76,6 +76,7 @@ function snapshot(moment: Moment): ExecutionDetails {
     estimate: { micros: 0, steps: [] },
     actualMicroUsd: 0,
     models: {},
+    deadlineAt: null,
   };
   const job = jobToJson(row);
   return {

@@ -137,12 +137,17 @@ export class ReplicateModels implements ModelProvider {
       : {};
     const input = this.prepareInput ? await this.prepareInput(request.input, request.signal) : request.input;
     throwIfAborted(request.signal);
+    // With a deadline, Replicate is told too (Cancel-After), a little later than the step's own clock,
+    // which cancels first: the header is the safety net for a process that dies before it can.
+    const headers: Record<string, string> = request.deadlineAt ? { "Cancel-After": cancelAfter(request.deadlineAt) } : {};
     // Not the caller's signal: aborting mid-create could leave a prediction we never learn the id of.
-    const created = await this.call("create prediction", (signal) =>
-      version
-        ? this.client.predictions.create({ version, input, signal, ...webhook })
-        : this.client.predictions.create({ model: `${owner}/${name}`, input, signal, ...webhook }),
-    );
+    // Through the SDK's request(): its predictions.create() cannot send headers other than Prefer.
+    const created = await this.call("create prediction", async (signal) => {
+      const route = version ? "/predictions" : `/models/${owner}/${name}/predictions`;
+      const data = { ...(version && { version }), input, ...webhook };
+      const response = await this.client.request(route, { method: "POST", headers, data, signal });
+      return (await response.json()) as Prediction;
+    });
     await request.state.save({ ...request.state.get(), predictionId: created.id });
     await request.onProgress(2, `Replicate prediction ${created.id} created`);
     return created;
@@ -284,6 +289,17 @@ function withoutRetriedWrites(fetchImpl: FetchLike): FetchLike {
       return new Response(null, { status: 599, statusText: "Network Error", headers: { [NETWORK_ERROR_HEADER]: detail } });
     }
   };
+}
+
+/** Replicate's minimum Cancel-After; shorter deadlines are stopped by the step's own clock anyway. */
+const MIN_CANCEL_AFTER_SECONDS = 5;
+/** Cancel-After comes this much after the step's clock, so that the clock's explicit cancel is what ends the prediction. */
+const CANCEL_AFTER_MARGIN_SECONDS = 2;
+
+/** The Cancel-After header for a prediction that must have ended by `deadlineAt`: whole seconds, e.g. "95s". */
+export function cancelAfter(deadlineAt: Date, now: number = Date.now()): string {
+  const seconds = Math.ceil((deadlineAt.getTime() - now) / 1000) + CANCEL_AFTER_MARGIN_SECONDS;
+  return `${Math.max(MIN_CANCEL_AFTER_SECONDS, seconds)}s`;
 }
 
 function splitModel(model: string): [string, string] {

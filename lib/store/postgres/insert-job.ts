@@ -65,6 +65,8 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
     job.candidates ? JSON.stringify(candidatesJson(job.candidates)) : null,
   ];
   if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
+  values.push(job.deadlineAt ? postgresTime(job.deadlineAt) : null);
+  const deadline = `$${values.length}::timestamp(3)`;
   let webhookCtes = "";
   if (job.webhook) {
     values.push(job.webhook.url, JSON.stringify(job.webhook.events));
@@ -93,8 +95,8 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
   const text = `WITH ${keyCte}v AS (
        INSERT INTO workflow_versions (workflow_id, version, config, created_at) SELECT $3, $4, $10::jsonb, $6::timestamp(3) ${from} ON CONFLICT DO NOTHING
      ), j AS (
-       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, created_at, updated_at)
-       SELECT $1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, $19::jsonb, ${models}, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
+       INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, deadline_at, created_at, updated_at)
+       SELECT $1, $2, $3, $4, 'queued', $13::int, $5::jsonb, $11::text, $12::int, $16::jsonb, $17::int, $18::jsonb, $19::jsonb, ${models}, ${deadline}, $6::timestamp(3), $6::timestamp(3) ${from} RETURNING id
      ), e AS (
        INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at)
        SELECT $7, j.id, $3, coalesce($12::int, 0), $8::int, $6::timestamp(3), $6::timestamp(3) FROM j

@@ -141,7 +141,7 @@ export class PostgresStore extends PlannedStore implements Store {
     return rows.map(rerunFromRow);
   }
 
-  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
+  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean> {
     const budget = change.budget;
     if (!budget) return super.requeueJob(jobId, change);
     return this.connection.transaction(async (query) => {
@@ -244,7 +244,7 @@ export class PostgresStore extends PlannedStore implements Store {
          UPDATE workflow_executions e SET lease_owner = $1, lease_expires_at = $2::timestamp(3), lease_epoch = e.lease_epoch + 1, updated_at = $3::timestamp(3)
          WHERE e.job_id = $4 AND ${condition} RETURNING e.job_id, e.lease_epoch, e.retry_count, e.max_attempts
        )
-       SELECT j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, j.candidates, j.models, taken.retry_count, taken.max_attempts, taken.lease_epoch, ${CHECKPOINTS_OF_JOB}
+       SELECT j.id, j.user_id, j.workflow_id, j.workflow_version, j.status, j.inputs, j.attempts, j.approval_steps, j.approved_step, j.candidates, j.models, j.deadline_at, taken.retry_count, taken.max_attempts, taken.lease_epoch, ${CHECKPOINTS_OF_JOB}
        FROM taken JOIN jobs j ON j.id = taken.job_id`,
       [owner, expires, postgresTime(now), jobId, ...extra],
     );
@@ -279,6 +279,14 @@ export class PostgresStore extends PlannedStore implements Store {
       [postgresTime(now), localPrefix, limit],
     );
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: row.lease_expires_at }));
+  }
+
+  async findExpiredDeadlines(now: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.connection.query<{ id: string }>(
+      "SELECT id FROM jobs WHERE status IN ('queued', 'pending_retry', 'awaiting_approval', 'awaiting_input') AND deadline_at <= $1::timestamp(3) ORDER BY deadline_at LIMIT $2",
+      [postgresTime(now), limit],
+    );
+    return rows.map((row) => row.id);
   }
 
   async findExpiredApprovals(now: Date, limit: number): Promise<{ jobId: string; until: Date }[]> {

@@ -104,7 +104,7 @@ export class SqliteStore extends PlannedStore implements Store {
     c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
     const rerun = job.rerun;
     c.run(
-      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, deadline_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       id,
       job.userId,
       job.workflow.id,
@@ -118,6 +118,7 @@ export class SqliteStore extends PlannedStore implements Store {
       JSON.stringify(job.estimate?.steps ?? []),
       job.candidates ? JSON.stringify(candidatesJson(job.candidates)) : null,
       job.models && Object.keys(job.models).length > 0 ? JSON.stringify(job.models) : null,
+      job.deadlineAt ? sqliteTime(job.deadlineAt) : null,
       at,
       at,
     );
@@ -177,7 +178,7 @@ export class SqliteStore extends PlannedStore implements Store {
     }
   }
 
-  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard }): Promise<boolean> {
+  override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean> {
     const budget = change.budget;
     if (!budget) return super.requeueJob(jobId, change);
     const c = this.connection;
@@ -332,6 +333,16 @@ export class SqliteStore extends PlannedStore implements Store {
       limit,
     );
     return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: toDate(row.lease_expires_at) }));
+  }
+
+  async findExpiredDeadlines(now: Date, limit: number): Promise<string[]> {
+    return this.connection
+      .all<{ id: string }>(
+        "SELECT id FROM jobs WHERE status IN ('queued', 'pending_retry', 'awaiting_approval', 'awaiting_input') AND deadline_at <= ? ORDER BY deadline_at LIMIT ?",
+        sqliteTime(now),
+        limit,
+      )
+      .map((row) => row.id);
   }
 
   async findExpiredApprovals(now: Date, limit: number): Promise<{ jobId: string; until: Date }[]> {
