@@ -331,7 +331,21 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
     // The execute form is each installed workflow's own, by reference.
     const components = (document as unknown as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }).components.schemas;
     expect(JSON.stringify(document.paths["/workflows/execute"])).toContain("#/components/schemas/Execute.img-edit-to-video");
-    expect(Object.keys(components["Execute.img-edit-to-video"]!.properties)).toEqual(["workflow_id", "edit_prompt", "video_prompt", "file", "approve_before"]);
+    // Every field execute takes: the declared inputs, the file, and the fields every run may send.
+    expect(Object.keys(components["Execute.img-edit-to-video"]!.properties)).toEqual([
+      "workflow_id",
+      "edit_prompt",
+      "video_prompt",
+      "file",
+      "approve_before",
+      "candidates[image_edit]",
+      "candidates[video_generation]",
+      "auto_pick",
+      "webhook_url",
+      "webhook_events",
+      "deadline_seconds",
+    ]);
+    expect(components["Execute.img-edit-to-video"]!.properties["candidates[image_edit]"]).toMatchObject({ type: "integer", minimum: 1, maximum: 4, default: 1 });
     expect(JSON.stringify(document.paths["/workflows/rerun/{job_id}"])).toContain("from_step");
   });
 });
