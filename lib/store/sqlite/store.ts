@@ -9,6 +9,7 @@ import { requeuePlan } from "@/lib/store/plans";
 import { claimIdempotencyKey, completeIdempotencyKey, deleteExpiredIdempotencyKeys, releaseIdempotencyKey } from "@/lib/store/sqlite/idempotency";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
+import { findTokenUser, readUser } from "@/lib/store/sqlite/users";
 import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
 import type {
   BudgetGuard,
@@ -54,6 +55,8 @@ export class SqliteStore extends PlannedStore implements Store {
   recordWebhookAttempt = (id: string, attempt: WebhookAttemptRecord, outcome: WebhookOutcome) => this.webhooks.recordWebhookAttempt(id, attempt, outcome);
   nextWebhookAttemptAt = () => this.webhooks.nextWebhookAttemptAt();
   readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
+  findTokenUser = async (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
+  readUser = async (userId: string) => readUser(this.connection, userId);
 
   protected async applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applySqlitePlans(this.connection, plans, now);
