@@ -36,6 +36,8 @@ export const sizes = {
   streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
+  /** Rounds of (floor, execution read), alternated on one server: medians and the median ratio are reported. */
+  apiRounds: size("BENCH_API_ROUNDS", 3, 1),
   /** Jobs submitted one at a time to time POST /workflows/execute's answer → the first step's start. */
   firstStepSamples: size("BENCH_FIRST_STEP_SAMPLES", 40, 8),
   /**
