@@ -59,8 +59,10 @@ export interface FanoutResult {
   loadAverage: number[];
   /** Which round (BENCH_STREAM_ROUNDS) this measurement belongs to. */
   round: number;
-  /** Events the writer committed in the window ÷ the events it was due to write: below 0.9 it fell behind, and latency measured its queue. */
+  /** Events the writer committed in the window ÷ the events it was due to write (its timers fire late when this process is busy). */
   writerKeptUp: number;
+  /** The writer's own delay, from an event's time (sent_at) to its commit, p99: latency includes it (PostgreSQL's inserts queue on one client; SQLite's are synchronous: 0). */
+  writerLagP99: number;
 }
 
 interface Counters {
@@ -149,13 +151,18 @@ async function measure(load: MachineLoad, database: Provider, server: FanoutResu
   await sleep(1500);
   let seq = 0;
   let committed = 0;
+  const writerLags: number[] = [];
   // Steady event flow; each job's events are spread across the interval.
   const timers = jobs.map((job, index) =>
     setTimeout(() => {
       const timer = setInterval(() => {
         const now = clock();
         const done = insert(job.id, JSON.stringify({ step: 0, step_name: "bench", progress: seq % 100, step_progress: seq++ % 100, sent_at: now }), new Date(now));
-        const count = () => void (counters.recording && committed++);
+        const count = () => {
+          if (!counters.recording) return;
+          committed++;
+          writerLags.push(clock() - now);
+        };
         if (done) void done.then(count);
         else count();
       }, eventIntervalMs);
@@ -189,12 +196,13 @@ async function measure(load: MachineLoad, database: Provider, server: FanoutResu
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     round,
     writerKeptUp: Math.round((committed / ((jobs.length * MEASURE_MS) / eventIntervalMs)) * 100) / 100,
+    writerLagP99: Math.round(summarize(writerLags).p99 * 10) / 10,
   };
 }
 
 /** One measurement on one line, logged as soon as it is made (a long run stopped early keeps them). */
 const describe = (f: FanoutResult) =>
-  `round ${f.round}: ${f.connected}/${f.subscribers} connected, ${f.dropped} dropped, ${f.errors} errors, writer kept up ${f.writerKeptUp}: p50 ${ms(f.latency.p50)}, p99 ${ms(f.latency.p99)}, ${f.rssPerConnectionKb} KB per connection, ${f.cpuMicrosPerEvent} µs CPU per event, load average ${f.loadAverage.join("/")}`;
+  `round ${f.round}: ${f.connected}/${f.subscribers} connected, ${f.dropped} dropped, ${f.errors} errors, writer kept up ${f.writerKeptUp}, writer lag p99 ${ms(f.writerLagP99)}: p50 ${ms(f.latency.p50)}, p99 ${ms(f.latency.p99)}, ${f.rssPerConnectionKb} KB per connection, ${f.cpuMicrosPerEvent} µs CPU per event, load average ${f.loadAverage.join("/")}`;
 
 /** The writer outside both servers: a raw driver connection of its own. */
 async function openWriter(testDb: { provider: Provider; url: string }): Promise<{ insert: InsertEvent; close(): Promise<void> }> {
