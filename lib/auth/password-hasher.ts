@@ -145,7 +145,7 @@ export class PasswordHasher {
 
   private spawn(): Slot {
     const worker = new Worker(PASSWORD_WORKER_SOURCE, { eval: true, name: "montage-password-hasher" });
-    // Idle threads never keep the process alive.
+    // Idle threads never keep the process alive (a busy one does, until its answer arrives).
     worker.unref();
     const slot: Slot = { worker, busy: undefined };
     worker.on("message", (reply: WorkerReply) => {
@@ -175,12 +175,14 @@ export class PasswordHasher {
 
   private start(slot: Slot, pending: Pending): void {
     slot.busy = pending;
+    slot.worker.ref();
     slot.worker.postMessage(pending.task);
   }
 
   private next(slot: Slot): void {
     const waiting = this.queue.shift();
     if (waiting) this.start(slot, waiting);
+    else slot.worker.unref();
   }
 }
 
