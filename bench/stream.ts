@@ -207,18 +207,28 @@ const describe = (f: FanoutResult) =>
 /** The writer outside both servers: a raw driver connection of its own. */
 async function openWriter(testDb: { provider: Provider; url: string }): Promise<{ insert: InsertEvent; close(): Promise<void> }> {
   if (testDb.provider === "postgresql") {
-    const client = new pg.Client({ connectionString: testDb.url });
-    await client.connect();
-    const insert: InsertEvent = (jobId, data, at) =>
-      client.query({
-        name: "bench-event",
-        text: "INSERT INTO job_events (job_id, type, data, created_at) VALUES ($1, 'progress', $2::jsonb, $3::timestamp(3))",
-        values: [jobId, data, postgresTime(at)],
-      }).then(
-        () => undefined,
-        (error: unknown) => void process.stderr.write(`stream bench: an event insert failed: ${String(error)}\n`),
-      );
-    return { insert, close: () => client.end() };
+    // A connection per job at most: each job's events commit in order (as one runner writes them),
+    // different jobs' in parallel. One client for all jobs queued every insert behind the others, and
+    // on a loaded machine the queue, not the servers, made the latency (issue 18's busy run).
+    const pool = new pg.Pool({ connectionString: testDb.url, max: 10 });
+    const tails = new Map<string, Promise<void>>();
+    const insert: InsertEvent = (jobId, data, at) => {
+      const next = (tails.get(jobId) ?? Promise.resolve())
+        .then(() =>
+          pool.query({
+            name: "bench-event",
+            text: "INSERT INTO job_events (job_id, type, data, created_at) VALUES ($1, 'progress', $2::jsonb, $3::timestamp(3))",
+            values: [jobId, data, postgresTime(at)],
+          }),
+        )
+        .then(
+          () => undefined,
+          (error: unknown) => void process.stderr.write(`stream bench: an event insert failed: ${String(error)}\n`),
+        );
+      tails.set(jobId, next);
+      return next;
+    };
+    return { insert, close: () => pool.end() };
   }
   const writer = new Database(testDb.url.replace(/^file:/, ""), { timeout: 10_000 });
   writer.pragma("journal_mode = WAL");
