@@ -95,6 +95,7 @@ export class PasswordHasher {
 
   /** Throws 503 `server_busy` when a hash asked for now would be refused: checked before work that leads to one. */
   requireCapacity(): void {
+    if (this.closed) throw busy();
     if (this.slots.some((slot) => !slot.busy) || this.slots.length < this.threads) return;
     if (this.queue.length >= this.maxQueued) throw busy();
   }

@@ -2,7 +2,12 @@ import bcrypt from "bcryptjs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isApiError } from "@/lib/api/errors";
 import { parseScrypt, PasswordHasher, SCRYPT_PARAMS, type ScryptParams } from "@/lib/auth/password-hasher";
+import { NextRequest } from "next/server";
+import { PEER_ADDRESS_HEADER } from "@/lib/api/client-address";
 import { verifyCredentials } from "@/lib/auth/passwords";
+import { guardAuthPost } from "@/lib/auth/sign-in-guard";
+import { AuthThrottle } from "@/lib/auth/throttle";
+import { TrustedProxies } from "@/lib/trusted-proxies";
 import { resolveDatabase } from "@/lib/db/database-url";
 import { openDatabase, type Database } from "@/lib/server/database";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
@@ -102,6 +107,28 @@ describe("PasswordHasher", () => {
     const pool = hasher();
     await pool.close();
     await expect(pool.hash("late")).rejects.toMatchObject({ code: "server_busy" });
+    expect(() => pool.requireCapacity()).toThrowError(expect.objectContaining({ code: "server_busy" }) as Error);
+  });
+
+  it("makes the sign-in guard answer 503 in the error shape, with the sign-in page's ServerBusy, before next-auth runs", async () => {
+    const pool = hasher();
+    await pool.close(); // a pool with no room, without depending on how long a hash takes
+    const throttle = new AuthThrottle({ RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: 0, RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE: 0, SIGNIN_FAILURES_BEFORE_DELAY: 3 });
+    const deps = { config: { trustedProxies: new TrustedProxies(""), publicBaseUrl: "http://localhost:3999" }, authThrottle: throttle, passwordHasher: pool };
+    const request = (action: string) =>
+      new NextRequest(`http://localhost:3999/api/auth/${action}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", [PEER_ADDRESS_HEADER]: "192.0.2.7" },
+        body: new URLSearchParams({ email: "a@example.com", password: "correct horse battery" }).toString(),
+      });
+    const refused = await guardAuthPost(deps, request("callback/credentials"), ["callback", "credentials"]);
+    expect(refused).toBeInstanceOf(Response);
+    const answer = refused as Response;
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await answer.json()).toMatchObject({ success: false, error: { code: "server_busy" }, url: "http://localhost:3999/signin?error=ServerBusy" });
+    // Other next-auth POSTs (sign-out) hash nothing and pass.
+    expect(await guardAuthPost(deps, request("signout"), ["signout"])).toBeInstanceOf(NextRequest);
   });
 });
 
