@@ -8,7 +8,9 @@
  *    answer, and the server's RSS growth;
  * 2. 50 uploads (17 users, at most 3 each) stalled at 90 % of 10 MB: RSS growth, spilled files;
  * 3. GET /workflows/list latency (p50/p99) idle and during 40 parallel sign-ups for a taken email
- *    and for 40 new emails from one address;
+ *    and for 40 new emails from one address, and each burst's p99 ÷ idle p99 of the same run;
+ *    SIGNUP_DIST_DIRS=.next-before,.next compares builds, phase by phase on the same machine
+ *    (the first is served from MONTAGE_DIST_DIR, which must name the same build);
  * each repeated RUNS times, medians quoted, with the load average (the machine is shared).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -107,21 +109,51 @@ async function latencyDuring(url: string, load: (() => Promise<unknown>) | undef
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-async function signUps(url: string) {
+/**
+ * Sign-up bursts against one or more servers (SIGNUP_DIST_DIRS: builds to compare, e.g.
+ * `.next-before,.next`), interleaved phase by phase so that both see the same machine. Per run and
+ * server: p50/p99 of GET /workflows/list idle and during each burst, each burst's p99 ÷ that run's
+ * idle p99 (the figure to read on a shared machine), the burst's answers, and the load average.
+ */
+async function signUps(servers: { name: string; url: string }[]) {
   const taken = "taken@example.com";
-  await fetch(`${url}/api/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: taken, password: "correct horse battery" }) });
-  const burst = (emails: string[]) => () => Promise.all(emails.map((email) => fetch(`${url}/api/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "correct horse battery" }) }).then((response) => response.status)));
-  const rows: Record<string, { p50: number[]; p99: number[] }> = { idle: { p50: [], p99: [] }, taken: { p50: [], p99: [] }, fresh: { p50: [], p99: [] } };
+  for (const { url } of servers) await fetch(`${url}/api/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: taken, password: "correct horse battery" }) });
+  const burst = (url: string, emails: string[]) => () => Promise.all(emails.map((email) => fetch(`${url}/api/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: "correct horse battery" }) }).then((response) => response.status)));
+  type Sample = { run: number; load1: number; p50: number; p99: number; answers?: Record<number, number> };
+  const samples: Record<string, Record<string, Sample[]>> = Object.fromEntries(servers.map(({ name }) => [name, { idle: [], taken: [], fresh: [] }]));
   for (let run = 0; run < RUNS; run++) {
-    for (const [name, load] of [["idle", undefined], ["taken", burst(Array.from({ length: 40 }, () => taken))], ["fresh", burst(Array.from({ length: 40 }, (_, i) => `fresh-${run}-${i}@example.com`))]] as const) {
-      const { p50, p99 } = await latencyDuring(url, load);
-      rows[name]!.p50.push(p50);
-      rows[name]!.p99.push(p99);
+    for (const phase of ["idle", "taken", "fresh"] as const) {
+      for (const { name, url } of servers) {
+        const emails = phase === "taken" ? Array.from({ length: 40 }, () => taken) : Array.from({ length: 40 }, (_, i) => `fresh-${run}-${i}@example.com`);
+        let answers: number[] = [];
+        const load1 = os.loadavg()[0]!;
+        const load = phase === "idle" ? undefined : async () => (answers = await burst(url, emails)());
+        const { p50, p99 } = await latencyDuring(url, load);
+        const counted = answers.reduce<Record<number, number>>((counts, status) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
+        samples[name]![phase]!.push({ run, load1: Number(load1.toFixed(2)), p50: Math.round(p50), p99: Math.round(p99), ...(phase !== "idle" && { answers: counted }) });
+        process.stderr.write(`  run ${run + 1} ${name} ${phase}: p50 ${Math.round(p50)} ms, p99 ${Math.round(p99)} ms, load ${load1.toFixed(2)}${phase === "idle" ? "" : `, answers ${JSON.stringify(counted)}`}\n`);
+      }
       // Let the per-address bucket refill between bursts.
-      if (name !== "idle") await sleep(61_000);
+      if (phase !== "idle") await sleep(61_000);
     }
   }
-  return Object.fromEntries(Object.entries(rows).map(([name, { p50, p99 }]) => [name, { p50Ms: Math.round(median(p50)), p99Ms: Math.round(median(p99)) }]));
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, phases]) => {
+      const idle = phases.idle!;
+      const summary = Object.fromEntries(
+        Object.entries(phases).map(([phase, list]) => [
+          phase,
+          {
+            p50Ms: median(list.map((sample) => sample.p50)),
+            p99Ms: median(list.map((sample) => sample.p99)),
+            ...(phase !== "idle" && { p99OverIdle: Number(median(list.map((sample, i) => sample.p99 / Math.max(1, idle[i]!.p99))).toFixed(2)) }),
+            runs: list,
+          },
+        ]),
+      );
+      return [name, summary];
+    }),
+  );
 }
 
 const loadAtStart = os.loadavg().map((x) => x.toFixed(2));
@@ -131,19 +163,42 @@ const tokens = [];
 for (let i = 0; i < 17; i++) tokens.push((await createUserWithToken(`stall-${i}@example.com`)).token);
 await closeTestEnvironment();
 const tmp = mkdtempSync(path.join(os.tmpdir(), "montage-exhaustion-"));
-const server = await startServer({ DATABASE_URL: database.url, DATA_DIR: database.dataDir, TMPDIR: tmp, UPLOAD_BODY_TIMEOUT_SECONDS: "20", LOG_LEVEL: "warn" });
+const serverEnv = { DATABASE_URL: database.url, DATA_DIR: database.dataDir, TMPDIR: tmp, UPLOAD_BODY_TIMEOUT_SECONDS: "20", LOG_LEVEL: "warn" };
+const server = await startServer(serverEnv);
 const port = Number(new URL(server.url).port);
+/** More builds for the sign-up section, each on a database of its own (the first build is this server). */
+const distDirs = (process.env.SIGNUP_DIST_DIRS ?? "").split(",").filter(Boolean);
+const extra: { name: string; server: RunningServer; drop(): Promise<void> }[] = [];
 try {
+  const signUpServers = [{ name: process.env.MONTAGE_DIST_DIR || ".next", url: server.url }];
+  if (SECTIONS.includes("signups")) {
+    for (const distDir of distDirs.slice(1)) {
+      const own = await createTestDatabase("sqlite");
+      const previous = process.env.MONTAGE_DIST_DIR;
+      process.env.MONTAGE_DIST_DIR = distDir;
+      try {
+        extra.push({ name: distDir, server: await startServer({ ...serverEnv, DATABASE_URL: own.url, DATA_DIR: own.dataDir }), drop: () => own.drop() });
+      } finally {
+        if (previous === undefined) delete process.env.MONTAGE_DIST_DIR;
+        else process.env.MONTAGE_DIST_DIR = previous;
+      }
+      signUpServers.push({ name: distDir, url: extra.at(-1)!.server.url });
+    }
+  }
   const results = {
     machine: { nproc: os.availableParallelism(), loadAtStart },
     bodies: SECTIONS.includes("bodies") ? await bodies(server, port) : "skipped",
     stalled: SECTIONS.includes("stalled") ? await stalledUploads(server, port, tokens, tmp) : "skipped",
-    signUps: SECTIONS.includes("signups") ? await signUps(server.url) : "skipped",
-    uncaughtInServerLog: server.uncaught().length,
+    signUps: SECTIONS.includes("signups") ? await signUps(signUpServers) : "skipped",
+    uncaughtInServerLog: server.uncaught().length + extra.reduce((sum, { server: other }) => sum + other.uncaught().length, 0),
     loadAtEnd: os.loadavg().map((x) => x.toFixed(2)),
   };
   console.log(JSON.stringify(results, null, 2));
 } finally {
+  for (const { server: other, drop } of extra) {
+    await other.stop().catch((error: unknown) => console.error(error));
+    await drop();
+  }
   await server.stop().catch((error: unknown) => console.error(error));
   await database.drop();
   rmSync(tmp, { recursive: true, force: true });

@@ -65,6 +65,10 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE: z.coerce.number().int().min(0).default(10),
   /** Failed sign-ins after which an account must wait before its next attempt (5 s, doubling with each further failure, up to 60 s). */
   SIGNIN_FAILURES_BEFORE_DELAY: z.coerce.number().int().min(0).default(3),
+  /** Threads hashing passwords at once (lib/auth/password-hasher.ts); 0: one fewer than the cores, at least 1. */
+  PASSWORD_HASH_THREADS: z.coerce.number().int().min(0).default(0),
+  /** Password hashes allowed to wait for a thread; past that sign-ups and sign-ins get 503 with Retry-After. */
+  PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).default(32),
 
   // Outgoing webhooks (lib/webhooks): retried with exponential backoff from the base, capped, for the window.
   WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().positive().default(5),

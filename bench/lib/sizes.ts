@@ -34,8 +34,14 @@ export const sizes = {
   subscribers: list("BENCH_SUBSCRIBERS", [100, 1000, 10_000], [100]),
   /** Databases of the stream section (the embedded default and production). */
   streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
+  /** Rounds of each stream level (Montage, then the bare server, back to back): medians and the median ratio are reported. */
+  streamRounds: size("BENCH_STREAM_ROUNDS", 3, 1),
+  /** Rounds of the levels above 1,000 subscribers (about 4 minutes per server each on 2 cores), at most BENCH_STREAM_ROUNDS. */
+  streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 1, 1),
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
+  /** Rounds of (floor, execution read), alternated on one server: medians and the median ratio are reported. */
+  apiRounds: size("BENCH_API_ROUNDS", 3, 1),
   /** Jobs submitted one at a time to time POST /workflows/execute's answer → the first step's start. */
   firstStepSamples: size("BENCH_FIRST_STEP_SAMPLES", 40, 8),
   /**

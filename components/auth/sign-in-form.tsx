@@ -14,6 +14,7 @@ const ERRORS: Record<string, string> = {
   AccessDenied: "Sign-in was refused.",
   Configuration: "Sign-in is misconfigured on the server. Check its log.",
   RateLimited: "Too many sign-in attempts. Wait a minute, then try again.",
+  ServerBusy: "The server is busy checking other sign-ins. Try again in a few seconds.",
 };
 
 function describeError(code: string | null): string | null {

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   rate_limited: 429,
   internal_error: 500,
+  /** The server refuses work it cannot start soon (the password-hashing pool is full), with Retry-After. */
+  server_busy: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -5,7 +5,10 @@ import GitHubProvider from "next-auth/providers/github";
 import type { Config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import type { Logger } from "@/lib/log";
+import { isApiError } from "@/lib/api/errors";
 import { attemptEmail, verifyCredentials } from "@/lib/auth/passwords";
+import { signInErrorCode } from "@/lib/auth/sign-in-guard";
+import type { PasswordHasher } from "@/lib/auth/password-hasher";
 import type { AuthThrottle } from "@/lib/auth/throttle";
 
 /**
@@ -29,6 +32,7 @@ export interface AuthDeps {
   secureCookies: boolean;
   /** Told of each credentials sign-in's outcome: failures slow the account down. */
   authThrottle: AuthThrottle;
+  passwordHasher: PasswordHasher;
 }
 
 /** The runtime builds these on first use, not at import: `next build` loads route modules and must not create the secret file. */
@@ -40,7 +44,15 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
       name: "Email and password",
       credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
       authorize: async (credentials) => {
-        const user = await verifyCredentials(prisma, deps.authThrottle, credentials);
+        let user;
+        try {
+          user = await verifyCredentials(prisma, deps.passwordHasher, credentials);
+        } catch (error) {
+          // The pool filled up after the guard let this request in: next-auth puts a thrown
+          // error's message in the sign-in page's ?error=, which shows ServerBusy's text.
+          if (isApiError(error)) throw new Error(signInErrorCode(error.code), { cause: error });
+          throw error;
+        }
         const email = attemptEmail(credentials);
         if (email) {
           if (user) deps.authThrottle.recordSuccess(email);

@@ -1,17 +1,18 @@
 import "server-only";
-import bcrypt from "bcryptjs";
 import { z } from "zod";
-import { ApiError } from "@/lib/api/errors";
+import { ApiError, isApiError } from "@/lib/api/errors";
+import type { PasswordHasher } from "@/lib/auth/password-hasher";
 import type { AuthThrottle } from "@/lib/auth/throttle";
 import type { Db } from "@/lib/db/client";
 
 /**
  * Email-and-password accounts: the embedded-default sign-in, which needs no outside service.
- * Passwords are hashed with bcrypt at cost 12 (about a quarter of a second here), so a stolen
- * users table is slow to attack. bcrypt reads at most 72 bytes; longer passwords are refused
- * rather than silently truncated.
+ * Passwords are hashed with scrypt in a pool of worker threads (lib/auth/password-hasher.ts), so a
+ * stolen users table is slow to attack and the hashing never holds the event loop. Accounts made
+ * before with bcrypt still sign in, and get a scrypt hash on their next successful sign-in.
+ * Passwords stay limited to 72 bytes, the rule bcrypt needed (it read no further) and the one the
+ * API documents; scrypt would take more.
  */
-export const BCRYPT_COST = 12;
 const MAX_PASSWORD_BYTES = 72;
 
 export const passwordSchema = z
@@ -36,22 +37,15 @@ export const credentialsSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
-export function hashPassword(password: string): Promise<string> {
-  return bcrypt.hash(password, BCRYPT_COST);
-}
-
-export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return bcrypt.compare(password, hash);
-}
-
-// Compared against when the email is unknown, so a miss costs as long as a wrong password and
-// response times do not reveal which emails have accounts.
-let dummyHash: Promise<string> | undefined;
-
-/** The user these credentials belong to, or null. */
+/**
+ * The user these credentials belong to, or null. An unknown email is checked against a hash that
+ * never matches, so a miss costs as long as a wrong password and response times do not reveal
+ * which emails have accounts. A legacy (bcrypt) hash that matched is replaced by a scrypt one.
+ * Throws 503 `server_busy` when the hashing pool is full.
+ */
 export async function verifyCredentials(
   database: Db,
-  throttle: Pick<AuthThrottle, "hashOneAtATime">,
+  hasher: PasswordHasher,
   input: unknown,
 ): Promise<{ id: string; email: string; name: string | null } | null> {
   const parsed = credentialsSchema.safeParse(input);
@@ -59,25 +53,40 @@ export async function verifyCredentials(
   const { email, password } = parsed.data;
   const user = await database.user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
   if (!user?.passwordHash) {
-    dummyHash ??= hashPassword("montage-timing-equaliser");
-    const equaliser = await dummyHash;
-    await throttle.hashOneAtATime(() => verifyPassword(password, equaliser));
+    await hasher.verifyNothing(password);
     return null;
   }
-  const hash = user.passwordHash;
-  if (!(await throttle.hashOneAtATime(() => verifyPassword(password, hash)))) return null;
+  const { ok, rehash } = await hasher.verify(password, user.passwordHash);
+  if (!ok) return null;
+  if (rehash) await upgradeHash(database, hasher, user.id, user.passwordHash, password);
   return { id: user.id, email: user.email, name: user.name };
+}
+
+/**
+ * Replaces a matched legacy hash, only if it is still the one checked (a password changed
+ * meanwhile wins). Best effort: with the pool full the sign-in still succeeds and the next one
+ * upgrades.
+ */
+async function upgradeHash(database: Db, hasher: PasswordHasher, userId: string, old: string, password: string): Promise<void> {
+  let passwordHash: string;
+  try {
+    passwordHash = await hasher.hash(password);
+  } catch (error) {
+    if (isApiError(error) && error.code === "server_busy") return;
+    throw error;
+  }
+  await database.user.updateMany({ where: { id: userId, passwordHash: old }, data: { passwordHash } });
 }
 
 /**
  * POST /api/signup: the sign-up limits first (before anything is hashed), then the account. Bad
  * input is a 422 naming the fields.
  */
-export async function signUp(deps: { prisma: Db; authThrottle: AuthThrottle }, address: string, body: unknown): Promise<{ id: string; email: string }> {
+export async function signUp(deps: { prisma: Db; authThrottle: AuthThrottle; passwordHasher: PasswordHasher }, address: string, body: unknown): Promise<{ id: string; email: string }> {
   deps.authThrottle.requireAttempt(address, attemptEmail(body));
   const input = signUpSchema.safeParse(body);
   if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join(" "));
-  return createPasswordUser(deps.prisma, deps.authThrottle, input.data);
+  return createPasswordUser(deps.prisma, deps.passwordHasher, input.data);
 }
 
 /** The normalised email of a sign-in or sign-up body, if it has a valid one: the key of its rate limits. */
@@ -94,13 +103,13 @@ export function attemptEmail(body: unknown): string | undefined {
  */
 export async function createPasswordUser(
   database: Db,
-  throttle: Pick<AuthThrottle, "hashOneAtATime">,
+  hasher: PasswordHasher,
   input: z.infer<typeof signUpSchema>,
 ): Promise<{ id: string; email: string }> {
   // Looked up before hashing: a sign-up for a taken email must cost no CPU.
   const existing = await database.user.findUnique({ where: { email: input.email }, select: { id: true } });
   if (existing) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
-  const passwordHash = await throttle.hashOneAtATime(() => hashPassword(input.password));
+  const passwordHash = await hasher.hash(input.password);
   try {
     return await database.user.create({
       data: { email: input.email, passwordHash, ...(input.name && { name: input.name }) },

@@ -21,7 +21,7 @@ export async function requireUser(deps: SessionDeps, request: Request): Promise<
   const header = request.headers.get("authorization");
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
   if (match) {
-    const user = await findUserByToken(deps.prisma, match[1]!);
+    const user = await findUserByToken(deps.store, match[1]!);
     if (user) return { id: user.id, email: user.email };
     throw new ApiError("unauthorized", "The API token is invalid or revoked.", { "WWW-Authenticate": 'Bearer error="invalid_token"' });
   }

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { decode } from "next-auth/jwt";
 import type { Config } from "@/lib/config";
-import type { Db } from "@/lib/db/client";
+import type { Store } from "@/lib/store/types";
 
 /**
  * The web session: next-auth's JWT (an encrypted cookie) carrying the user id as `sub`. This module
@@ -81,7 +81,7 @@ export function readSessionToken(cfg: Config, cookiesByName: ReadonlyMap<string,
 /** What reading a session needs from the runtime. */
 export interface SessionDeps {
   config: Config;
-  prisma: Db;
+  store: Pick<Store, "findTokenUser" | "readUser">;
   authSecret(): string;
 }
 
@@ -94,5 +94,5 @@ export async function userFromSessionToken(deps: SessionDeps, token: string | un
     return null;
   }
   if (typeof userId !== "string") return null;
-  return deps.prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } });
+  return (await deps.store.readUser(userId)) ?? null;
 }

@@ -4,8 +4,8 @@ import { TokenBuckets, type Clock } from "@/lib/api/rate-limit";
 import type { Config } from "@/lib/config";
 
 /**
- * Limits on the password routes, whose hashing (bcrypt, about a quarter of a second of CPU each)
- * makes them the cheapest way to load the server: sign-up and sign-in attempts per client address
+ * Limits on the password routes, whose hashing (scrypt, about 0.2 s of CPU each, in a pool of
+ * threads: lib/auth/password-hasher.ts) makes them the cheapest way to load the server: sign-up and sign-in attempts per client address
  * and per email address (token buckets), and per account a delay once the allowed failed sign-ins
  * are used up (5 s, doubling with each further failure, up to 60 s; a success clears it). Checked before any
  * hashing. Answers 429 `rate_limited` with Retry-After.
@@ -20,7 +20,6 @@ export class AuthThrottle {
   private readonly perAddress: TokenBuckets | undefined;
   private readonly perEmail: TokenBuckets | undefined;
   private readonly failures = new Map<string, { count: number; blockedUntil: number }>();
-  private hashingTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: Pick<Config, "RATE_LIMIT_AUTH_PER_IP_PER_MINUTE" | "RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE" | "SIGNIN_FAILURES_BEFORE_DELAY">,
@@ -53,17 +52,6 @@ export class AuthThrottle {
     if (over >= 0) entry.blockedUntil = this.clock.now() + Math.min(MAX_FAILURE_DELAY_MS, FIRST_FAILURE_DELAY_MS * 2 ** over);
     this.failures.set(email, entry);
     if (this.failures.size > 10_000) this.dropExpired();
-  }
-
-  /**
-   * Runs password hashing one at a time. bcryptjs hashes on the event loop in slices of up to
-   * 100 ms; concurrent hashes interleave their slices, so every other request would wait behind all
-   * of them (40 parallel sign-ups made other requests wait seconds). Queued, one slice at most.
-   */
-  hashOneAtATime<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.hashingTail.then(work, work);
-    this.hashingTail = run.catch(() => undefined);
-    return run;
   }
 
   recordSuccess(email: string): void {

@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "@/lib/db/client";
+import type { AuthUser, Store } from "@/lib/store/types";
 
 /** Montage API tokens: "mtg_" + 256 random bits, base64url. Only the SHA-256 is stored. */
 export const TOKEN_PREFIX = "mtg_";
@@ -20,14 +21,14 @@ export async function createApiToken(database: Db, userId: string, name: string)
   return { token, record };
 }
 
-export async function findUserByToken(database: Db, token: string) {
+/**
+ * The user of a (not revoked) API token. Read on every API request, so through the store's
+ * prepared statement rather than Prisma (whose query compiler cost more than the rest of the
+ * execution read: docs/performance.md).
+ */
+export async function findUserByToken(store: Pick<Store, "findTokenUser">, token: string): Promise<AuthUser | undefined> {
   if (!TOKEN_PATTERN.test(token)) return undefined;
-  const record = await database.apiToken.findUnique({ where: { tokenHash: hashToken(token) }, include: { user: true } });
-  if (!record || record.revokedAt) return undefined;
-  if (!record.lastUsedAt || Date.now() - record.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await database.apiToken.update({ where: { id: record.id }, data: { lastUsedAt: new Date() } });
-  }
-  return record.user;
+  return store.findTokenUser(hashToken(token), new Date(), LAST_USED_RESOLUTION_MS);
 }
 
 export async function listApiTokens(database: Db, userId: string) {

@@ -4,6 +4,7 @@ import { serve } from "inngest/next";
 import type { AuthOptions } from "next-auth";
 import { RateLimits } from "@/lib/api/rate-limit";
 import { buildAuthOptions } from "@/lib/auth/next-auth";
+import { PasswordHasher } from "@/lib/auth/password-hasher";
 import { AuthThrottle } from "@/lib/auth/throttle";
 import { readAuthSecret, useSecureCookies } from "@/lib/auth/session";
 import { loadConfig, type Config } from "@/lib/config";
@@ -64,6 +65,8 @@ export interface Runtime {
   readonly limits: RateLimits;
   /** Sign-up and sign-in limits (per address, per email, failed sign-ins per account). */
   readonly authThrottle: AuthThrottle;
+  /** Password hashing in worker threads, off the event loop, refusing a flood with 503. */
+  readonly passwordHasher: PasswordHasher;
   readonly replicateWebhooks: ReplicateWebhookReceiver;
   /** Sends outgoing webhook messages (started with the driver). */
   readonly webhooks: WebhookDispatcher;
@@ -186,6 +189,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   });
 
   const authThrottle = new AuthThrottle(config);
+  const passwordHasher = new PasswordHasher({ threads: config.PASSWORD_HASH_THREADS, maxQueued: config.PASSWORD_HASH_QUEUE });
   let authSecret: string | undefined;
   let authOptions: AuthOptions | undefined;
   const runtime: Runtime = {
@@ -206,6 +210,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     inngest,
     limits: new RateLimits(config),
     authThrottle,
+    passwordHasher,
     replicateWebhooks,
     serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
     webhooks,
@@ -215,7 +220,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
       // back to http://localhost:3000: without it, a server on another port would redirect there.
       process.env.NEXTAUTH_URL ||= config.NEXTAUTH_URL ?? config.publicBaseUrl;
-      return (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle }));
+      return (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle, passwordHasher }));
     },
     async start() {
       logger.info("montage starting", { database: config.database.provider, data_dir: config.dataDir, workflows: [...registry.workflows.keys()], driver: driver.name });
@@ -230,6 +235,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       await driver.stop();
       // After the driver: the spans of the runs it just stopped are exported too.
       await tracing.shutdown();
+      await passwordHasher.close();
       await close();
     },
   };

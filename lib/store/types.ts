@@ -3,10 +3,12 @@ import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/
 import type { IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter, JobKey, JobWebhooks, WebhookAttemptRecord, WebhookMessageToSend, WebhookOutcome } from "@/lib/store/caller-types";
 import type { BudgetGuard, Charge, Spending } from "@/lib/store/spending-types";
 import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
+import type { AuthUser } from "@/lib/store/user-types";
 
 export * from "@/lib/store/caller-types";
 export * from "@/lib/store/spending-types";
 export * from "@/lib/store/queue-types";
+export * from "@/lib/store/user-types";
 
 /**
  * The store: every durable read and write that the engine, the runner, the sweep, the stream and
@@ -188,6 +190,16 @@ export interface Store {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  // ---- authentication (lib/auth): read on every API request, so on the store's prepared statements, not Prisma
+  /**
+   * The user of the API token whose SHA-256 this is, unless the token is revoked. Marks the token
+   * used at `now` when its last use is older than `touchAfterMs` (or never), so that authenticating
+   * costs no write per request.
+   */
+  findTokenUser(tokenHash: string, now: Date, touchAfterMs: number): Promise<AuthUser | undefined>;
+  /** A user by id (the web session checks that its user still exists). */
+  readUser(userId: string): Promise<AuthUser | undefined>;
 }
 
 /** A lease: who holds it and the fencing number of their take. */

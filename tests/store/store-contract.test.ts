@@ -931,4 +931,34 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
       expect(await store.findExpiredDeadlines(new Date(), 1000)).not.toEqual(expect.arrayContaining([queued]));
     });
   });
+
+  it("finds an API token's user by the token's hash, marks its use at most once per resolution, and never for a revoked token", async () => {
+    const user = await database.prisma.user.create({ data: { email: `token-${provider}-${randomUUID()}@example.com`, name: "Tess" } });
+    const tokenHash = randomUUID().replaceAll("-", "").repeat(2);
+    const token = await database.prisma.apiToken.create({ data: { userId: user.id, name: "ci", prefix: "mtg_abcdefgh", tokenHash } });
+    const lastUsed = async () => (await database.prisma.apiToken.findUniqueOrThrow({ where: { id: token.id } })).lastUsedAt?.getTime() ?? null;
+    const t0 = new Date("2026-12-03T10:00:00.000Z");
+
+    expect(await store.findTokenUser(tokenHash, t0, 60_000)).toEqual({ id: user.id, email: user.email, name: "Tess" });
+    expect(await lastUsed()).toBe(t0.getTime());
+    // Within the resolution: read, not written.
+    expect(await store.findTokenUser(tokenHash, new Date(t0.getTime() + 59_000), 60_000)).toMatchObject({ id: user.id });
+    expect(await lastUsed()).toBe(t0.getTime());
+    const later = new Date(t0.getTime() + 61_000);
+    expect(await store.findTokenUser(tokenHash, later, 60_000)).toMatchObject({ id: user.id });
+    expect(await lastUsed()).toBe(later.getTime());
+
+    expect(await store.findTokenUser("0".repeat(64), later, 60_000)).toBeUndefined();
+    await database.prisma.apiToken.update({ where: { id: token.id }, data: { revokedAt: new Date() } });
+    expect(await store.findTokenUser(tokenHash, new Date(later.getTime() + 120_000), 60_000)).toBeUndefined();
+    expect(await lastUsed()).toBe(later.getTime());
+  });
+
+  it("reads a user by id for the web session, and nothing for an unknown or deleted one", async () => {
+    const user = await database.prisma.user.create({ data: { email: `session-${provider}-${randomUUID()}@example.com` } });
+    expect(await store.readUser(user.id)).toEqual({ id: user.id, email: user.email, name: null });
+    expect(await store.readUser(randomUUID())).toBeUndefined();
+    await database.prisma.user.delete({ where: { id: user.id } });
+    expect(await store.readUser(user.id)).toBeUndefined();
+  });
 });

@@ -124,23 +124,6 @@ describe("AuthThrottle", () => {
   });
 });
 
-describe("AuthThrottle.hashOneAtATime", () => {
-  it("runs hashing work one at a time, in order, even when one fails", async () => {
-    const throttle = new AuthThrottle({ RATE_LIMIT_AUTH_PER_IP_PER_MINUTE: 0, RATE_LIMIT_AUTH_PER_EMAIL_PER_MINUTE: 0, SIGNIN_FAILURES_BEFORE_DELAY: 3 });
-    const events: string[] = [];
-    const work = (name: string, fail = false) => async () => {
-      events.push(`start ${name}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      events.push(`end ${name}`);
-      if (fail) throw new Error(name);
-      return name;
-    };
-    const results = await Promise.allSettled([throttle.hashOneAtATime(work("a")), throttle.hashOneAtATime(work("b", true)), throttle.hashOneAtATime(work("c"))]);
-    expect(events).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
-    expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-  });
-});
-
 describe("small rules", () => {
   it("pathDecodes and characterCount", () => {
     expect(pathDecodes("/jobs/%zz/stream")).toBe(false);
