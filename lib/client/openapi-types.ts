@@ -1827,7 +1827,7 @@ export interface components {
             success: false;
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "invalid_form" | "invalid_json" | "unauthorized" | "budget_exceeded" | "forbidden" | "not_found" | "request_timeout" | "wrong_state" | "workflow_changed" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "idempotency_key_reused" | "rate_limited" | "internal_error";
+                code: "invalid_request" | "invalid_form" | "invalid_json" | "unauthorized" | "budget_exceeded" | "forbidden" | "not_found" | "request_timeout" | "wrong_state" | "workflow_changed" | "payload_too_large" | "unsupported_media_type" | "invalid_input" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "server_busy";
                 message: string;
             };
         };
