@@ -6,14 +6,16 @@ import { Ban, RotateCcw, RotateCw } from "lucide-react";
 import { apiFetch, errorMessage } from "@/components/api/client";
 import type { JobActionResponse } from "@/components/api/types";
 import { isActiveStatus, type JobView } from "@/components/jobs/job-state";
+import type { RetryPress } from "@/components/jobs/parked-notice";
 import { jobQueryKey, runsQueryKey } from "@/components/jobs/use-job-live";
 import { Spinner } from "@/components/ui/states";
 import { buttonClass } from "@/components/ui/styles";
 
 /**
  * Retry (now) and Cancel, as the run's status allows, plus Run again for a run that has ended.
- * `onRetried` runs once the server has queued the retry: the panel follows the run again and
- * remembers the press, so that a run held again says so (ParkedNotice).
+ * `onRetried` runs once the server has queued the retry, with the press (its time and the last
+ * event seen when it happened): the panel follows the run again and remembers the press, so that a
+ * run held again says so (ParkedNotice).
  */
 export function JobActions({
   jobId,
@@ -23,16 +25,19 @@ export function JobActions({
 }: {
   jobId: string;
   view: JobView;
-  onRetried: () => void;
+  onRetried: (press: RetryPress) => void;
   runAgain: { onClick?: (() => void) | undefined; href: string };
 }) {
   const queryClient = useQueryClient();
   const action = useMutation({
     mutationFn: (kind: "retry" | "cancel") => apiFetch<JobActionResponse>(`/workflows/${kind}/${jobId}`, { method: "POST" }),
-    onSuccess: (_data, kind) => {
+    // The press is remembered as it happens: the stream may deliver the retry's outcome (held again)
+    // before the request's answer, and events seen by then are already the outcome.
+    onMutate: (): RetryPress => ({ at: new Date().toISOString(), afterEventId: view.lastEventId }),
+    onSuccess: (_data, kind, press) => {
       void queryClient.invalidateQueries({ queryKey: jobQueryKey(jobId) });
       void queryClient.invalidateQueries({ queryKey: runsQueryKey });
-      if (kind === "retry") onRetried();
+      if (kind === "retry" && press) onRetried(press);
     },
   });
   const canRetry = view.status === "failed" || view.status === "pending_retry" || view.status === "canceled";

@@ -105,8 +105,8 @@ export function JobPanel({ jobId, detailed = false, onRunAgain, onUseAsInput, on
   const result: StepMedia | undefined = resultMedia && { step: data.steps.length - 1, stepLabel: "Result", ...resultMedia };
   const runAgain = { onClick: onRunAgain && (() => onRunAgain(data)), href: `/workflows?from=${jobId}` };
   const detailsHref = detailed ? undefined : `/runs/${jobId}`;
-  const onRetried = () => {
-    setRetried({ at: formatClock(new Date().toISOString()), afterEventId: view.lastEventId });
+  const onRetried = (press: RetryPress) => {
+    setRetried({ at: formatClock(press.at), afterEventId: press.afterEventId });
     resume();
   };
 

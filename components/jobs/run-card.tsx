@@ -56,7 +56,7 @@ export function RunCard({
   stream: StreamState;
   media: MediaContext;
   retried: RetryPress | null;
-  onRetried: () => void;
+  onRetried: (press: RetryPress) => void;
   runAgain: { onClick?: (() => void) | undefined; href: string };
   detailsHref: string | undefined;
 }) {
