@@ -21,6 +21,10 @@ export function openDatabase(target: DatabaseTarget): Database {
     const pool = new pg.Pool({ connectionString: target.url, max: POSTGRES_POOL_SIZE });
     // An idle connection that fails (the server restarted) must not crash the process; the next query reconnects.
     pool.on("error", () => undefined);
+    // Nor one that fails while checked out (in a transaction, the store's or Prisma's): pg emits
+    // "error" on the client as well as failing its query, and the pool listens only to idle clients.
+    // The query's own rejection reports the failure; the pool drops the broken client on release.
+    pool.on("connect", (client) => client.on("error", () => undefined));
     return opened(new PostgresStore(pool, target.url), createPostgresPrisma(pool));
   }
   return opened(new SqliteStore(target.filePath), createSqlitePrisma(target.url));

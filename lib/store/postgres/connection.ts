@@ -22,6 +22,13 @@ export class PostgresConnection {
   /** Several statements in one transaction, on one pooled connection. */
   async transaction<T>(work: (query: Query) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection lost mid-transaction (PostgreSQL restarting) fails the query in flight; the
+    // client is then destroyed on release instead of going back to the pool.
+    let lost: Error | undefined;
+    const onLost = (error: Error) => {
+      lost = error;
+    };
+    client.on("error", onLost);
     const query: Query = (text, values = []) => this.run(client, text, values);
     try {
       await client.query("BEGIN");
@@ -32,7 +39,8 @@ export class PostgresConnection {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off("error", onLost);
+      client.release(lost);
     }
   }
 
