@@ -47,3 +47,27 @@ test("Rerun from the video step with a new prompt keeps the edited image and sho
   await expect(page.locator(`[data-job-id="${rerunId}"]`).getByTestId("run-row-lineage")).toContainText(`Rerun of run ${parentId.slice(0, 8)} from Generate video`);
   await expect(page.locator(`[data-job-id="${parentId}"]`).getByTestId("run-row-reruns")).toHaveText("· 1 rerun");
 });
+
+test("Rerun from the image edit as two candidates: the new run waits for a pick between them", async ({ page }, testInfo) => {
+  await signUpAndSignIn(page.request, newUser("rerun-candidates"));
+  const parentId = await startRunWithApi(page.request);
+  await page.goto(`/runs/${parentId}`);
+  await expect(page.getByTestId("job-panel")).toHaveAttribute("data-status", "completed", { timeout: 60_000 });
+
+  await page.getByRole("button", { name: "Rerun from here: Edit image with AI" }).click();
+  const form = page.getByTestId("rerun-form");
+  // Only the steps the rerun runs offer candidates; the upload before it is kept as it is.
+  const candidates = form.getByTestId("rerun-candidates");
+  await expect(candidates.getByRole("combobox")).toHaveCount(2);
+  await candidates.getByRole("combobox", { name: "Edit image with AI" }).selectOption("2");
+  await expect(form.getByLabel("Don't ask me: use the first candidate that succeeds")).not.toBeChecked();
+  await screenshot(page, testInfo, "03-rerun-candidates");
+  await form.getByRole("button", { name: "Start rerun" }).click();
+
+  await page.waitForURL((url) => /^\/runs\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(parentId));
+  await expect(page.getByTestId("job-panel")).toHaveAttribute("data-status", "awaiting_input", { timeout: 60_000 });
+  await expect(page.getByTestId("candidates-card").getByTestId("candidate")).toHaveCount(2);
+  const rerunId = page.url().split("/").at(-1)!;
+  const rerun = (await (await page.request.get(`/workflows/execution/${rerunId}`)).json()) as { job: { candidates: { steps: Record<string, number> } } };
+  expect(rerun.job.candidates.steps).toEqual({ "1": 2 });
+});

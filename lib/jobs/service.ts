@@ -150,17 +150,26 @@ async function refuseChangedWorkflow(store: Store, job: JobRecord, workflow: Wor
   if (change) throw new ApiError("workflow_changed", workflowChangedMessage(workflow.config.name, change));
 }
 
+/** How often a cancel reads the job again when it moved between two cancelable states meanwhile. */
+const CANCEL_ATTEMPTS = 3;
+
 export async function cancelJob(deps: JobsDeps, userId: string, jobId: string) {
-  const job = await getOwnJob(deps.store, userId, jobId);
-  if (!CANCELABLE_STATES.includes(job.status as JobStatus)) {
-    throw new ApiError("wrong_state", `The job is ${job.status}; only queued, running, parked or waiting jobs can be canceled.`);
+  let job = await getOwnJob(deps.store, userId, jobId);
+  // A compare-and-set on the status read: a job that moved meanwhile to another cancelable state
+  // (queued to running, a pick resuming it, a step parking) is read again and canceled from there.
+  for (let attempt = 1; ; attempt++) {
+    if (!CANCELABLE_STATES.includes(job.status as JobStatus)) {
+      throw new ApiError("wrong_state", `The job is ${job.status}; only queued, running, parked or waiting jobs can be canceled.`);
+    }
+    const canceled = await deps.store.cancelJob(jobId, {
+      from: job.status as JobStatus,
+      message: "Canceled by user",
+      event: { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } },
+    });
+    if (canceled) break;
+    if (attempt === CANCEL_ATTEMPTS) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
+    job = await getOwnJob(deps.store, userId, jobId);
   }
-  const canceled = await deps.store.cancelJob(jobId, {
-    from: job.status as JobStatus,
-    message: "Canceled by user",
-    event: { type: "error", data: { status: "canceled", code: "canceled", error: "Canceled by user" } },
-  });
-  if (!canceled) throw new ApiError("wrong_state", "The job changed state meanwhile; reload and try again.");
   deps.notifier.notify(jobId);
   await deps.driver.interrupt(jobId);
   // A step's candidates keep their predictions on rows of their own: those are canceled too.
