@@ -244,8 +244,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
 
 /**
  * The process's runtime. Next.js bundles route handlers, pages and instrumentation separately, each
- * with its own copy of every module, so the one runtime lives in a process-wide slot: the only use
- * of globalThis in Montage. It also survives development hot reloads.
+ * with its own copy of every module, so the one runtime lives in a process-wide slot: the only
+ * service on globalThis in Montage (lib/server/http-guard.ts keeps there only a flag that it is
+ * installed, for the same reason). It also survives development hot reloads.
  */
 const SLOT = Symbol.for("montage.runtime");
 type Slot = { [SLOT]?: Runtime };
