@@ -4,6 +4,7 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import GitHubProvider from "next-auth/providers/github";
 import type { Config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
+import type { Store } from "@/lib/store/types";
 import type { Logger } from "@/lib/log";
 import { isApiError } from "@/lib/api/errors";
 import { attemptEmail, verifyCredentials } from "@/lib/auth/passwords";
@@ -27,6 +28,8 @@ export function githubEnabled(cfg: Config): boolean {
 export interface AuthDeps {
   config: Config;
   prisma: Db;
+  /** Reads the signing-in user (Store.findPasswordUser). */
+  store: Pick<Store, "findPasswordUser">;
   logger: Logger;
   secret: string;
   secureCookies: boolean;
@@ -46,7 +49,7 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
       authorize: async (credentials) => {
         let user;
         try {
-          user = await verifyCredentials(prisma, deps.passwordHasher, credentials);
+          user = await verifyCredentials({ store: deps.store, prisma, passwordHasher: deps.passwordHasher }, credentials);
         } catch (error) {
           // The pool filled up after the guard let this request in: next-auth puts a thrown
           // error's message in the sign-in page's ?error=, which shows ServerBusy's text.

@@ -4,6 +4,7 @@ import { ApiError, isApiError } from "@/lib/api/errors";
 import type { PasswordHasher } from "@/lib/auth/password-hasher";
 import type { AuthThrottle } from "@/lib/auth/throttle";
 import type { Db } from "@/lib/db/client";
+import type { Store } from "@/lib/store/types";
 
 /**
  * Email-and-password accounts: the embedded-default sign-in, which needs no outside service.
@@ -37,28 +38,32 @@ export const credentialsSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
+/** What the password routes use: the store reads the user (no Prisma query to compile per request), Prisma writes it. */
+export interface PasswordDeps {
+  store: Pick<Store, "findPasswordUser">;
+  prisma: Db;
+  passwordHasher: PasswordHasher;
+}
+
 /**
  * The user these credentials belong to, or null. An unknown email is checked against a hash that
  * never matches, so a miss costs as long as a wrong password and response times do not reveal
  * which emails have accounts. A legacy (bcrypt) hash that matched is replaced by a scrypt one.
  * Throws 503 `server_busy` when the hashing pool is full.
  */
-export async function verifyCredentials(
-  database: Db,
-  hasher: PasswordHasher,
-  input: unknown,
-): Promise<{ id: string; email: string; name: string | null } | null> {
+export async function verifyCredentials(deps: PasswordDeps, input: unknown): Promise<{ id: string; email: string; name: string | null } | null> {
   const parsed = credentialsSchema.safeParse(input);
   if (!parsed.success) return null;
   const { email, password } = parsed.data;
-  const user = await database.user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
+  const hasher = deps.passwordHasher;
+  const user = await deps.store.findPasswordUser(email);
   if (!user?.passwordHash) {
     await hasher.verifyNothing(password);
     return null;
   }
   const { ok, rehash } = await hasher.verify(password, user.passwordHash);
   if (!ok) return null;
-  if (rehash) await upgradeHash(database, hasher, user.id, user.passwordHash, password);
+  if (rehash) await upgradeHash(deps.prisma, hasher, user.id, user.passwordHash, password);
   return { id: user.id, email: user.email, name: user.name };
 }
 
@@ -82,11 +87,11 @@ async function upgradeHash(database: Db, hasher: PasswordHasher, userId: string,
  * POST /api/signup: the sign-up limits first (before anything is hashed), then the account. Bad
  * input is a 422 naming the fields.
  */
-export async function signUp(deps: { prisma: Db; authThrottle: AuthThrottle; passwordHasher: PasswordHasher }, address: string, body: unknown): Promise<{ id: string; email: string }> {
+export async function signUp(deps: PasswordDeps & { authThrottle: AuthThrottle }, address: string, body: unknown): Promise<{ id: string; email: string }> {
   deps.authThrottle.requireAttempt(address, attemptEmail(body));
   const input = signUpSchema.safeParse(body);
   if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join(" "));
-  return createPasswordUser(deps.prisma, deps.passwordHasher, input.data);
+  return createPasswordUser(deps, input.data);
 }
 
 /** The normalised email of a sign-in or sign-up body, if it has a valid one: the key of its rate limits. */
@@ -101,17 +106,12 @@ export function attemptEmail(body: unknown): string | undefined {
  * password (created by the token CLI or by OAuth): setting one would hand the account to whoever
  * signs up first with that address.
  */
-export async function createPasswordUser(
-  database: Db,
-  hasher: PasswordHasher,
-  input: z.infer<typeof signUpSchema>,
-): Promise<{ id: string; email: string }> {
+export async function createPasswordUser(deps: PasswordDeps, input: z.infer<typeof signUpSchema>): Promise<{ id: string; email: string }> {
   // Looked up before hashing: a sign-up for a taken email must cost no CPU.
-  const existing = await database.user.findUnique({ where: { email: input.email }, select: { id: true } });
-  if (existing) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
-  const passwordHash = await hasher.hash(input.password);
+  if (await deps.store.findPasswordUser(input.email)) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
+  const passwordHash = await deps.passwordHasher.hash(input.password);
   try {
-    return await database.user.create({
+    return await deps.prisma.user.create({
       data: { email: input.email, passwordHash, ...(input.name && { name: input.name }) },
       select: { id: true, email: true },
     });

@@ -6,6 +6,7 @@ import { requireUser } from "@/lib/auth/require-user";
 import { getOwnJob } from "@/lib/jobs/service";
 import { parseLastEventId, SSE_HEADERS } from "@/lib/jobs/stream";
 import type { StreamSink } from "@/lib/jobs/stream-hub";
+import { sendWebResponse, webHeaders } from "@/lib/server/node-web";
 import type { Runtime } from "@/lib/server/runtime";
 
 /**
@@ -68,25 +69,10 @@ function nodeSink(response: ServerResponse): StreamSink {
   };
 }
 
-function webHeaders(request: IncomingMessage): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-  }
-  return headers;
-}
-
 function safeDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
     return "";
   }
-}
-
-async function sendWebResponse(response: ServerResponse, answer: Response): Promise<void> {
-  if (response.headersSent || response.destroyed) return void response.destroy();
-  const body = Buffer.from(await answer.arrayBuffer());
-  response.writeHead(answer.status, { ...Object.fromEntries(answer.headers), "content-length": String(body.length) });
-  response.end(body);
 }

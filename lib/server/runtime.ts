@@ -29,7 +29,7 @@ import { checkpointLayout } from "@/lib/store/checkpoints";
 import type { HealthStatus } from "@/lib/providers/types";
 import { ReplicateWebhookReceiver, type PredictionCompletedForwarder } from "@/lib/providers/replicate/webhook-receiver";
 import { openDatabase } from "@/lib/server/database";
-import { serveNodeStream } from "@/lib/server/node-stream";
+import { serveNodeRoute } from "@/lib/server/node-routes";
 import { startTracing, type Tracing } from "@/lib/server/tracing";
 import { WebhookDispatcher } from "@/lib/webhooks/dispatcher";
 import type { Store } from "@/lib/store/types";
@@ -77,7 +77,7 @@ export interface Runtime {
   authOptions(): AuthOptions;
   /**
    * The routes served on plain Node HTTP by the custom server in front of Next.js
-   * (scripts/server.mjs): true when it took the request (the event stream), false for Next.js.
+   * (scripts/server.mjs): true when it took the request (the event stream, sign-up), false for Next.js.
    */
   serveNodeRoute(request: IncomingMessage, response: ServerResponse): boolean;
   /** Starts the driver (the in-process runner's sweep and recovery). */
@@ -212,7 +212,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     authThrottle,
     passwordHasher,
     replicateWebhooks,
-    serveNodeRoute: (request, response) => serveNodeStream(runtime, request, response),
+    serveNodeRoute: (request, response) => serveNodeRoute(runtime, request, response),
     webhooks,
     tracing,
     authSecret: () => (authSecret ??= readAuthSecret(config)),
@@ -220,7 +220,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
       // back to http://localhost:3000: without it, a server on another port would redirect there.
       process.env.NEXTAUTH_URL ||= config.NEXTAUTH_URL ?? config.publicBaseUrl;
-      return (authOptions ??= buildAuthOptions({ config, prisma, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle, passwordHasher }));
+      return (authOptions ??= buildAuthOptions({ config, prisma, store, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle, passwordHasher }));
     },
     async start() {
       logger.info("montage starting", { database: config.database.provider, data_dir: config.dataDir, workflows: [...registry.workflows.keys()], driver: driver.name });

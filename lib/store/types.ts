@@ -3,7 +3,7 @@ import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/
 import type { IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter, JobKey, JobWebhooks, WebhookAttemptRecord, WebhookMessageToSend, WebhookOutcome } from "@/lib/store/caller-types";
 import type { BudgetGuard, Charge, Spending } from "@/lib/store/spending-types";
 import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
-import type { AuthUser } from "@/lib/store/user-types";
+import type { AuthUser, PasswordUser } from "@/lib/store/user-types";
 
 export * from "@/lib/store/caller-types";
 export * from "@/lib/store/spending-types";
@@ -200,6 +200,11 @@ export interface Store {
   findTokenUser(tokenHash: string, now: Date, touchAfterMs: number): Promise<AuthUser | undefined>;
   /** A user by id (the web session checks that its user still exists). */
   readUser(userId: string): Promise<AuthUser | undefined>;
+  /**
+   * A user by normalised email, with the password hash (null for token-only and OAuth users): what
+   * sign-in verifies and sign-up refuses before it hashes anything.
+   */
+  findPasswordUser(email: string): Promise<PasswordUser | undefined>;
 }
 
 /** A lease: who holds it and the fencing number of their take. */

@@ -6,3 +6,8 @@ export interface AuthUser {
   email: string;
   name: string | null;
 }
+
+/** A user as the password routes read it: with the hash sign-in checks (null when the user has no password). */
+export interface PasswordUser extends AuthUser {
+  passwordHash: string | null;
+}

@@ -961,4 +961,13 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     await database.prisma.user.delete({ where: { id: user.id } });
     expect(await store.readUser(user.id)).toBeUndefined();
   });
+
+  it("reads a user by email with the password hash sign-in checks, null for one without a password", async () => {
+    const email = `password-${provider}-${randomUUID()}@example.com`;
+    const withPassword = await database.prisma.user.create({ data: { email, name: "Pat", passwordHash: "scrypt$hash" } });
+    expect(await store.findPasswordUser(email)).toEqual({ id: withPassword.id, email, name: "Pat", passwordHash: "scrypt$hash" });
+    const tokenOnly = await database.prisma.user.create({ data: { email: `token-only-${provider}-${randomUUID()}@example.com` } });
+    expect(await store.findPasswordUser(tokenOnly.email)).toEqual({ id: tokenOnly.id, email: tokenOnly.email, name: null, passwordHash: null });
+    expect(await store.findPasswordUser(`nobody-${provider}@example.com`)).toBeUndefined();
+  });
 });

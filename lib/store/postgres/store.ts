@@ -11,7 +11,7 @@ import { applyPostgresPlan, applyPostgresPlans } from "@/lib/store/postgres/plan
 import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/postgres/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
-import { findTokenUser, readUser } from "@/lib/store/postgres/users";
+import { findPasswordUser, findTokenUser, readUser } from "@/lib/store/postgres/users";
 import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
 import { isBudgetExceeded, type BudgetGuard, type Charge, type CheckpointRow, type Fence, type IdempotencyClaim, type IdempotencyRecord, type IdempotentResponse, type JobFilter, type JobKey, type JobRecord, type JobState, type JobSummary, type LeasedRun, type NewJob, type QueuedJob, type RerunSummary, type Spending, type Store, type StoredEvent, type UploadFile, type WebhookAttemptRecord, type WebhookOutcome } from "@/lib/store/types";
@@ -53,6 +53,7 @@ export class PostgresStore extends PlannedStore implements Store {
   readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
   findTokenUser = (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
   readUser = (userId: string) => readUser(this.connection, userId);
+  findPasswordUser = (email: string) => findPasswordUser(this.connection, email);
 
   readWaitingJobs = (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);

@@ -1,9 +1,9 @@
 import "server-only";
 import { postgresTime, type PostgresConnection } from "@/lib/store/postgres/connection";
-import type { AuthUser } from "@/lib/store/user-types";
+import type { AuthUser, PasswordUser } from "@/lib/store/user-types";
 
 /**
- * Authentication's reads on PostgreSQL (Store.findTokenUser, Store.readUser). The token's lookup
+ * Authentication's reads on PostgreSQL (Store.findTokenUser, Store.readUser, Store.findPasswordUser). The token's lookup
  * and its last-use mark are one statement (one round trip): the UPDATE in the CTE runs only when
  * the last use is older than the resolution, and the SELECT reads the row as it was.
  */
@@ -27,4 +27,10 @@ export async function readUser(c: PostgresConnection, userId: string): Promise<A
   const { rows } = await c.query<{ id: string; email: string; name: string | null }>("SELECT id, email, name FROM users WHERE id = $1", [userId]);
   const row = rows[0];
   return row && { id: row.id, email: row.email, name: row.name };
+}
+
+export async function findPasswordUser(c: PostgresConnection, email: string): Promise<PasswordUser | undefined> {
+  const { rows } = await c.query<{ id: string; email: string; name: string | null; password_hash: string | null }>("SELECT id, email, name, password_hash FROM users WHERE email = $1", [email]);
+  const row = rows[0];
+  return row && { id: row.id, email: row.email, name: row.name, passwordHash: row.password_hash };
 }

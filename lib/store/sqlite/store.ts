@@ -10,7 +10,7 @@ import { claimIdempotencyKey, completeIdempotencyKey, deleteExpiredIdempotencyKe
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
 import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/sqlite/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
-import { findTokenUser, readUser } from "@/lib/store/sqlite/users";
+import { findPasswordUser, findTokenUser, readUser } from "@/lib/store/sqlite/users";
 import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
 import type {
   BudgetGuard,
@@ -58,6 +58,7 @@ export class SqliteStore extends PlannedStore implements Store {
   readJobWebhooks = (jobId: string) => this.webhooks.readJobWebhooks(jobId);
   findTokenUser = async (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
   readUser = async (userId: string) => readUser(this.connection, userId);
+  findPasswordUser = async (email: string) => findPasswordUser(this.connection, email);
 
   readWaitingJobs = async (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = async (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);
