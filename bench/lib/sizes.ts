@@ -38,6 +38,8 @@ export const sizes = {
   streamRounds: size("BENCH_STREAM_ROUNDS", 3, 1),
   /** Rounds of the levels above 1,000 subscribers (about 4 minutes per server each on 2 cores), at most BENCH_STREAM_ROUNDS. */
   streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 1, 1),
+  /** Subscribers per client process of the stream section (one event loop each; 10,000 subscribers are 4 processes). */
+  streamClientSubscribers: Math.max(1, size("BENCH_STREAM_CLIENT_SUBSCRIBERS", 2500, 2500)),
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
   /** Rounds of (floor, execution read), alternated on one server: medians and the median ratio are reported. */
