@@ -36,8 +36,12 @@ export const sizes = {
   streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
   /** Rounds of each stream level (Montage, then the bare server, back to back): medians and the median ratio are reported. */
   streamRounds: size("BENCH_STREAM_ROUNDS", 3, 1),
-  /** Rounds of the levels above 1,000 subscribers (about 4 minutes per server each on 2 cores), at most BENCH_STREAM_ROUNDS. */
-  streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 1, 1),
+  /**
+   * Rounds of the levels above 1,000 subscribers, at most BENCH_STREAM_ROUNDS. With the subscribers in
+   * client processes of their own a 10,000 level takes about 35 s per server (it took 4 minutes when
+   * one process opened them all), so it gets its median too.
+   */
+  streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 3, 1),
   /** Subscribers per client process of the stream section (one event loop each; 10,000 subscribers are 4 processes). */
   streamClientSubscribers: Math.max(1, size("BENCH_STREAM_CLIENT_SUBSCRIBERS", 2500, 2500)),
   /** Seconds each autocannon scenario runs. */
