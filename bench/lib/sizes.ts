@@ -37,9 +37,9 @@ export const sizes = {
   /** Rounds of each stream level (Montage, then the bare server, back to back): medians and the median ratio are reported. */
   streamRounds: size("BENCH_STREAM_ROUNDS", 3, 1),
   /**
-   * Rounds of the levels above 1,000 subscribers, at most BENCH_STREAM_ROUNDS. With the subscribers in
-   * client processes of their own a 10,000 level takes about 35 s per server (it took 4 minutes when
-   * one process opened them all), so it gets its median too.
+   * Rounds of the levels above 1,000 subscribers, at most BENCH_STREAM_ROUNDS. A 10,000 level now
+   * takes about 35 s per server (it took about 4 minutes before the subscribers moved to client
+   * processes of their own and the token lookup to the store), so it gets its median too.
    */
   streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 3, 1),
   /** Subscribers per client process of the stream section (one event loop each; 10,000 subscribers are 4 processes). */
