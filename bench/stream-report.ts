@@ -1,9 +1,10 @@
 /**
  * Section 3's rows: for each database, level and server, the medians of its rounds
  * (BENCH_STREAM_ROUNDS), and Montage ÷ bare as the median of each round's own ratio (the two were
- * measured back to back in that round). A measurement whose writer fell behind (its own delay from
- * an event's time to its commit, p99, is half the measured p99 or more: the database and the
- * writer's queue, not the server, made the latency) is marked, and a ratio built on one is not judged.
+ * measured back to back in that round). Latency counts from each event's commit (bench/stream.ts),
+ * so the database's commit delay is not in it; but a writer that committed under 90% of its planned
+ * events gave the servers less to do, so such a measurement is marked and a ratio built on one is
+ * not judged. Deliveries still missing after the drain are reported, and fail the 10,000 target.
  */
 import type { Provider } from "../tests/helpers/db";
 import { ms, type Row } from "./lib/report";
@@ -39,7 +40,7 @@ function combine(rounds: FanoutResult[]): Combined | undefined {
   };
 }
 
-const fellBehind = (f: FanoutResult) => f.writerLagP99 >= f.latency.p99 / 2;
+const fellBehind = (f: FanoutResult) => f.written < 0.9 * f.planned;
 const behind = (c: Combined) => c.rounds.filter(fellBehind).length;
 
 export function streamRows(rows: Row[], load: MachineLoad, fanout: FanoutResult[], bareTailMs: number): void {
@@ -57,15 +58,16 @@ export function streamRows(rows: Row[], load: MachineLoad, fanout: FanoutResult[
         const connected = Math.min(...c.rounds.map((f) => f.connected));
         const dropped = c.rounds.reduce((sum, f) => sum + f.dropped, 0);
         const errors = c.rounds.reduce((sum, f) => sum + f.errors, 0);
+        const missing = c.rounds.reduce((sum, f) => sum + f.missing, 0);
         const label = server === "montage" ? "Montage" : provider === "sqlite" ? `bare node:http, ${bareTailMs} ms tail` : "bare node:http, LISTEN";
-        const writer = behind(c) > 0 ? `; the writer fell behind in ${behind(c)} of ${n} (its commit delay p99 ${c.rounds.map((f) => ms(f.writerLagP99)).join(", ")}): latency measured its queue` : "";
+        const writer = `; events written of planned ${c.rounds.map((f) => `${f.written}/${f.planned}`).join(", ")}, commit delay p99 ${c.rounds.map((f) => ms(f.writerLagP99)).join(", ")}${behind(c) > 0 ? `: the writer fell behind in ${behind(c)} of ${n}` : ""}`;
         const row: Row = {
           section,
-          metric: `${label} on ${on}, ${count} subscribers on ${first.jobs} jobs, an event per job every ${first.eventIntervalMs} ms (${n > 1 ? `median of ${n} rounds, RSS of round 1; ` : ""}at least ${connected} connected, ${errors} errors, ${dropped} dropped; load average ${c.rounds.map((f) => f.loadAverage[0]).join(", ")}${writer}): commit-to-client p50 / p99; RSS per connection; server CPU per delivered event`,
+          metric: `${label} on ${on}, ${count} subscribers on ${first.jobs} jobs, an event per job every ${first.eventIntervalMs} ms (${n > 1 ? `median of ${n} rounds, RSS of round 1; ` : ""}at least ${connected} connected over ${first.clients} client processes, ${errors} errors, ${dropped} dropped, ${missing} deliveries missing; load average ${c.rounds.map((f) => f.loadAverage[0]).join(", ")}${writer}): commit-to-client p50 / p99; RSS per connection; server CPU per delivered event`,
           value: `${ms(c.p50)} / ${ms(c.p99)}; ${c.rssKb} KB; ${c.cpuMicros} µs`,
         };
         if (server === "montage" && count === 1000 && load === "quiet") Object.assign(row, { target: "p99 ≤ 100 ms", met: c.p99 <= 100 });
-        if (server === "montage" && count >= 10_000) Object.assign(row, { target: "all connected, none dropped, p99 ≤ 250 ms", met: connected === count && dropped === 0 && c.p99 <= 250 });
+        if (server === "montage" && count >= 10_000) Object.assign(row, { target: "all connected, none dropped or missing, p99 ≤ 250 ms", met: connected === count && dropped === 0 && missing === 0 && c.p99 <= 250 });
         rows.push(row);
       }
       if (montage && bare) {
@@ -75,7 +77,7 @@ export function streamRows(rows: Row[], load: MachineLoad, fanout: FanoutResult[
         const invalid = pairs.some(([m, b]) => fellBehind(m) || fellBehind(b));
         rows.push({
           section,
-          metric: `Montage ÷ bare on ${on}, ${count} subscribers, p99${pairs.length > 1 ? `, median of the rounds' ratios (${pairs.map(([m, b]) => (m.latency.p99 / Math.max(0.001, b.latency.p99)).toFixed(2)).join(", ")})` : ""} (p50: ${(montage.p50 / Math.max(0.001, bare.p50)).toFixed(2)}×)${invalid ? "; not valid: the writer fell behind" : ""}`,
+          metric: `Montage ÷ bare on ${on}, ${count} subscribers, p99${pairs.length > 1 ? `, median of the rounds' ratios (${pairs.map(([m, b]) => (m.latency.p99 / Math.max(0.001, b.latency.p99)).toFixed(2)).join(", ")})` : ""} (p50: ${(montage.p50 / Math.max(0.001, bare.p50)).toFixed(2)}×)${invalid ? "; not valid: the writer fell behind (fewer events than planned)" : ""}`,
           value: `${ratio.toFixed(2)}×`,
           ...(count === 1000 && !invalid && { target: "≤ 2×", met: ratio <= 2 }),
         });

@@ -4,29 +4,31 @@
  * (bench/bare-sse-server.ts) reading the same database. Up to 1,000 subscribers watch 10 jobs
  * that get an event every 200 ms each; above that (the 10,000 level) there is a job per 100
  * subscribers with an event every second each, so that each level delivers about 10,000
- * events a second at most and the client (this process) is not what is measured.
+ * events a second at most.
  *
- * The events come from a writer outside both servers (this process, as a separate worker process
- * would write them), each carrying the time of its commit. Latency is receive time minus that
- * time. Memory per connection is the server's RSS (whole process group) with the subscribers
- * connected minus before, divided by N. CPU per delivered event is the server's user + system
- * time over the measured window divided by the events its subscribers received in it. A
- * connection the server closes during the window counts as dropped.
+ * Three kinds of process besides the servers, so that no event loop of the bench is what is
+ * measured: the subscribers, spread over client processes (bench/stream-client.ts, at most
+ * BENCH_STREAM_CLIENT_SUBSCRIBERS each, raw sockets); the writer (bench/stream-writer.ts), which
+ * commits the events from outside both servers as a runner would and records each one's commit
+ * time; and this one, which only conducts. Latency is an event's receive time minus its commit
+ * time, so the database's commit delay is not counted; events committed in the window and not
+ * received within DRAIN_MS after it are reported as missing. Memory per connection is the
+ * server's RSS (whole process group) with the subscribers connected minus before, divided by N.
+ * CPU per delivered event is the server's user + system time over the window divided by the
+ * events its subscribers received in it. A connection the server closes during the measurement
+ * counts as dropped.
  */
-import http from "node:http";
 import os from "node:os";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { postgresTime } from "@/lib/store/postgres/connection";
-import { sqliteTime } from "@/lib/store/sqlite/connection";
 import { createTestDatabase, type Provider } from "../tests/helpers/db";
 import { startServer } from "../tests/helpers/server";
 import { createApiToken } from "@/lib/auth/tokens";
-import { createBenchUser, groupCpuMs, groupRssBytes, spawnTsx } from "./lib/processes";
+import { createBenchUser, forkTsx, groupCpuMs, groupRssBytes, spawnTsx, type Conversation } from "./lib/processes";
 import { ms, type Row } from "./lib/report";
 import { streamRows } from "./stream-report";
 import { sizes } from "./lib/sizes";
 import { sleep, summarize, type Summary } from "./lib/stats";
+import type { ClientReply, ClientRequest } from "./stream-client";
+import type { WriterReply, WriterRequest } from "./stream-writer";
 
 const USERS = 10;
 /** Jobs and the interval between each job's events at a subscriber level (see above). */
@@ -37,8 +39,12 @@ const MEASURE_MS = sizes.quick ? 3000 : 20_000;
 const BARE_TAIL_MS = 25;
 const PORTS = { next: sizes.portBase + 11, bare: sizes.portBase + 12 } as const;
 
-/** Wall-clock milliseconds with sub-millisecond resolution: the writer and the subscribers share this process. */
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across the bench's processes. */
 const clock = () => performance.timeOrigin + performance.now();
+/** How long the bench waits, after the window, for the window's events still on their way. */
+const DRAIN_MS = 10_000;
+/** Connections being opened at once, over all client processes (as before the clients were split). */
+const OPENING_IN_FLIGHT = 100;
 
 export type MachineLoad = "quiet" | "busy";
 
@@ -49,8 +55,13 @@ export interface FanoutResult {
   subscribers: number;
   jobs: number;
   eventIntervalMs: number;
+  /** Client processes the subscribers were spread over (BENCH_STREAM_CLIENT_SUBSCRIBERS each at most). */
+  clients: number;
   connected: number;
+  /** Deliveries measured: the window's events received by their subscribers. */
   events: number;
+  /** Deliveries of the window's events that had not arrived DRAIN_MS after the window (not in the latency). */
+  missing: number;
   latency: Summary;
   rssPerConnectionKb: number;
   cpuMicrosPerEvent: number;
@@ -59,19 +70,12 @@ export interface FanoutResult {
   loadAverage: number[];
   /** Which round (BENCH_STREAM_ROUNDS) this measurement belongs to. */
   round: number;
-  /** Events the writer committed in the window ÷ the events it was due to write (its timers fire late when this process is busy). */
+  /** Events the writer committed in the window, and the events it was due to write (jobs × window ÷ interval). */
+  written: number;
+  planned: number;
   writerKeptUp: number;
-  /** The writer's own delay, from an event's time (sent_at) to its commit, p99: latency includes it (PostgreSQL's inserts queue on one client; SQLite's are synchronous: 0). */
+  /** The database's own delay, from an event's due time to its commit, p99: not in the latency (measured from the commit). */
   writerLagP99: number;
-}
-
-interface Counters {
-  errors: number;
-  connected: number;
-  dropped: number;
-  delivered: number;
-  recording: boolean;
-  closing: boolean;
 }
 
 interface BenchJob {
@@ -79,163 +83,104 @@ interface BenchJob {
   token: string;
 }
 
-interface Subscriber {
-  request: http.ClientRequest;
-}
+type Client = Conversation<ClientRequest, ClientReply>;
+type Writer = Conversation<WriterRequest, WriterReply>;
+type Report = Extract<ClientReply, { type: "report" }>;
 
-/**
- * Opens N SSE connections (in batches) and records receive latency of events carrying sent_at.
- * The parse is as lean as a client can be (find "sent_at", read the number): at 10,000
- * subscribers this process receives as many events as the server sends.
- */
-async function subscribe(base: string, jobs: BenchJob[], count: number, latencies: number[], counters: Counters) {
-  const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
-  const subscribers: Subscriber[] = [];
-  const open = (job: BenchJob) =>
-    new Promise<void>((resolve) => {
-      const request = http.get(`${base}/jobs/${job.id}/stream`, { agent, headers: { authorization: `Bearer ${job.token}`, accept: "text/event-stream" } }, (response) => {
-        if (response.statusCode !== 200) {
-          counters.errors++;
-          response.resume();
-          resolve();
-          return;
-        }
-        counters.connected++;
-        resolve();
-        let buffer = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => {
-          buffer += chunk;
-          let end: number;
-          while ((end = buffer.indexOf("\n\n")) !== -1) {
-            const at = buffer.indexOf('"sent_at":');
-            const sentAt = at !== -1 && at < end ? Number.parseFloat(buffer.slice(at + 10, at + 40)) : Number.NaN;
-            buffer = buffer.slice(end + 2);
-            if (!counters.recording || Number.isNaN(sentAt)) continue;
-            counters.delivered++;
-            latencies.push(clock() - sentAt);
-          }
-        });
-        response.on("close", () => {
-          if (!counters.closing) counters.dropped++;
-        });
-        response.on("error", () => undefined);
-      });
-      request.on("error", () => {
-        counters.errors++;
-        resolve();
-      });
-      subscribers.push({ request });
-    });
-  for (let i = 0; i < count; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, k) => open(jobs[(i + k) % jobs.length]!)));
+/** Opens `count` subscribers, round-robin over the jobs, spread evenly over client processes of their own. */
+async function openClients(base: string, jobs: BenchJob[], count: number): Promise<{ clients: Client[]; connected: number; errors: number }> {
+  const processes = Math.max(1, Math.ceil(count / sizes.streamClientSubscribers));
+  const shares = Array.from({ length: processes }, () => new Map<number, number>());
+  for (let i = 0; i < count; i++) {
+    const share = shares[i % processes]!;
+    const job = i % jobs.length;
+    share.set(job, (share.get(job) ?? 0) + 1);
   }
-  return () => {
-    counters.closing = true;
-    for (const s of subscribers) s.request.destroy();
-    agent.destroy();
-  };
+  const clients = await Promise.all(shares.map(() => forkTsx<ClientRequest, ClientReply>("bench/stream-client.ts", [])));
+  const { hostname, port } = new URL(base);
+  const replies = await Promise.all(
+    clients.map((client, i) =>
+      client.ask({
+        type: "open",
+        host: hostname,
+        port: Number(port),
+        jobs: [...shares[i]!].map(([index, n]) => ({ index, id: jobs[index]!.id, token: jobs[index]!.token, count: n })),
+        inFlight: Math.max(1, Math.ceil(OPENING_IN_FLIGHT / processes)),
+      }),
+    ),
+  );
+  const opened = replies.filter((r) => r.type === "opened");
+  return { clients, connected: opened.reduce((sum, r) => sum + r.connected, 0), errors: opened.reduce((sum, r) => sum + r.errors, 0) };
 }
 
-/** Inserts one progress event as another process would: its own connection, its own commit (resolved when committed). */
-type InsertEvent = (jobId: string, data: string, at: Date) => Promise<void> | void;
+async function reportOf(clients: Client[], request: Extract<ClientRequest, { type: "report" }>): Promise<Report[]> {
+  return (await Promise.all(clients.map((client) => client.ask(request)))).filter((r): r is Report => r.type === "report");
+}
 
-async function measure(load: MachineLoad, database: Provider, server: FanoutResult["server"], base: string, pid: number, allJobs: BenchJob[], count: number, insert: InsertEvent, round: number): Promise<FanoutResult> {
+async function measure(load: MachineLoad, database: Provider, server: FanoutResult["server"], base: string, pid: number, allJobs: BenchJob[], count: number, writer: Writer, round: number): Promise<FanoutResult> {
   const { jobs: jobCount, eventIntervalMs } = levelShape(count);
   const jobs = allJobs.slice(0, jobCount);
   await sleep(500);
   const rssBefore = groupRssBytes(pid);
-  const latencies: number[] = [];
-  const counters: Counters = { errors: 0, connected: 0, dropped: 0, delivered: 0, recording: false, closing: false };
-  const close = await subscribe(base, jobs, count, latencies, counters);
-  await sleep(1500);
-  let seq = 0;
-  let committed = 0;
-  const writerLags: number[] = [];
-  // Steady event flow; each job's events are spread across the interval.
-  const timers = jobs.map((job, index) =>
-    setTimeout(() => {
-      const timer = setInterval(() => {
-        const now = clock();
-        const done = insert(job.id, JSON.stringify({ step: 0, step_name: "bench", progress: seq % 100, step_progress: seq++ % 100, sent_at: now }), new Date(now));
-        const count = () => {
-          if (!counters.recording) return;
-          committed++;
-          writerLags.push(clock() - now);
-        };
-        if (done) void done.then(count);
-        else count();
-      }, eventIntervalMs);
-      timers.push(timer);
-    }, (index * eventIntervalMs) / jobs.length),
-  );
-  await sleep(1000); // warm-up: first reads, JIT
-  const cpuBefore = groupCpuMs(pid);
-  counters.recording = true;
-  await sleep(MEASURE_MS);
-  counters.recording = false;
-  const cpuMs = groupCpuMs(pid) - cpuBefore;
-  const rssDuring = groupRssBytes(pid);
-  for (const timer of timers) clearInterval(timer);
-  close();
-  await sleep(500);
-  return {
-    load,
-    database,
-    server,
-    subscribers: count,
-    jobs: jobs.length,
-    eventIntervalMs,
-    connected: counters.connected,
-    events: latencies.length,
-    latency: summarize(latencies),
-    rssPerConnectionKb: Math.round((rssDuring - rssBefore) / 1024 / Math.max(1, counters.connected)),
-    cpuMicrosPerEvent: Math.round((cpuMs * 1000) / Math.max(1, counters.delivered)),
-    dropped: counters.dropped,
-    errors: counters.errors,
-    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    round,
-    writerKeptUp: Math.round((committed / ((jobs.length * MEASURE_MS) / eventIntervalMs)) * 100) / 100,
-    writerLagP99: Math.round(summarize(writerLags).p99 * 10) / 10,
-  };
+  const { clients, connected, errors } = await openClients(base, jobs, count);
+  try {
+    await sleep(1500);
+    await writer.ask({ type: "start", jobs: jobs.map((job) => job.id), eventIntervalMs });
+    await sleep(1000); // warm-up: first reads, JIT
+    const cpuBefore = groupCpuMs(pid);
+    const from = clock();
+    await sleep(MEASURE_MS);
+    const to = clock();
+    const cpuMs = groupCpuMs(pid) - cpuBefore;
+    const rssDuring = groupRssBytes(pid);
+    const stopped = await writer.ask({ type: "stop" });
+    const all = stopped.type === "stopped" ? stopped.commits : [];
+    // The window's events: committed inside it. Latency counts from each one's commit.
+    const window = all.filter(([, , , committed]) => committed >= from && committed <= to);
+    const commits = window.map(([seq, job, , committed]) => [seq, job, committed] as [number, number, number]);
+    // Wait for the window's late deliveries: a slow server's tail is its p99, not something to cut off.
+    const drainUntil = clock() + DRAIN_MS;
+    let reports = await reportOf(clients, { type: "report", commits, from, to, withLatencies: false });
+    while (reports.reduce((sum, r) => sum + r.expected - r.received, 0) > 0 && clock() < drainUntil) {
+      await sleep(250);
+      reports = await reportOf(clients, { type: "report", commits, from, to, withLatencies: false });
+    }
+    reports = await reportOf(clients, { type: "report", commits, from, to, withLatencies: true });
+    const latencies = reports.flatMap((r) => r.latencies);
+    const delivered = reports.reduce((sum, r) => sum + r.deliveredInWindow, 0);
+    const planned = Math.round((jobs.length * MEASURE_MS) / eventIntervalMs);
+    return {
+      load,
+      database,
+      server,
+      subscribers: count,
+      jobs: jobs.length,
+      eventIntervalMs,
+      clients: clients.length,
+      connected,
+      events: latencies.length,
+      missing: reports.reduce((sum, r) => sum + r.expected - r.received, 0),
+      latency: summarize(latencies),
+      rssPerConnectionKb: Math.round((rssDuring - rssBefore) / 1024 / Math.max(1, connected)),
+      cpuMicrosPerEvent: Math.round((cpuMs * 1000) / Math.max(1, delivered)),
+      dropped: reports.reduce((sum, r) => sum + r.dropped, 0),
+      errors,
+      loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      round,
+      written: window.length,
+      planned,
+      writerKeptUp: Math.round((window.length / planned) * 100) / 100,
+      writerLagP99: Math.round(summarize(window.map(([, , due, committed]) => committed - due)).p99 * 10) / 10,
+    };
+  } finally {
+    await Promise.all(clients.map((client) => client.end({ type: "close" })));
+    await sleep(500);
+  }
 }
 
 /** One measurement on one line, logged as soon as it is made (a long run stopped early keeps them). */
 const describe = (f: FanoutResult) =>
-  `round ${f.round}: ${f.connected}/${f.subscribers} connected, ${f.dropped} dropped, ${f.errors} errors, writer kept up ${f.writerKeptUp}, writer lag p99 ${ms(f.writerLagP99)}: p50 ${ms(f.latency.p50)}, p99 ${ms(f.latency.p99)}, ${f.rssPerConnectionKb} KB per connection, ${f.cpuMicrosPerEvent} µs CPU per event, load average ${f.loadAverage.join("/")}`;
-
-/** The writer outside both servers: a raw driver connection of its own. */
-async function openWriter(testDb: { provider: Provider; url: string }): Promise<{ insert: InsertEvent; close(): Promise<void> }> {
-  if (testDb.provider === "postgresql") {
-    // A connection per job at most: each job's events commit in order (as one runner writes them),
-    // different jobs' in parallel. One client for all jobs queued every insert behind the others, and
-    // on a loaded machine the queue, not the servers, made the latency (issue 18's busy run).
-    const pool = new pg.Pool({ connectionString: testDb.url, max: 10 });
-    const tails = new Map<string, Promise<void>>();
-    const insert: InsertEvent = (jobId, data, at) => {
-      const next = (tails.get(jobId) ?? Promise.resolve())
-        .then(() =>
-          pool.query({
-            name: "bench-event",
-            text: "INSERT INTO job_events (job_id, type, data, created_at) VALUES ($1, 'progress', $2::jsonb, $3::timestamp(3))",
-            values: [jobId, data, postgresTime(at)],
-          }),
-        )
-        .then(
-          () => undefined,
-          (error: unknown) => void process.stderr.write(`stream bench: an event insert failed: ${String(error)}\n`),
-        );
-      tails.set(jobId, next);
-      return next;
-    };
-    return { insert, close: () => pool.end() };
-  }
-  const writer = new Database(testDb.url.replace(/^file:/, ""), { timeout: 10_000 });
-  writer.pragma("journal_mode = WAL");
-  writer.pragma("synchronous = NORMAL");
-  const statement = writer.prepare("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, 'progress', ?, ?)");
-  return { insert: (jobId, data, at) => void statement.run(jobId, data, sqliteTime(at)), close: async () => void writer.close() };
-}
+  `round ${f.round}: ${f.connected}/${f.subscribers} connected over ${f.clients} client processes, ${f.dropped} dropped, ${f.errors} errors, ${f.missing} deliveries missing; writer committed ${f.written} of ${f.planned} events (commit delay p99 ${ms(f.writerLagP99)}); commit-to-client p50 ${ms(f.latency.p50)}, p99 ${ms(f.latency.p99)}, ${f.rssPerConnectionKb} KB per connection, ${f.cpuMicrosPerEvent} µs CPU per event, load average ${f.loadAverage.join("/")}`;
 
 async function measureOn(load: MachineLoad, provider: Provider, log: (message: string) => void): Promise<FanoutResult[]> {
   const testDb = await createTestDatabase(provider);
@@ -254,7 +199,7 @@ async function measureOn(load: MachineLoad, provider: Provider, log: (message: s
     });
     jobs.push({ id: job.id, token: owner.token });
   }
-  const writer = await openWriter(testDb);
+  const writer = await forkTsx<WriterRequest, WriterReply>("bench/stream-writer.ts", [provider, provider === "sqlite" ? testDb.url.replace(/^file:/, "") : testDb.url]);
   const fanout: FanoutResult[] = [];
   try {
     log(`stream (${load}, ${provider}): Montage server and the bare node:http baseline`);
@@ -278,7 +223,7 @@ async function measureOn(load: MachineLoad, provider: Provider, log: (message: s
             if (round > (count > 1000 ? sizes.streamRoundsLarge : sizes.streamRounds)) continue;
             for (const [name, base, pid] of [["montage", next.url, next.process.pid!], ["bare", `http://127.0.0.1:${PORTS.bare}`, bare.process.pid!]] as const) {
               log(`stream (${load}, ${provider}): round ${round}, ${name} with ${count} subscribers`);
-              fanout.push(await measure(load, provider, name, base, pid, jobs, count, writer.insert, round));
+              fanout.push(await measure(load, provider, name, base, pid, jobs, count, writer, round));
               log(`  ${describe(fanout.at(-1)!)}`);
             }
           }
@@ -290,7 +235,7 @@ async function measureOn(load: MachineLoad, provider: Provider, log: (message: s
       await next.stop();
     }
   } finally {
-    await writer.close();
+    await writer.end({ type: "close" });
     await close();
     await testDb.drop();
   }
@@ -300,6 +245,6 @@ async function measureOn(load: MachineLoad, provider: Provider, log: (message: s
 export async function runStreamSection({ rows, results, log, load }: { rows: Row[]; results: Record<string, unknown>; log(message: string): void; load: MachineLoad }): Promise<void> {
   const fanout: FanoutResult[] = [];
   for (const provider of sizes.streamDatabases) fanout.push(...(await measureOn(load, provider, log)));
-  results[load === "busy" ? "streamBusy" : "stream"] = { users: USERS, measureMs: MEASURE_MS, bareTailMs: BARE_TAIL_MS, rounds: sizes.streamRounds, fanout };
+  results[load === "busy" ? "streamBusy" : "stream"] = { users: USERS, measureMs: MEASURE_MS, drainMs: DRAIN_MS, clientSubscribers: sizes.streamClientSubscribers, bareTailMs: BARE_TAIL_MS, rounds: sizes.streamRounds, fanout };
   streamRows(rows, load, fanout, BARE_TAIL_MS);
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { spawnUntilHealthy, type SpawnedProcess } from "../../tests/helpers/server";
@@ -51,4 +51,49 @@ export async function createBenchUser(testDb: { url: string; dataDir: string }, 
   const user = await opened.prisma.user.create({ data: { email } });
   const { token } = await createApiToken(opened.prisma, user.id, "bench");
   return { database: opened.prisma, store: opened.store, close: opened.close, user, token };
+}
+
+/** A forked tsx script that answers messages in order (bench/stream-client.ts, bench/stream-writer.ts). */
+export interface Conversation<Request, Reply> {
+  child: ChildProcess;
+  /** Sends a request and resolves with the next reply (rejects if the process exits first). */
+  ask(request: Request): Promise<Reply>;
+  /** Sends a request that has no reply, and waits for the process to exit (killed after `graceMs`). */
+  end(request: Request, graceMs?: number): Promise<void>;
+}
+
+/**
+ * Forks `script` with tsx and an IPC channel, and waits for its first message (it is listening).
+ * A process of its own is an event loop of its own: what it does is not delayed by the parent's.
+ */
+export async function forkTsx<Request, Reply>(script: string, args: string[]): Promise<Conversation<Request, Reply>> {
+  // As the bench itself runs (package.json): lib/ modules marked server-only load under react-server.
+  const execArgv = ["--conditions=react-server", "--import", "tsx"];
+  const child = fork(path.join(root, script), args, { cwd: root, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const waiting: { resolve(reply: Reply): void; reject(error: Error): void }[] = [];
+  let exited = false;
+  child.on("message", (reply) => waiting.shift()?.resolve(reply as Reply));
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", (code) => {
+      exited = true;
+      for (const one of waiting.splice(0)) one.reject(new Error(`${script} exited (${code}) before it answered`));
+      resolve();
+    }),
+  );
+  const next = () => new Promise<Reply>((resolve, reject) => (exited ? reject(new Error(`${script} has exited`)) : waiting.push({ resolve, reject })));
+  await next();
+  return {
+    child,
+    ask(request) {
+      const reply = next();
+      child.send(request as object);
+      return reply;
+    },
+    async end(request, graceMs = 5000) {
+      if (!exited) child.send(request as object);
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
 }

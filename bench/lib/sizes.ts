@@ -36,8 +36,14 @@ export const sizes = {
   streamDatabases: (process.env.BENCH_STREAM_DATABASES ?? "sqlite,postgresql").split(",").map((s) => s.trim()) as ("sqlite" | "postgresql")[],
   /** Rounds of each stream level (Montage, then the bare server, back to back): medians and the median ratio are reported. */
   streamRounds: size("BENCH_STREAM_ROUNDS", 3, 1),
-  /** Rounds of the levels above 1,000 subscribers (about 4 minutes per server each on 2 cores), at most BENCH_STREAM_ROUNDS. */
-  streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 1, 1),
+  /**
+   * Rounds of the levels above 1,000 subscribers, at most BENCH_STREAM_ROUNDS. A 10,000 level now
+   * takes about 35 s per server (it took about 4 minutes before the subscribers moved to client
+   * processes of their own and the token lookup to the store), so it gets its median too.
+   */
+  streamRoundsLarge: size("BENCH_STREAM_ROUNDS_LARGE", 3, 1),
+  /** Subscribers per client process of the stream section (one event loop each; 10,000 subscribers are 4 processes). */
+  streamClientSubscribers: Math.max(1, size("BENCH_STREAM_CLIENT_SUBSCRIBERS", 2500, 2500)),
   /** Seconds each autocannon scenario runs. */
   apiSeconds: size("BENCH_API_SECONDS", 10, 3),
   /** Rounds of (floor, execution read), alternated on one server: medians and the median ratio are reported. */
