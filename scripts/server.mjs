@@ -1,7 +1,8 @@
 // The production server: Next.js behind a plain node:http server in the same process. The event
-// stream (GET /jobs/<id>/stream) is answered by the runtime's Node handler, with no framework
-// objects per connection; every other request goes to Next.js as `next start` would serve it.
-// See docs/decisions/2026-12-02-stream-on-node-http.md. Usage: PORT=3000 node scripts/server.mjs
+// stream (GET /jobs/<id>/stream) and sign-up (POST /api/signup) are answered by the runtime's Node
+// handlers (lib/server/node-routes.ts), with no framework objects per request; every other request
+// goes to Next.js as `next start` would serve it. See docs/decisions/2026-12-02-stream-on-node-http.md
+// and 2026-12-02-sign-up-on-node-http.md. Usage: PORT=3000 node scripts/server.mjs
 // (MONTAGE_DIST_DIR names the build to serve, as for next start; HOSTNAME the address, default all).
 import http from "node:http";
 import path from "node:path";
