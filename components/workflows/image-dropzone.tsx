@@ -14,12 +14,12 @@ export interface PickedImage {
 
 const TYPE_NAMES: Record<string, string> = { "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP" };
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
 }
 
 /** The server's limits, checked before uploading so a wrong file fails fast and clearly. */
-function checkFile(file: File, accepts: Workflow["accepts"]): string | null {
+export function checkFile(file: File, accepts: Workflow["accepts"]): string | null {
   if (!accepts.content_types.includes(file.type)) {
     return `${file.name} is not a supported image. Use ${accepts.content_types.map((type) => TYPE_NAMES[type] ?? type).join(", ")}.`;
   }
@@ -28,7 +28,7 @@ function checkFile(file: File, accepts: Workflow["accepts"]): string | null {
   return null;
 }
 
-function decodeSize(url: string): Promise<{ width: number; height: number } | null> {
+export function decodeSize(url: string): Promise<{ width: number; height: number } | null> {
   return new Promise((resolve) => {
     const image = new Image();
     image.onload = () => resolve({ width: image.naturalWidth, height: image.naturalHeight });
