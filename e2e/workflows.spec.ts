@@ -3,11 +3,11 @@ import { expect, expectVideoPlays, newUser, screenshot, signUpAndSignIn, step, t
 
 /**
  * The two workflows that prove a new one is a folder, in the built app: Text to Video from a prompt
- * alone (no image section, typed fields with their errors, a model choice), and Product Shots,
+ * alone (its one image optional, typed fields with their errors, a model choice), and Product Shots,
  * whose scene runs as three candidates to pick from and whose result is an image, in the result
  * view and the Runs list.
  */
-test("Text to Video: no image needed; the form is built from the config; the video plays", async ({ page }, testInfo) => {
+test("Text to Video: no image needed (the character reference is optional); the form is built from the config; the video plays", async ({ page }, testInfo) => {
   await signUpAndSignIn(page.request, newUser("text-to-video"));
   await page.goto("/");
   await expect(page.getByTestId("tool-workflow-text-to-video")).toBeVisible();
@@ -15,8 +15,10 @@ test("Text to Video: no image needed; the form is built from the config; the vid
   await page.getByTestId("tool-workflow-text-to-video").click();
   await expect(page.getByRole("radio", { name: /Text to Video/ })).toBeChecked();
 
-  // No image section: the inputs come right after the choice of workflow.
-  await expect(page.locator('input[type="file"]')).toHaveCount(0);
+  // One image, optional: the character reference, with its help text; Execute does not wait for it.
+  await expect(page.getByRole("heading", { name: "Add the character reference (optional)" })).toBeVisible();
+  await expect(page.locator('input[type="file"]')).toHaveCount(1);
+  await expect(page.getByText("A face or character to keep in the video (optional).", { exact: false })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Describe the result" })).toBeVisible();
   const execute = page.getByRole("button", { name: "Execute" });
   // The prompt is required and has no default: Execute waits for it, and says why.

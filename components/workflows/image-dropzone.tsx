@@ -42,10 +42,13 @@ export function ImageDropzone({
   accepts,
   value,
   onChange,
+  description,
 }: {
   accepts: Workflow["accepts"];
   value: PickedImage | null;
   onChange: (value: PickedImage | null) => void;
+  /** The image input's help text (config.json `description`), read out with the limits. */
+  description?: string | undefined;
 }) {
   const inputId = useId();
   const hintId = useId();
@@ -153,7 +156,7 @@ export function ImageDropzone({
         )}
       </div>
       <p id={hintId} className="text-xs text-slate-400">
-        {limits}
+        {description ? `${description}. ${limits}` : limits}
       </p>
       <p id={errorId} role="alert" className="min-h-5 text-sm text-red-300" data-testid="file-error">
         {error ?? ""}

@@ -101,8 +101,8 @@ export function RunForm({
       {selected && (
         <>
           {upload && (
-            <Section number={2} title={upload.field === "file" ? "Add an image" : `Add the ${upload.label.toLowerCase()}`}>
-              <ImageDropzone accepts={selected.accepts} value={image} onChange={form.setImage} />
+            <Section number={2} title={`${upload.field === "file" ? "Add an image" : `Add the ${upload.label.toLowerCase()}`}${upload.required ? "" : " (optional)"}`}>
+              <ImageDropzone accepts={selected.accepts} value={image} onChange={form.setImage} description={selected.inputs.find((input) => input.type === "image" && input.name === upload.field)?.description} />
               {form.fillError && (
                 <p role="alert" className="text-sm text-red-300">
                   {form.fillError}
