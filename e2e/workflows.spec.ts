@@ -18,7 +18,7 @@ test("Text to Video: no image needed (the character reference is optional); the 
   // One image, optional: the character reference, with its help text; Execute does not wait for it.
   await expect(page.getByRole("heading", { name: "Add the character reference (optional)" })).toBeVisible();
   await expect(page.locator('input[type="file"]')).toHaveCount(1);
-  await expect(page.getByText("A face or character to keep in the video (optional).", { exact: false })).toBeVisible();
+  await expect(page.getByText("A face or character to keep in the video.", { exact: false })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Describe the result" })).toBeVisible();
   const execute = page.getByRole("button", { name: "Execute" });
   // The prompt is required and has no default: Execute waits for it, and says why.
