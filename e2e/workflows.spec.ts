@@ -61,6 +61,28 @@ test("Text to Video: no image needed (the character reference is optional); the 
   await screenshot(page, testInfo, "text-to-video-completed");
 });
 
+test("Text to Video with a character reference: the optional image is sent in its own field, kept with the run and given to the video step", async ({ page }) => {
+  await signUpAndSignIn(page.request, newUser("text-to-video-reference"));
+  await page.goto("/workflows?workflow=text-to-video");
+  await expect(page.getByRole("radio", { name: /Text to Video/ })).toBeChecked();
+  await page.getByRole("textbox", { name: /^Prompt/ }).fill("A knight on a hill");
+  const reference = await sharp({ create: { width: 96, height: 96, channels: 3, background: "#aa33cc" } }).png().toBuffer();
+  await page.locator('input[type="file"]').setInputFiles({ name: "knight.png", mimeType: "image/png", buffer: reference });
+  await expect(page.getByTestId("picked-file")).toContainText("knight.png");
+  await page.getByRole("button", { name: "Execute" }).click();
+
+  const panel = page.getByTestId("job-panel");
+  await expect(panel).toHaveAttribute("data-status", "completed", { timeout: 90_000 });
+  await expectVideoPlays(page.getByTestId("result-video"));
+  const jobId = (await panel.getAttribute("data-job-id"))!;
+  const details = (await (await page.request.get(`/workflows/execution/${jobId}`)).json()) as { job: { input_file: { filename: string; width: number } | null } };
+  expect(details.job.input_file).toMatchObject({ filename: "knight.png", width: 96 });
+  // The reference was kept for the video step, which gave it to the model.
+  const kept = await page.request.get(`/files/jobs/${jobId}/1-video_generation-subject-reference.png`);
+  expect(kept.status()).toBe(200);
+  expect(Buffer.from(await kept.body()).equals(reference)).toBe(true);
+});
+
 test("Product Shots: the photo goes in its own field, and the result is an image in the result view and the Runs list", async ({ page }, testInfo) => {
   await signUpAndSignIn(page.request, newUser("product-shots"));
   await page.goto("/workflows?workflow=product-shots");
