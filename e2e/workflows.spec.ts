@@ -3,11 +3,11 @@ import { expect, expectVideoPlays, newUser, screenshot, signUpAndSignIn, step, t
 
 /**
  * The two workflows that prove a new one is a folder, in the built app: Text to Video from a prompt
- * alone (no image section, typed fields with their errors, a model choice), and Product Shots,
+ * alone (its one image optional, typed fields with their errors, a model choice), and Product Shots,
  * whose scene runs as three candidates to pick from and whose result is an image, in the result
  * view and the Runs list.
  */
-test("Text to Video: no image needed; the form is built from the config; the video plays", async ({ page }, testInfo) => {
+test("Text to Video: no image needed (the character reference is optional); the form is built from the config; the video plays", async ({ page }, testInfo) => {
   await signUpAndSignIn(page.request, newUser("text-to-video"));
   await page.goto("/");
   await expect(page.getByTestId("tool-workflow-text-to-video")).toBeVisible();
@@ -15,8 +15,10 @@ test("Text to Video: no image needed; the form is built from the config; the vid
   await page.getByTestId("tool-workflow-text-to-video").click();
   await expect(page.getByRole("radio", { name: /Text to Video/ })).toBeChecked();
 
-  // No image section: the inputs come right after the choice of workflow.
-  await expect(page.locator('input[type="file"]')).toHaveCount(0);
+  // One image, optional: the character reference, with its help text; Execute does not wait for it.
+  await expect(page.getByRole("heading", { name: "Add the character reference (optional)" })).toBeVisible();
+  await expect(page.locator('input[type="file"]')).toHaveCount(1);
+  await expect(page.getByText("A face or character to keep in the video.", { exact: false })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Describe the result" })).toBeVisible();
   const execute = page.getByRole("button", { name: "Execute" });
   // The prompt is required and has no default: Execute waits for it, and says why.
@@ -57,6 +59,28 @@ test("Text to Video: no image needed; the form is built from the config; the vid
   const details = (await (await page.request.get(`/workflows/execution/${jobId}`)).json()) as { job: { inputs: Record<string, string>; models: Record<string, string>; input_file: unknown } };
   expect(details.job).toMatchObject({ inputs: { aspect_ratio: "9:16", image_steps: "3", seed: "1234", prompt_optimizer: "true" }, models: { image_generation: "black-forest-labs/flux-dev" }, input_file: null });
   await screenshot(page, testInfo, "text-to-video-completed");
+});
+
+test("Text to Video with a character reference: the optional image is sent in its own field, kept with the run and given to the video step", async ({ page }) => {
+  await signUpAndSignIn(page.request, newUser("text-to-video-reference"));
+  await page.goto("/workflows?workflow=text-to-video");
+  await expect(page.getByRole("radio", { name: /Text to Video/ })).toBeChecked();
+  await page.getByRole("textbox", { name: /^Prompt/ }).fill("A knight on a hill");
+  const reference = await sharp({ create: { width: 96, height: 96, channels: 3, background: "#aa33cc" } }).png().toBuffer();
+  await page.locator('input[type="file"]').setInputFiles({ name: "knight.png", mimeType: "image/png", buffer: reference });
+  await expect(page.getByTestId("picked-file")).toContainText("knight.png");
+  await page.getByRole("button", { name: "Execute" }).click();
+
+  const panel = page.getByTestId("job-panel");
+  await expect(panel).toHaveAttribute("data-status", "completed", { timeout: 90_000 });
+  await expectVideoPlays(page.getByTestId("result-video"));
+  const jobId = (await panel.getAttribute("data-job-id"))!;
+  const details = (await (await page.request.get(`/workflows/execution/${jobId}`)).json()) as { job: { input_file: { filename: string; width: number } | null } };
+  expect(details.job.input_file).toMatchObject({ filename: "knight.png", width: 96 });
+  // The reference was kept for the video step, which gave it to the model.
+  const kept = await page.request.get(`/files/jobs/${jobId}/1-video_generation-subject-reference.png`);
+  expect(kept.status()).toBe(200);
+  expect(Buffer.from(await kept.body()).equals(reference)).toBe(true);
 });
 
 test("Product Shots: the photo goes in its own field, and the result is an image in the result view and the Runs list", async ({ page }, testInfo) => {

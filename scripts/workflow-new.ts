@@ -63,6 +63,7 @@ export function workflowTemplate(id: string): string {
  * - ctx.previous: the previous step's output ({} for the first step);
  * - ctx.step: this step's config (its model is the caller's choice when the step lists \`models\`);
  * - ctx.readUpload(): the job's image, for a workflow with an \`input\` step or an image input;
+ * - ctx.readInputImage(name): the image sent for an image input (null when an optional one was not sent);
  * - ctx.progress(percent, message): live progress; ctx.signal: aborted on cancel or shutdown;
  * - ctx.providers: models and storage (local or Replicate/Cloudinary; the same code runs on both);
  * - ctx.state: durable scratch state (e.g. a prediction id) kept in the step's checkpoint; ctx.log.

@@ -23,6 +23,7 @@ export function RerunForm({
   stepLabel,
   workflow,
   inputs,
+  hasImage,
   onClose,
 }: {
   jobId: string;
@@ -30,6 +31,8 @@ export function RerunForm({
   stepLabel: string;
   workflow: Workflow;
   inputs: Record<string, string>;
+  /** The run was started with an image: a rerun of every step runs on it (and on its extra images) again. */
+  hasImage: boolean;
   onClose: () => void;
 }) {
   const router = useRouter();
@@ -65,7 +68,7 @@ export function RerunForm({
       <p className="text-sm text-slate-200">
         {kept.length > 0
           ? `Keeps ${kept.join(", ")} from this run, unchanged and not paid for again; runs ${stepLabel} and what follows with these inputs.`
-          : `Runs every step again with these inputs${workflow.upload ? ", on the same image" : ""}.`}
+          : `Runs every step again with these inputs${hasImage ? ", on the same image" : ""}.`}
       </p>
       <WorkflowInputs inputs={workflow.inputs} values={values} onChange={(name, value) => setValues((current) => ({ ...current, [name]: value }))} />
       {candidateSteps.length > 0 && (

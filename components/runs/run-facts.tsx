@@ -66,6 +66,8 @@ interface RerunFrom {
   jobId: string;
   workflow: Workflow;
   inputs: Record<string, string>;
+  /** The run was started with an image (the rerun keeps it, and any extra ones). */
+  hasImage: boolean;
 }
 
 type StepDetails = ExecutionDetails["steps"][number];
@@ -95,7 +97,7 @@ function StepRecord({ index, step, checkpoint, rerunFrom }: { index: number; ste
         </div>
       </div>
       {rerunFrom && rerunning && (
-        <RerunForm jobId={rerunFrom.jobId} fromStep={index} stepLabel={label} workflow={rerunFrom.workflow} inputs={rerunFrom.inputs} onClose={() => setRerunning(false)} />
+        <RerunForm jobId={rerunFrom.jobId} fromStep={index} stepLabel={label} workflow={rerunFrom.workflow} inputs={rerunFrom.inputs} hasImage={rerunFrom.hasImage} onClose={() => setRerunning(false)} />
       )}
       {checkpoint && (
         <>
@@ -215,7 +217,7 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
               index={index}
               step={step}
               checkpoint={checkpoints[String(index)]}
-              rerunFrom={index <= rerunLimit && workflow ? { jobId: job.id, workflow, inputs: job.inputs } : undefined}
+              rerunFrom={index <= rerunLimit && workflow ? { jobId: job.id, workflow, inputs: job.inputs, hasImage: job.input_file !== null } : undefined}
             />
           ))}
         </ol>

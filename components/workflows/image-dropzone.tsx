@@ -14,12 +14,12 @@ export interface PickedImage {
 
 const TYPE_NAMES: Record<string, string> = { "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP" };
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
 }
 
 /** The server's limits, checked before uploading so a wrong file fails fast and clearly. */
-function checkFile(file: File, accepts: Workflow["accepts"]): string | null {
+export function checkFile(file: File, accepts: Workflow["accepts"]): string | null {
   if (!accepts.content_types.includes(file.type)) {
     return `${file.name} is not a supported image. Use ${accepts.content_types.map((type) => TYPE_NAMES[type] ?? type).join(", ")}.`;
   }
@@ -28,7 +28,7 @@ function checkFile(file: File, accepts: Workflow["accepts"]): string | null {
   return null;
 }
 
-function decodeSize(url: string): Promise<{ width: number; height: number } | null> {
+export function decodeSize(url: string): Promise<{ width: number; height: number } | null> {
   return new Promise((resolve) => {
     const image = new Image();
     image.onload = () => resolve({ width: image.naturalWidth, height: image.naturalHeight });
@@ -42,10 +42,13 @@ export function ImageDropzone({
   accepts,
   value,
   onChange,
+  description,
 }: {
   accepts: Workflow["accepts"];
   value: PickedImage | null;
   onChange: (value: PickedImage | null) => void;
+  /** The image input's help text (config.json `description`), read out with the limits. */
+  description?: string | undefined;
 }) {
   const inputId = useId();
   const hintId = useId();
@@ -153,7 +156,7 @@ export function ImageDropzone({
         )}
       </div>
       <p id={hintId} className="text-xs text-slate-400">
-        {limits}
+        {description ? `${description}. ${limits}` : limits}
       </p>
       <p id={errorId} role="alert" className="min-h-5 text-sm text-red-300" data-testid="file-error">
         {error ?? ""}

@@ -7,6 +7,7 @@ import { errorMessage } from "@/components/api/client";
 import { EmptyState, ErrorState, Skeleton, Spinner } from "@/components/ui/states";
 import { estimateLabel } from "@/components/ui/money";
 import { buttonClass } from "@/components/ui/styles";
+import { ExtraImageInputs, extraImagesProblem } from "@/components/workflows/extra-image-inputs";
 import { ImageDropzone } from "@/components/workflows/image-dropzone";
 import type { RunFormState } from "@/components/workflows/use-run-form";
 import type { useWorkflows } from "@/components/workflows/use-workflows";
@@ -38,7 +39,8 @@ export interface PrimaryAction {
 }
 
 /**
- * The new-run form: workflow, image (drop, browse or paste), inputs, and the primary action. While
+ * The new-run form: workflow, image (drop, browse or paste), inputs (with a file picker per extra
+ * image input), and the primary action. While
  * this page's run is going, the primary action is "New run", which keeps that run going and clears
  * the way for another; Execute itself is disabled while its upload is in flight.
  */
@@ -68,7 +70,7 @@ export function RunForm({
         ? image.error
           ? "Fix the image first."
           : "Checking the image…"
-        : firstFieldError(selected.inputs, form.values);
+        : (firstFieldError(selected.inputs, form.values) ?? extraImagesProblem(selected, form.extraImages));
   // Sections are numbered as they appear: a workflow without an upload has no image section.
   const inputsNumber = upload ? 3 : 2;
   return (
@@ -99,8 +101,8 @@ export function RunForm({
       {selected && (
         <>
           {upload && (
-            <Section number={2} title={upload.field === "file" ? "Add an image" : `Add the ${upload.label.toLowerCase()}`}>
-              <ImageDropzone accepts={selected.accepts} value={image} onChange={form.setImage} />
+            <Section number={2} title={`${upload.field === "file" ? "Add an image" : `Add the ${upload.label.toLowerCase()}`}${upload.required ? "" : " (optional)"}`}>
+              <ImageDropzone accepts={selected.accepts} value={image} onChange={form.setImage} description={selected.inputs.find((input) => input.type === "image" && input.name === upload.field)?.description} />
               {form.fillError && (
                 <p role="alert" className="text-sm text-red-300">
                   {form.fillError}
@@ -110,6 +112,7 @@ export function RunForm({
           )}
           <Section number={inputsNumber} title="Describe the result">
             <WorkflowInputs inputs={selected.inputs} values={form.values} onChange={form.setValue} />
+            <ExtraImageInputs workflow={selected} images={form.extraImages} onChange={form.setExtraImage} />
             <ModelChoices workflow={selected} values={form.values} onChange={form.setValue} />
           </Section>
           <Section number={4} title="Options">

@@ -32,6 +32,8 @@ async function fetchFile(url: string, name: string): Promise<File> {
 export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId: string | null) {
   const [chosenWorkflowId, setWorkflowId] = useState<string | null>(initialWorkflowId);
   const [image, setImage] = useState<PickedImage | null>(null);
+  // A workflow's extra image inputs (after the first), by workflow and field.
+  const [extraByWorkflow, setExtraByWorkflow] = useState<Record<string, Record<string, PickedImage | null>>>({});
   const [valuesByWorkflow, setValuesByWorkflow] = useState<Record<string, Record<string, string>>>({});
   const [fillError, setFillError] = useState<string | null>(null);
   const [optionsByWorkflow, setOptionsByWorkflow] = useState<Record<string, RunOptions>>({});
@@ -50,6 +52,16 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
   const setValue = (name: string, value: string) => {
     if (selected) setValuesByWorkflow((all) => ({ ...all, [selected.id]: { ...values, [name]: value } }));
   };
+
+  const extraImages = selected ? (extraByWorkflow[selected.id] ?? {}) : {};
+  const selectedId = selected?.id;
+  // Functional: a file's checks report after it was picked, and must not undo a pick of another field meanwhile.
+  const setExtraImage = useCallback(
+    (name: string, value: PickedImage | null) => {
+      if (selectedId) setExtraByWorkflow((all) => ({ ...all, [selectedId]: { ...all[selectedId], [name]: value } }));
+    },
+    [selectedId],
+  );
 
   const pickFile = useCallback((file: File) => setImage({ file, ok: false, error: null }), []);
 
@@ -84,7 +96,7 @@ export function useRunForm(workflows: Workflow[] | undefined, initialWorkflowId:
     [pickFile],
   );
 
-  return { workflowId, selected, values, setValue, options, setOptions, chooseWorkflow: setWorkflowId, image, setImage, pickFile, fillFrom, takeOutput, fillError };
+  return { workflowId, selected, values, setValue, options, setOptions, chooseWorkflow: setWorkflowId, image, setImage, extraImages, setExtraImage, pickFile, fillFrom, takeOutput, fillError };
 }
 
 export type RunFormState = ReturnType<typeof useRunForm>;

@@ -13,6 +13,7 @@ import { StepTracker } from "@/components/jobs/step-tracker";
 import { jobQueryKey, runsQueryKey } from "@/components/jobs/use-job-live";
 import { EmptyState } from "@/components/ui/states";
 import { cardClass } from "@/components/ui/styles";
+import { extraImageInputsOf, extraImagesProblem } from "@/components/workflows/extra-image-inputs";
 import { DetachedRunNote, RunForm } from "@/components/workflows/run-form";
 import { usePasteImage } from "@/components/workflows/use-paste-image";
 import { useRunForm } from "@/components/workflows/use-run-form";
@@ -69,12 +70,13 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
   }, [prefill.data, workflows.data, fillFrom]);
 
   const execute = useMutation({
-    mutationFn: (input: { workflow: Workflow; file: File | null; values: Record<string, string>; options: RunOptions }) => {
+    mutationFn: (input: { workflow: Workflow; file: File | null; extraFiles: Record<string, File>; values: Record<string, string>; options: RunOptions }) => {
       const body = new FormData();
       body.set("workflow_id", input.workflow.id);
       for (const [name, value] of Object.entries(input.values)) body.set(name, value);
       appendRunOptions(body, input.workflow, input.options);
       if (input.file && input.workflow.upload) body.set(input.workflow.upload.field, input.file, input.file.name);
+      for (const [field, file] of Object.entries(input.extraFiles)) body.set(field, file, file.name);
       return apiFetch<ExecuteResponse>("/workflows/execute", { method: "POST", body });
     },
     onSuccess: (response, input) => {
@@ -134,9 +136,10 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
     const { selected, image, values, options } = form;
     if (runGoing || submitting.current || !selected) return;
     if (selected.upload?.required && !image?.ok) return;
-    if (firstFieldError(selected.inputs, values)) return;
+    if (firstFieldError(selected.inputs, values) || extraImagesProblem(selected, form.extraImages)) return;
     submitting.current = true;
-    execute.mutate({ workflow: selected, file: selected.upload && image?.ok ? image.file : null, values, options });
+    const extraFiles = Object.fromEntries(extraImageInputsOf(selected).flatMap((input) => (form.extraImages[input.name]?.ok ? [[input.name, form.extraImages[input.name]!.file]] : [])));
+    execute.mutate({ workflow: selected, file: selected.upload && image?.ok ? image.file : null, extraFiles, values, options });
   };
 
   const formNote = (

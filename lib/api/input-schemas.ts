@@ -13,7 +13,7 @@ export const workflowInputSchema = z
     z.object({ ...common, type: z.literal("number"), min: z.number().optional(), max: z.number().optional(), step: z.number().optional(), default: z.number().optional() }),
     z.object({ ...common, type: z.literal("boolean"), default: z.boolean() }),
     z.object({ ...common, type: z.literal("seed"), default: z.number().int().optional() }).meta({ description: "A whole number from 0 to 2147483647; empty: the server picks one and the job records it." }),
-    z.object({ ...common, type: z.literal("image") }).meta({ description: "The job's image, sent as a file in the field of this name." }),
+    z.object({ ...common, type: z.literal("image") }).meta({ description: "An image, sent as a file in the field of this name: the first image input is the job's upload (`upload`), each further one an extra image." }),
   ])
   .meta({ id: "WorkflowInput" });
 
@@ -24,4 +24,4 @@ export const stepModelChoiceSchema = z.object({ model: z.string(), label: z.stri
 export const workflowUploadSchema = z
   .object({ field: z.string(), required: z.boolean(), label: z.string() })
   .nullable()
-  .meta({ description: "The form field the image is sent in and whether it is required; null: the workflow takes no file." });
+  .meta({ description: "The form field the job's image is sent in and whether it is required; null: the workflow takes no file. Further image inputs (in `inputs`) are files in the fields of their names." });

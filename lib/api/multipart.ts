@@ -16,12 +16,15 @@ export interface MultipartForm {
   fields: Map<string, string>;
   /** Every value of the fields the caller named repeatable, in order (they are not in `fields`). */
   lists: Map<string, string[]>;
-  file: MultipartFile | undefined;
+  /** The files, in the order they arrived, one per field at most. */
+  files: MultipartFile[];
 }
 
 export interface MultipartLimits {
   /** The largest file accepted, in bytes (exactly this many is accepted). */
   maxFileBytes: number;
+  /** How many files the form may carry, each in a field of its own (default 1). */
+  maxFiles?: number;
   maxFields: number;
   /** The longest field accepted, in bytes (exactly this many is accepted). */
   maxFieldBytes: number;
@@ -50,10 +53,11 @@ export function checkFilename(name: string): string {
 }
 
 /**
- * Parses a multipart/form-data body while it streams in, refusing it (413) as soon as the file
- * passes the limit instead of buffering the whole request first. Accepts one file, whose bytes are
- * held in memory only up to a small threshold and in a temporary file past it, so a stalled upload
- * pins almost nothing; the body must arrive within a deadline (408).
+ * Parses a multipart/form-data body while it streams in, refusing it (413) as soon as a file
+ * passes the limit instead of buffering the whole request first. Accepts up to `maxFiles` files,
+ * one per field, whose bytes are held in memory only up to a small threshold and in a temporary
+ * file past it, so a stalled upload pins almost nothing; the whole body is bounded by the files'
+ * and the fields' limits, and must arrive within a deadline (408).
  *
  * Every way this can go wrong (a refused part, a body cut inside a part, a client that goes away,
  * the deadline) ends in exactly one rejected promise with an ApiError, never in an exception
@@ -65,7 +69,7 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
     throw new ApiError("unsupported_media_type", "Send the request as multipart/form-data with fields workflow_id and file.");
   }
   const overhead = limits.maxFields * limits.maxFieldBytes + 64 * 1024;
-  checkDeclaredLength(request, limits.maxFileBytes + overhead);
+  checkDeclaredLength(request, (limits.maxFiles ?? 1) * limits.maxFileBytes + overhead);
   if (!request.body) throw new ApiError("invalid_form", "The request has no body.");
 
   let parser: busboy.Busboy;
@@ -79,7 +83,7 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
       defParamCharset: "utf8",
       // busboy reports a limit when a part REACHES it: one more byte, so that exactly the
       // advertised maximum is accepted and one byte past it is not.
-      limits: { files: 1, fileSize: limits.maxFileBytes + 1, fields: limits.maxFields, fieldSize: limits.maxFieldBytes + 1, parts: limits.maxFields + 1 },
+      limits: { files: limits.maxFiles ?? 1, fileSize: limits.maxFileBytes + 1, fields: limits.maxFields, fieldSize: limits.maxFieldBytes + 1, parts: limits.maxFields + (limits.maxFiles ?? 1) },
     });
   } catch (error) {
     throw new ApiError("invalid_form", `Malformed multipart request: ${(error as Error).message}`);
@@ -91,8 +95,7 @@ export async function parseMultipart(request: Request, limits: MultipartLimits):
 class MultipartReader {
   private readonly fields = new Map<string, string>();
   private readonly lists = new Map<string, string[]>();
-  private file: { field: string; filename: string; spill: SpillBuffer } | undefined;
-  private fileDone: Promise<void> = Promise.resolve();
+  private readonly files: { field: string; filename: string; spill: SpillBuffer; done: Promise<void> }[] = [];
   private failure: ApiError | undefined;
   private parserClosed: Promise<void>;
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -115,7 +118,7 @@ class MultipartReader {
       this.fields.set(name, value);
     });
     parser.on("file", (field, stream, info) => this.onFile(field, stream, info.filename));
-    parser.on("filesLimit", () => this.fail(new ApiError("invalid_form", "Send exactly one file.")));
+    parser.on("filesLimit", () => this.fail(new ApiError("invalid_form", limits.maxFiles && limits.maxFiles > 1 ? `Send at most ${limits.maxFiles} files.` : "Send exactly one file.")));
     parser.on("fieldsLimit", () => this.fail(new ApiError("invalid_form", "Too many form fields.")));
     parser.on("partsLimit", () => this.fail(new ApiError("invalid_form", "Too many form parts.")));
     parser.on("error", (error: Error) => this.fail(new ApiError("invalid_form", `Malformed multipart request: ${error.message}`)));
@@ -129,9 +132,13 @@ class MultipartReader {
     // Every file stream gets an error listener: busboy destroys it with "Unexpected end of form"
     // when the body ends inside the part, which would otherwise be an uncaught exception.
     stream.on("error", (error: Error) => this.fail(new ApiError("invalid_form", `The file part is incomplete: ${error.message}`)));
-    if (this.file || this.failure) {
+    if (this.failure) {
       stream.resume();
-      return this.fail(new ApiError("invalid_form", "Send exactly one file."));
+      return;
+    }
+    if (this.files.some((file) => file.field === field)) {
+      stream.resume();
+      return this.fail(new ApiError("invalid_form", (this.limits.maxFiles ?? 1) > 1 ? `The file field ${field.slice(0, 64)} is sent twice.` : "Send exactly one file."));
     }
     let checkedName: string;
     try {
@@ -142,9 +149,9 @@ class MultipartReader {
       return this.fail(error as ApiError);
     }
     const spill = new SpillBuffer(this.limits.spillThresholdBytes);
-    this.file = { field, filename: checkedName, spill };
-    stream.on("limit", () => this.fail(new ApiError("payload_too_large", `The file is larger than ${this.limits.maxFileBytes} bytes.`)));
-    this.fileDone = (async () => {
+    const named = (this.limits.maxFiles ?? 1) > 1 ? `The file in ${field.slice(0, 64)}` : "The file";
+    stream.on("limit", () => this.fail(new ApiError("payload_too_large", `${named} is larger than ${this.limits.maxFileBytes} bytes.`)));
+    const done = (async () => {
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           if (this.failure) continue; // drain: busboy waits for its file stream to be read
@@ -154,6 +161,7 @@ class MultipartReader {
         this.fail(isApiError(error) ? error : new ApiError("invalid_form", `The file part is incomplete: ${(error as Error).message}`));
       }
     })();
+    this.files.push({ field, filename: checkedName, spill, done });
   }
 
   /** Writes one chunk into busboy, waiting when it asks for a pause (its file stream is being written out). */
@@ -183,11 +191,12 @@ class MultipartReader {
       const outcome = await Promise.race([this.pump(), deadline]);
       if (outcome === "deadline") this.fail(new ApiError("request_timeout", `The upload did not arrive within ${Math.round(this.limits.deadlineMs / 1000)} s.`));
       if (!this.failure) {
-        await this.fileDone;
+        await Promise.all(this.files.map((file) => file.done));
       }
       if (this.failure) throw this.failure;
-      const file = this.file ? { field: this.file.field, filename: this.file.filename, data: await this.file.spill.contents() } : undefined;
-      return { fields: this.fields, lists: this.lists, file };
+      const files: MultipartFile[] = [];
+      for (const file of this.files) files.push({ field: file.field, filename: file.filename, data: await file.spill.contents() });
+      return { fields: this.fields, lists: this.lists, files };
     } finally {
       clearTimeout(timer);
       if (!this.bodyEnded) {
@@ -196,7 +205,7 @@ class MultipartReader {
         this.reader.cancel().catch(() => undefined);
       }
       if (!this.parser.destroyed) this.parser.destroy();
-      void this.file?.spill.discard();
+      for (const file of this.files) void file.spill.discard();
     }
   }
 

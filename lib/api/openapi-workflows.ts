@@ -3,13 +3,13 @@ import { z } from "zod";
 import { executeFormSchema } from "@/lib/api/schemas";
 import { candidatePolicy, MAX_CANDIDATES_PER_STEP } from "@/lib/workflows/candidates";
 import type { Workflow } from "@/lib/workflows/definition";
-import { inputJsonSchema } from "@/lib/workflows/inputs";
+import { extraImageInputsOf, inputJsonSchema } from "@/lib/workflows/inputs";
 import { choicesOf } from "@/lib/workflows/models";
 import { uploadOf } from "@/lib/workflows/public";
 
 /**
  * Each installed workflow's execute form as a JSON Schema (components.schemas["Execute.<id>"]):
- * its inputs with their types, defaults and limits, its file field, and its model choices, built
+ * its inputs with their types, defaults and limits, its file fields, and its model choices, built
  * from the same declarations the server validates with (lib/workflows/inputs.ts).
  */
 export function executeFormOf(workflow: Workflow): Record<string, unknown> {
@@ -25,6 +25,11 @@ export function executeFormOf(workflow: Workflow): Record<string, unknown> {
   if (upload) {
     properties[upload.field] = { type: "string", format: "binary", title: upload.label, description: "A JPEG, PNG or WebP image" };
     if (upload.required) required.push(upload.field);
+  }
+  // Each further image input is a file of its own (an extra upload), in the field of its name.
+  for (const input of extraImageInputsOf(config.inputs)) {
+    properties[input.name] = { type: "string", format: "binary", title: input.label, description: `${input.description ? `${input.description}. ` : ""}A JPEG, PNG or WebP image` };
+    if (input.required) required.push(input.name);
   }
   for (const step of config.steps) {
     const choices = choicesOf(step);

@@ -1729,7 +1729,7 @@ export interface components {
                 };
             }[];
             inputs: components["schemas"]["WorkflowInput"][];
-            /** @description The form field the image is sent in and whether it is required; null: the workflow takes no file. */
+            /** @description The form field the job's image is sent in and whether it is required; null: the workflow takes no file. Further image inputs (in `inputs`) are files in the fields of their names. */
             upload: {
                 field: string;
                 required: boolean;

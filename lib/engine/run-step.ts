@@ -11,7 +11,8 @@ import type { ModelProvider, ModelUsage, Providers } from "@/lib/providers/types
 import type { StepConfig } from "@/lib/workflows/definition";
 import { stepWithModel } from "@/lib/workflows/models";
 import { actualStepCost } from "@/lib/workflows/pricing";
-import { CanceledError, classifyError } from "@/lib/workflows/errors";
+import { CanceledError, classifyError, HardError } from "@/lib/workflows/errors";
+import { imageInputsOf } from "@/lib/workflows/inputs";
 import type { StepContext } from "@/lib/workflows/step-context";
 
 /** Progress writes of a chatty handler are throttled to one per this long (and every change to 100). */
@@ -228,6 +229,14 @@ export function stepContext(run: Run, index: number, previous: Record<string, un
       const upload = await engine(() => deps.store.readUpload(job.jobId));
       if (!upload) throw new CanceledError("The job's upload is gone");
       return { body: upload.data, contentType: upload.contentType, filename: upload.filename };
+    },
+    async readInputImage(name) {
+      // The first image input is the job's upload (field ""); a further one has its own row.
+      const images = imageInputsOf(workflow.config.inputs);
+      const index = images.findIndex((input) => input.name === name);
+      if (index < 0) throw new HardError("invalid_config", `The workflow declares no image input named ${JSON.stringify(name)}`);
+      const upload = await engine(() => deps.store.readUpload(job.jobId, index === 0 ? "" : name));
+      return upload ? { body: upload.data, contentType: upload.contentType, filename: upload.filename } : null;
     },
   };
   return { context, usage, engineFailure: () => engineFailure };

@@ -8,6 +8,7 @@ import type { ProviderRuntime } from "@/lib/providers";
 import type { JobEstimate } from "@/lib/store/types";
 import type { Workflow } from "@/lib/workflows/definition";
 import { candidateFields, resolveCandidates } from "@/lib/workflows/candidates";
+import { MAX_IMAGE_INPUTS } from "@/lib/workflows/inputs";
 import { listWorkflows, resolveInputs, type UploadLimits } from "@/lib/workflows/public";
 import { resolveModels, stepsWithModels, takeModelFields } from "@/lib/workflows/models";
 import type { Registry } from "@/lib/workflows/registry";
@@ -154,8 +155,10 @@ async function readEstimateFields(request: Request, config: Config): Promise<{ f
   if (!contentType.startsWith("multipart/form-data")) {
     throw new ApiError("unsupported_media_type", "Send the fields as multipart/form-data (as for execute) or as a JSON object.");
   }
+  // The same form as execute's, its images included (they do not change the estimate).
   const form = await parseMultipart(request, {
     maxFileBytes: config.MAX_UPLOAD_BYTES,
+    maxFiles: MAX_IMAGE_INPUTS,
     maxFields: 20,
     maxFieldBytes: 16 * 1024,
     deadlineMs: config.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,

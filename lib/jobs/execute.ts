@@ -1,7 +1,7 @@
 import "server-only";
 import { randomInt, randomUUID } from "node:crypto";
-import { ApiError } from "@/lib/api/errors";
-import { checkImage } from "@/lib/api/image-check";
+import { ApiError, isApiError } from "@/lib/api/errors";
+import { checkImage, type CheckedImage } from "@/lib/api/image-check";
 import { parseMultipart, type MultipartFile } from "@/lib/api/multipart";
 import { budgetGuard, withinBudget } from "@/lib/jobs/budget";
 import { estimateJob } from "@/lib/jobs/costs";
@@ -12,7 +12,7 @@ import { createJob, jobRows, type JobsDeps, type NewJob } from "@/lib/jobs/servi
 import { webhookTargetOf, withoutWebhookFields } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import { toUsd, type WorkflowEstimate } from "@/lib/workflows/pricing";
-import { MAX_SEED } from "@/lib/workflows/inputs";
+import { extraImageInputsOf, MAX_IMAGE_INPUTS, MAX_SEED } from "@/lib/workflows/inputs";
 import { resolveModels, takeModelFields } from "@/lib/workflows/models";
 import { resolveInputs, uploadOf } from "@/lib/workflows/public";
 
@@ -32,6 +32,8 @@ export async function executeFromRequest(
   const cfg = deps.config;
   const form = await parseMultipart(request, {
     maxFileBytes: cfg.MAX_UPLOAD_BYTES,
+    // One file per image input the workflow declares (it is known only once the form is read).
+    maxFiles: MAX_IMAGE_INPUTS,
     maxFields: 20,
     maxFieldBytes: 16 * 1024,
     deadlineMs: cfg.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,
@@ -42,7 +44,7 @@ export async function executeFromRequest(
   if (!workflowId) throw new ApiError("invalid_form", "workflow_id is required.");
   const workflow = deps.findWorkflow(workflowId);
   if (!workflow) throw new ApiError("not_found", `No workflow with id ${JSON.stringify(workflowId.slice(0, 64))}. See GET /workflows/list.`);
-  const file = checkUploadField(workflow, form.file);
+  const files = checkUploadFields(workflow, form.files);
   const webhook = webhookTargetOf(form.fields, cfg.OUTPUT_FETCH_ALLOW_INSECURE);
   // candidates[<step>]=<n> and auto_pick come out of the fields before the inputs are checked, as do models[<step>] and deadline_seconds.
   const deadlineSeconds = deadlineSecondsOf(form.fields);
@@ -53,12 +55,15 @@ export async function executeFromRequest(
   const { inputs, problems } = resolveInputs(workflow, rest, { randomSeed: () => randomInt(0, MAX_SEED + 1) });
   if (problems.length + models.problems.length > 0) throw new ApiError("invalid_form", [...models.problems, ...problems].join(" "));
   const approvalSteps = approvalStepsOf(workflow, form.lists.get("approve_before") ?? []);
-  const image = file && (await checkImage(file.data, cfg.MAX_IMAGE_PIXELS));
+  const upload = files.upload && asUpload(files.upload, await checkImage(files.upload.data, cfg.MAX_IMAGE_PIXELS));
+  const extraUploads = [];
+  for (const extra of files.extras) extraUploads.push({ field: extra.field, ...asUpload(extra, await checkExtraImage(extra, cfg.MAX_IMAGE_PIXELS)) });
   const input: NewJob = {
     userId,
     workflow,
     inputs,
-    ...(file && image ? { upload: { filename: file.filename, contentType: image.contentType, data: file.data, width: image.width, height: image.height } } : {}),
+    ...(upload && { upload }),
+    ...(extraUploads.length > 0 && { extraUploads }),
     approvalSteps,
     ...(webhook && { webhook }),
     models: models.models,
@@ -73,7 +78,9 @@ export async function executeFromRequest(
   // The request is what it asks for, not how it was encoded (a multipart boundary differs per send).
   const fields = [...form.fields.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
   const lists = [...form.lists.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([name, values]) => [name, ...values]);
-  const hash = requestHash(["POST /workflows/execute", ...fields, ...lists, ...(file ? [file.filename, file.data] : [])]);
+  const sentFiles = [...(files.upload ? [files.upload] : []), ...files.extras];
+  // The job's upload hashes as it always did (filename, bytes); an extra image adds its field too.
+  const hash = requestHash(["POST /workflows/execute", ...fields, ...lists, ...sentFiles.flatMap((file) => (file === files.upload ? [file.filename, file.data] : [file.field, file.filename, file.data]))]);
   const jobId = randomUUID();
   const estimate = estimateJob(workflow, deps.providers, candidates.steps, models.models);
   const answer = executeAnswer(jobId, estimate);
@@ -91,19 +98,44 @@ export async function executeFromRequest(
 }
 
 /**
- * The file a workflow takes, checked against what it declares: in the field its image input names
- * (`file` by default), required when it has an upload step or a required image input, and refused
- * for a workflow that takes no file at all.
+ * The files a workflow takes, checked against what it declares: the job's upload in the field its
+ * first image input names (`file` by default), required when it has an upload step or that input
+ * is required; each further image input's file in the field of its name, required when it is. A
+ * file in any other field, or any file for a workflow that takes none, is refused.
  */
-function checkUploadField(workflow: Workflow, file: MultipartFile | undefined): MultipartFile | undefined {
+function checkUploadFields(workflow: Workflow, files: MultipartFile[]): { upload?: MultipartFile; extras: MultipartFile[] } {
   const upload = uploadOf(workflow);
   if (!upload) {
-    if (file) throw new ApiError("invalid_form", `The workflow ${workflow.config.id} takes no file; send only its fields.`);
-    return undefined;
+    if (files.length > 0) throw new ApiError("invalid_form", `The workflow ${workflow.config.id} takes no file; send only its fields.`);
+    return { extras: [] };
   }
-  if (file && file.field !== upload.field) throw new ApiError("invalid_form", `Attach the image as the form field \`${upload.field}\`.`);
-  if (!file && upload.required) throw new ApiError("invalid_form", `Attach the image as the form field \`${upload.field}\`.`);
-  return file;
+  const extraInputs = extraImageInputsOf(workflow.config.inputs);
+  const fields = [upload.field, ...extraInputs.map((input) => input.name)];
+  for (const file of files) {
+    if (fields.includes(file.field)) continue;
+    const field = `\`${file.field.slice(0, 64)}\``;
+    if (extraInputs.length === 0) throw new ApiError("invalid_form", `The file field ${field} is not one this workflow takes; attach the image as the form field \`${upload.field}\`.`);
+    throw new ApiError("invalid_form", `The file field ${field} is not one this workflow takes; its image fields are ${fields.map((name) => `\`${name}\``).join(", ")}.`);
+  }
+  const primary = files.find((file) => file.field === upload.field);
+  if (!primary && upload.required) throw new ApiError("invalid_form", `Attach the image as the form field \`${upload.field}\`.`);
+  const missing = extraInputs.filter((input) => input.required && !files.some((file) => file.field === input.name));
+  if (missing.length > 0) throw new ApiError("invalid_form", missing.map((input) => `${input.name}: attach the image (${input.label}) as the form field \`${input.name}\`.`).join(" "));
+  return { ...(primary && { upload: primary }), extras: files.filter((file) => file !== primary) };
+}
+
+/** An extra image is checked as the job's upload is (lib/api/image-check.ts); a refusal names its field. */
+async function checkExtraImage(file: MultipartFile, maxPixels: number): Promise<CheckedImage> {
+  try {
+    return await checkImage(file.data, maxPixels);
+  } catch (error) {
+    if (isApiError(error)) throw new ApiError(error.code, `${file.field}: ${error.message}`, error.headers);
+    throw error;
+  }
+}
+
+function asUpload(file: MultipartFile, image: CheckedImage) {
+  return { filename: file.filename, contentType: image.contentType, data: file.data, width: image.width, height: image.height };
 }
 
 function executeAnswer(jobId: string, estimate: WorkflowEstimate) {

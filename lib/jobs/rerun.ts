@@ -99,7 +99,7 @@ async function readRerunBody(request: Request, config: Pick<Config, "UPLOAD_BODY
     deadlineMs: config.UPLOAD_BODY_TIMEOUT_SECONDS * 1000,
     spillThresholdBytes: config.UPLOAD_SPILL_THRESHOLD_BYTES,
   });
-  if (form.file) throw new ApiError("invalid_form", "A rerun takes no file: it uses the parent job's image.");
+  if (form.files.length > 0) throw new ApiError("invalid_form", "A rerun takes no file: it uses the parent job's images.");
   const inputs: Record<string, string> = {};
   const candidates: Record<string, string> = {};
   const body: Record<string, unknown> = {};

@@ -10,7 +10,7 @@ import { estimateJob, storedEstimate } from "@/lib/jobs/costs";
 import { cancelSavedPredictions, type ProviderRuntime } from "@/lib/providers";
 import { checkpointLayout, stepCheckpoint } from "@/lib/store/checkpoints";
 import { deadlineFrom, retryDeadline } from "@/lib/jobs/deadline";
-import type { JobCandidates, JobRecord, NewJob as StoreNewJob, Store } from "@/lib/store/types";
+import type { JobCandidates, JobRecord, NewJob as StoreNewJob, NewUpload, Store } from "@/lib/store/types";
 import type { WebhookTarget } from "@/lib/webhooks/target";
 import type { Workflow } from "@/lib/workflows/definition";
 import type { WorkflowEstimate } from "@/lib/workflows/pricing";
@@ -33,7 +33,9 @@ export interface NewJob {
   workflow: Workflow;
   inputs: Record<string, string>;
   /** The job's image; none for a workflow that takes no file. */
-  upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  upload?: NewUpload;
+  /** The images of the workflow's further image inputs, by field (the input's name). */
+  extraUploads?: (NewUpload & { field: string })[];
   /** Step indexes the job stops before until a person approves (config.json's and the caller's). */
   approvalSteps?: number[];
   /** Steps run as several candidates (lib/workflows/candidates.ts), and auto_pick. */
@@ -51,7 +53,7 @@ export interface CreatedJob {
 }
 
 /**
- * Creates the job, its execution, its first event and its upload in one transaction (within the
+ * Creates the job, its execution, its first event and its uploads in one transaction (within the
  * user's monthly budget, checked in the same transaction), then hands it to the driver.
  */
 export async function createJob(deps: Pick<JobsDeps, "config" | "store" | "driver" | "providers">, input: NewJob): Promise<CreatedJob> {
@@ -74,6 +76,7 @@ export function jobRows(deps: Pick<JobsDeps, "config">, input: NewJob, estimate:
     estimate: storedEstimate(estimate),
     firstEvent: queuedEvent(workflow),
     ...(input.upload && { upload: input.upload }),
+    ...(input.extraUploads && input.extraUploads.length > 0 && { extraUploads: input.extraUploads }),
     approvalSteps: input.approvalSteps ?? [],
     ...(input.candidates && Object.keys(input.candidates.steps).length > 0 && { candidates: input.candidates }),
     ...(input.webhook && { webhook: input.webhook }),

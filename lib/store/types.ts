@@ -24,14 +24,15 @@ export interface Store {
   readonly dialect: "sqlite" | "postgresql";
 
   // ---- jobs
-  /** The job (queued), its execution, its first event, its upload and its workflow's version, in one transaction. */
+  /** The job (queued), its execution, its first event, its uploads and its workflow's version, in one transaction. */
   insertJob(job: NewJob): Promise<string>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /** A user's jobs, newest first; the cursor is the last job id of the previous page. */
   listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }>;
   /** A user's job ids matching the filter, oldest first, after the keyset `after` (bulk actions walk them a batch at a time). */
   findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]>;
-  readUpload(jobId: string): Promise<UploadFile | undefined>;
+  /** The job's upload, or with `field` the image sent for that extra image input (undefined: none was sent). */
+  readUpload(jobId: string, field?: string): Promise<UploadFile | undefined>;
   /** The config.json a job's workflow had at `version`, as recorded when the first job of that version started. */
   readWorkflowVersion(workflowId: string, version: string): Promise<unknown>;
   /** The jobs rerun from this one (POST /workflows/rerun), oldest first. */
@@ -372,7 +373,10 @@ export interface NewJob {
   budget?: BudgetGuard;
   /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
   firstEvent: JobEventInput;
-  upload?: { filename: string; contentType: string; data: Buffer; width: number; height: number };
+  /** The job's upload: the `file` field, or the workflow's first image input (stored as field ""). */
+  upload?: NewUpload;
+  /** The images sent for the workflow's other image inputs, each kept in a row of its own field (the input's name). */
+  extraUploads?: (NewUpload & { field: string })[];
   /** Step indexes the job stops before until a person approves them. */
   approvalSteps?: number[];
   /** Steps that run as several candidates (none: every step runs once). */
@@ -387,9 +391,17 @@ export interface NewJob {
   deadlineAt?: Date;
 }
 
+export interface NewUpload {
+  filename: string;
+  contentType: string;
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
 /**
  * What a rerun takes from its parent in the same transaction as its own rows: a copy of the
- * parent's upload (no new upload anywhere) and the parent's completed checkpoints before the step
+ * parent's uploads, every field (no new upload anywhere) and the parent's completed checkpoints before the step
  * it runs from, as its own completed checkpoints (no provider is called for them again).
  */
 export interface NewRerun {

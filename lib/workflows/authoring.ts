@@ -42,9 +42,12 @@ export function runModel(ctx: StepContext, input: Record<string, unknown>): Prom
   });
 }
 
-/** Keeps a file in the job's storage (local disk or Cloudinary) and returns its URL. */
-export async function storeMedia(ctx: StepContext, media: { body: Buffer; contentType: string }, resourceType: ResourceType): Promise<string> {
-  const stored = await ctx.providers.storage.put({ key: mediaKey(ctx, media.contentType), body: media.body, contentType: media.contentType, resourceType, signal: ctx.signal });
+/**
+ * Keeps a file in the job's storage (local disk or Cloudinary) and returns its URL. A step that
+ * keeps more than one file names the others with a `suffix` (e.g. "-subject-reference").
+ */
+export async function storeMedia(ctx: StepContext, media: { body: Buffer; contentType: string }, resourceType: ResourceType, suffix = ""): Promise<string> {
+  const stored = await ctx.providers.storage.put({ key: mediaKey(ctx, media.contentType, suffix), body: media.body, contentType: media.contentType, resourceType, signal: ctx.signal });
   return stored.url;
 }
 

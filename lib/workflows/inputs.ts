@@ -53,8 +53,10 @@ const booleanInput = z.object({ ...common, type: z.literal("boolean"), default: 
 const seedInput = z.object({ ...common, type: z.literal("seed"), default: z.number().int().min(0).max(MAX_SEED).optional() });
 
 /**
- * The job's image: its form field is the input's name (a workflow with an `input` step and no
- * image input takes it as `file`). A job keeps one upload, so a workflow declares at most one.
+ * An image, sent as a file in the form field of the input's name. The first image input is the
+ * job's upload (what the `input` step and `ctx.readUpload()` take; a workflow with an `input` step
+ * and no image input takes it as `file`); each further one is an extra upload, read with
+ * `ctx.readInputImage(name)`.
  */
 const imageInput = z.object({ ...common, type: z.literal("image") });
 
@@ -87,7 +89,10 @@ function declarationProblem(input: InputDeclaration): string | undefined {
   }
 }
 
-/** The inputs list as a whole: names once each, at most one image. */
+/** The most image inputs a workflow declares: each is a file of up to MAX_UPLOAD_BYTES in one request. */
+export const MAX_IMAGE_INPUTS = 4;
+
+/** The inputs list as a whole: names once each, at most MAX_IMAGE_INPUTS images. */
 export const inputListSchema = z
   .array(inputDeclarationSchema)
   .max(30)
@@ -98,7 +103,7 @@ export const inputListSchema = z
       if (seen.has(input.name)) ctx.addIssue({ code: "custom", message: `input name "${input.name}" is used twice` });
       seen.add(input.name);
     }
-    if (inputs.filter((input) => input.type === "image").length > 1) ctx.addIssue({ code: "custom", message: "a workflow takes one image upload; declare at most one image input" });
+    if (inputs.filter((input) => input.type === "image").length > MAX_IMAGE_INPUTS) ctx.addIssue({ code: "custom", message: `a workflow takes at most ${MAX_IMAGE_INPUTS} images; declare at most ${MAX_IMAGE_INPUTS} image inputs` });
   });
 
 /** A problem with one field: the field's name and what is wrong, in words for the caller. */
@@ -193,9 +198,21 @@ function quote(value: string): string {
   return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
 }
 
-/** The declared image input, if any: the upload and its form field. */
-export function imageInputOf(declared: readonly InputDeclaration[]): Extract<InputDeclaration, { type: "image" }> | undefined {
-  return declared.find((input): input is Extract<InputDeclaration, { type: "image" }> => input.type === "image");
+export type ImageInput = Extract<InputDeclaration, { type: "image" }>;
+
+/** The declared image inputs, in order: the first is the job's upload, the others extra uploads. */
+export function imageInputsOf(declared: readonly InputDeclaration[]): ImageInput[] {
+  return declared.filter((input): input is ImageInput => input.type === "image");
+}
+
+/** The first declared image input, if any: the job's upload and its form field. */
+export function imageInputOf(declared: readonly InputDeclaration[]): ImageInput | undefined {
+  return imageInputsOf(declared)[0];
+}
+
+/** The image inputs after the first: each an extra upload, stored under its own name. */
+export function extraImageInputsOf(declared: readonly InputDeclaration[]): ImageInput[] {
+  return imageInputsOf(declared).slice(1);
 }
 
 /**

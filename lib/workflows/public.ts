@@ -8,7 +8,7 @@ import type { Workflow } from "@/lib/workflows/definition";
 import type { Registry } from "@/lib/workflows/registry";
 import { defaultModelOf } from "@/lib/workflows/models";
 import { estimateRunMicros, toUsd } from "@/lib/workflows/pricing";
-import { characterCount, imageInputOf, resolveDeclaredInputs, type ResolveOptions } from "@/lib/workflows/inputs";
+import { characterCount, imageInputOf, imageInputsOf, resolveDeclaredInputs, type ResolveOptions } from "@/lib/workflows/inputs";
 
 /** A workflow as API clients and the UI see it: no handlers, plus what uploads it accepts. */
 export type UploadLimits = Pick<Config, "MAX_UPLOAD_BYTES" | "MAX_IMAGE_PIXELS">;
@@ -60,8 +60,9 @@ export function listWorkflows(registry: Registry, limits: UploadLimits, pricing:
 }
 
 /**
- * The file a workflow takes, if any: in the field its image input names (else `file`), required
- * when it has an upload step (type "input") or its image input is required.
+ * The job's upload, if the workflow takes one: in the field its first image input names (else
+ * `file`), required when it has an upload step (type "input") or that image input is required.
+ * Further image inputs are extra uploads (`extraImageInputsOf`), each in the field of its name.
  */
 export function uploadOf(workflow: Workflow): { field: string; required: boolean; label: string } | undefined {
   const image = imageInputOf(workflow.config.inputs);
@@ -80,11 +81,12 @@ const API_FIELDS = new Set(["workflow_id", "approve_before"]);
 export function resolveInputs(workflow: Workflow, fields: Map<string, string>, options: ResolveOptions = {}): { inputs: Record<string, string>; problems: string[] } {
   const declared = workflow.config.inputs;
   const problems: string[] = [];
-  const image = imageInputOf(declared);
+  const images = imageInputsOf(declared);
   for (const name of fields.keys()) {
-    if (image && name === image.name) problems.push(`${name}: send the image as a file, not as text.`);
+    if (images.some((image) => image.name === name)) problems.push(`${name}: send the image as a file, not as text.`);
     else if (!API_FIELDS.has(name) && !declared.some((input) => input.name === name && input.type !== "image")) {
-      const accepted = ["workflow_id", image?.name ?? "file", "approve_before", "candidates[<step name>]", "auto_pick", "models[<step name>]", ...declared.filter((input) => input.type !== "image").map((input) => input.name)];
+      const imageFields = images.length > 0 ? images.map((image) => image.name) : ["file"];
+      const accepted = ["workflow_id", ...imageFields, "approve_before", "candidates[<step name>]", "auto_pick", "models[<step name>]", ...declared.filter((input) => input.type !== "image").map((input) => input.name)];
       problems.push(`Unknown field ${name.slice(0, 64)}; this workflow accepts: ${accepted.join(", ")}.`);
     }
   }

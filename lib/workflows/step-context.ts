@@ -22,7 +22,12 @@ export interface StepContext {
   /** Durable scratch state kept in this step's checkpoint (e.g. a prediction id). */
   state: StepState;
   providers: Providers;
-  /** The file the job was started with. */
+  /** The file the job was started with: the `file` field, or the workflow's first image input. */
   readUpload(): Promise<{ body: Buffer; contentType: string; filename: string }>;
+  /**
+   * The image sent for the image input of this name (the first one is readUpload()'s, any further
+   * one an extra upload); null when an optional image was not sent.
+   */
+  readInputImage(name: string): Promise<{ body: Buffer; contentType: string; filename: string } | null>;
   log: Logger;
 }

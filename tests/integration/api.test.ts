@@ -85,7 +85,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
       }),
       // The workflows that prove a new one is a folder (tests/integration/workflows.test.ts runs them).
       expect.objectContaining({ id: "product-shots", name: "Product Shots", upload: { field: "photo", required: true, label: "Product photo" } }),
-      expect.objectContaining({ id: "text-to-video", name: "Text to Video", upload: null }),
+      expect.objectContaining({ id: "text-to-video", name: "Text to Video", upload: { field: "subject_reference", required: false, label: "Character reference" } }),
     ]);
   });
 

@@ -87,7 +87,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("request limits on %s", (provi
     const accepted = await routes.execute.POST(executeRequest(alice.token, { workflow_id: "img-edit-to-video", file: jpegBlob(exact) }));
     expect(accepted.status).toBe(202);
     const jobId = ((await accepted.json()) as { job_id: string }).job_id;
-    const upload = await runtime().prisma.upload.findUniqueOrThrow({ where: { jobId } });
+    const upload = await runtime().prisma.upload.findUniqueOrThrow({ where: { jobId_field: { jobId, field: "" } } });
     expect(Buffer.from(upload.data).equals(exact)).toBe(true);
     const refused = await routes.execute.POST(executeRequest(alice.token, { workflow_id: "img-edit-to-video", file: jpegBlob(Buffer.concat([exact, Buffer.alloc(1)])) }));
     expect(refused.status).toBe(413);

@@ -62,8 +62,20 @@ describe.each<Provider>(["sqlite", "postgresql"])("new workflows on Replicate an
     const imageUrl = job.layout["0"]!.output!.image_url as string;
     expect(imageUrl).toMatch(new RegExp(`^${stack.cloudinary.origin}/.+/image/upload/v\\d+/montage/jobs/${jobId}/0-image_generation\\.png$`));
     expect(video).toMatchObject({ model: VIDEO_MODEL, input: { first_frame_image: imageUrl, prompt_optimizer: true } });
+    expect(video!.input).not.toHaveProperty("subject_reference");
     expect(job.result!.video_url).toMatch(/\/video\/upload\/v\d+\/montage\/jobs\/.+\/1-video_generation\.mp4$/);
     expect(job.actualMicroUsd).toBe(503_000);
+  });
+
+  it("Text to Video with a character reference: kept on Cloudinary and given to minimax as its subject_reference", async () => {
+    const before = stack.replicate.predictions.size;
+    const { jobId } = await execute({ workflow_id: "text-to-video", prompt: "A knight", subject_reference: jpegBlob(stack.photo, "image/png") });
+    const job = await waitForJob(jobId, "completed");
+    const [, video] = predictionsSince(stack.replicate, before);
+    const reference = (video!.input as { subject_reference: string }).subject_reference;
+    expect(reference).toMatch(new RegExp(`^${stack.cloudinary.origin}/.+/image/upload/v\\d+/montage/jobs/${jobId}/1-video_generation-subject-reference\\.png$`));
+    expect(stack.cloudinary.asset("image", `montage/jobs/${jobId}/1-video_generation-subject-reference`)?.bytes.equals(stack.photo)).toBe(true);
+    expect(video).toMatchObject({ model: VIDEO_MODEL, input: { first_frame_image: job.layout["0"]!.output!.image_url } });
   });
 
   it("Text to Video with flux-dev chosen: that model runs, and its price is what is estimated and charged", async () => {

@@ -86,9 +86,10 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
     expect(a.equals(c)).toBe(false);
   });
 
-  it("refuses a file for Text to Video, and a missing or misnamed photo for Product Shots, storing nothing", async () => {
+  it("refuses a misnamed file for Text to Video, and a missing or misnamed photo for Product Shots, storing nothing", async () => {
     const before = await jobCount();
-    expect(await execute({ workflow_id: "text-to-video", file: jpegBlob() })).toMatchObject({ status: 400, body: { error: { code: "invalid_form", message: expect.stringMatching(/takes no file/) } } });
+    // Text to Video's one file is its optional character reference, in the field of that name.
+    expect(await execute({ workflow_id: "text-to-video", prompt: "x", file: jpegBlob() })).toMatchObject({ status: 400, body: { error: { code: "invalid_form", message: expect.stringContaining("`subject_reference`") } } });
     expect(await execute({ workflow_id: "product-shots" })).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining("`photo`") } } });
     expect(await execute({ workflow_id: "product-shots", file: jpegBlob() })).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining("`photo`") } } });
     expect(await execute({ workflow_id: "product-shots", photo: "not a file" })).toMatchObject({ status: 400, body: { error: { message: "Attach the image as the form field `photo`." } } });
@@ -225,8 +226,9 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
     };
     expect(listed.workflows.map((workflow) => workflow.id).sort()).toEqual(["img-edit-to-video", "product-shots", "text-to-video"]);
     const textToVideo = listed.workflows.find((workflow) => workflow.id === "text-to-video")!;
-    expect(textToVideo.upload).toBeNull();
-    expect(textToVideo.inputs.map((input) => input.type)).toEqual(["textarea", "select", "text", "number", "boolean", "seed"]);
+    // Its one image input, the optional character reference, is the job's upload when sent.
+    expect(textToVideo.upload).toEqual({ field: "subject_reference", required: false, label: "Character reference" });
+    expect(textToVideo.inputs.map((input) => input.type)).toEqual(["textarea", "select", "text", "number", "boolean", "seed", "image"]);
     expect(textToVideo.steps[0]!.models!.map((choice) => choice.model)).toEqual(["black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"]);
     expect(listed.workflows.find((workflow) => workflow.id === "product-shots")!.upload).toEqual({ field: "photo", required: true, label: "Product photo" });
     expect(listed.workflows.find((workflow) => workflow.id === "img-edit-to-video")!.upload).toEqual({ field: "file", required: true, label: "Image" });
@@ -239,6 +241,8 @@ describe.each<Provider>(["sqlite", "postgresql"])("workflows on %s", (provider) 
     expect(form.properties.seed).toMatchObject({ type: "integer", minimum: 0, maximum: 2147483647 });
     expect(form.properties["models[image_generation]"]).toMatchObject({ enum: ["black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"] });
     expect(form.properties.file).toBeUndefined();
+    expect(form.properties.subject_reference).toMatchObject({ type: "string", format: "binary" });
+    expect(form.required).not.toContain("subject_reference");
     expect(doc.components.schemas["Execute.product-shots"]!.required).toContain("photo");
   });
 });

@@ -70,6 +70,51 @@ describe.each<Provider>(["sqlite", "postgresql"])("store contract on %s", (provi
     expect(await store.getJob("no-such-job")).toBeUndefined();
   });
 
+  it("inserts a job's extra uploads beside its upload, one row per field: each read by its field, the job's summary its upload's", async () => {
+    const main = Buffer.from([1, 1, 1]);
+    const style = Buffer.from([2, 2]);
+    const mask = Buffer.from([3]);
+    const jobId = await store.insertJob(
+      newJob({
+        upload: { filename: "main.png", contentType: "image/png", data: main, width: 3, height: 1 },
+        extraUploads: [
+          { field: "style", filename: "style.jpg", contentType: "image/jpeg", data: style, width: 2, height: 1 },
+          { field: "mask", filename: "mask.webp", contentType: "image/webp", data: mask, width: 1, height: 1 },
+        ],
+      }),
+    );
+    expect((await store.getJob(jobId))!.upload).toEqual({ filename: "main.png", contentType: "image/png", size: 3, width: 3, height: 1 });
+    expect(await store.readUpload(jobId)).toEqual({ filename: "main.png", contentType: "image/png", data: main });
+    expect(await store.readUpload(jobId, "style")).toEqual({ filename: "style.jpg", contentType: "image/jpeg", data: style });
+    expect(await store.readUpload(jobId, "mask")).toEqual({ filename: "mask.webp", contentType: "image/webp", data: mask });
+    expect(await store.readUpload(jobId, "other")).toBeUndefined();
+    // One summary per job in the list, however many images it keeps.
+    expect((await store.listJobs(userId, { limit: 100 })).jobs.filter((job) => job.id === jobId)).toHaveLength(1);
+
+    // Extra images without the job's upload (an optional first image not sent); and through the idempotent insert.
+    const id = randomUUID();
+    const now = new Date();
+    const claim: IdempotencyClaim = { userId, key: `k-${id}`, requestHash: "h", jobId: id, response: { status: 202, body: {} }, now, expiresAt: new Date(now.getTime() + 60_000) };
+    expect(await store.insertIdempotentJob({ ...newJob({ extraUploads: [{ field: "style", filename: "s.png", contentType: "image/png", data: style, width: 2, height: 1 }] }), id }, claim)).toEqual({ jobId: id });
+    expect((await store.getJob(id))!.upload).toBeNull();
+    expect(await store.readUpload(id)).toBeUndefined();
+    expect(await store.readUpload(id, "style")).toEqual({ filename: "s.png", contentType: "image/png", data: style });
+
+    // A field twice is refused whole: nothing of the job is stored.
+    const before = await database.prisma.job.count();
+    const twice = { field: "style", filename: "s.png", contentType: "image/png", data: style, width: 2, height: 1 };
+    await expect(store.insertJob(newJob({ extraUploads: [twice, twice] }))).rejects.toThrow();
+    expect(await database.prisma.job.count()).toBe(before);
+
+    // A rerun copies every field.
+    const rerunId = await store.insertJob(newJob({ rerun: { parentJobId: jobId, fromStep: 0, progress: 0, checkpoints: [], copiedEvents: [] } }));
+    expect(await store.readUpload(rerunId)).toEqual({ filename: "main.png", contentType: "image/png", data: main });
+    expect(await store.readUpload(rerunId, "style")).toEqual({ filename: "style.jpg", contentType: "image/jpeg", data: style });
+    expect(await store.readUpload(rerunId, "mask")).toEqual({ filename: "mask.webp", contentType: "image/webp", data: mask });
+    expect((await store.getJob(rerunId))!.upload).toEqual({ filename: "main.png", contentType: "image/png", size: 3, width: 3, height: 1 });
+    expect(await database.prisma.upload.count({ where: { jobId: rerunId } })).toBe(3);
+  });
+
   it("inserts a rerun: lineage, the parent's upload and checkpoints copied, copied events first, listed under its parent", async () => {
     const data = Buffer.from([5, 6, 7]);
     const parentId = await store.insertJob(newJob({ upload: { filename: "p.png", contentType: "image/png", data, width: 3, height: 1 } }));

@@ -54,9 +54,23 @@ describe("parseMultipart", () => {
     const file = Buffer.alloc(1000, 7);
     const parsed = await form([head("note"), Buffer.from("x".repeat(100)), Buffer.from("\r\n"), head("file", "a.jpg"), file, end]);
     expect(parsed.fields.get("note")).toHaveLength(100);
-    expect(parsed.file?.data.equals(file)).toBe(true);
+    expect(parsed.files.map((sent) => sent.field)).toEqual(["file"]);
+    expect(parsed.files[0]?.data.equals(file)).toBe(true);
     expect(await codeOf(form([head("file", "a.jpg"), Buffer.alloc(1001), end]))).toBe("413 payload_too_large");
     expect(await codeOf(form([head("note"), Buffer.from("x".repeat(101)), end]))).toBe("400 invalid_form");
+  });
+
+  it("takes several files when allowed, one per field, each within the file limit; one file by default", async () => {
+    const several = (pieces: Buffer[]) => parseMultipart(streamed(pieces, { "content-type": `multipart/form-data; boundary=${boundary}` }), { ...limits, maxFiles: 2 });
+    const [a, b] = [Buffer.alloc(1000, 1), Buffer.alloc(600, 2)];
+    const parsed = await several([head("file", "a.jpg"), a, Buffer.from("\r\n"), head("style", "b.jpg"), b, end]);
+    expect(parsed.files.map((sent) => [sent.field, sent.filename, sent.data.length])).toEqual([["file", "a.jpg", 1000], ["style", "b.jpg", 600]]);
+    expect(parsed.files[1]!.data.equals(b)).toBe(true);
+    // The second file past the limit is 413 as the first would be; a field sent twice, or a third file, is 400.
+    expect(await codeOf(several([head("file", "a.jpg"), a, Buffer.from("\r\n"), head("style", "b.jpg"), Buffer.alloc(1001), end]))).toBe("413 payload_too_large");
+    expect(await codeOf(several([head("file", "a.jpg"), a, Buffer.from("\r\n"), head("file", "b.jpg"), b, end]))).toBe("400 invalid_form");
+    expect(await codeOf(several([head("a", "a.jpg"), b, Buffer.from("\r\n"), head("b", "b.jpg"), b, Buffer.from("\r\n"), head("c", "c.jpg"), b, end]))).toBe("400 invalid_form");
+    expect(await codeOf(form([head("file", "a.jpg"), a, Buffer.from("\r\n"), head("style", "b.jpg"), b, end]))).toBe("400 invalid_form");
   });
 
   it("ends every error path in its ApiError: a refused file name after the whole body, a body cut inside the file", async () => {

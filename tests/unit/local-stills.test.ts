@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FaultSwitch } from "@/lib/providers/local/faults";
 import { LocalModels } from "@/lib/providers/local/models";
 import { LocalStorage } from "@/lib/providers/local/storage";
-import { removeBackground, renderFromPrompt, upscale } from "@/lib/providers/local/stills";
+import { removeBackground, renderFromPrompt, upscale, withSubjectInset } from "@/lib/providers/local/stills";
 import type { ModelRunRequest } from "@/lib/providers/types";
 
 /**
@@ -59,6 +59,18 @@ describe("local still-image stand-ins", () => {
     expect([alpha(5, 5), alpha(295, 195), alpha(150, 100)]).toEqual([0, 0, 255]);
   });
 
+  it("insets video-01's subject_reference into the first frame's lower right corner, leaving the rest of the frame as it was", async () => {
+    const frame = await sharp({ create: { width: 400, height: 300, channels: 3, background: "#204060" } }).png().toBuffer();
+    const reference = await sharp({ create: { width: 50, height: 80, channels: 3, background: "#ff00ff" } }).png().toBuffer();
+    const { data, info } = await sharp(await withSubjectInset(frame, reference)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(info).toMatchObject({ width: 400, height: 300 });
+    const pixel = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+    // The inset is a fifth of the width (80 px) plus its frame, 10 px from the corner.
+    expect(pixel(345, 245)).toEqual([255, 0, 255]);
+    expect(pixel(10, 10)).toEqual([0x20, 0x40, 0x60]);
+    await expect(withSubjectInset(frame, Buffer.from("not an image"))).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining("subject_reference") });
+  });
+
   it("doubles the resolution (scale 2), keeping the alpha; refuses a result past the pixel limit", async () => {
     const cutout = await removeBackground(await productPhoto());
     const large = await sharp(await upscale(cutout, 2)).metadata();
@@ -95,5 +107,6 @@ describe("local still-image stand-ins", () => {
     await expect(models.run(request("black-forest-labs/flux-schnell", { prompt: "x", seed: -1 }))).rejects.toMatchObject({ code: "invalid_input" });
     await expect(models.run(request("851-labs/background-remover", {}))).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining('"image"') });
     await expect(models.run(request("black-forest-labs/flux-kontext-pro", { prompt: "x" }))).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining('"input_image"') });
+    await expect(models.run(request("minimax/video-01", { prompt: "x", first_frame_image: "/files/a.png", subject_reference: 7 }))).rejects.toMatchObject({ code: "invalid_input", message: expect.stringContaining('"subject_reference"') });
   });
 });

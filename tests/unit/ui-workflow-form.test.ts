@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Workflow, WorkflowInput } from "@/components/api/types";
+import { extraImageInputsOf, extraImagesProblem } from "@/components/workflows/extra-image-inputs";
 import { defaultText, fieldError } from "@/components/workflows/input-checks";
 import { estimateWithModels } from "@/components/workflows/model-choices";
 
@@ -20,6 +21,24 @@ describe("the generated new-run form", () => {
     expect(fieldError(prompt, "🎬🎬🎬🎬🎬")).toBeNull();
     expect(fieldError(prompt, "toolong")).toBe("Prompt is longer than 5 characters.");
     expect([defaultText(number), defaultText(seed), defaultText({ name: "b", label: "B", type: "boolean", required: false, default: true })]).toEqual(["4", "", "true"]);
+  });
+
+  it("gives each image input after the first a picker of its own, and waits for a required one and for every picked one's checks", () => {
+    const workflow = {
+      inputs: [
+        { name: "photo", label: "Photo", type: "image", required: true },
+        prompt,
+        { name: "style", label: "Style reference", type: "image", required: true },
+        { name: "mask", label: "Mask", type: "image", required: false },
+      ],
+    } as unknown as Workflow;
+    expect(extraImageInputsOf(workflow).map((input) => input.name)).toEqual(["style", "mask"]);
+    const file = new File([new Uint8Array([1])], "s.png", { type: "image/png" });
+    expect(extraImagesProblem(workflow, {})).toBe("Add the style reference.");
+    expect(extraImagesProblem(workflow, { style: { file, ok: false, error: null } })).toBe("Checking the images…");
+    expect(extraImagesProblem(workflow, { style: { file, ok: false, error: "s.png is empty." } })).toBe("Fix the style reference first.");
+    expect(extraImagesProblem(workflow, { style: { file, ok: true, error: null } })).toBeNull();
+    expect(extraImagesProblem(workflow, { style: { file, ok: true, error: null }, mask: { file, ok: false, error: "bad" } })).toBe("Fix the mask first.");
   });
 
   it("prices the estimate with the chosen model instead of the default", () => {

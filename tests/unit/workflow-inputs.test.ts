@@ -39,7 +39,9 @@ describe("typed inputs", () => {
     expect(problem([{ name: "a", label: "A", type: "colour" }])).toBeDefined();
     expect(problem([{ name: "workflow_id", label: "A" }])).toMatch(/field the API reads/);
     expect(problem([{ name: "a", label: "A" }, { name: "a", label: "B" }])).toMatch(/used twice/);
-    expect(problem([{ name: "a", label: "A", type: "image" }, { name: "b", label: "B", type: "image" }])).toMatch(/at most one image/);
+    // Several images are fine (the first is the job's upload, the others extra uploads), up to MAX_IMAGE_INPUTS.
+    expect(problem([{ name: "a", label: "A", type: "image" }, { name: "b", label: "B", type: "image", required: true }])).toBeUndefined();
+    expect(problem(["a", "b", "c", "d", "e"].map((name) => ({ name, label: name, type: "image" })))).toMatch(/at most 4 images/);
   });
 });
 

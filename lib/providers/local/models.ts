@@ -6,7 +6,7 @@ import "server-only";
 import { HardError, isHardError } from "@/lib/workflows/errors";
 import type { FaultSwitch } from "./faults";
 import { editImage } from "./image-edit";
-import { placeInScene, removeBackground, renderFromPrompt, upscale, type StillFormat } from "./stills";
+import { placeInScene, removeBackground, renderFromPrompt, upscale, withSubjectInset, type StillFormat } from "./stills";
 import { generateVideo } from "./video";
 import type { HealthStatus, ModelOutput, ModelProvider, ModelRunRequest } from "../types";
 
@@ -130,6 +130,8 @@ export class LocalModels implements ModelProvider {
     // Inputs are checked before the fault switch and any work, as a provider validates first.
     const prompt = capability === "background_removal" || capability === "upscale" ? "" : readPrompt(model, input);
     const imageUrl = capability === "text_to_image" ? undefined : imageUrlOf(model, input);
+    // video-01's optional character reference (the local stand-in insets it: lib/providers/local/stills.ts).
+    const subjectUrl = capability === "video" && input.subject_reference !== undefined ? readUrl(model, input.subject_reference, "subject_reference") : undefined;
     await this.faults.apply(capability, { provider: PROVIDER, signal, jobId: request.jobId });
     signal.throwIfAborted();
     try {
@@ -174,8 +176,10 @@ export class LocalModels implements ModelProvider {
         case "video":
           break;
       }
+      const firstFrame = subjectUrl === undefined ? image : await withSubjectInset(image, (await this.readMedia(subjectUrl, signal)).body);
+      signal.throwIfAborted();
       await request.onProgress(5, "Rendering video");
-      const body = await generateVideo(image, prompt, {
+      const body = await generateVideo(firstFrame, prompt, {
         signal,
         ...(this.ffmpegPath !== undefined && { ffmpegPath: this.ffmpegPath }),
         // Leave the first 5% to reading the input and the final 100 to the end of the run.

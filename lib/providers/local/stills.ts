@@ -191,3 +191,28 @@ export async function upscale(input: Buffer, scale: number): Promise<Buffer> {
   if (width * height > MAX_UPSCALED_PIXELS) throw new HardError("invalid_input", `The upscaled image would be ${width}×${height}, more than ${MAX_UPSCALED_PIXELS} pixels`);
   return sharp(oriented).resize({ width, height, kernel: "lanczos3" }).sharpen({ sigma: 0.6 }).png({ compressionLevel: 6 }).toBuffer();
 }
+
+/**
+ * The stand-in for video-01's `subject_reference`: the reference is inset into the first frame's
+ * lower right corner (a fifth of its width, framed), so the character is visibly in the video. The
+ * real model keeps the face or character through the motion; this only proves the image arrived.
+ */
+export async function withSubjectInset(frame: Buffer, reference: Buffer): Promise<Buffer> {
+  let base: Buffer;
+  let meta: Metadata;
+  let inset: Buffer;
+  try {
+    base = await sharp(frame).autoOrient().png().toBuffer();
+    meta = await sharp(base).metadata();
+    const side = Math.max(16, Math.round(meta.width / 5));
+    inset = await sharp(reference).autoOrient().resize({ width: side, height: side, fit: "cover" }).extend({ top: 3, bottom: 3, left: 3, right: 3, background: "#ffffff" }).png().toBuffer();
+  } catch (error) {
+    throw new HardError("invalid_input", `subject_reference could not be decoded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const insetMeta = await sharp(inset).metadata();
+  const margin = Math.round(meta.width / 40);
+  return sharp(base)
+    .composite([{ input: inset, left: Math.max(0, meta.width - insetMeta.width - margin), top: Math.max(0, meta.height - insetMeta.height - margin) }])
+    .png()
+    .toBuffer();
+}

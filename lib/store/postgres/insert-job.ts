@@ -26,13 +26,14 @@ export function claimValues(claim: IdempotencyClaim): unknown[] {
 
 /**
  * A job's rows as data-modifying CTEs of one statement: one round trip, one commit, all rows or
- * none. A rerun copies its parent's upload row and takes the parent's completed checkpoints (and
+ * none. A rerun copies its parent's upload rows (every field) and takes the parent's completed checkpoints (and
  * their events) as its own. With a webhook, the job's webhook row and a message per wanted event.
  * With a claim, the idempotency key's row comes first and the job's rows are inserted from it: a
  * key already taken inserts nothing, and the statement returns no row.
  */
 export function insertJobStatement(id: string, job: NewJob, now: Date, claim: IdempotencyClaim | undefined): [string, unknown[]] {
-  const upload = job.upload;
+  // The job's upload (field "") and its extra images, as parallel arrays for one unnest.
+  const uploads = [...(job.upload ? [{ ...job.upload, field: "" }] : []), ...(job.extraUploads ?? [])];
   const rerun = job.rerun;
   // The copied events come before the first one, in order (ids follow the array's order).
   const events = [...(rerun?.copiedEvents ?? []), job.firstEvent].map((event) => ({ type: event.type, data: event.data }));
@@ -58,13 +59,20 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
     rerun?.fromStep ?? null,
     rerun?.progress ?? 0,
     JSON.stringify(checkpoints),
-    randomUUID(),
+    uploads.map((u) => u.field),
     job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
     job.estimate?.micros ?? 0,
     JSON.stringify(job.estimate?.steps ?? []),
     job.candidates ? JSON.stringify(candidatesJson(job.candidates)) : null,
   ];
-  if (upload) values.push(upload.filename, upload.contentType, upload.data.length, upload.width, upload.height, upload.data);
+  values.push(
+    uploads.map((u) => u.filename),
+    uploads.map((u) => u.contentType),
+    uploads.map((u) => u.data.length),
+    uploads.map((u) => u.width),
+    uploads.map((u) => u.height),
+    uploads.map((u) => u.data),
+  );
   values.push(job.deadlineAt ? postgresTime(job.deadlineAt) : null);
   const deadline = `$${values.length}::timestamp(3)`;
   let webhookCtes = "";
@@ -109,12 +117,11 @@ export function insertJobStatement(id: string, job: NewJob, now: Date, claim: Id
        SELECT j.id, x.step_index, x.candidate, 'completed', x.output, 0, x.started_at, x.completed_at, $6::timestamp(3)
        FROM j, jsonb_to_recordset($14::jsonb) AS x(step_index int, candidate int, output jsonb, started_at timestamp(3), completed_at timestamp(3))
      ), u AS (
-       INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-       ${
-         upload
-           ? "SELECT $15, j.id, $2, $20, $21, $22::int, $23::int, $24::int, $25::bytea, $6::timestamp(3) FROM j"
-           : "SELECT $15, j.id, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text"
-       }
+       INSERT INTO uploads (id, job_id, field, user_id, filename, content_type, size, width, height, data, created_at)
+       SELECT gen_random_uuid()::text, j.id, x.field, $2, x.filename, x.content_type, x.size, x.width, x.height, x.data, $6::timestamp(3)
+       FROM j, unnest($15::text[], $20::text[], $21::text[], $22::int[], $23::int[], $24::int[], $25::bytea[]) AS x(field, filename, content_type, size, width, height, data)
+       UNION ALL
+       SELECT gen_random_uuid()::text, j.id, p.field, p.user_id, p.filename, p.content_type, p.size, p.width, p.height, p.data, $6::timestamp(3) FROM j, uploads p WHERE p.job_id = $11::text
      )${webhookCtes}
      SELECT id FROM j`;
   return [text, values];

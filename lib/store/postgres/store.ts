@@ -175,7 +175,7 @@ export class PostgresStore extends PlannedStore implements Store {
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const { rows } = await this.connection.query(
       `SELECT ${JOB_SELECT}, ${EXECUTION_SELECT}, ${CHECKPOINTS_OF_JOB}
-       FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id WHERE j.id = $1`,
+       FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id AND u.field = '' WHERE j.id = $1`,
       [jobId],
     );
     const row = rows[0];
@@ -185,7 +185,7 @@ export class PostgresStore extends PlannedStore implements Store {
   async listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
     // Keyset pagination on (created_at, id), both descending: the page after the cursor's job.
     const { rows } = await this.connection.query(
-      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id
+      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id AND u.field = ''
        WHERE j.user_id = $1 AND ($2::text IS NULL OR j.status = $2)
          AND ($3::text IS NULL OR (j.created_at, j.id) < (SELECT created_at, id FROM jobs WHERE id = $3 AND user_id = $1))
        ORDER BY j.created_at DESC, j.id DESC LIMIT $4`,
@@ -218,8 +218,8 @@ export class PostgresStore extends PlannedStore implements Store {
     return rows.map((row) => ({ id: row.id, createdAt: row.created_at }));
   }
 
-  async readUpload(jobId: string): Promise<UploadFile | undefined> {
-    const { rows } = await this.connection.query<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = $1", [jobId]);
+  async readUpload(jobId: string, field = ""): Promise<UploadFile | undefined> {
+    const { rows } = await this.connection.query<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = $1 AND field = $2", [jobId, field]);
     const row = rows[0];
     return row && { filename: row.filename, contentType: row.content_type, data: row.data };
   }

@@ -99,8 +99,8 @@ export class SqliteStore extends PlannedStore implements Store {
   deleteExpiredIdempotencyKeys = (now: Date, limit: number) => deleteExpiredIdempotencyKeys(this.connection, now, limit);
 
   /**
-   * Inside a write transaction: the job, its execution, its workflow's version, its upload and its
-   * first event; for a rerun also a copy of the parent's upload and its copied checkpoints and
+   * Inside a write transaction: the job, its execution, its workflow's version, its uploads and its
+   * first event; for a rerun also a copy of the parent's uploads and its copied checkpoints and
    * events; with a webhook, the job's webhook and a message for each wanted event.
    */
   private insertJobRows(id: string, job: NewJob, at: string): void {
@@ -137,14 +137,18 @@ export class SqliteStore extends PlannedStore implements Store {
       at,
     );
     if (rerun) {
-      c.run(
-        `INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at)
-         SELECT ?, ?, user_id, filename, content_type, size, width, height, data, ? FROM uploads WHERE job_id = ?`,
-        randomUUID(),
-        id,
-        at,
-        rerun.parentJobId,
-      );
+      // Every field the parent was sent: its upload and its extra images.
+      for (const { field } of c.all<{ field: string }>("SELECT field FROM uploads WHERE job_id = ? ORDER BY field", rerun.parentJobId)) {
+        c.run(
+          `INSERT INTO uploads (id, job_id, field, user_id, filename, content_type, size, width, height, data, created_at)
+           SELECT ?, ?, field, user_id, filename, content_type, size, width, height, data, ? FROM uploads WHERE job_id = ? AND field = ?`,
+          randomUUID(),
+          id,
+          at,
+          rerun.parentJobId,
+          field,
+        );
+      }
       for (const copy of rerun.checkpoints) {
         c.run(
           "INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at) VALUES (?, ?, ?, 'completed', ?, 0, ?, ?, ?)",
@@ -159,12 +163,12 @@ export class SqliteStore extends PlannedStore implements Store {
       }
       for (const event of rerun.copiedEvents) c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, event.type, JSON.stringify(event.data), at);
     }
-    if (job.upload) {
-      const u = job.upload;
+    for (const u of [...(job.upload ? [{ ...job.upload, field: "" }] : []), ...(job.extraUploads ?? [])]) {
       c.run(
-        "INSERT INTO uploads (id, job_id, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO uploads (id, job_id, field, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         randomUUID(),
         id,
+        u.field,
         job.userId,
         u.filename,
         u.contentType,
@@ -212,7 +216,7 @@ export class SqliteStore extends PlannedStore implements Store {
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
     const row = this.connection.get(
-      `SELECT ${JOB_SELECT}, ${EXECUTION_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id WHERE j.id = ?`,
+      `SELECT ${JOB_SELECT}, ${EXECUTION_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id AND u.field = '' WHERE j.id = ?`,
       jobId,
     );
     if (!row) return undefined;
@@ -236,7 +240,7 @@ export class SqliteStore extends PlannedStore implements Store {
       params.push(options.cursor, userId);
     }
     const rows = this.connection.all(
-      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id WHERE ${conditions.join(" AND ")} ORDER BY j.created_at DESC, j.id DESC LIMIT ?`,
+      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id AND u.field = '' WHERE ${conditions.join(" AND ")} ORDER BY j.created_at DESC, j.id DESC LIMIT ?`,
       ...params,
       options.limit + 1,
     );
@@ -261,8 +265,8 @@ export class SqliteStore extends PlannedStore implements Store {
       .map((row) => ({ id: row.id, createdAt: toDate(row.created_at)! }));
   }
 
-  async readUpload(jobId: string): Promise<UploadFile | undefined> {
-    const row = this.connection.get<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = ?", jobId);
+  async readUpload(jobId: string, field = ""): Promise<UploadFile | undefined> {
+    const row = this.connection.get<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = ? AND field = ?", jobId, field);
     return row && { filename: row.filename, contentType: row.content_type, data: row.data };
   }
 
