@@ -31,7 +31,7 @@ async function execute(deps: EngineDeps, options: { leased: LeasedRun; runner: S
   const { job } = options.leased;
   // A job with candidates on a runner whose parallel steps run in invocations of their own, each
   // taking the lease again (Inngest): its writes hold under any take by this run's owner, or the
-  // invocations of one run would fence each other out (docs/decisions/2026-12-03-candidates-as-checkpoint-rows.md).
+  // invocations of one run would fence each other out (docs/decisions/2026-12-02-candidates-as-checkpoint-rows.md).
   const parallel = options.runner.parallelInvocations === true && Object.keys(job.candidates.steps).length > 0;
   const fence: Fence = parallel ? { ...options.leased.fence, anyEpoch: true } : options.leased.fence;
   const logger = deps.logger.child({ job_id: job.jobId, workflow_id: job.workflowId });

@@ -215,7 +215,7 @@ export interface Fence {
   /**
    * Any take of the lease by the same owner holds: the writes of a step's candidates under
    * Inngest, whose parallel steps run in invocations of one run that each take the lease again
-   * (docs/decisions/2026-12-03-candidates-as-checkpoint-rows.md). Each candidate writes only its own row.
+   * (docs/decisions/2026-12-02-candidates-as-checkpoint-rows.md). Each candidate writes only its own row.
    */
   readonly anyEpoch?: boolean;
 }
