@@ -1,15 +1,15 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import type { CandidateCheckpoint, JobEventInput } from "@/lib/contract/events";
-import { armStepClock, classifyDeadline } from "@/lib/engine/deadlines";
-import { interruptReason, type InterruptReason } from "@/lib/engine/interrupt";
+import type { InterruptReason } from "@/lib/engine/interrupt";
 import { fail, recordFailure } from "@/lib/engine/record-failure";
-import { candidateKey, overallProgress, stepStart, type Run } from "@/lib/engine/run";
-import { commitStepEnd, stepContext, stepCost } from "@/lib/engine/run-step";
-import { stepWithModel } from "@/lib/workflows/models";
+import { candidateKey, overallProgress, type Run } from "@/lib/engine/run";
+import { runHandler, type HandlerOutcome } from "@/lib/engine/run-handler";
+import { commitStepEnd } from "@/lib/engine/run-step";
 import { stepId } from "@/lib/engine/step-runner";
 import type { StepOutcome } from "@/lib/engine/types";
-import { classifyError, type ClassifiedError } from "@/lib/workflows/errors";
+import type { Logger } from "@/lib/log";
+import type { ClassifiedError } from "@/lib/workflows/errors";
 
 /**
  * What one candidate's run ends with. Plain data: under Inngest it is a step's memoized output.
@@ -107,51 +107,14 @@ async function awaitInput(run: Run, index: number, results: CandidateResult[]): 
 /** One candidate: its start, the handler with the candidate's own context, and its end on its own row. */
 async function runCandidate(run: Run, index: number, candidate: number, previous: Record<string, unknown>): Promise<CandidateResult> {
   const { deps, workflow, job, fence } = run;
-  // The step as it runs with the job's chosen model (its pricing counts for the candidate's cost).
-  const step = stepWithModel(workflow.config.steps[index]!, job.models[workflow.config.steps[index]!.name]);
+  const step = workflow.config.steps[index]!;
   const logger = run.logger.child({ step: index, step_name: step.name, candidate });
-  const started = await deps.store.startStep(fence, stepStart(run, index, candidate));
-  deps.notifier.notify(job.jobId);
-  if (!started) return { status: "stopped", why: "job changed state or was taken over" };
-  logger.info("candidate started");
+  const ended = await runHandler(run, index, previous, { candidate, start: true, logger });
+  if (ended.status === "failed") return settleFailedCandidate(run, index, candidate, ended, logger);
+  if (ended.status !== "completed") return ended;
 
-  const controller = new AbortController();
-  const forward = () => controller.abort(run.signal.reason);
-  if (run.signal.aborted) forward();
-  else run.signal.addEventListener("abort", forward, { once: true });
-  // The step's timeout and the run's deadline hold for each candidate as for a step run once.
-  const clock = armStepClock(run, index, controller);
-  const context = stepContext(run, index, previous, controller, logger, clock.endsAt, candidate);
-  let output: Record<string, unknown>;
-  try {
-    output = await workflow.handlers[step.name]!(context.context);
-    if (controller.signal.aborted) throw controller.signal.reason;
-  } catch (error) {
-    const interrupted = controller.signal.aborted ? interruptReason(controller.signal.reason) : undefined;
-    if (interrupted) {
-      logger.warn("candidate interrupted; it resumes from its checkpoint", { reason: interrupted });
-      return { status: "interrupted", reason: interrupted };
-    }
-    if (context.engineFailure()) throw context.engineFailure()!.error;
-    const timedOut = clock.expired();
-    if (timedOut) {
-      logger.warn("candidate stopped by its clock", { scope: timedOut.scope, error: timedOut.message });
-      const byClock = classifyDeadline(run, index, timedOut);
-      if (timedOut.scope === "run") return { status: "past_deadline", failure: byClock };
-      if (byClock.kind === "retryable") return { status: "retryable", failure: byClock };
-      if (byClock.kind === "hard") return failCandidate(run, index, candidate, { code: byClock.code, message: byClock.message }, logger);
-    }
-    const classified = controller.signal.aborted ? ({ kind: "canceled", message: "Canceled by user" } as const) : classifyError(error);
-    if (classified.kind === "canceled") return { status: "canceled", message: classified.message };
-    if (classified.kind === "retryable") return { status: "retryable", failure: classified };
-    return failCandidate(run, index, candidate, hardFailure(classified, step.label, logger), logger);
-  } finally {
-    clock.clear();
-    run.signal.removeEventListener("abort", forward);
-  }
-
+  const { output, cost } = ended;
   const completedAt = new Date();
-  const cost = stepCost(step, context.usage);
   const events: JobEventInput[] = [{ type: "checkpoint", data: { step: index, step_name: step.name, status: "completed", output, candidate } }];
   const progress = overallProgress(index, workflow.config.steps.length, 100);
   const completed = await deps.store.completeStep(fence, { jobId: job.jobId, stepIndex: index, candidate, output, cost, completedAt, progress, events });
@@ -161,6 +124,18 @@ async function runCandidate(run: Run, index: number, candidate: number, previous
   run.candidateRows.set(key, { ...run.candidateRows.get(key)!, status: "completed", output, state: null, completedAt, costMicroUsd: cost.micros, providerMs: cost.providerMs });
   logger.info("candidate completed");
   return { status: "completed", output };
+}
+
+/**
+ * A candidate's failure: a hard one is recorded on its own row at once; the others (past the run's
+ * deadline, canceled, retryable) wait until every candidate has settled.
+ */
+async function settleFailedCandidate(run: Run, index: number, candidate: number, ended: Extract<HandlerOutcome, { status: "failed" }>, logger: Logger): Promise<CandidateResult> {
+  const { failure } = ended;
+  if (ended.deadline === "run") return { status: "past_deadline", failure };
+  if (failure.kind === "canceled") return { status: "canceled", message: failure.message };
+  if (failure.kind === "retryable") return { status: "retryable", failure };
+  return failCandidate(run, index, candidate, hardFailure(failure, run.workflow.config.steps[index]!.label, logger), logger);
 }
 
 function hardFailure(classified: Exclude<ClassifiedError, { kind: "retryable" | "canceled" }>, label: string, logger: { error(message: string, fields: Record<string, unknown>): void }) {

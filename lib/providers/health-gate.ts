@@ -25,13 +25,14 @@ import "server-only";
  *   Replicate cannot tell from its account check whether credit is back, so a circuit opened for
  *   `quota` starts with a single trial job before the first full wave.
  */
-import { RetryableError, type RetryReason, isHardError, isRetryableError } from "@/lib/workflows/errors";
+import { type RetryReason, isHardError, isRetryableError } from "@/lib/workflows/errors";
 import type { Logger } from "@/lib/log";
 import type { HealthStatus, ModelProvider, StorageProvider } from "@/lib/providers/types";
+import { Circuit, type Admission, type CircuitSnapshot } from "@/lib/providers/circuit";
+
+export type { CircuitSnapshot, CircuitState } from "@/lib/providers/circuit";
 
 const OPENING_REASONS: ReadonlySet<RetryReason> = new Set<RetryReason>(["auth", "quota", "outage"]);
-
-export type CircuitState = "closed" | "open" | "recovering";
 
 export interface HealthGateOptions {
   /** Entry calls admitted in the first wave after a provider recovers; each next wave doubles it. */
@@ -45,40 +46,6 @@ export interface HealthGateOptions {
   now?: () => number;
   logger?: Logger;
 }
-
-export interface CircuitSnapshot {
-  state: CircuitState;
-  /** Why it opened (kept while recovering). */
-  reason?: RetryReason;
-  message?: string;
-  since: string;
-  wave?: { index: number; cap: number; admitted: number; endsAt: string };
-}
-
-interface Wave {
-  index: number;
-  cap: number;
-  admitted: number;
-  startedAt: number;
-  /** Jobs admitted since recovery began (all waves): they run their later steps without counting again. */
-  jobs: Set<string>;
-}
-
-interface Circuit {
-  state: CircuitState;
-  since: number;
-  reason: RetryReason;
-  message: string;
-  consecutiveOutages: number;
-  lastProbeAt: number;
-  wave: Wave | undefined;
-  probing: Promise<HealthStatus> | undefined;
-  /** Calls through this circuit that have not returned yet: "is anything running on the provider?". */
-  inFlight: number;
-}
-
-/** An entry call names the job it belongs to; a follow-up (a read) only needs the circuit not to be open. */
-type Admission = { job: string } | "follow-up";
 
 export class HealthGate {
   private readonly circuits = new Map<string, Circuit>();
@@ -129,10 +96,10 @@ export class HealthGate {
   async checkHealth(name: string): Promise<HealthStatus> {
     const circuit = this.circuit(name);
     if (circuit.state === "recovering") {
-      this.advanceWave(name, circuit);
+      circuit.advanceWave();
       const wave = circuit.wave;
       if (circuit.state === "recovering" && wave && wave.admitted >= wave.cap) {
-        const seconds = Math.ceil((wave.startedAt + this.waveIntervalMs - this.now()) / 1000);
+        const seconds = Math.ceil((circuit.waveEndsAt(wave) - this.now()) / 1000);
         return { healthy: false, detail: `recovering: this wave's ${wave.cap} job(s) are admitted; the next wave starts in ${seconds}s` };
       }
     }
@@ -142,23 +109,7 @@ export class HealthGate {
   /** The circuits' states, for logs, health endpoints and tests. */
   snapshot(): Record<string, CircuitSnapshot> {
     const result: Record<string, CircuitSnapshot> = {};
-    for (const [name, circuit] of this.circuits) {
-      const wave = circuit.wave;
-      result[name] = {
-        state: circuit.state,
-        ...(circuit.state !== "closed" && { reason: circuit.reason, message: circuit.message }),
-        since: new Date(circuit.since).toISOString(),
-        ...(circuit.state === "recovering" &&
-          wave && {
-            wave: {
-              index: wave.index,
-              cap: wave.cap,
-              admitted: wave.admitted,
-              endsAt: new Date(wave.startedAt + this.waveIntervalMs).toISOString(),
-            },
-          }),
-      };
-    }
+    for (const [name, circuit] of this.circuits) result[name] = circuit.snapshot();
     return result;
   }
 
@@ -167,7 +118,7 @@ export class HealthGate {
     if (circuit.state === "open" && this.now() - circuit.lastProbeAt >= this.probeIntervalMs) await this.probe(name);
     // From the admission decision to counting the call in flight without an await: two calls
     // arriving together cannot both see an idle provider.
-    const refusal = this.refuse(name, circuit, admission);
+    const refusal = circuit.refuse(admission);
     if (refusal) throw refusal;
     circuit.inFlight += 1;
     try {
@@ -180,29 +131,6 @@ export class HealthGate {
     } finally {
       circuit.inFlight -= 1;
     }
-  }
-
-  /** Why this call may not go through now, or undefined when it may. */
-  private refuse(name: string, circuit: Circuit, admission: Admission): RetryableError | undefined {
-    if (circuit.state === "closed") return undefined;
-    if (circuit.state === "open") return this.refusal(name, circuit);
-    this.advanceWave(name, circuit);
-    const wave = circuit.wave;
-    if (circuit.state !== "recovering" || !wave || admission === "follow-up" || wave.jobs.has(admission.job)) return undefined;
-    // A wave paces a backlog against the provider; with nothing running on it there is nobody to pace.
-    if (wave.admitted < wave.cap || circuit.inFlight === 0) {
-      wave.admitted += 1;
-      wave.jobs.add(admission.job);
-      return undefined;
-    }
-    const retryAfterSeconds = Math.max(1, Math.ceil((wave.startedAt + this.waveIntervalMs - this.now()) / 1000));
-    const others = circuit.inFlight === 1 ? "1 other run is" : `${circuit.inFlight} other runs are`;
-    // rate_limit, not the reason it was down: the provider is back, Montage is only pacing it.
-    return new RetryableError(
-      "rate_limit",
-      `${name} is back after being unavailable (${circuit.reason}) and takes runs a few at a time: ${others} using it now; this one starts with the next group`,
-      { provider: name, parkOnly: true, retryAfterSeconds },
-    );
   }
 
   private observeFailure(wrappedName: string, error: unknown): void {
@@ -222,7 +150,7 @@ export class HealthGate {
       circuit.consecutiveOutages += 1;
       if (circuit.consecutiveOutages < this.outageThreshold) return;
     }
-    this.open(name, circuit, error.reason, error.message);
+    circuit.open(error.reason, error.message);
   }
 
   private probe(name: string): Promise<HealthStatus> {
@@ -238,11 +166,11 @@ export class HealthGate {
       }
       circuit.lastProbeAt = this.now();
       if (status.healthy) {
-        if (circuit.state === "open") this.startRecovery(name, circuit);
+        if (circuit.state === "open") circuit.startRecovery();
       } else {
         // A throttled probe says nothing about health; any other failed probe opens (or keeps open) the circuit.
         const reason = reasonFromDetail(status.detail);
-        if (reason !== "rate_limit") this.open(name, circuit, reason, status.detail ?? "health check failed");
+        if (reason !== "rate_limit") circuit.open(reason, status.detail ?? "health check failed");
       }
       return status;
     })().finally(() => {
@@ -251,73 +179,10 @@ export class HealthGate {
     return circuit.probing;
   }
 
-  private open(name: string, circuit: Circuit, reason: RetryReason, message: string): void {
-    const wasOpen = circuit.state === "open";
-    const now = this.now();
-    circuit.state = "open";
-    circuit.reason = reason;
-    circuit.message = message;
-    circuit.consecutiveOutages = 0;
-    circuit.wave = undefined;
-    // The failure that opened it counts as the latest probe: the next one is due a full interval later.
-    circuit.lastProbeAt = now;
-    if (!wasOpen) {
-      circuit.since = now;
-      this.logger?.warn("provider circuit opened: its steps park without spending attempts", { provider: name, reason, error: message });
-    }
-  }
-
-  private startRecovery(name: string, circuit: Circuit): void {
-    const now = this.now();
-    circuit.state = "recovering";
-    circuit.since = now;
-    // Only a real call can show that credit is back: start with one trial job.
-    const cap = circuit.reason === "quota" ? 1 : this.waveSize;
-    circuit.wave = { index: 0, cap, admitted: 0, startedAt: now, jobs: new Set() };
-    this.logger?.info("provider recovered; releasing parked jobs in waves", { provider: name, reason: circuit.reason, first_wave: cap });
-  }
-
-  /** Starts the next wave when the current one has ended, or closes the circuit when there was no backlog. */
-  private advanceWave(name: string, circuit: Circuit): void {
-    const wave = circuit.wave;
-    if (circuit.state !== "recovering" || !wave) return;
-    const now = this.now();
-    if (now < wave.startedAt + this.waveIntervalMs) return;
-    if (wave.admitted < wave.cap) {
-      circuit.state = "closed";
-      circuit.since = now;
-      circuit.wave = undefined;
-      circuit.consecutiveOutages = 0;
-      this.logger?.info("provider circuit closed", { provider: name });
-      return;
-    }
-    const cap = wave.cap < this.waveSize ? this.waveSize : wave.cap * 2;
-    circuit.wave = { index: wave.index + 1, cap, admitted: 0, startedAt: now, jobs: wave.jobs };
-    this.logger?.info("provider recovery: next wave", { provider: name, wave: wave.index + 1, cap });
-  }
-
-  private refusal(name: string, circuit: Circuit): RetryableError {
-    return new RetryableError(
-      circuit.reason,
-      `${name} is unavailable (${circuit.reason}) since ${new Date(circuit.since).toISOString()}; this run waits for it to recover, without spending an attempt: ${circuit.message}`,
-      { provider: name, parkOnly: true },
-    );
-  }
-
   private circuit(name: string): Circuit {
     let circuit = this.circuits.get(name);
     if (!circuit) {
-      circuit = {
-        state: "closed",
-        since: this.now(),
-        reason: "outage",
-        message: "",
-        consecutiveOutages: 0,
-        lastProbeAt: Number.NEGATIVE_INFINITY,
-        wave: undefined,
-        probing: undefined,
-        inFlight: 0,
-      };
+      circuit = new Circuit(name, { waveSize: this.waveSize, waveIntervalMs: this.waveIntervalMs, now: this.now, logger: this.logger });
       this.circuits.set(name, circuit);
     }
     return circuit;

@@ -5,17 +5,12 @@
  * the job with approval_timeout. As in prediction-wait.test.ts, the wait's answer is supplied by a
  * mocked `step.waitForEvent` (@inngest/test 1.0 cannot satisfy one with inngest 4.24).
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { InngestTestEngine } from "@inngest/test";
-import type { Context } from "inngest";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobApproved } from "@/lib/inngest/events";
 import { createWorkflowExecute } from "@/lib/inngest/workflow-execute";
 import { decideFromRequest } from "@/lib/jobs/approval";
-import { queuedEvent } from "@/lib/jobs/service";
 import { eventsOf, readJob } from "@/tests/helpers/api";
-import { capturingClient, createTestEnv, localProviders, queuedEventOf, recordExecutedSteps, testDeps, type TestEnv } from "./support";
+import { capturingClient, createTestEnv, engineAnsweringWaits, insertJob, localProviders, testDeps, type TestEnv } from "./support";
 
 let env: TestEnv;
 
@@ -28,36 +23,13 @@ afterAll(async () => {
 });
 
 /** An Image Edit to Video job that stops before video_generation. */
-async function awaitingVideoJob(): Promise<string> {
-  const workflow = env.rt.findWorkflow("img-edit-to-video")!;
-  const data = await readFile(path.resolve(import.meta.dirname, "..", "fixtures", "photo.png"));
-  return env.rt.store.insertJob({
-    userId: env.userId,
-    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
-    inputs: { edit_prompt: "Make it warm", video_prompt: "Slow push-in" },
-    maxAttempts: 5,
-    firstEvent: queuedEvent(workflow),
-    upload: { filename: "photo.png", contentType: "image/png", data, width: 320, height: 240 },
-    approvalSteps: [2],
-  });
+function awaitingVideoJob(): Promise<string> {
+  return insertJob(env, { approvalSteps: [2] });
 }
 
-async function runWithWait(jobId: string, answer: (waitId: string, options: unknown) => Promise<unknown>) {
+function runWithWait(jobId: string, answer: (waitId: string, options: unknown) => Promise<unknown>) {
   const { client } = capturingClient(env);
-  const fn = createWorkflowExecute(client, testDeps(env, localProviders(env)));
-  const waitForEvent = vi.fn(answer);
-  const answered = new Map<string, unknown>();
-  const recorder = recordExecutedSteps((ctx) => {
-    const step = Object.assign(Object.create(Object.getPrototypeOf(ctx.step) as object) as object, ctx.step, {
-      waitForEvent: async (waitId: string, options: unknown) => {
-        if (!answered.has(waitId)) answered.set(waitId, await waitForEvent(waitId, options));
-        return answered.get(waitId);
-      },
-    }) as Context.Any["step"];
-    return { ...ctx, step };
-  });
-  const engine = new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)], transformCtx: recorder.transformCtx });
-  return { engine, waitForEvent, executed: recorder.executed };
+  return engineAnsweringWaits(env, createWorkflowExecute(client, testDeps(env, localProviders(env))), jobId, answer);
 }
 
 const approveRequest = (body: unknown) => new Request("http://localhost:3999/workflows/approve/x", { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });

@@ -6,17 +6,12 @@
  * wait's answer is supplied by a mocked `step.waitForEvent` (@inngest/test 1.0 cannot satisfy one
  * with inngest 4.24).
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { InngestTestEngine } from "@inngest/test";
-import type { Context } from "inngest";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobPicked } from "@/lib/inngest/events";
 import { createWorkflowExecute } from "@/lib/inngest/workflow-execute";
 import { pickFromRequest } from "@/lib/jobs/pick";
-import { queuedEvent } from "@/lib/jobs/service";
 import { eventsOf, readJob } from "@/tests/helpers/api";
-import { capturingClient, createTestEnv, localProviders, queuedEventOf, recordExecutedSteps, testDeps, type TestEnv } from "./support";
+import { capturingClient, createTestEnv, engineAnsweringWaits, insertJob, localProviders, testDeps, type TestEnv } from "./support";
 
 let env: TestEnv;
 
@@ -29,36 +24,13 @@ afterAll(async () => {
 });
 
 /** An Image Edit to Video job whose image edit runs as three candidates. */
-async function candidatesJob(autoPick = false): Promise<string> {
-  const workflow = env.rt.findWorkflow("img-edit-to-video")!;
-  const data = await readFile(path.resolve(import.meta.dirname, "..", "fixtures", "photo.png"));
-  return env.rt.store.insertJob({
-    userId: env.userId,
-    workflow: { id: workflow.config.id, version: workflow.version, config: workflow.config },
-    inputs: { edit_prompt: "Make it warm", video_prompt: "Slow push-in" },
-    maxAttempts: 5,
-    firstEvent: queuedEvent(workflow),
-    upload: { filename: "photo.png", contentType: "image/png", data, width: 320, height: 240 },
-    candidates: { steps: { 1: 3 }, autoPick },
-  });
+function candidatesJob(autoPick = false): Promise<string> {
+  return insertJob(env, { candidates: { steps: { 1: 3 }, autoPick } });
 }
 
-async function runWithWait(jobId: string, answer: (waitId: string, options: unknown) => Promise<unknown>) {
+function runWithWait(jobId: string, answer: (waitId: string, options: unknown) => Promise<unknown>) {
   const { client } = capturingClient(env);
-  const fn = createWorkflowExecute(client, testDeps(env, localProviders(env)));
-  const waitForEvent = vi.fn(answer);
-  const answered = new Map<string, unknown>();
-  const recorder = recordExecutedSteps((ctx) => {
-    const step = Object.assign(Object.create(Object.getPrototypeOf(ctx.step) as object) as object, ctx.step, {
-      waitForEvent: async (waitId: string, options: unknown) => {
-        if (!answered.has(waitId)) answered.set(waitId, await waitForEvent(waitId, options));
-        return answered.get(waitId);
-      },
-    }) as Context.Any["step"];
-    return { ...ctx, step };
-  });
-  const engine = new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)], transformCtx: recorder.transformCtx });
-  return { engine, waitForEvent, executed: recorder.executed };
+  return engineAnsweringWaits(env, createWorkflowExecute(client, testDeps(env, localProviders(env))), jobId, answer);
 }
 
 const pickRequest = (body: unknown) => new Request("http://localhost:3999/workflows/pick/x", { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });

@@ -8,7 +8,6 @@
  * `step.waitForEvent`; the op the real engine emits for the wait is checked separately.
  */
 import { InngestTestEngine } from "@inngest/test";
-import type { Context } from "inngest";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { predictionCompleted } from "@/lib/inngest/events";
 import { waitForPredictionUnderInngest, type WaitForWebhook } from "@/lib/inngest/prediction-wait";
@@ -17,7 +16,7 @@ import { createWorkflowExecute, PREDICTION_WAIT_TIMEOUT } from "@/lib/inngest/wo
 import type { ModelOutput, ModelProvider, ModelRunRequest, Providers } from "@/lib/providers/types";
 import { defineWorkflow, workflowConfigSchema, type Workflow } from "@/lib/workflows/definition";
 import { eventsOf, readJob } from "@/tests/helpers/api";
-import { capturingClient, createTestEnv, insertJob, localProviders, queuedEventOf, recordExecutedSteps, testDeps, type TestEnv } from "./support";
+import { capturingClient, createTestEnv, engineAnsweringWaits, insertJob, localProviders, queuedEventOf, testDeps, type TestEnv } from "./support";
 
 /** A Replicate-like model: the prediction id is saved in the step state at once, and a re-run re-attaches to it. */
 class FakePredictions implements ModelProvider {
@@ -97,24 +96,13 @@ async function runWithWaits(models: FakePredictions, answers: Array<(id: string)
   const providers: Providers = { storage: localProviders(env).storage, models };
   const { client } = capturingClient(env);
   const fn = createWorkflowExecute(client, testDeps(env, providers, { findWorkflow: (id) => (id === longPrediction.config.id ? longPrediction : undefined) }));
-  const waitForEvent = vi.fn(async (waitId: string, _options: unknown) => {
-    const answer = answers[waitForEvent.mock.calls.length - 1];
+  let asked = 0;
+  const run = await engineAnsweringWaits(env, fn, jobId, async (waitId) => {
+    const answer = answers[asked++];
     if (!answer) throw new Error(`unexpected wait ${waitId}`);
     return answer(waitId);
   });
-  // The first invocations replay the waits already answered; answer each distinct wait id once.
-  const answered = new Map<string, unknown>();
-  const recorder = recordExecutedSteps((ctx) => {
-    const step = Object.assign(Object.create(Object.getPrototypeOf(ctx.step) as object) as object, ctx.step, {
-      waitForEvent: async (waitId: string, options: unknown) => {
-        if (!answered.has(waitId)) answered.set(waitId, await waitForEvent(waitId, options));
-        return answered.get(waitId);
-      },
-    }) as Context.Any["step"];
-    return { ...ctx, step };
-  });
-  const engine = new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)], transformCtx: recorder.transformCtx });
-  return { jobId, engine, waitForEvent, executed: recorder.executed };
+  return { jobId, ...run };
 }
 
 describe("waiting for long predictions", () => {

@@ -5,8 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { mockCtx } from "@inngest/test";
+import { InngestTestEngine, mockCtx } from "@inngest/test";
 import type { Context } from "inngest";
+import { vi } from "vitest";
 import type { Config } from "@/lib/config";
 import { createInngestClient } from "@/lib/inngest/client";
 import type { InngestDeps, InngestSettings } from "@/lib/inngest/deps";
@@ -117,6 +118,10 @@ export interface InsertJobOptions {
   attempts?: number;
   maxAttempts?: number;
   inputs?: Record<string, string>;
+  /** Steps the job stops before until a person approves (indexes). */
+  approvalSteps?: number[];
+  /** Steps that run as several candidates. */
+  candidates?: { steps: Record<number, number>; autoPick: boolean };
 }
 
 /** A job as createJob stores it (job, execution, upload, first event), without handing it to a driver. */
@@ -131,6 +136,8 @@ export async function insertJob(env: TestEnv, options: InsertJobOptions = {}): P
     maxAttempts: options.maxAttempts ?? 5,
     firstEvent: queuedEvent(workflow),
     upload: { filename: "photo.png", contentType: "image/png", data, width: 320, height: 240 },
+    ...(options.approvalSteps && { approvalSteps: options.approvalSteps }),
+    ...(options.candidates && { candidates: options.candidates }),
   });
   if (options.status !== undefined || options.attempts !== undefined) {
     await env.rt.prisma.job.update({
@@ -168,4 +175,30 @@ export function recordExecutedSteps(extra?: (ctx: Context.Any) => Context.Any) {
     return extra ? extra(wrapped) : wrapped;
   };
   return { executed, transformCtx };
+}
+
+/**
+ * An @inngest/test engine running `fn` on the job's queued event, its steps recorded, whose
+ * `step.waitForEvent` is answered by `answer` (@inngest/test 1.0 cannot satisfy a wait with inngest
+ * 4.24). The first invocations replay the waits already answered: each distinct wait id is answered once.
+ */
+export async function engineAnsweringWaits(
+  env: TestEnv,
+  fn: ConstructorParameters<typeof InngestTestEngine>[0]["function"],
+  jobId: string,
+  answer: (waitId: string, options: unknown) => Promise<unknown>,
+) {
+  const waitForEvent = vi.fn(answer);
+  const answered = new Map<string, unknown>();
+  const recorder = recordExecutedSteps((ctx) => {
+    const step = Object.assign(Object.create(Object.getPrototypeOf(ctx.step) as object) as object, ctx.step, {
+      waitForEvent: async (waitId: string, options: unknown) => {
+        if (!answered.has(waitId)) answered.set(waitId, await waitForEvent(waitId, options));
+        return answered.get(waitId);
+      },
+    }) as Context.Any["step"];
+    return { ...ctx, step };
+  });
+  const engine = new InngestTestEngine({ function: fn, events: [await queuedEventOf(env, jobId)], transformCtx: recorder.transformCtx });
+  return { engine, waitForEvent, executed: recorder.executed };
 }

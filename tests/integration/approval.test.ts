@@ -4,41 +4,26 @@
  * restart, ignored by the sweep), approve resumes it without spending an attempt, reject cancels it
  * with the comment, the timeout fails it, and of concurrent decisions and cancels exactly one wins.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expireApprovals } from "@/lib/engine/approval-timeouts";
 import { approvalStepsOf } from "@/lib/jobs/execute";
 import { runtime } from "@/lib/server/runtime";
 import { workflowConfigSchema } from "@/lib/workflows/definition";
-import { authed, createUserWithToken, eventsOf, jobParams, jpegBlob, waitForJobStatus } from "../helpers/api";
-import { closeTestEnvironment, createTestDatabase, inProcessRunner, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
+import { authed, eventsOf, jobParams, jpegBlob, waitForJobStatus } from "../helpers/api";
+import { inProcessRunner, useTestEnvironment, type Provider } from "../helpers/db";
+import { useRouteSuite } from "../helpers/suites";
 
 describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s", (provider) => {
-  let database: TestDatabase;
-  let alice: { userId: string; token: string };
-  let bob: { userId: string; token: string };
-  let routes: Awaited<ReturnType<typeof loadRoutes>>;
   const env = { LOCAL_PROVIDER_FAULTS: "", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
-
-  async function loadRoutes() {
-    return {
+  const suite = useRouteSuite(provider, {
+    users: "approve",
+    env,
+    loadRoutes: async () => ({
       execute: await import("@/app/workflows/execute/route"),
       approve: await import("@/app/workflows/approve/[jobId]/route"),
       cancel: await import("@/app/workflows/cancel/[jobId]/route"),
       execution: await import("@/app/workflows/execution/[jobId]/route"),
-    };
-  }
-
-  beforeAll(async () => {
-    database = await createTestDatabase(provider);
-    await useTestEnvironment(database, env);
-    routes = await loadRoutes();
-    alice = await createUserWithToken(`approve-alice-${provider}@example.com`);
-    bob = await createUserWithToken(`approve-bob-${provider}@example.com`);
-  });
-
-  afterAll(async () => {
-    await closeTestEnvironment();
-    await database.drop();
+    }),
   });
 
   async function executeWaiting(fields: Record<string, string> = {}): Promise<string> {
@@ -46,7 +31,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
     for (const [name, value] of Object.entries({ workflow_id: "img-edit-to-video", ...fields })) form.append(name, value);
     form.append("approve_before", "video_generation");
     form.append("file", jpegBlob(), "photo.jpg");
-    const response = await routes.execute.POST(authed(alice.token, "/workflows/execute", { method: "POST", body: form }));
+    const response = await suite.routes.execute.POST(authed(suite.alice.token, "/workflows/execute", { method: "POST", body: form }));
     expect(response.status, await response.clone().text()).toBe(202);
     const { job_id: jobId } = (await response.json()) as { job_id: string };
     await waitForJobStatus(jobId, ["awaiting_approval"]);
@@ -54,13 +39,13 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
   }
 
   function decide(token: string, jobId: string, body: unknown, contentType = "application/json") {
-    return routes.approve.POST(
+    return suite.routes.approve.POST(
       authed(token, `/workflows/approve/${jobId}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": contentType } }),
       jobParams(jobId),
     );
   }
 
-  const cancel = (jobId: string) => routes.cancel.POST(authed(alice.token, `/workflows/cancel/${jobId}`, { method: "POST" }), jobParams(jobId));
+  const cancel = (jobId: string) => suite.routes.cancel.POST(authed(suite.alice.token, `/workflows/cancel/${jobId}`, { method: "POST" }), jobParams(jobId));
 
   async function counts() {
     const { prisma } = runtime();
@@ -69,7 +54,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
 
   it("stops before the step with the edited image to approve, survives a restart untouched by the sweep, and runs on approval without spending an attempt", async () => {
     const jobId = await executeWaiting();
-    const details = (await (await routes.execution.GET(authed(alice.token, `/workflows/execution/${jobId}`), jobParams(jobId))).json()) as {
+    const details = (await (await suite.routes.execution.GET(authed(suite.alice.token, `/workflows/execution/${jobId}`), jobParams(jobId))).json()) as {
       job: { status: string; approval_steps: number[]; awaiting: { kind: string; since: string; until: string } | null; attempts: number };
       execution: { current_step: number; retry_count: number };
       checkpoints: Record<string, { status: string; output?: Record<string, string> }>;
@@ -82,12 +67,12 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
     expect(waiting!.data).toMatchObject({ status: "awaiting_approval", awaiting: "approval", step: 2, step_name: "video_generation", output: details.checkpoints["1"]!.output });
 
     // A new process on the same database: the wait is durable, and neither recovery nor the sweep touches it.
-    const rt = await useTestEnvironment(database, env);
+    const rt = await useTestEnvironment(suite.database, env);
     await inProcessRunner(rt).tick();
     await inProcessRunner(rt).idle();
     expect((await waitForJobStatus(jobId, ["awaiting_approval"])).checkpoints.length).toBe(2);
 
-    const response = await decide(alice.token, jobId, { approve: true, comment: "The light is right" });
+    const response = await decide(suite.alice.token, jobId, { approve: true, comment: "The light is right" });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { job: { status: string } }).job.status).toBe("running");
     const done = await waitForJobStatus(jobId, ["completed"]);
@@ -95,12 +80,12 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
     expect(done.layout["2"]?.status).toBe("completed");
     expect((await eventsOf(jobId, "progress")).some((event) => event.data.message === "Approved: The light is right")).toBe(true);
     // Decided once: a second decision is refused.
-    expect((await decide(alice.token, jobId, { approve: true })).status).toBe(409);
+    expect((await decide(suite.alice.token, jobId, { approve: true })).status).toBe(409);
   });
 
   it("cancels the job on rejection, with the comment as its reason", async () => {
     const jobId = await executeWaiting();
-    const response = await decide(alice.token, jobId, { approve: false, comment: "Too dark, start over" });
+    const response = await decide(suite.alice.token, jobId, { approve: false, comment: "Too dark, start over" });
     expect(response.status).toBe(200);
     const job = await waitForJobStatus(jobId, ["canceled"]);
     expect(job).toMatchObject({ error: "Too dark, start over", errorCode: "approval_rejected" });
@@ -116,13 +101,13 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
     const late = await expireApprovals({ store: rt.store, notifier: rt.notifier, logger: rt.logger, batchSize: 50, now: new Date(Date.now() + 25 * 3600_000) });
     expect(late).toContain(jobId);
     expect(await waitForJobStatus(jobId, ["failed"])).toMatchObject({ errorCode: "approval_timeout", retryCount: 0 });
-    expect((await decide(alice.token, jobId, { approve: true })).status).toBe(409);
+    expect((await decide(suite.alice.token, jobId, { approve: true })).status).toBe(409);
   });
 
   it("an approval racing a cancel: the cancel always holds (before the approval, the approval is refused; after it, the resumed run is canceled); of two decisions exactly one wins", async () => {
     for (let round = 0; round < 3; round++) {
       const jobId = await executeWaiting();
-      const [approved, canceled] = await Promise.all([decide(alice.token, jobId, { approve: true }), cancel(jobId)]);
+      const [approved, canceled] = await Promise.all([decide(suite.alice.token, jobId, { approve: true }), cancel(jobId)]);
       expect(canceled.status).toBe(200);
       expect([200, 409]).toContain(approved.status);
       const job = await waitForJobStatus(jobId, ["canceled"]);
@@ -132,7 +117,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
       expect(messages.includes("Approved")).toBe(approved.status === 200);
     }
     const jobId = await executeWaiting();
-    const [yes, no] = await Promise.all([decide(alice.token, jobId, { approve: true }), decide(alice.token, jobId, { approve: false, comment: "no" })]);
+    const [yes, no] = await Promise.all([decide(suite.alice.token, jobId, { approve: true }), decide(suite.alice.token, jobId, { approve: false, comment: "no" })]);
     expect([yes.status, no.status].sort()).toEqual([200, 409]);
     await waitForJobStatus(jobId, [yes.status === 200 ? "completed" : "canceled"]);
   });
@@ -149,11 +134,11 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
       ["approve=true", "application/x-www-form-urlencoded", 415, "unsupported_media_type"],
     ];
     for (const [body, contentType, status, code] of refusals) {
-      const response = await decide(alice.token, jobId, body, contentType);
+      const response = await decide(suite.alice.token, jobId, body, contentType);
       expect({ body, status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ body, status, code });
     }
     for (const id of [jobId, "00000000-0000-4000-8000-000000000000"]) {
-      const response = await decide(bob.token, id, { approve: true });
+      const response = await decide(suite.bob.token, id, { approve: true });
       expect(response.status).toBe(404);
       expect(await response.json()).toEqual({ success: false, error: { code: "not_found", message: "No such job." } });
     }
@@ -165,7 +150,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("approval before a step on %s"
       form.append("workflow_id", "img-edit-to-video");
       form.append("approve_before", name);
       form.append("file", jpegBlob(), "photo.jpg");
-      const response = await routes.execute.POST(authed(alice.token, "/workflows/execute", { method: "POST", body: form }));
+      const response = await suite.routes.execute.POST(authed(suite.alice.token, "/workflows/execute", { method: "POST", body: form }));
       expect(response.status).toBe(400);
     }
     expect(await counts()).toEqual(before);

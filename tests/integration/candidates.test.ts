@@ -7,14 +7,14 @@
  * Replicate and Cloudinary fakes (real SDKs), and a kill -9 with 2 of 3 candidates done.
  */
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createJob } from "@/lib/jobs/service";
 import { openGate } from "@/lib/providers/local/faults";
 import { runtime } from "@/lib/server/runtime";
-import { creationsOf, IMAGE_MODEL, startProductionStack, VIDEO_MODEL, waitForJob, type ProductionStack } from "@/tests/fakes/production-stack";
-import { authed, createUserWithToken, eventsOf, FIXTURE_JPEG, jobParams, jpegBlob, readJob, waitForJobStatus } from "../helpers/api";
-import { closeTestEnvironment, createTestDatabase, inProcessRunner, useTestEnvironment, type Provider, type TestDatabase } from "../helpers/db";
-import { startServer, type RunningServer } from "../helpers/server";
+import { creationsOf, IMAGE_MODEL, VIDEO_MODEL, waitForJob } from "@/tests/fakes/production-stack";
+import { authed, eventsOf, FIXTURE_JPEG, jobParams, jpegBlob, readJob, waitForJobStatus } from "../helpers/api";
+import { inProcessRunner, useTestEnvironment, type Provider } from "../helpers/db";
+import { useProductionStackSuite, useRouteSuite, useServerSuite } from "../helpers/suites";
 
 interface Details {
   job: { status: string; awaiting: { kind: string; since: string; until: string | null } | null; candidates: { steps: Record<string, number>; auto_pick: boolean }; attempts: number };
@@ -23,41 +23,25 @@ interface Details {
 }
 
 describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider) => {
-  let database: TestDatabase;
-  let alice: { userId: string; token: string };
-  let bob: { userId: string; token: string };
-  let routes: Awaited<ReturnType<typeof loadRoutes>>;
   const env = { LOCAL_PROVIDER_FAULTS: "", WORKFLOW_RETRY_INTERVAL_SECONDS: "300" };
-
-  async function loadRoutes() {
-    return {
+  const suite = useRouteSuite(provider, {
+    users: "cand",
+    env,
+    loadRoutes: async () => ({
       execute: await import("@/app/workflows/execute/route"),
       pick: await import("@/app/workflows/pick/[jobId]/route"),
       cancel: await import("@/app/workflows/cancel/[jobId]/route"),
       rerun: await import("@/app/workflows/rerun/[jobId]/route"),
       estimate: await import("@/app/workflows/estimate/route"),
       execution: await import("@/app/workflows/execution/[jobId]/route"),
-    };
-  }
-
-  beforeAll(async () => {
-    database = await createTestDatabase(provider);
-    await useTestEnvironment(database, env);
-    routes = await loadRoutes();
-    alice = await createUserWithToken(`cand-alice-${provider}@example.com`);
-    bob = await createUserWithToken(`cand-bob-${provider}@example.com`);
-  });
-
-  afterAll(async () => {
-    await closeTestEnvironment();
-    await database.drop();
+    }),
   });
 
   async function execute(fields: Record<string, string>): Promise<Response> {
     const form = new FormData();
     for (const [name, value] of Object.entries({ workflow_id: "img-edit-to-video", ...fields })) form.append(name, value);
     form.append("file", jpegBlob(), "photo.jpg");
-    return routes.execute.POST(authed(alice.token, "/workflows/execute", { method: "POST", body: form }));
+    return suite.routes.execute.POST(authed(suite.alice.token, "/workflows/execute", { method: "POST", body: form }));
   }
 
   async function executeWaiting(count = 3): Promise<string> {
@@ -69,14 +53,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
   }
 
   function pick(token: string, jobId: string, body: unknown, contentType = "application/json") {
-    return routes.pick.POST(
+    return suite.routes.pick.POST(
       authed(token, `/workflows/pick/${jobId}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": contentType } }),
       jobParams(jobId),
     );
   }
 
-  const cancel = (jobId: string) => routes.cancel.POST(authed(alice.token, `/workflows/cancel/${jobId}`, { method: "POST" }), jobParams(jobId));
-  const details = async (jobId: string) => (await (await routes.execution.GET(authed(alice.token, `/workflows/execution/${jobId}`), jobParams(jobId))).json()) as Details;
+  const cancel = (jobId: string) => suite.routes.cancel.POST(authed(suite.alice.token, `/workflows/cancel/${jobId}`, { method: "POST" }), jobParams(jobId));
+  const details = async (jobId: string) => (await (await suite.routes.execution.GET(authed(suite.alice.token, `/workflows/execution/${jobId}`), jobParams(jobId))).json()) as Details;
 
   async function counts() {
     const { prisma } = runtime();
@@ -105,12 +89,12 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
     expect((await eventsOf(jobId, "checkpoint")).filter((event) => event.data.step === 1).map((event) => event.data.candidate).sort()).toEqual([1, 2, 3]);
 
     // A new process on the same database: the wait is durable; recovery and the sweep leave it alone.
-    const rt = await useTestEnvironment(database, env);
+    const rt = await useTestEnvironment(suite.database, env);
     await inProcessRunner(rt).tick();
     await inProcessRunner(rt).idle();
     expect((await waitForJobStatus(jobId, ["awaiting_input"])).status).toBe("awaiting_input");
 
-    const response = await pick(alice.token, jobId, { step: "image_edit", candidate: 2 });
+    const response = await pick(suite.alice.token, jobId, { step: "image_edit", candidate: 2 });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { job: { status: string } }).job.status).toBe("running");
     const done = await waitForJobStatus(jobId, ["completed"]);
@@ -120,7 +104,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
     expect((await eventsOf(jobId, "checkpoint")).some((event) => event.data.step === 1 && event.data.picked_candidate === 2 && event.data.picked_by === "user")).toBe(true);
     expect((await details(jobId)).job.attempts).toBe(1);
     // Picked once: a second pick is refused.
-    expect((await pick(alice.token, jobId, { step: 1, candidate: 1 })).status).toBe(409);
+    expect((await pick(suite.alice.token, jobId, { step: 1, candidate: 1 })).status).toBe(409);
   });
 
   it("with auto_pick takes the first candidate that succeeded and never waits", async () => {
@@ -136,10 +120,10 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
 
   it("takes candidates on a rerun (JSON) for the steps it runs", async () => {
     const parent = await executeWaiting(2);
-    expect((await pick(alice.token, parent, { step: 1, candidate: 1 })).status).toBe(200);
+    expect((await pick(suite.alice.token, parent, { step: 1, candidate: 1 })).status).toBe(200);
     await waitForJobStatus(parent, ["completed"]);
-    const response = await routes.rerun.POST(
-      authed(alice.token, `/workflows/rerun/${parent}`, {
+    const response = await suite.routes.rerun.POST(
+      authed(suite.alice.token, `/workflows/rerun/${parent}`, {
         method: "POST",
         body: JSON.stringify({ from_step: "video_generation", candidates: { video_generation: 2 }, auto_pick: true }),
         headers: { "content-type": "application/json" },
@@ -153,8 +137,8 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
     expect(done.layout["1"]!.candidates).toBeUndefined();
     expect(done.layout["2"]!.candidates).toHaveLength(2);
     // A rerun's candidates are checked as execute's: a count outside 1-4 is refused (steps before from_step are copied, so their counts are dropped).
-    const refused = await routes.rerun.POST(
-      authed(alice.token, `/workflows/rerun/${parent}`, { method: "POST", body: JSON.stringify({ from_step: 2, candidates: { video_generation: 9 } }), headers: { "content-type": "application/json" } }),
+    const refused = await suite.routes.rerun.POST(
+      authed(suite.alice.token, `/workflows/rerun/${parent}`, { method: "POST", body: JSON.stringify({ from_step: 2, candidates: { video_generation: 9 } }), headers: { "content-type": "application/json" } }),
       jobParams(parent),
     );
     expect(refused.status).toBe(422);
@@ -163,7 +147,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
   it("a pick racing a cancel: the cancel always holds (before the pick, the pick is refused; after it, the resumed run is canceled); of two picks exactly one wins", async () => {
     for (let round = 0; round < 3; round++) {
       const jobId = await executeWaiting(2);
-      const [picked, canceled] = await Promise.all([pick(alice.token, jobId, { step: 1, candidate: 2 }), cancel(jobId)]);
+      const [picked, canceled] = await Promise.all([pick(suite.alice.token, jobId, { step: 1, candidate: 2 }), cancel(jobId)]);
       expect(canceled.status).toBe(200);
       expect([200, 409]).toContain(picked.status);
       const job = await waitForJobStatus(jobId, ["canceled"]);
@@ -174,7 +158,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
       expect(job.status).toBe("canceled");
     }
     const jobId = await executeWaiting(2);
-    const [one, two] = await Promise.all([pick(alice.token, jobId, { step: 1, candidate: 1 }), pick(alice.token, jobId, { step: 1, candidate: 2 })]);
+    const [one, two] = await Promise.all([pick(suite.alice.token, jobId, { step: 1, candidate: 1 }), pick(suite.alice.token, jobId, { step: 1, candidate: 2 })]);
     expect([one.status, two.status].sort()).toEqual([200, 409]);
     const done = await waitForJobStatus(jobId, ["completed"]);
     expect(done.layout["1"]!.picked_candidate).toBe(one.status === 200 ? 1 : 2);
@@ -197,11 +181,11 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
       ["step=1&candidate=1", "application/x-www-form-urlencoded", 415, "unsupported_media_type"],
     ];
     for (const [body, contentType, status, code] of refusals) {
-      const response = await pick(alice.token, jobId, body, contentType);
+      const response = await pick(suite.alice.token, jobId, body, contentType);
       expect({ body, status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ body, status, code });
     }
     for (const id of [jobId, "00000000-0000-4000-8000-000000000000"]) {
-      const response = await pick(bob.token, id, { step: 1, candidate: 1 });
+      const response = await pick(suite.bob.token, id, { step: 1, candidate: 1 });
       expect(response.status).toBe(404);
       expect(await response.json()).toEqual({ success: false, error: { code: "not_found", message: "No such job." } });
     }
@@ -225,14 +209,14 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
     const canceled = await cancel(jobId);
     expect(canceled.status).toBe(200);
     expect(await waitForJobStatus(jobId, ["canceled"])).toMatchObject({ errorCode: "canceled", awaitingSince: null });
-    expect((await pick(alice.token, jobId, { step: 1, candidate: 1 })).status).toBe(409);
+    expect((await pick(suite.alice.token, jobId, { step: 1, candidate: 1 })).status).toBe(409);
   });
 
   it("bulk cancel takes jobs awaiting a pick", async () => {
     const jobId = await executeWaiting(2);
     const bulk = await import("@/app/jobs/cancel/route");
     const response = await bulk.POST(
-      authed(alice.token, "/jobs/cancel", { method: "POST", body: JSON.stringify({ status: ["awaiting_input"], job_ids: [jobId] }), headers: { "content-type": "application/json" } }),
+      authed(suite.alice.token, "/jobs/cancel", { method: "POST", body: JSON.stringify({ status: ["awaiting_input"], job_ids: [jobId] }), headers: { "content-type": "application/json" } }),
     );
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ success: true, matched: 1, canceled: 1, skipped: 0 });
@@ -241,7 +225,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
 
   it("estimates candidates per step: each is a separate run (JSON and form)", async () => {
     const ask = async (body: BodyInit, headers: Record<string, string> = {}) => {
-      const response = await routes.estimate.POST(authed(alice.token, "/workflows/estimate", { method: "POST", body, headers }));
+      const response = await suite.routes.estimate.POST(authed(suite.alice.token, "/workflows/estimate", { method: "POST", body, headers }));
       return { status: response.status, body: (await response.json()) as { estimate?: { steps: { step_name: string; candidates: number }[] }; error?: { code: string } } };
     };
     const json = await ask(JSON.stringify({ workflow_id: "img-edit-to-video", candidates: { image_edit: 3 } }), { "content-type": "application/json" });
@@ -261,79 +245,53 @@ describe.each<Provider>(["sqlite", "postgresql"])("candidates on %s", (provider)
 });
 
 describe("candidates on Replicate and Cloudinary (the real SDKs against the fakes)", () => {
-  let stack: ProductionStack;
-  let database: TestDatabase;
-
-  beforeAll(async () => {
-    stack = await startProductionStack();
-    database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database, stack.env({}));
-  });
-
-  afterAll(async () => {
-    await closeTestEnvironment();
-    await database.drop();
-    await stack.stop();
-  });
+  const suite = useProductionStackSuite();
 
   it("creates one prediction per candidate, keeps each output apart on Cloudinary, and feeds the picked one to the video model", async () => {
-    stack.replicate.completeAfter = { polls: 2 };
+    suite.stack.replicate.completeAfter = { polls: 2 };
     const rt = runtime();
     const user = await rt.prisma.user.create({ data: { email: "cand-production@example.com" } });
     const workflow = rt.findWorkflow("img-edit-to-video")!;
-    const imagesBefore = creationsOf(stack.replicate, IMAGE_MODEL);
+    const imagesBefore = creationsOf(suite.stack.replicate, IMAGE_MODEL);
     const { jobId } = await createJob(rt, {
       userId: user.id,
       workflow,
       inputs: { edit_prompt: "Make it golden hour", video_prompt: "Slow push-in" },
-      upload: { filename: "photo.png", contentType: "image/png", data: stack.photo, width: 320, height: 240 },
+      upload: { filename: "photo.png", contentType: "image/png", data: suite.stack.photo, width: 320, height: 240 },
       candidates: { steps: { 1: 3 }, autoPick: false },
     });
     const waiting = await waitForJob(jobId, "awaiting_input");
-    expect(creationsOf(stack.replicate, IMAGE_MODEL) - imagesBefore).toBe(3);
+    expect(creationsOf(suite.stack.replicate, IMAGE_MODEL) - imagesBefore).toBe(3);
     const urls = waiting.layout["1"]!.candidates!.map((candidate) => candidate.output!.edited_image_url as string);
     expect(urls.map((url) => url.replace(/^.*\/montage\//, ""))).toEqual([1, 2, 3].map((c) => `jobs/${jobId}/1-image_edit-c${c}.png`));
-    for (const c of [1, 2, 3]) expect(stack.cloudinary.asset("image", `montage/jobs/${jobId}/1-image_edit-c${c}`)).toBeDefined();
-    const videosBefore = [...stack.replicate.predictions.values()].length;
+    for (const c of [1, 2, 3]) expect(suite.stack.cloudinary.asset("image", `montage/jobs/${jobId}/1-image_edit-c${c}`)).toBeDefined();
+    const videosBefore = [...suite.stack.replicate.predictions.values()].length;
 
     const { pickFromRequest } = await import("@/lib/jobs/pick");
     const request = new Request("http://localhost/workflows/pick/x", { method: "POST", body: JSON.stringify({ step: "image_edit", candidate: 3 }), headers: { "content-type": "application/json" } });
     await pickFromRequest(rt, request, user.id, jobId);
     await waitForJob(jobId, "completed");
-    const video = [...stack.replicate.predictions.values()].slice(videosBefore).map((prediction) => prediction.json);
+    const video = [...suite.stack.replicate.predictions.values()].slice(videosBefore).map((prediction) => prediction.json);
     expect(video.map((prediction) => prediction.model)).toEqual([VIDEO_MODEL]);
     expect(video[0]!.input).toMatchObject({ first_frame_image: urls[2] });
-    expect(creationsOf(stack.replicate, IMAGE_MODEL) - imagesBefore).toBe(3);
+    expect(creationsOf(suite.stack.replicate, IMAGE_MODEL) - imagesBefore).toBe(3);
   });
 });
 
 describe("canceling a parked job with candidates", () => {
-  let stack: ProductionStack;
-  let database: TestDatabase;
-
-  beforeAll(async () => {
-    stack = await startProductionStack();
-    database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database, stack.env({}));
-  });
-
-  afterAll(async () => {
-    await closeTestEnvironment();
-    await database.drop();
-    await stack.stop();
-  });
+  const suite = useProductionStackSuite();
 
   it("cancels the prediction saved on every candidate's row", async () => {
-    stack.replicate.completeAfter = { polls: 1_000_000 };
+    suite.stack.replicate.completeAfter = { polls: 1_000_000 };
     // Polling fails (after the SDK's own retries): the job parks with the candidates' predictions still running.
-    stack.replicate.fail({ route: "get", status: 503 });
+    suite.stack.replicate.fail({ route: "get", status: 503 });
     const rt = runtime();
     const user = await rt.prisma.user.create({ data: { email: "cand-cancel@example.com" } });
     const { jobId } = await createJob(rt, {
       userId: user.id,
       workflow: rt.findWorkflow("img-edit-to-video")!,
       inputs: { edit_prompt: "Make it golden hour", video_prompt: "Slow push-in" },
-      upload: { filename: "photo.png", contentType: "image/png", data: stack.photo, width: 320, height: 240 },
+      upload: { filename: "photo.png", contentType: "image/png", data: suite.stack.photo, width: 320, height: 240 },
       candidates: { steps: { 1: 2 }, autoPick: false },
     });
     const parked = await waitForJob(jobId, "pending_retry");
@@ -342,46 +300,30 @@ describe("canceling a parked job with candidates", () => {
     const rows = (await readJob(jobId)).checkpoints.filter((row) => row.stepIndex === 1 && row.candidate > 0);
     const ids = rows.map((row) => row.state?.predictionId as string | undefined).filter((id): id is string => typeof id === "string");
     expect(ids).toHaveLength(2);
-    stack.replicate.clearFailures();
+    suite.stack.replicate.clearFailures();
     const { cancelJob } = await import("@/lib/jobs/service");
     await cancelJob(rt, user.id, jobId);
-    for (const id of ids) expect(stack.replicate.cancellations).toContain(id);
+    for (const id of ids) expect(suite.stack.replicate.cancellations).toContain(id);
     expect((await readJob(jobId)).status).toBe("canceled");
   });
 });
 
 describe("candidates and a crash", () => {
-  let database: TestDatabase;
-  let token: string;
-  let server: RunningServer | undefined;
-
-  beforeAll(async () => {
-    database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database);
-    ({ token } = await createUserWithToken("cand-crash@example.com"));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await closeTestEnvironment();
-    await database.drop();
-  });
+  const suite = useServerSuite("sqlite", "cand-crash@example.com");
 
   it("kill -9 with 2 of 3 candidates done runs only the third again", async () => {
     const env = {
-      DATABASE_URL: database.url,
-      DATA_DIR: database.dataDir,
       // The first image edit to reach the model waits at a gate; the other two go through.
       LOCAL_PROVIDER_FAULTS: "image_edit:gate:1",
       WORKFLOW_RETRY_INTERVAL_SECONDS: "300",
       LOG_LEVEL: "info",
     };
-    server = await startServer(env);
+    let server = await suite.start(env);
     const form = new FormData();
     form.append("workflow_id", "img-edit-to-video");
     form.append("candidates[image_edit]", "3");
     form.append("file", new Blob([new Uint8Array(FIXTURE_JPEG)], { type: "image/jpeg" }), "photo.jpg");
-    const response = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${suite.token}` } });
     expect(response.status).toBe(202);
     const { job_id: jobId } = (await response.json()) as { job_id: string };
 
@@ -397,8 +339,8 @@ describe("candidates and a crash", () => {
     const done = before.filter((row) => row.status === "completed").map((row) => [row.candidate, row.output]);
 
     // The restarted server gates its first image edit again (the third candidate's rerun): open the gate.
-    openGate(path.join(database.dataDir, "gates"), "image_edit");
-    server = await startServer(env);
+    openGate(path.join(suite.database.dataDir, "gates"), "image_edit");
+    server = await suite.start(env);
     const waiting = await waitForJobStatus(jobId, ["awaiting_input"], 60_000);
     const after = waiting.checkpoints.filter((row) => row.stepIndex === 1 && row.candidate > 0);
     expect(after.map((row) => row.status)).toEqual(["completed", "completed", "completed"]);

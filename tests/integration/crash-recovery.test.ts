@@ -1,47 +1,30 @@
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openGate } from "@/lib/providers/local/faults";
 import { runtime } from "@/lib/server/runtime";
-import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
-import { createUserWithToken, jpegBlob, readJob, waitForJobStatus } from "../helpers/api";
-import { startServer, type RunningServer } from "../helpers/server";
+import { jpegBlob, readJob, waitForJobStatus } from "../helpers/api";
+import { useServerSuite } from "../helpers/suites";
 
 /**
  * kill -9 of the real server (next start, in-process runner, SQLite) while step 2 runs, then a
  * restart: the job completes, and step 1's handler ran exactly once.
  */
 describe("crash recovery", () => {
-  let database: TestDatabase;
-  let token: string;
-  let server: RunningServer | undefined;
-
-  beforeAll(async () => {
-    database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database);
-    ({ token } = await createUserWithToken("crash@example.com"));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await closeTestEnvironment();
-    await database.drop();
-  });
+  const suite = useServerSuite("sqlite", "crash@example.com");
 
   it("resumes an execution interrupted by kill -9 from its last checkpoint", async () => {
     const env = {
-      DATABASE_URL: database.url,
-      DATA_DIR: database.dataDir,
       // The image edit waits at a gate: it is still running when the server is killed, however
       // long the test takes to see it running.
       LOCAL_PROVIDER_FAULTS: "image_edit:gate",
       WORKFLOW_RETRY_INTERVAL_SECONDS: "300",
       LOG_LEVEL: "info",
     };
-    server = await startServer(env);
+    let server = await suite.start(env);
     const form = new FormData();
     form.append("workflow_id", "img-edit-to-video");
     form.append("file", jpegBlob(), "photo.jpg");
-    const response = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${suite.token}` } });
     expect(response.status).toBe(202);
     const { job_id: jobId } = (await response.json()) as { job_id: string };
 
@@ -56,8 +39,8 @@ describe("crash recovery", () => {
     expect(interrupted.execution!.leaseOwner).not.toBeNull();
 
     // The restarted server (same faults) lets the edit through.
-    openGate(path.join(database.dataDir, "gates"), "image_edit");
-    server = await startServer(env);
+    openGate(path.join(suite.database.dataDir, "gates"), "image_edit");
+    server = await suite.start(env);
     const done = await waitForJobStatus(jobId, ["completed"], 60_000);
     expect(done.result).toMatchObject({ video_url: expect.stringContaining(`/files/jobs/${jobId}/2-video_generation.mp4`) });
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
-import { createUserWithToken, jpegBlob, readSse } from "../helpers/api";
-import { startServer, type RunningServer } from "../helpers/server";
+import { beforeAll, describe, expect, it } from "vitest";
+import { jpegBlob, readSse } from "../helpers/api";
+import type { RunningServer } from "../helpers/server";
+import { useServerSuite } from "../helpers/suites";
 
 /** An event field as the sequence below writes it: strings and numbers as they are, anything else empty. */
 const text = (value: unknown) => (typeof value === "string" || typeof value === "number" ? String(value) : "");
@@ -11,36 +11,21 @@ const text = (value: unknown) => (typeof value === "string" || typeof value === 
  * says so, the sweep resumes it at step 3 without re-running steps 1 and 2, and it completes.
  */
 describe("retry sweep in the running server", () => {
-  let database: TestDatabase;
-  let token: string;
-  let server: RunningServer | undefined;
+  const suite = useServerSuite("sqlite", "sweep@example.com");
+  let server: RunningServer;
 
   beforeAll(async () => {
-    database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database);
-    ({ token } = await createUserWithToken("sweep@example.com"));
-    server = await startServer({
-      DATABASE_URL: database.url,
-      DATA_DIR: database.dataDir,
-      LOCAL_PROVIDER_FAULTS: "video:quota:1",
-      WORKFLOW_RETRY_INTERVAL_SECONDS: "1",
-    });
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await closeTestEnvironment();
-    await database.drop();
+    server = await suite.start({ LOCAL_PROVIDER_FAULTS: "video:quota:1", WORKFLOW_RETRY_INTERVAL_SECONDS: "1" });
   });
 
   it("parks on quota, resumes from the sweep at step 3, and completes", async () => {
     const form = new FormData();
     form.append("workflow_id", "img-edit-to-video");
     form.append("file", jpegBlob(), "photo.jpg");
-    const response = await fetch(`${server!.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${server.url}/workflows/execute`, { method: "POST", body: form, headers: { authorization: `Bearer ${suite.token}` } });
     const { job_id: jobId, stream_url: streamUrl } = (await response.json()) as { job_id: string; stream_url: string };
 
-    const events = await readSse(await fetch(`${server!.url}${streamUrl}`, { headers: { authorization: `Bearer ${token}` } }));
+    const events = await readSse(await fetch(`${server.url}${streamUrl}`, { headers: { authorization: `Bearer ${suite.token}` } }));
     const sequence = events.filter((e) => e.event !== "progress").map((e) => `${e.event}:${text(e.data.step)}:${text(e.data.status)}`);
     expect(sequence).toEqual([
       "checkpoint:0:completed",
@@ -55,7 +40,7 @@ describe("retry sweep in the running server", () => {
       .map((e) => e.data.step);
     expect(stepStarts).toEqual([0, 1, 2, 2]);
 
-    const details = (await (await fetch(`${server!.url}/workflows/execution/${jobId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+    const details = (await (await fetch(`${server.url}/workflows/execution/${jobId}`, { headers: { authorization: `Bearer ${suite.token}` } })).json()) as {
       job: { status: string; attempts: number };
       execution: { retry_count: number };
     };

@@ -1,10 +1,9 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
-import { createUserWithToken } from "../helpers/api";
-import { startServer, type RunningServer } from "../helpers/server";
+import type { RunningServer } from "../helpers/server";
+import { useServerSuite } from "../helpers/suites";
 import { checkpointsOf, completedCheckpointEvents, describeJob, startJob, stepStarts, waitFor } from "./support";
 import { runtime } from "@/lib/server/runtime";
 
@@ -16,35 +15,10 @@ import { runtime } from "@/lib/server/runtime";
  * each step's handler started exactly once plus once per kill that caught it running.
  */
 describe("kill -9 at each step under the in-process runner", { timeout: 300_000 }, () => {
-  let database: TestDatabase;
-  let token: string;
-  let db: () => Db;
-  const servers: RunningServer[] = [];
+  const suite = useServerSuite("sqlite", "crash-each-step@example.com");
+  const db = (): Db => runtime().prisma;
 
-  beforeAll(async () => {
-    database = await createTestDatabase("sqlite");
-    await useTestEnvironment(database);
-    ({ token } = await createUserWithToken("crash-each-step@example.com"));
-    db = () => runtime().prisma;
-  });
-
-  afterAll(async () => {
-    for (const server of servers) await server.stop();
-    await closeTestEnvironment();
-    await database.drop();
-  });
-
-  async function start(faults: string): Promise<RunningServer> {
-    const server = await startServer({
-      DATABASE_URL: database.url,
-      DATA_DIR: database.dataDir,
-      LOCAL_PROVIDER_FAULTS: faults,
-      WORKFLOW_RETRY_INTERVAL_SECONDS: "300",
-      LOG_LEVEL: "info",
-    });
-    servers.push(server);
-    return server;
-  }
+  const start = (faults: string): Promise<RunningServer> => suite.start({ LOCAL_PROVIDER_FAULTS: faults, WORKFLOW_RETRY_INTERVAL_SECONDS: "300", LOG_LEVEL: "info" });
 
   it("completes every job after the restarts, each completed step's handler having run once", async () => {
     // The fault that holds the killed step until it is killed: step 0 stores the upload (the first
@@ -57,7 +31,7 @@ describe("kill -9 at each step under the in-process runner", { timeout: 300_000 
 
     for (const [step, faults] of heldStep.entries()) {
       const server = await start(faults);
-      const jobId = await startJob(server.url, token);
+      const jobId = await startJob(server.url, suite.token);
       jobs.push(jobId);
       interrupted.set(jobId, [0, 0, 0]);
       await waitFor(`job ${jobId} step ${step} running`, async () => (await checkpointsOf(db(), jobId))[String(step)]?.status === "running", 30_000);
@@ -92,7 +66,7 @@ describe("kill -9 at each step under the in-process runner", { timeout: 300_000 
       expect(await completedCheckpointEvents(db(), jobId)).toEqual([1, 1, 1]);
       const job = await db().job.findUniqueOrThrow({ where: { id: jobId } });
       expect(job.result).toMatchObject({ video_url: expect.stringContaining(`/files/jobs/${jobId}/2-video_generation.mp4`) });
-      expect(existsSync(path.join(database.dataDir, "media", "jobs", jobId, "2-video_generation.mp4"))).toBe(true);
+      expect(existsSync(path.join(suite.database.dataDir, "media", "jobs", jobId, "2-video_generation.mp4"))).toBe(true);
       expect(await db().jobEvent.count({ where: { jobId, type: "complete" } })).toBe(1);
     }
     expect(last.output()).toContain("resuming orphaned execution");

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { createTestDatabase, closeTestEnvironment, useTestEnvironment, type TestDatabase } from "../helpers/db";
-import { createUserWithToken } from "../helpers/api";
-import { startServer, type RunningServer } from "../helpers/server";
+import { useServerSuite } from "../helpers/suites";
 import { completedCheckpointEvents, startJob, stepStarts, waitFor } from "./support";
 import { runtime } from "@/lib/server/runtime";
 
@@ -16,30 +14,14 @@ const JOBS = 10;
  * once more after the park (not twice), and each job was resumed by exactly one of the two servers.
  */
 describe("two servers' sweeps racing for the same parked jobs on PostgreSQL", { timeout: 300_000 }, () => {
-  let database: TestDatabase;
-  let token: string;
-  let db: () => Db;
-  const servers: RunningServer[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase("postgresql");
-    await useTestEnvironment(database);
-    ({ token } = await createUserWithToken("sweep-race@example.com"));
-    db = () => runtime().prisma;
-  });
-
-  afterAll(async () => {
-    for (const server of servers) await server.stop();
-    await closeTestEnvironment();
-    await database.drop();
-  });
+  const suite = useServerSuite("postgresql", "sweep-race@example.com");
+  const db = (): Db => runtime().prisma;
 
   it("runs each parked step once more, never twice", async () => {
     // The jobs' uploads arrive at once: past the default of 3 in flight per user.
-    const env = { DATABASE_URL: database.url, DATA_DIR: database.dataDir, LOG_LEVEL: "info", RATE_LIMIT_CONCURRENT_UPLOADS: String(JOBS) };
-    const parker = await startServer({ ...env, LOCAL_PROVIDER_FAULTS: `video:quota:${JOBS}`, WORKFLOW_RETRY_INTERVAL_SECONDS: "300" });
-    servers.push(parker);
-    const jobs = await Promise.all(Array.from({ length: JOBS }, () => startJob(parker.url, token)));
+    const env = { LOG_LEVEL: "info", RATE_LIMIT_CONCURRENT_UPLOADS: String(JOBS) };
+    const parker = await suite.start({ ...env, LOCAL_PROVIDER_FAULTS: `video:quota:${JOBS}`, WORKFLOW_RETRY_INTERVAL_SECONDS: "300" });
+    const jobs = await Promise.all(Array.from({ length: JOBS }, () => startJob(parker.url, suite.token)));
     for (const jobId of jobs) {
       await waitFor(`job ${jobId} parked`, async () => (await db().job.findUniqueOrThrow({ where: { id: jobId } })).status === "pending_retry", 60_000);
     }
@@ -48,9 +30,8 @@ describe("two servers' sweeps racing for the same parked jobs on PostgreSQL", { 
     await db().job.updateMany({ where: { id: { in: jobs } }, data: { nextRetryAt: new Date(Date.now() - 1000) } });
 
     const racers = await Promise.all(
-      [1, 2].map(() => startServer({ ...env, LOCAL_PROVIDER_FAULTS: "", WORKFLOW_RETRY_INTERVAL_SECONDS: "1", WORKFLOW_CONCURRENCY: "4" })),
+      [1, 2].map(() => suite.start({ ...env, LOCAL_PROVIDER_FAULTS: "", WORKFLOW_RETRY_INTERVAL_SECONDS: "1", WORKFLOW_CONCURRENCY: "4" })),
     );
-    servers.push(...racers);
     for (const jobId of jobs) {
       await waitFor(`job ${jobId} completed`, async () => (await db().job.findUniqueOrThrow({ where: { id: jobId } })).status === "completed", 90_000);
     }

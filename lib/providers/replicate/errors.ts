@@ -4,7 +4,8 @@ import "server-only";
  *
  * The SDK throws `ApiError` (not exported by the package; recognised by name and its `response`) with
  * the body already read into the message: "Request to <url> failed with status 429 Too Many Requests:
- * {json}." The JSON is Replicate's problem document `{title, detail, status}`.
+ * {json}." The JSON is Replicate's problem document `{title, detail, status}`. A fetch that throws on
+ * a write is turned into an answer the SDK does not retry (`withoutRetriedWrites`), recognised here.
  */
 import type { Prediction } from "replicate";
 
@@ -120,4 +121,26 @@ export function predictionFailedError(prediction: Prediction): Error {
   if (CONTENT_REJECTED.test(text)) return new HardError("content_rejected", text, { provider: PROVIDER });
   if (TRANSIENT_FAILURE.test(text)) return new RetryableError("outage", message, { provider: PROVIDER });
   return new HardError("prediction_failed", text, { provider: PROVIDER });
+}
+
+type FetchLike = (input: Request | string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * The SDK retries every request whose fetch throws, POSTs included (its retry loop swallows any
+ * error): a create whose answer was lost to a reset connection would be sent again and could run, and
+ * bill, several times. For writes, a thrown fetch becomes a synthetic 599 answer instead, which the SDK
+ * does not retry and reports as an ApiError that `mapReplicateError` recognises by its header.
+ */
+export function withoutRetriedWrites(fetchImpl: FetchLike): FetchLike {
+  return async (input, init) => {
+    try {
+      return await fetchImpl(input, init);
+    } catch (error) {
+      if ((init?.method ?? "GET").toUpperCase() === "GET") throw error;
+      const name = error instanceof Error ? error.name : "Error";
+      const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+      const detail = `${name}${typeof code === "string" ? ` ${code}` : ""}`;
+      return new Response(null, { status: 599, statusText: "Network Error", headers: { [NETWORK_ERROR_HEADER]: detail } });
+    }
+  };
 }
