@@ -59,6 +59,13 @@ test("Text to Video: no image needed (the character reference is optional); the 
   const details = (await (await page.request.get(`/workflows/execution/${jobId}`)).json()) as { job: { inputs: Record<string, string>; models: Record<string, string>; input_file: unknown } };
   expect(details.job).toMatchObject({ inputs: { aspect_ratio: "9:16", image_steps: "3", seed: "1234", prompt_optimizer: "true" }, models: { image_generation: "black-forest-labs/flux-dev" }, input_file: null });
   await screenshot(page, testInfo, "text-to-video-completed");
+
+  // The chosen model is where a person looks for it: the Runs list row (not the default) and the run's facts.
+  await page.goto("/runs");
+  await expect(page.getByTestId("run-row-models")).toContainText("with FLUX dev (detailed)");
+  await page.getByTestId("run-row").click();
+  await expect(page.getByTestId("run-model-image_generation")).toHaveText("FLUX dev (detailed) · black-forest-labs/flux-dev");
+  await expect(page.getByText("Model for “Generate image”")).toBeVisible();
 });
 
 test("Text to Video with a character reference: the optional image is sent in its own field, kept with the run and given to the video step", async ({ page }) => {
@@ -123,6 +130,8 @@ test("Product Shots: the photo goes in its own field, and the result is an image
   const row = page.locator(`[data-testid="run-row"][data-job-id="${jobId}"]`);
   await expect(row).toContainText("Product Shots");
   await expect(row).toContainText("Completed");
+  // It ran the default background remover: the row names no model.
+  await expect(row.getByTestId("run-row-models")).toHaveCount(0);
   // The thumbnail is the result image, not a video still.
   await expect(row.locator(`img[src="/files/jobs/${jobId}/3-upscale.png"]`)).toHaveCount(1);
   await expect(row.locator("video")).toHaveCount(0);

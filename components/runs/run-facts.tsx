@@ -8,6 +8,7 @@ import { attemptLabel } from "@/lib/jobs/attempts";
 import { viewAttempts, type JobView } from "@/components/jobs/job-state";
 import { RerunForm } from "@/components/runs/rerun-form";
 import { RunLineage } from "@/components/runs/run-lineage";
+import { runModels } from "@/components/runs/run-models";
 import { FramedImage } from "@/components/ui/media-frame";
 import { formatUsd } from "@/components/ui/money";
 import { statusLabel } from "@/components/ui/status-badge";
@@ -157,6 +158,15 @@ export function RunFacts({ details, view, workflow, aspect }: { details: Executi
             {Object.entries(job.inputs).map(([name, value]) => (
               <Fact key={name} term={inputLabel(name)}>
                 {value || <span className="text-slate-400">(empty)</span>}
+              </Fact>
+            ))}
+            {runModels(job, workflow).map((model) => (
+              <Fact key={`model-${model.step}`} term={`Model for “${model.stepLabel}”`}>
+                <span data-testid={`run-model-${model.step}`}>
+                  {model.label}
+                  {model.label !== model.model && <span className="text-slate-400"> · {model.model}</span>}
+                  {model.isDefault && <span className="text-slate-400"> (default)</span>}
+                </span>
               </Fact>
             ))}
           </dl>

@@ -5,6 +5,7 @@ import { ChevronRight } from "lucide-react";
 import type { Job, Workflow } from "@/components/api/types";
 import { isActiveStatus } from "@/components/jobs/job-state";
 import { mediaSrc, resultMedia, runAspect } from "@/components/jobs/media";
+import { chosenModelsNote } from "@/components/runs/run-models";
 import { firstWords, runPrompt } from "@/components/runs/run-title";
 import { FramedImage, FramedVideoStill } from "@/components/ui/media-frame";
 import { runCostLabel } from "@/components/ui/money";
@@ -27,10 +28,11 @@ export function runSearchText(job: Job, workflow: Workflow | undefined): string 
   return [runPrompt(job, workflow), workflow?.name ?? job.workflow_id, job.input_file?.filename].filter(Boolean).join(" ").toLowerCase();
 }
 
-/** One run: thumbnail, the prompt's first words, its workflow, status, when, how long it took, its cost, its lineage (the run it reruns, its reruns among those loaded). */
+/** One run: thumbnail, the prompt's first words, its workflow, the models it chose other than the defaults, status, when, how long it took, its cost, its lineage (the run it reruns, its reruns among those loaded). */
 export function RunRow({ job, workflow, reruns = 0, selection }: { job: Job; workflow: Workflow | undefined; reruns?: number; selection?: { selected: boolean; onToggle(): void } }) {
   const prompt = runPrompt(job, workflow);
   const name = workflow?.name ?? job.workflow_id;
+  const models = chosenModelsNote(job, workflow);
   const duration = job.completed_at ? formatDuration(new Date(job.completed_at).getTime() - new Date(job.created_at).getTime()) : null;
   return (
     <li className="flex items-center gap-3">
@@ -58,6 +60,7 @@ export function RunRow({ job, workflow, reruns = 0, selection }: { job: Job; wor
           </span>
           <span className="block text-xs text-slate-300">
             {prompt && <span>{name} · </span>}
+            {models && <span data-testid="run-row-models">with {models} · </span>}
             <RelativeTime iso={job.created_at} />
             {duration && <span> · took {duration}</span>}
             {isActiveStatus(job.status) && <span> · {job.progress}%</span>}

@@ -113,6 +113,11 @@ export function RunForm({
           <Section number={inputsNumber} title="Describe the result">
             <WorkflowInputs inputs={selected.inputs} values={form.values} onChange={form.setValue} />
             <ExtraImageInputs workflow={selected} images={form.extraImages} onChange={form.setExtraImage} />
+            {form.extraFillError && (
+              <p role="alert" className="text-sm text-red-300" data-testid="extra-fill-error">
+                {form.extraFillError}
+              </p>
+            )}
             <ModelChoices workflow={selected} values={form.values} onChange={form.setValue} />
           </Section>
           <Section number={4} title="Options">

@@ -14,6 +14,7 @@ import { jobQueryKey, runsQueryKey } from "@/components/jobs/use-job-live";
 import { EmptyState } from "@/components/ui/states";
 import { cardClass } from "@/components/ui/styles";
 import { extraImageInputsOf, extraImagesProblem } from "@/components/workflows/extra-image-inputs";
+import { runAgainNote } from "@/components/workflows/refill";
 import { DetachedRunNote, RunForm } from "@/components/workflows/run-form";
 import { usePasteImage } from "@/components/workflows/use-paste-image";
 import { useRunForm } from "@/components/workflows/use-run-form";
@@ -108,8 +109,7 @@ export function WorkflowRunner({ initialWorkflowId, initialJobId, fromJobId }: {
     });
   };
   const runAgain = (details: ExecutionDetails) => {
-    void form.fillFrom(details);
-    bringFormUp("The form has that run's image and inputs again: change what you like, then press Execute.");
+    void form.fillFrom(details).then((images) => bringFormUp(runAgainNote(images)));
   };
   const useAsInput = (media: StepMedia) => {
     if (!jobId) return;

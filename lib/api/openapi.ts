@@ -283,6 +283,21 @@ export function openApiDocument(serverUrl: string, workflows: Iterable<Workflow>
           },
         },
       },
+      "/jobs/{job_id}/input/{field}": {
+        get: {
+          summary: "The image the job was sent for one of its workflow's extra image inputs (every image input after the first), e.g. to run it again",
+          description: "The first image input is the job's upload: GET /jobs/{job_id}/input. 404 when the job was not sent an image in that field (an optional input left empty, or no such input).",
+          security: bearer,
+          parameters: [jobIdParameter, { name: "field", in: "path", required: true, description: "The image input's name, e.g. style", schema: { type: "string", pattern: "^[a-z][a-z0-9_]{0,62}$" } }],
+          responses: {
+            "200": {
+              description: "The image's bytes, with their content type and file name (Content-Disposition)",
+              content: Object.fromEntries(["image/jpeg", "image/png", "image/webp"].map((type) => [type, { schema: { type: "string", contentMediaType: type } }])),
+            },
+            ...errors(401, 404),
+          },
+        },
+      },
       "/jobs/{job_id}/stream": {
         get: {
           summary: "Server-sent events: progress, checkpoint, retry_scheduled, awaiting, complete, error",

@@ -1631,6 +1631,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{job_id}/input/{field}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The image the job was sent for one of its workflow's extra image inputs (every image input after the first), e.g. to run it again
+         * @description The first image input is the job's upload: GET /jobs/{job_id}/input. 404 when the job was not sent an image in that field (an optional input left empty, or no such input).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    job_id: string;
+                    /** @description The image input's name, e.g. style */
+                    field: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The image's bytes, with their content type and file name (Content-Disposition) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": string;
+                        "image/png": string;
+                        "image/webp": string;
+                    };
+                };
+                /** @description Missing, invalid or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown job or workflow (another user's job is not found either) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jobs/{job_id}/stream": {
         parameters: {
             query?: never;

@@ -4,13 +4,15 @@ import { getOwnJob } from "@/lib/jobs/service";
 import type { Store } from "@/lib/store/types";
 
 /**
- * The image a job was started with, from the uploads table (every job keeps its upload): what "Run
- * again" puts back into the form. Another user's job is as absent as a missing one.
+ * The image a job was started with, from the uploads table (every job keeps its upload), or with
+ * `field` the image sent for that extra image input: what "Run again" puts back into the form.
+ * Another user's job is as absent as a missing one; an extra image not sent is a 404 of its own.
  */
-export async function readOwnJobInput(store: Store, userId: string, jobId: string): Promise<Response> {
+export async function readOwnJobInput(store: Store, userId: string, jobId: string, field?: string): Promise<Response> {
   await getOwnJob(store, userId, jobId);
-  const upload = await store.readUpload(jobId);
-  if (!upload) throw new ApiError("not_found", "No such job.");
+  // The job's upload is stored as field "" (docs/decisions/2026-12-02-extra-image-inputs.md): a name never reads it.
+  const upload = await store.readUpload(jobId, field);
+  if (!upload) throw new ApiError("not_found", field === undefined ? "No such job." : "The job has no image for that input.");
   return new Response(new Uint8Array(upload.data), {
     headers: {
       "Content-Type": upload.contentType,

@@ -137,7 +137,7 @@ async function refuseChangedSteps(deps: RerunDeps, parent: JobRecord, workflow: 
   if (parent.workflowVersion === null || parent.workflowVersion === workflow.version) return;
   const pinned = await deps.store.readWorkflowVersion(parent.workflowId, parent.workflowVersion);
   if (pinned === undefined) return;
-  const change = describeWorkflowChange(pinned, workflow.config.steps, fromStep);
+  const change = describeWorkflowChange(pinned, workflow.config.steps, fromStep, parent.models);
   if (change) throw new ApiError("workflow_changed", workflowChangedMessage(workflow.config.name, change).replace("Start a new run.", "Rerun from an earlier step or start a new run."));
 }
 

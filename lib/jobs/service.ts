@@ -149,7 +149,7 @@ async function refuseChangedWorkflow(store: Store, job: JobRecord, workflow: Wor
   const pinned = await store.readWorkflowVersion(job.workflowId, job.workflowVersion);
   if (pinned === undefined) return;
   const firstIncomplete = workflow.config.steps.findIndex((_step, index) => stepCheckpoint(job.checkpoints, index)?.status !== "completed");
-  const change = describeWorkflowChange(pinned, workflow.config.steps, firstIncomplete === -1 ? resumeAt : firstIncomplete);
+  const change = describeWorkflowChange(pinned, workflow.config.steps, firstIncomplete === -1 ? resumeAt : firstIncomplete, job.models);
   if (change) throw new ApiError("workflow_changed", workflowChangedMessage(workflow.config.name, change));
 }
 

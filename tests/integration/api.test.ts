@@ -314,6 +314,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("HTTP API on %s", (provider) =
         "/jobs/cancel",
         "/jobs/retry",
         "/jobs/{job_id}/input",
+        "/jobs/{job_id}/input/{field}",
         "/jobs/{job_id}/stream",
         "/jobs/{job_id}/webhooks",
         "/usage",

@@ -319,6 +319,35 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
       });
       expect((await readJob(jobId)).status).toBe("pending_retry");
     });
+
+    it("judges a job by the model it chose: a retry is refused when the step no longer offers it, though the step's default is unchanged", async () => {
+      const installed = rt.findWorkflow("text-to-video")!;
+      const [imageGeneration, video] = installed.config.steps;
+      const dropped = "black-forest-labs/flux-1.1-pro";
+      // An older text-to-video whose first step also offered a model since dropped; the job chose that one.
+      const offered = { ...imageGeneration!, models: [...imageGeneration!.models!, { model: dropped, label: "FLUX 1.1 pro" }] };
+      const down = async () => Promise.reject(new RetryableError("outage", "down"));
+      const old: Workflow = { config: { ...installed.config, steps: [offered, video!] }, handlers: { image_generation: down, video_generation: ok }, version: "old-chosen-model" };
+      const jobId = await rt.store.insertJob({
+        userId,
+        workflow: { id: old.config.id, version: old.version, config: old.config },
+        inputs: { prompt: "A lighthouse" },
+        maxAttempts: 5,
+        models: { image_generation: dropped },
+        firstEvent: { type: "progress", data: { step: 0, step_name: "image_generation", progress: 0, step_progress: 0, message: "Queued" } },
+      });
+      expect(await runJob({ ...rt.engine, findWorkflow: () => old }, jobId)).toMatchObject({ status: "pending_retry" });
+      const response = await routes.retry.POST(authed(token, `/workflows/retry/${jobId}`, { method: "POST" }), jobParams(jobId));
+      expect(response.status).toBe(409);
+      expect(await response.json()).toEqual({
+        success: false,
+        error: {
+          code: "workflow_changed",
+          message: `The workflow "Text to Video" changed since this job started (step 1 ("image_generation") no longer offers ${dropped}, the model this job runs there), so it cannot resume where it stopped. Start a new run.`,
+        },
+      });
+      expect((await readJob(jobId)).status).toBe("pending_retry");
+    });
   });
 
   it("the in-process runner's run() resolves with the run's outcome, once per job however often it is asked", async () => {

@@ -67,6 +67,8 @@ describe.each<Provider>(["sqlite", "postgresql"])("image inputs on %s", (provide
       estimate: await import("@/app/workflows/estimate/route"),
       rerun: await import("@/app/workflows/rerun/[jobId]/route"),
       list: await import("@/app/workflows/list/route"),
+      input: await import("@/app/jobs/[jobId]/input/route"),
+      extraInput: await import("@/app/jobs/[jobId]/input/[field]/route"),
     };
   }
 
@@ -163,6 +165,38 @@ describe.each<Provider>(["sqlite", "postgresql"])("image inputs on %s", (provide
     for (const [name, value] of Object.entries({ workflow_id: "style-transfer", photo: jpegBlob(), style, note: "x" })) form.append(name, value);
     const estimate = await routes.estimate.POST(new Request(`${BASE}/workflows/estimate`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } }));
     expect(estimate.status).toBe(200);
+  });
+
+  it("gives the owner back each extra image a job was sent (for Run again) under its field, 404 for one not sent, and nobody else", async () => {
+    const style = await pngBlob("#22aa44", 18);
+    const { body } = await execute({ workflow_id: "style-transfer", photo: file(jpegBlob(), "photo.jpg"), style: file(style, "my style.png") });
+    const jobId = body.job_id!;
+    const extra = (userToken: string, field: string, id = jobId) => routes.extraInput.GET(authed(userToken, `/jobs/${id}/input/${field}`), { params: Promise.resolve({ jobId: id, field }) });
+    const served = await extra(token, "style");
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(served.headers.get("content-disposition")).toBe('inline; filename="my style.png"');
+    expect(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(await style.arrayBuffer()))).toBe(true);
+    // The job's upload is still where it was, and its own field's name does not read it.
+    const upload = await routes.input.GET(authed(token, `/jobs/${jobId}/input`), jobParams(jobId));
+    expect([upload.status, upload.headers.get("content-disposition")]).toEqual([200, 'inline; filename="photo.jpg"']);
+
+    const { token: otherToken } = await createUserWithToken(`image-inputs-other-${provider}@example.com`);
+    for (const refused of [
+      await extra(token, "mask"),
+      await extra(token, "photo"),
+      await extra(token, "texture"),
+      await extra(token, "Not-A-Field"),
+      await extra(otherToken, "style"),
+      await extra(token, "style", crypto.randomUUID()),
+      await extra(token, "style", "not-a-job"),
+    ]) {
+      expect(refused.status).toBe(404);
+      expect(await refused.json()).toEqual({ success: false, error: { code: "not_found", message: expect.any(String) } });
+    }
+    const anonymous = await routes.extraInput.GET(new Request(`${BASE}/jobs/${jobId}/input/style`), { params: Promise.resolve({ jobId, field: "style" }) });
+    expect(anonymous.status).toBe(401);
+    await waitForJobStatus(jobId, ["completed"]);
   });
 
   it("replays an idempotent execute with extra images as the same job, and refuses the key with another extra image", async () => {

@@ -3,6 +3,7 @@ import type { Workflow, WorkflowInput } from "@/components/api/types";
 import { extraImageInputsOf, extraImagesProblem } from "@/components/workflows/extra-image-inputs";
 import { defaultText, fieldError } from "@/components/workflows/input-checks";
 import { estimateWithModels } from "@/components/workflows/model-choices";
+import { extraImagesRefillProblem, fileNameOf, jobImageUrl, runAgainNote } from "@/components/workflows/refill";
 
 /** The new-run form's own checks (the server's limits, shown next to the field) and its estimate for the chosen models. */
 describe("the generated new-run form", () => {
@@ -52,5 +53,21 @@ describe("the generated new-run form", () => {
     expect(estimateWithModels(workflow, {}).total_usd).toBe(0.503);
     expect(estimateWithModels(workflow, { "models[image]": "b/dev" }).total_usd).toBe(0.525);
     expect(estimateWithModels(workflow, { "models[image]": "c/unknown" })).toMatchObject({ total_usd: 0.5, complete: false });
+  });
+
+  it("puts back each image Run again fetches under the name it was sent with, and says truly what it put back and what to add again", () => {
+    expect(jobImageUrl("j1")).toBe("/jobs/j1/input");
+    expect(jobImageUrl("j1", "style")).toBe("/jobs/j1/input/style");
+    expect(fileNameOf('inline; filename="style ref.png"', "style")).toBe("style ref.png");
+    expect(fileNameOf(null, "style")).toBe("style");
+    expect(fileNameOf('inline; filename=""', "style")).toBe("style");
+    expect(extraImagesRefillProblem([])).toBeNull();
+    expect(extraImagesRefillProblem(["Style reference"])).toBe("The style reference of that run could not be loaded. Add it again to run.");
+    expect(extraImagesRefillProblem(["Style reference", "Mask"])).toBe("The style reference and the mask of that run could not be loaded. Add them again to run.");
+    expect([0, 1, 3].map(runAgainNote)).toEqual([
+      "The form has that run's inputs again: change what you like, then press Execute.",
+      "The form has that run's image and inputs again: change what you like, then press Execute.",
+      "The form has that run's images and inputs again: change what you like, then press Execute.",
+    ]);
   });
 });

@@ -27,6 +27,40 @@ describe("describeWorkflowChange: can a job resume at a step on the workflow ins
     );
   });
 
+  describe("a step that offers a choice of model: judged by the model the job runs there, not the step's default", () => {
+    const schnell = "black-forest-labs/flux-schnell";
+    const dev = "black-forest-labs/flux-dev";
+    const pro = "black-forest-labs/flux-pro";
+    const generate = { name: "generate_image", type: "generation", model: schnell, models: [{ model: schnell }, { model: dev }] };
+    const video = { name: "video_generation", type: "generation", model: "minimax/video-01" };
+    const chose = { id: "text-to-video", name: "Text to Video", steps: [generate, video] };
+
+    it("refuses a job whose chosen model the step no longer offers, though the default is unchanged", () => {
+      const withoutDev = [{ ...generate, models: [{ model: schnell }, { model: pro }] }, video];
+      expect(describeWorkflowChange(chose, withoutDev, 1, { generate_image: dev })).toBe(`step 1 ("generate_image") no longer offers ${dev}, the model this job runs there`);
+      // A job that ran the default there is unaffected; so is one from before models were recorded.
+      expect(describeWorkflowChange(chose, withoutDev, 1, { generate_image: schnell })).toBeUndefined();
+      expect(describeWorkflowChange(chose, withoutDev, 1)).toBeUndefined();
+      // A step that no longer offers a choice runs its one model: the job's was another.
+      expect(describeWorkflowChange(chose, [{ name: "generate_image", type: "generation", model: schnell }, video], 0, { generate_image: dev })).toBe(
+        `step 1 ("generate_image") changed its model from ${dev} to ${schnell}`,
+      );
+    });
+
+    it("resumes a job whose model the step still offers, though the step's default changed", () => {
+      const newDefault = [{ ...generate, model: pro, models: [{ model: pro }, { model: schnell }, { model: dev }] }, video];
+      expect(describeWorkflowChange(chose, newDefault, 1, { generate_image: dev })).toBeUndefined();
+      expect(describeWorkflowChange(chose, newDefault, 1, { generate_image: schnell })).toBeUndefined();
+      // Without a recorded choice the job runs the default, which changed.
+      expect(describeWorkflowChange(chose, newDefault, 1)).toBe(`step 1 ("generate_image") changed its model from ${schnell} to ${pro}`);
+    });
+
+    it("reads a stored step whose choices are malformed by its model alone", () => {
+      const odd = { ...chose, steps: [{ ...generate, models: "not a list" }, video] };
+      expect(describeWorkflowChange(odd, [generate, video], 1)).toBeUndefined();
+    });
+  });
+
   it("counts a version it cannot read as changed", () => {
     expect(describeWorkflowChange({ nonsense: true }, steps, 0)).toBe("the version this job started with could not be read");
   });
