@@ -137,7 +137,8 @@ async function workflowChange(deps: EngineDeps, job: RunSnapshot, workflow: Work
   const pinned = await deps.store.readWorkflowVersion(job.workflowId, job.workflowVersion);
   // A version never recorded (jobs from before versions were) resumes as before.
   if (pinned === undefined) return undefined;
-  return describeWorkflowChange(pinned, workflow.config.steps, resumeAt);
+  // Judged by the models this job runs, not only the steps' defaults: a chosen model since dropped is a change.
+  return describeWorkflowChange(pinned, workflow.config.steps, resumeAt, job.models);
 }
 
 async function failBeforeSteps(deps: EngineDeps, fence: Fence, jobId: string, code: string, message: string, logger: Logger): Promise<RunOutcome> {
