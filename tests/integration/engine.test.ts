@@ -320,14 +320,18 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
       expect((await readJob(jobId)).status).toBe("pending_retry");
     });
 
-    it("judges a job by the model it chose: a retry is refused when the step no longer offers it, though the step's default is unchanged", async () => {
+    const dropped = "black-forest-labs/flux-1.1-pro";
+    const droppedModelMessage = `The workflow "Text to Video" changed since this job started (step 1 ("image_generation") no longer offers ${dropped}, the model this job runs there), so it cannot resume where it stopped. Start a new run.`;
+    /**
+     * Parks a job of an older text-to-video whose first step also offered a model since dropped, a
+     * model the job chose; the installed text-to-video's defaults are the same as the old one's.
+     */
+    async function parkOnDroppedModel(version: string) {
       const installed = rt.findWorkflow("text-to-video")!;
       const [imageGeneration, video] = installed.config.steps;
-      const dropped = "black-forest-labs/flux-1.1-pro";
-      // An older text-to-video whose first step also offered a model since dropped; the job chose that one.
       const offered = { ...imageGeneration!, models: [...imageGeneration!.models!, { model: dropped, label: "FLUX 1.1 pro" }] };
       const down = async () => Promise.reject(new RetryableError("outage", "down"));
-      const old: Workflow = { config: { ...installed.config, steps: [offered, video!] }, handlers: { image_generation: down, video_generation: ok }, version: "old-chosen-model" };
+      const old: Workflow = { config: { ...installed.config, steps: [offered, video!] }, handlers: { image_generation: down, video_generation: ok }, version };
       const jobId = await rt.store.insertJob({
         userId,
         workflow: { id: old.config.id, version: old.version, config: old.config },
@@ -337,39 +341,29 @@ describe.each<Provider>(["sqlite", "postgresql"])("engine on %s", (provider) => 
         firstEvent: { type: "progress", data: { step: 0, step_name: "image_generation", progress: 0, step_progress: 0, message: "Queued" } },
       });
       expect(await runJob({ ...rt.engine, findWorkflow: () => old }, jobId)).toMatchObject({ status: "pending_retry" });
+      return { jobId, installed };
+    }
+
+    it("judges a job by the model it chose: a retry is refused when the step no longer offers it, though the step's default is unchanged", async () => {
+      const { jobId } = await parkOnDroppedModel("old-chosen-model");
       const response = await routes.retry.POST(authed(token, `/workflows/retry/${jobId}`, { method: "POST" }), jobParams(jobId));
       expect(response.status).toBe(409);
       expect(await response.json()).toEqual({
         success: false,
         error: {
           code: "workflow_changed",
-          message: `The workflow "Text to Video" changed since this job started (step 1 ("image_generation") no longer offers ${dropped}, the model this job runs there), so it cannot resume where it stopped. Start a new run.`,
+          message: droppedModelMessage,
         },
       });
       expect((await readJob(jobId)).status).toBe("pending_retry");
     });
 
     it("judges a job by the model it chose when the sweep resumes it: failed with workflow_changed, not run on the step's default", async () => {
-      const installed = rt.findWorkflow("text-to-video")!;
-      const [imageGeneration, video] = installed.config.steps;
-      const dropped = "black-forest-labs/flux-1.1-pro";
-      const offered = { ...imageGeneration!, models: [...imageGeneration!.models!, { model: dropped, label: "FLUX 1.1 pro" }] };
-      const down = async () => Promise.reject(new RetryableError("outage", "down"));
-      const old: Workflow = { config: { ...installed.config, steps: [offered, video!] }, handlers: { image_generation: down, video_generation: ok }, version: "old-chosen-model-sweep" };
-      const jobId = await rt.store.insertJob({
-        userId,
-        workflow: { id: old.config.id, version: old.version, config: old.config },
-        inputs: { prompt: "A lighthouse" },
-        maxAttempts: 5,
-        models: { image_generation: dropped },
-        firstEvent: { type: "progress", data: { step: 0, step_name: "image_generation", progress: 0, step_progress: 0, message: "Queued" } },
-      });
-      expect(await runJob({ ...rt.engine, findWorkflow: () => old }, jobId)).toMatchObject({ status: "pending_retry" });
+      const { jobId, installed } = await parkOnDroppedModel("old-chosen-model-sweep");
       // A deploy dropped the model; the sweep claims the job and resumes it on the installed workflow.
       expect(await rt.store.claimRetry(jobId)).toBeDefined();
-      const message = `The workflow "Text to Video" changed since this job started (step 1 ("image_generation") no longer offers ${dropped}, the model this job runs there), so it cannot resume where it stopped. Start a new run.`;
-      expect(await runJob({ ...rt.engine, findWorkflow: (id) => (id === installed.config.id ? installed : undefined) }, jobId)).toEqual({ status: "failed", code: "workflow_changed", message });
-      expect(await readJob(jobId)).toMatchObject({ status: "failed", errorCode: "workflow_changed", error: message });
+      expect(await runJob({ ...rt.engine, findWorkflow: (id) => (id === installed.config.id ? installed : undefined) }, jobId)).toEqual({ status: "failed", code: "workflow_changed", message: droppedModelMessage });
+      expect(await readJob(jobId)).toMatchObject({ status: "failed", errorCode: "workflow_changed", error: droppedModelMessage });
     });
   });
 
