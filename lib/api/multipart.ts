@@ -199,11 +199,11 @@ class MultipartReader {
       return { fields: this.fields, lists: this.lists, files };
     } finally {
       clearTimeout(timer);
-      if (!this.bodyEnded) {
-        // The rest of the body is not wanted. Cancelling the stream is all it takes: the client
-        // is answered and the connection closed; nothing is left listening.
-        this.reader.cancel().catch(() => undefined);
-      }
+      // The rest of the body is not wanted, but it is on its way: read and dropped for a little
+      // while (as a server's lingering close does), so that an honest client that sent a little
+      // too much keeps its connection; a stream merely cancelled left the connection unread and a
+      // keep-alive client's next request on it waited 5 s, then failed.
+      if (!this.bodyEnded) void discardRest(this.reader);
       if (!this.parser.destroyed) this.parser.destroy();
       for (const file of this.files) void file.spill.discard();
     }
@@ -228,4 +228,28 @@ class MultipartReader {
     await Promise.race([this.parserClosed, new Promise<void>((resolve) => this.parser.once("error", () => resolve()))]);
     return "done";
   }
+}
+
+/** How much of a refused body is read and dropped after the answer, at most, before the stream is cancelled. */
+const DISCARD_LIMITS = { bytes: 64 * 1024 * 1024, ms: 2_000 };
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<"time">((resolve) => {
+    timer = setTimeout(() => resolve("time"), DISCARD_LIMITS.ms);
+    timer.unref();
+  });
+  let dropped = 0;
+  try {
+    while (dropped <= DISCARD_LIMITS.bytes) {
+      const next = await Promise.race([reader.read(), timeUp]);
+      if (next === "time" || next.done) break;
+      dropped += next.value.byteLength;
+    }
+  } catch {
+    // the client went away
+  } finally {
+    clearTimeout(timer);
+  }
+  await reader.cancel().catch(() => undefined);
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BODY_LIMITS } from "@/lib/api/body";
 import { errorResponse } from "@/lib/api/errors";
 import { answerSignUp } from "@/lib/auth/sign-up-request";
-import { sendWebResponse, webHeaders } from "@/lib/server/node-web";
+import { discardRest, sendWebResponse, webHeaders } from "@/lib/server/node-web";
 import type { Runtime } from "@/lib/server/runtime";
 
 /**
@@ -35,12 +35,13 @@ async function signUp(rt: Runtime, request: IncomingMessage, response: ServerRes
   } catch (error) {
     answer = errorResponse(error, rt.logger, { method: "POST", path: url.pathname });
   }
-  await sendWebResponse(response, answer, { close: !complete });
+  await sendWebResponse(response, answer);
+  if (!complete) response.once("finish", () => discardRest(request));
 }
 
 /**
- * The request's body, or its first `maxBytes` (then `complete` is false and the rest is never
- * read). A body whose Content-Length already passes `maxBytes` is not read at all. An interrupted
+ * The request's body, or its first `maxBytes` (then `complete` is false, and the rest is dropped
+ * after the answer). A body whose Content-Length already passes `maxBytes` is not read before it. An interrupted
  * body gives what arrived, which the JSON reader refuses.
  */
 function readAtMost(request: IncomingMessage, maxBytes: number): Promise<{ bytes: Uint8Array<ArrayBuffer>; complete: boolean }> {

@@ -11,10 +11,46 @@ export function webHeaders(request: IncomingMessage): Headers {
   return headers;
 }
 
-/** Writes `answer` whole, with its length; `close` ends the connection after it (a request body left unread). */
-export async function sendWebResponse(response: ServerResponse, answer: Response, options: { close?: boolean } = {}): Promise<void> {
+/** Writes `answer` whole, with its length. */
+export async function sendWebResponse(response: ServerResponse, answer: Response): Promise<void> {
   if (response.headersSent || response.destroyed) return void response.destroy();
   const body = Buffer.from(await answer.arrayBuffer());
-  response.writeHead(answer.status, { ...Object.fromEntries(answer.headers), "content-length": String(body.length), ...(options.close && { connection: "close" }) });
+  response.writeHead(answer.status, { ...Object.fromEntries(answer.headers), "content-length": String(body.length) });
   response.end(body);
+}
+
+/**
+ * How much of a refused body is read and dropped after the answer before the connection is closed:
+ * up to 2 s, or 64 MiB once half a second has passed (the client has had its answer by then).
+ */
+const DISCARD_LIMITS = { bytes: 64 * 1024 * 1024, ms: 2_000, graceMs: 500 };
+
+/**
+ * After answering a request whose body was not read to its end: reads and drops the rest for a
+ * little while (as a server's lingering close does), so that the client reads the answer and an
+ * honest one that sent a little too much keeps its connection; past the limits the connection is
+ * closed. Closing at once could reset it before the client had read the answer.
+ */
+export function discardRest(request: IncomingMessage): void {
+  if (request.complete || request.destroyed) return;
+  let dropped = 0;
+  const start = Date.now();
+  const timer = setTimeout(() => close(), DISCARD_LIMITS.ms);
+  timer.unref();
+  const close = () => {
+    clearTimeout(timer);
+    request.off("data", onData);
+    request.socket.destroy();
+  };
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_LIMITS.bytes && Date.now() - start >= DISCARD_LIMITS.graceMs) close();
+  };
+  request.on("data", onData);
+  request.once("end", () => {
+    clearTimeout(timer);
+    request.off("data", onData);
+  });
+  request.once("close", () => clearTimeout(timer));
+  request.resume();
 }

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
 import { BODY_LIMITS } from "@/lib/api/body";
@@ -81,6 +82,12 @@ describe("bounded bodies and clean error paths in the real server", () => {
     expect(sentBytes).toBeLessThan(300 * MB);
   });
 
+  it("a keep-alive client whose sign-up was refused as too large keeps its connection: its next request on it is answered", async () => {
+    const body = JSON.stringify({ email: "long@example.com", password: "correct horse battery", name: "x".repeat(BODY_LIMITS.smallJson) });
+    const head = `POST /api/signup HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    expect(await twoOnOneConnection(port, Buffer.from(head + body))).toEqual([413, 200]);
+  });
+
   it("accepts a sign-up body of exactly the limit, and refuses one byte more", async () => {
     const body = (size: number) => {
       const json = JSON.stringify({ email: `exact-${size}@example.com`, password: "correct horse battery", name: "" });
@@ -136,6 +143,12 @@ describe("bounded bodies and clean error paths in the real server", () => {
       expect(isErrorShape(over)).toBe(true);
     });
 
+    it("a keep-alive client whose upload was refused keeps its connection: its next request on it is answered", async () => {
+      const body = withFile(jpegOf(MAX_UPLOAD_BYTES + 100_000));
+      const head = `POST /workflows/execute HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${alice.token}\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${body.length}\r\n\r\n`;
+      expect(await twoOnOneConnection(port, Buffer.concat([Buffer.from(head), body]))).toEqual([413, 200]);
+    });
+
     it("accepts a prompt of exactly its advertised 1000 characters, emoji and line breaks counted once", async () => {
       const prompt = `${"🎬".repeat(500)}${"a\r\n".repeat(250)}`;
       const at = await execute(withFile(FIXTURE_JPEG, "photo.jpg", { edit_prompt: prompt }));
@@ -169,3 +182,35 @@ describe("bounded bodies and clean error paths in the real server", () => {
     });
   });
 });
+
+/**
+ * Sends `first` on a new connection and, once its answer's status line has arrived, `GET /api/live`
+ * on the same connection: the status of each answer that arrived before the connection closed or
+ * 10 s passed.
+ */
+function twoOnOneConnection(port: number, first: Buffer): Promise<number[]> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let received = "";
+    let sentSecond = false;
+    const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(statuses());
+    };
+    const timer = setTimeout(done, 10_000);
+    socket.on("error", done);
+    socket.on("close", done);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      const seen = statuses();
+      if (seen.length === 1 && !sentSecond) {
+        sentSecond = true;
+        socket.write(`GET /api/live HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      }
+      if (seen.length >= 2) done();
+    });
+    socket.write(first);
+  });
+}
