@@ -4,7 +4,9 @@ import type { IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter
 import type { BudgetGuard, Charge, Spending } from "@/lib/store/spending-types";
 import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
 import type { AuthUser, PasswordUser } from "@/lib/store/user-types";
+import type { ApiTokenRecord, NewApiToken, NewOAuthUser, NewPasswordUser } from "@/lib/store/account-types";
 
+export * from "@/lib/store/account-types";
 export * from "@/lib/store/caller-types";
 export * from "@/lib/store/spending-types";
 export * from "@/lib/store/queue-types";
@@ -206,6 +208,29 @@ export interface Store {
    * sign-in verifies and sign-up refuses before it hashes anything.
    */
   findPasswordUser(email: string): Promise<PasswordUser | undefined>;
+
+  // ---- accounts (lib/auth, the token CLI, the Replicate webhook receiver): cold paths, but written only here
+  /** A sign-up's user; undefined when the email is taken (the unique index decides between racing sign-ups). */
+  insertPasswordUser(user: NewPasswordUser): Promise<{ id: string; email: string } | undefined>;
+  /** Replaces a user's password hash only while it is still `oldHash` (a password changed meanwhile wins); whether it did. */
+  replacePasswordHash(userId: string, oldHash: string, newHash: string): Promise<boolean>;
+  /** The user with this email, created without a password when there is none (npm run token:create). */
+  ensureUser(email: string): Promise<AuthUser>;
+  /** The user an OAuth account is linked to. */
+  findOAuthUserId(provider: string, providerAccountId: string): Promise<string | undefined>;
+  /** A new user and its OAuth account in one transaction; undefined (and nothing written) when the email is taken. */
+  insertOAuthUser(user: NewOAuthUser): Promise<string | undefined>;
+  insertApiToken(token: NewApiToken): Promise<ApiTokenRecord>;
+  /** A user's API tokens, revoked ones too, newest first. */
+  listApiTokens(userId: string): Promise<ApiTokenRecord[]>;
+  /** Revokes one of the user's tokens at `now`; false when it is not theirs or already revoked. */
+  revokeApiToken(userId: string, tokenId: string, now: Date): Promise<boolean>;
+  /** Records an incoming webhook delivery's id: true when it is new, false when it was recorded before. */
+  claimWebhookDelivery(id: string, source: string, now: Date): Promise<boolean>;
+  /** Forgets a delivery whose processing failed, so that its retry is processed. */
+  forgetWebhookDelivery(id: string): Promise<void>;
+  /** Deletes a source's deliveries received before `before`; how many. */
+  deleteWebhookDeliveries(source: string, before: Date): Promise<number>;
 }
 
 /** A lease: who holds it and the fencing number of their take. */

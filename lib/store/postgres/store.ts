@@ -12,9 +12,10 @@ import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } f
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
 import { findPasswordUser, findTokenUser, readUser } from "@/lib/store/postgres/users";
+import * as accounts from "@/lib/store/postgres/accounts";
 import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
 import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import { isBudgetExceeded, type BudgetGuard, type Charge, type CheckpointRow, type Fence, type IdempotencyClaim, type IdempotencyRecord, type IdempotentResponse, type JobFilter, type JobKey, type JobRecord, type JobState, type JobSummary, type LeasedRun, type NewJob, type QueuedJob, type RerunSummary, type Spending, type Store, type StoredEvent, type UploadFile, type WebhookAttemptRecord, type WebhookOutcome } from "@/lib/store/types";
+import { isBudgetExceeded, type BudgetGuard, type Charge, type CheckpointRow, type Fence, type IdempotencyClaim, type IdempotencyRecord, type IdempotentResponse, type JobFilter, type JobKey, type JobRecord, type JobState, type JobSummary, type LeasedRun, type NewApiToken, type NewJob, type NewOAuthUser, type NewPasswordUser, type QueuedJob, type RerunSummary, type Spending, type Store, type StoredEvent, type UploadFile, type WebhookAttemptRecord, type WebhookOutcome } from "@/lib/store/types";
 
 type Row = Record<string, unknown>;
 
@@ -54,6 +55,17 @@ export class PostgresStore extends PlannedStore implements Store {
   findTokenUser = (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
   readUser = (userId: string) => readUser(this.connection, userId);
   findPasswordUser = (email: string) => findPasswordUser(this.connection, email);
+  insertPasswordUser = (user: NewPasswordUser) => accounts.insertPasswordUser(this.connection, user, new Date());
+  replacePasswordHash = (userId: string, oldHash: string, newHash: string) => accounts.replacePasswordHash(this.connection, userId, oldHash, newHash);
+  ensureUser = (email: string) => accounts.ensureUser(this.connection, email, new Date());
+  findOAuthUserId = (provider: string, providerAccountId: string) => accounts.findOAuthUserId(this.connection, provider, providerAccountId);
+  insertOAuthUser = (user: NewOAuthUser) => accounts.insertOAuthUser(this.connection, user, new Date());
+  insertApiToken = (token: NewApiToken) => accounts.insertApiToken(this.connection, token, new Date());
+  listApiTokens = (userId: string) => accounts.listApiTokens(this.connection, userId);
+  revokeApiToken = (userId: string, tokenId: string, now: Date) => accounts.revokeApiToken(this.connection, userId, tokenId, now);
+  claimWebhookDelivery = (id: string, source: string, now: Date) => accounts.claimWebhookDelivery(this.connection, id, source, now);
+  forgetWebhookDelivery = (id: string) => accounts.forgetWebhookDelivery(this.connection, id);
+  deleteWebhookDeliveries = (source: string, before: Date) => accounts.deleteWebhookDeliveries(this.connection, source, before);
 
   readWaitingJobs = (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);

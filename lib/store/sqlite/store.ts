@@ -11,6 +11,7 @@ import { applySqlitePlans } from "@/lib/store/sqlite/plans";
 import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/sqlite/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
 import { findPasswordUser, findTokenUser, readUser } from "@/lib/store/sqlite/users";
+import * as accounts from "@/lib/store/sqlite/accounts";
 import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
 import type {
   BudgetGuard,
@@ -28,6 +29,9 @@ import type {
   NewJob,
   QueuedJob,
   RerunSummary,
+  NewApiToken,
+  NewOAuthUser,
+  NewPasswordUser,
   Spending,
   Store,
   StoredEvent,
@@ -59,6 +63,17 @@ export class SqliteStore extends PlannedStore implements Store {
   findTokenUser = async (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
   readUser = async (userId: string) => readUser(this.connection, userId);
   findPasswordUser = async (email: string) => findPasswordUser(this.connection, email);
+  insertPasswordUser = async (user: NewPasswordUser) => accounts.insertPasswordUser(this.connection, user, new Date());
+  replacePasswordHash = async (userId: string, oldHash: string, newHash: string) => accounts.replacePasswordHash(this.connection, userId, oldHash, newHash);
+  ensureUser = async (email: string) => accounts.ensureUser(this.connection, email, new Date());
+  findOAuthUserId = async (provider: string, providerAccountId: string) => accounts.findOAuthUserId(this.connection, provider, providerAccountId);
+  insertOAuthUser = async (user: NewOAuthUser) => accounts.insertOAuthUser(this.connection, user, new Date());
+  insertApiToken = async (token: NewApiToken) => accounts.insertApiToken(this.connection, token, new Date());
+  listApiTokens = async (userId: string) => accounts.listApiTokens(this.connection, userId);
+  revokeApiToken = async (userId: string, tokenId: string, now: Date) => accounts.revokeApiToken(this.connection, userId, tokenId, now);
+  claimWebhookDelivery = async (id: string, source: string, now: Date) => accounts.claimWebhookDelivery(this.connection, id, source, now);
+  forgetWebhookDelivery = async (id: string) => accounts.forgetWebhookDelivery(this.connection, id);
+  deleteWebhookDeliveries = async (source: string, before: Date) => accounts.deleteWebhookDeliveries(this.connection, source, before);
 
   readWaitingJobs = async (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = async (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);
