@@ -47,7 +47,7 @@ export interface Runtime {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  /** The cold paths: users, API tokens, OAuth accounts, processed webhook deliveries. */
+  /** For tests, the load test and benches, to arrange and read data; the app reads and writes through `store` only. */
   readonly prisma: Db;
   readonly registry: Registry;
   findWorkflow(id: string): Workflow | undefined;

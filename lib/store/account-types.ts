@@ -39,7 +39,7 @@ export interface ApiTokenRecord {
 
 /** The store's part for accounts (lib/auth, the token CLI, the Replicate webhook receiver); the Store interface extends it. */
 export interface AccountStore {
-  // ---- authentication (lib/auth): read on every API request, so on the store's prepared statements, not Prisma
+  // ---- authentication (lib/auth): read on every API request
   /**
    * The user of the API token whose SHA-256 this is, unless the token is revoked. Marks the token
    * used at `now` when its last use is older than `touchAfterMs` (or never), so that authenticating
@@ -54,7 +54,7 @@ export interface AccountStore {
    */
   findPasswordUser(email: string): Promise<PasswordUser | undefined>;
 
-  // ---- accounts (lib/auth, the token CLI, the Replicate webhook receiver): cold paths, but written only here
+  // ---- accounts (lib/auth, the token CLI, the Replicate webhook receiver): cold paths, written here only
   /** A sign-up's user; undefined when the email is taken (the unique index decides between racing sign-ups). */
   insertPasswordUser(user: NewPasswordUser): Promise<{ id: string; email: string } | undefined>;
   /** Replaces a user's password hash only while it is still `oldHash` (a password changed meanwhile wins); whether it did. */
