@@ -184,11 +184,11 @@ const describe = (f: FanoutResult) =>
 
 async function measureOn(load: MachineLoad, provider: Provider, log: (message: string) => void): Promise<FanoutResult[]> {
   const testDb = await createTestDatabase(provider);
-  const { database, user, token, close } = await createBenchUser(testDb, `bench-stream-${provider}@example.com`);
+  const { database, store, user, token, close } = await createBenchUser(testDb, `bench-stream-${provider}@example.com`);
   const users = [{ id: user.id, token }];
   for (let i = 1; i < USERS; i++) {
     const other = await database.user.create({ data: { email: `bench-stream-${provider}-${i}@example.com` } });
-    users.push({ id: other.id, token: (await createApiToken(database, other.id, "bench")).token });
+    users.push({ id: other.id, token: (await createApiToken(store, other.id, "bench")).token });
   }
   const jobs: BenchJob[] = [];
   const jobCount = Math.max(...sizes.subscribers.map((count) => levelShape(count).jobs));

@@ -15,8 +15,8 @@ if (!email.success) {
   process.exit(2);
 }
 const database = openDatabase(loadConfig(process.env).database);
-const user = await database.prisma.user.upsert({ where: { email: email.data }, create: { email: email.data }, update: {} });
-const { token } = await createApiToken(database.prisma, user.id, values.name ?? "CLI token");
+const user = await database.store.ensureUser(email.data);
+const { token } = await createApiToken(database.store, user.id, values.name ?? "CLI token");
 console.error(`Created an API token for ${user.email}. It is shown once; store it now:`);
 console.log(token);
 await database.close();

@@ -49,7 +49,7 @@ export async function createBenchUser(testDb: { url: string; dataDir: string }, 
   const { createApiToken } = await import("@/lib/auth/tokens");
   const opened = openDatabase(resolveDatabase(testDb.url, testDb.dataDir));
   const user = await opened.prisma.user.create({ data: { email } });
-  const { token } = await createApiToken(opened.prisma, user.id, "bench");
+  const { token } = await createApiToken(opened.store, user.id, "bench");
   return { database: opened.prisma, store: opened.store, close: opened.close, user, token };
 }
 

@@ -4,6 +4,9 @@ import { JOB_STATUSES } from "@/lib/contract/events";
 import { ERROR_STATUS } from "@/lib/api/errors";
 import { stepModelChoiceSchema, workflowInputSchema, workflowUploadSchema } from "@/lib/api/input-schemas";
 
+export * from "@/lib/api/action-schemas";
+export * from "@/lib/api/usage-schemas";
+
 /**
  * One zod schema per API input and output: it validates, gives the type, and feeds the OpenAPI
  * document (lib/api/openapi.ts).
@@ -259,124 +262,4 @@ export const listJobsResponseSchema = z.object({
   success: z.literal(true),
   jobs: z.array(jobSchema),
   next_cursor: z.uuid().nullable(),
-});
-
-/**
- * POST /workflows/rerun/<job_id>: the step to run from (its index or name) and the declared
- * inputs to change. JSON as it is; a multipart form as `from_step` and `inputs[<name>]` fields.
- */
-export const rerunBodySchema = z
-  .object({
-    from_step: z.union([z.number().int().min(0).max(999), z.string().min(1).max(64)]).meta({ description: "The step to run from: its index (0-based) or its name" }),
-    inputs: z
-      .record(z.string().max(64), z.string().max(16 * 1024))
-      .optional()
-      .meta({ description: "Declared inputs to change; the others keep the parent job's values" }),
-    candidates: z
-      .record(z.string().max(64), z.union([z.number(), z.string().max(4)]))
-      .optional()
-      .meta({ description: "Candidates by step name, 1-4, for the steps the rerun runs (config.json's defaults apply otherwise); multipart: candidates[<step name>]=<n>" }),
-    auto_pick: z.union([z.boolean(), z.enum(["true", "false"])]).optional().meta({ description: "Pick the first candidate that succeeded without asking" }),
-    deadline_seconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 3600)
-      .optional()
-      .meta({ description: "The rerun must end within this many seconds, else it fails with deadline_exceeded (its provider call canceled)" }),
-  })
-  .strict();
-
-export const rerunResponseSchema = z.object({ success: z.literal(true), job_id: z.uuid(), stream_url: z.string(), parent_job_id: z.uuid() });
-
-
-/** POST /workflows/approve/<job_id>: a person's decision on the step a job waits before. */
-export const approveBodySchema = z
-  .object({
-    approve: z.boolean().meta({ description: "true runs the step; false cancels the job" }),
-    comment: z.string().trim().max(1000).optional().meta({ description: "Kept in the job's events; a rejection's comment is the job's cancel reason" }),
-  })
-  .strict();
-
-/** POST /workflows/pick/<job_id>: which candidate of the awaited step to carry forward. */
-export const pickBodySchema = z
-  .object({
-    step: z.union([z.number().int().min(0).max(999), z.string().min(1).max(64)]).meta({ description: "The step awaiting a pick: its index (0-based) or its name" }),
-    candidate: z.number().int().min(1).max(4).meta({ description: "The candidate to use (1..n), one that completed" }),
-  })
-  .strict();
-
-export const usageResponseSchema = z.object({
-  success: z.literal(true),
-  from: z.string(),
-  to: z.string(),
-  currency: z.literal("USD"),
-  total_usd: z.number(),
-  by_workflow: z.array(z.object({ workflow_id: z.string(), workflow_name: z.string(), total_usd: z.number(), charged_steps: z.number().int() })),
-  by_day: z.array(z.object({ day: z.string().meta({ description: "YYYY-MM-DD, UTC" }), total_usd: z.number() })),
-  items: z.array(
-    z.object({
-      job_id: z.uuid(),
-      workflow_id: z.string(),
-      step: z.number().int(),
-      step_name: z.string().nullable(),
-      candidate: z.number().int(),
-      cost_usd: z.number(),
-      charged_at: z.string(),
-    }),
-  ),
-  truncated: z.boolean().meta({ description: "True when the range holds more charged steps than one answer lists (10,000); narrow it." }),
-});
-
-export const budgetSettingsResponseSchema = z.object({
-  success: z.literal(true),
-  monthly_budget_usd: z.number().nullable().meta({ description: "The budget that applies: the lower of the server's and the user's own; null for none." }),
-  server_budget_usd: z.number().nullable().meta({ description: "USER_MONTHLY_BUDGET_USD; a user may only set a lower budget." }),
-  own_budget_usd: z.number().nullable(),
-  month_start: z.string(),
-  month_spent_usd: z.number(),
-  month_outstanding_usd: z.number().meta({ description: "What the user's queued, running and parked jobs are still expected to spend." }),
-});
-
-export const budgetUpdateSchema = z.object({ monthly_budget_usd: z.number().nonnegative().max(1_000_000).nullable() }).strict();
-
-export const webhookSecretResponseSchema = z.object({ success: z.literal(true), secret: z.string().meta({ description: "whsec_ + base64: the key of the webhook signatures" }) });
-
-export const jobWebhooksResponseSchema = z.object({
-  success: z.literal(true),
-  webhook: z.object({ url: z.string(), events: z.array(z.string()) }).nullable(),
-  deliveries: z.array(
-    z.object({
-      id: z.string().meta({ description: "The webhook-id header: the same on every attempt" }),
-      event_id: z.number(),
-      event: z.string(),
-      status: z.enum(["pending", "delivered", "failed"]),
-      attempts: z.number(),
-      next_attempt_at: z.string().nullable(),
-      last_status: z.number().nullable(),
-      last_error: z.string().nullable(),
-      created_at: z.string(),
-      delivered_at: z.string().nullable(),
-      tries: z.array(z.object({ attempt: z.number(), at: z.string(), status_code: z.number().nullable(), error: z.string().nullable(), duration_ms: z.number() })),
-    }),
-  ),
-});
-
-/** POST /jobs/cancel and /jobs/retry: which of the caller's jobs; every field given must match. */
-export const bulkFilterSchema = z
-  .object({
-    status: z.array(z.enum(JOB_STATUSES)).min(1).max(8).optional(),
-    workflow_id: z.string().min(1).max(64).optional(),
-    created_after: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created at or after this time" }),
-    created_before: z.iso.datetime({ offset: true }).optional().meta({ description: "Jobs created before this time" }),
-    job_ids: z.array(z.uuid()).min(1).max(100).optional().meta({ description: "Only these jobs (e.g. a selection in the web app)" }),
-  })
-  .strict();
-
-export const bulkResponseSchema = z.object({
-  success: z.literal(true),
-  matched: z.number().meta({ description: "Jobs the filter matched (in a state the action applies to)" }),
-  canceled: z.number().optional(),
-  retried: z.number().optional(),
-  skipped: z.number().meta({ description: "Matched jobs that changed state before they were reached" }),
 });

@@ -3,7 +3,6 @@ import type { AuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import GitHubProvider from "next-auth/providers/github";
 import type { Config } from "@/lib/config";
-import type { Db } from "@/lib/db/client";
 import type { Store } from "@/lib/store/types";
 import type { Logger } from "@/lib/log";
 import { isApiError } from "@/lib/api/errors";
@@ -27,9 +26,8 @@ export function githubEnabled(cfg: Config): boolean {
 
 export interface AuthDeps {
   config: Config;
-  prisma: Db;
-  /** Reads the signing-in user (Store.findPasswordUser). */
-  store: Pick<Store, "findPasswordUser">;
+  /** Reads and writes the signing-in user (password and OAuth accounts). */
+  store: Pick<Store, "findPasswordUser" | "insertPasswordUser" | "replacePasswordHash" | "findOAuthUserId" | "insertOAuthUser">;
   logger: Logger;
   secret: string;
   secureCookies: boolean;
@@ -40,7 +38,7 @@ export interface AuthDeps {
 
 /** The runtime builds these on first use, not at import: `next build` loads route modules and must not create the secret file. */
 export function buildAuthOptions(deps: AuthDeps): AuthOptions {
-  const { config: cfg, prisma, logger: log } = deps;
+  const { config: cfg, store, logger: log } = deps;
   const providers: AuthOptions["providers"] = [
     CredentialsProvider({
       id: "credentials",
@@ -49,7 +47,7 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
       authorize: async (credentials) => {
         let user;
         try {
-          user = await verifyCredentials({ store: deps.store, prisma, passwordHasher: deps.passwordHasher }, credentials);
+          user = await verifyCredentials({ store, passwordHasher: deps.passwordHasher }, credentials);
         } catch (error) {
           // The pool filled up after the guard let this request in: next-auth puts a thrown
           // error's message in the sign-in page's ?error=, which shows ServerBusy's text.
@@ -78,7 +76,7 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
     callbacks: {
       async signIn({ user, account }) {
         if (!account || account.provider === "credentials") return true;
-        const userId = await userIdForOAuthAccount(prisma, account.provider, account.providerAccountId, account.type, user);
+        const userId = await userIdForOAuthAccount(store, account.provider, account.providerAccountId, account.type, user);
         return userId ? true : "/signin?error=OAuthAccountNotLinked";
       },
       async jwt({ token, user, account }) {
@@ -87,10 +85,7 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
           token.sub =
             account.provider === "credentials"
               ? user.id
-              : ((await prisma.account.findUnique({
-                  where: { provider_providerAccountId: { provider: account.provider, providerAccountId: account.providerAccountId } },
-                  select: { userId: true },
-                }))?.userId ?? undefined);
+              : await store.findOAuthUserId(account.provider, account.providerAccountId);
         }
         return token;
       },
@@ -110,28 +105,17 @@ export function buildAuthOptions(deps: AuthDeps): AuthOptions {
  * Montage account (next-auth's OAuthAccountNotLinked rule).
  */
 async function userIdForOAuthAccount(
-  database: Db,
+  store: AuthDeps["store"],
   provider: string,
   providerAccountId: string,
   type: string,
   profile: { email?: string | null; name?: string | null; image?: string | null },
 ): Promise<string | null> {
-  const linked = await database.account.findUnique({
-    where: { provider_providerAccountId: { provider, providerAccountId } },
-    select: { userId: true },
-  });
-  if (linked) return linked.userId;
+  const linked = await store.findOAuthUserId(provider, providerAccountId);
+  if (linked) return linked;
   const email = profile.email?.trim().toLowerCase();
   if (!email) return null;
-  if (await database.user.findUnique({ where: { email }, select: { id: true } })) return null;
-  const created = await database.user.create({
-    data: {
-      email,
-      name: profile.name ?? null,
-      image: profile.image ?? null,
-      accounts: { create: { provider, providerAccountId, type } },
-    },
-    select: { id: true },
-  });
-  return created.id;
+  if (await store.findPasswordUser(email)) return null;
+  // An email taken meanwhile is refused as one taken before (the unique index decides).
+  return (await store.insertOAuthUser({ email, name: profile.name ?? null, image: profile.image ?? null, account: { provider, providerAccountId, type } })) ?? null;
 }

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { ApiError, isApiError } from "@/lib/api/errors";
 import type { PasswordHasher } from "@/lib/auth/password-hasher";
 import type { AuthThrottle } from "@/lib/auth/throttle";
-import type { Db } from "@/lib/db/client";
 import type { Store } from "@/lib/store/types";
 
 /**
@@ -38,10 +37,9 @@ export const credentialsSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
-/** What the password routes use: the store reads the user (no Prisma query to compile per request), Prisma writes it. */
+/** What the password routes use: the store reads and writes the user. */
 export interface PasswordDeps {
-  store: Pick<Store, "findPasswordUser">;
-  prisma: Db;
+  store: Pick<Store, "findPasswordUser" | "insertPasswordUser" | "replacePasswordHash">;
   passwordHasher: PasswordHasher;
 }
 
@@ -63,7 +61,7 @@ export async function verifyCredentials(deps: PasswordDeps, input: unknown): Pro
   }
   const { ok, rehash } = await hasher.verify(password, user.passwordHash);
   if (!ok) return null;
-  if (rehash) await upgradeHash(deps.prisma, hasher, user.id, user.passwordHash, password);
+  if (rehash) await upgradeHash(deps.store, hasher, user.id, user.passwordHash, password);
   return { id: user.id, email: user.email, name: user.name };
 }
 
@@ -72,7 +70,7 @@ export async function verifyCredentials(deps: PasswordDeps, input: unknown): Pro
  * meanwhile wins). Best effort: with the pool full the sign-in still succeeds and the next one
  * upgrades.
  */
-async function upgradeHash(database: Db, hasher: PasswordHasher, userId: string, old: string, password: string): Promise<void> {
+async function upgradeHash(store: PasswordDeps["store"], hasher: PasswordHasher, userId: string, old: string, password: string): Promise<void> {
   let passwordHash: string;
   try {
     passwordHash = await hasher.hash(password);
@@ -80,7 +78,7 @@ async function upgradeHash(database: Db, hasher: PasswordHasher, userId: string,
     if (isApiError(error) && error.code === "server_busy") return;
     throw error;
   }
-  await database.user.updateMany({ where: { id: userId, passwordHash: old }, data: { passwordHash } });
+  await store.replacePasswordHash(userId, old, passwordHash);
 }
 
 /**
@@ -110,16 +108,8 @@ export async function createPasswordUser(deps: PasswordDeps, input: z.infer<type
   // Looked up before hashing: a sign-up for a taken email must cost no CPU.
   if (await deps.store.findPasswordUser(input.email)) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
   const passwordHash = await deps.passwordHasher.hash(input.password);
-  try {
-    return await deps.prisma.user.create({
-      data: { email: input.email, passwordHash, ...(input.name && { name: input.name }) },
-      select: { id: true, email: true },
-    });
-  } catch (error) {
-    // Two sign-ups with one email at once: the unique index decides.
-    if ((error as { code?: unknown }).code === "P2002") {
-      throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
-    }
-    throw error;
-  }
+  // Two sign-ups with one email at once: the unique index decides.
+  const user = await deps.store.insertPasswordUser({ email: input.email, passwordHash, ...(input.name && { name: input.name }) });
+  if (!user) throw new ApiError("wrong_state", "An account with this email already exists. Sign in instead.");
+  return user;
 }

@@ -1,7 +1,6 @@
 import "server-only";
 import { createHash, randomBytes } from "node:crypto";
-import type { Db } from "@/lib/db/client";
-import type { AuthUser, Store } from "@/lib/store/types";
+import type { ApiTokenRecord, AuthUser, Store } from "@/lib/store/types";
 
 /** Montage API tokens: "mtg_" + 256 random bits, base64url. Only the SHA-256 is stored. */
 export const TOKEN_PREFIX = "mtg_";
@@ -13,11 +12,10 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-export async function createApiToken(database: Db, userId: string, name: string) {
+/** A new token for the user: the token itself is returned once, only its hash is stored. */
+export async function createApiToken(store: Pick<Store, "insertApiToken">, userId: string, name: string): Promise<{ token: string; record: ApiTokenRecord }> {
   const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
-  const record = await database.apiToken.create({
-    data: { userId, name, prefix: token.slice(0, 12), tokenHash: hashToken(token) },
-  });
+  const record = await store.insertApiToken({ userId, name, prefix: token.slice(0, 12), tokenHash: hashToken(token) });
   return { token, record };
 }
 
@@ -31,18 +29,10 @@ export async function findUserByToken(store: Pick<Store, "findTokenUser">, token
   return store.findTokenUser(hashToken(token), new Date(), LAST_USED_RESOLUTION_MS);
 }
 
-export async function listApiTokens(database: Db, userId: string) {
-  return database.apiToken.findMany({
-    where: { userId },
-    orderBy: { createdAt: "desc" },
-    select: { id: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
-  });
+export async function listApiTokens(store: Pick<Store, "listApiTokens">, userId: string): Promise<ApiTokenRecord[]> {
+  return store.listApiTokens(userId);
 }
 
-export async function revokeApiToken(database: Db, userId: string, tokenId: string): Promise<boolean> {
-  const revoked = await database.apiToken.updateMany({
-    where: { id: tokenId, userId, revokedAt: null },
-    data: { revokedAt: new Date() },
-  });
-  return revoked.count === 1;
+export async function revokeApiToken(store: Pick<Store, "revokeApiToken">, userId: string, tokenId: string): Promise<boolean> {
+  return store.revokeApiToken(userId, tokenId, new Date());
 }

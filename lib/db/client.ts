@@ -6,9 +6,9 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type pg from "pg";
 
 /**
- * Prisma: the schema and migration tool, and the client of the cold paths (users, API tokens,
- * OAuth accounts, processed webhook deliveries). Jobs and everything about them go through the
- * store (lib/store/). Both generated clients expose the same model API (one models file), so code
+ * Prisma: the schema and migration tool, and the client tests and scripts use to arrange and read
+ * data. The app reads and writes through the store (lib/store/) only
+ * (docs/decisions/2026-12-02-accounts-in-the-store.md). Both generated clients expose the same model API (one models file), so code
  * is written against one type: the SQLite client's; the PostgreSQL one is structurally the same.
  */
 export type Db = SqliteClient;

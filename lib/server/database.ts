@@ -15,7 +15,7 @@ export interface Database {
 /** Connections per process on PostgreSQL (the store and Prisma share them; LISTEN takes one more). */
 const POSTGRES_POOL_SIZE = 10;
 
-/** Opens the database DATABASE_URL names: its store and the Prisma client of the cold paths. */
+/** Opens the database DATABASE_URL names: its store, and a Prisma client for tests and scripts (the app writes through the store only). */
 export function openDatabase(target: DatabaseTarget): Database {
   if (target.provider === "postgresql") {
     const pool = new pg.Pool({ connectionString: target.url, max: POSTGRES_POOL_SIZE });

@@ -47,7 +47,7 @@ export interface Runtime {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  /** The cold paths: users, API tokens, OAuth accounts, processed webhook deliveries. */
+  /** For tests, the load test and benches, to arrange and read data; the app reads and writes through `store` only. */
   readonly prisma: Db;
   readonly registry: Registry;
   findWorkflow(id: string): Workflow | undefined;
@@ -178,7 +178,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   }
   const wakeups = new CrossProcessWakeups(store, notifier, logger);
   const replicateWebhooks = new ReplicateWebhookReceiver({
-    prisma,
+    store,
     replicate: providers.replicate,
     configuredSecret: config.REPLICATE_WEBHOOK_SECRET,
     logger,
@@ -220,7 +220,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       // next-auth v4 takes its own URL (redirects, callbacks) from NEXTAUTH_URL alone, and falls
       // back to http://localhost:3000: without it, a server on another port would redirect there.
       process.env.NEXTAUTH_URL ||= config.NEXTAUTH_URL ?? config.publicBaseUrl;
-      return (authOptions ??= buildAuthOptions({ config, prisma, store, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle, passwordHasher }));
+      return (authOptions ??= buildAuthOptions({ config, store, logger, secret: runtime.authSecret(), secureCookies: useSecureCookies(config), authThrottle, passwordHasher }));
     },
     async start() {
       logger.info("montage starting", { database: config.database.provider, data_dir: config.dataDir, workflows: [...registry.workflows.keys()], driver: driver.name });

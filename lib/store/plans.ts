@@ -1,104 +1,13 @@
 import "server-only";
 import type { JobEventInput } from "@/lib/contract/events";
-import type { ApprovalDecision, ApprovalWait, CandidatePick, Failure, Fence, InputWait, Park, StepCompletion, StepFailure, StepStart } from "@/lib/store/types";
+import type { ApprovalWait, Failure, Fence, InputWait, Park, StepCompletion, StepFailure, StepStart } from "@/lib/store/run-types";
+import { INCREMENT, json, RELEASE_LEASE, type CheckpointColumn, type CheckpointWrite, type ColumnValues, type WritePlan } from "@/lib/store/write-plan";
 
-/**
- * A guarded write of one job, described as data: which state it requires (the job's status, the
- * lease's fence), what it sets on the job and its execution, the checkpoint it upserts and the
- * events it appends. Each store renders a plan as prepared SQL for its database (one transaction
- * on SQLite, one statement on PostgreSQL) and applies all of it or nothing. Every write the engine,
- * the sweep and a person's actions make is one of the plans built here, so each is written once.
- */
-export interface WritePlan {
-  jobId: string;
-  /** The job must have one of these statuses. */
-  statusIn: readonly string[];
-  /** The execution's lease must be this one (owner and epoch). */
-  fence?: Fence;
-  /** A queued job must have this attempt count (a stale run must not start a newer attempt). */
-  queuedAttempts?: number;
-  /** The execution must be at this step (a pick names the step it answers). */
-  currentStep?: number;
-  /** The job's wait must end at exactly this time (an approval timeout names the wait it ends). */
-  awaitingUntil?: Date;
-  job?: ColumnValues<JobColumn>;
-  execution?: ColumnValues<ExecutionColumn>;
-  checkpoints?: CheckpointWrite[];
-  events: JobEventInput[];
-}
+export * from "@/lib/store/action-plans";
+export * from "@/lib/store/write-plan";
 
-/** What the plan's job looked like when the write applied. */
-export interface AppliedPlan {
-  userId: string;
-  attempts: number;
-}
-
-/** A column's new value; INCREMENT adds one. */
-export const INCREMENT = Symbol("increment");
-export type ColumnValue = string | number | Date | null | JsonValue | typeof INCREMENT;
-export type ColumnValues<C extends string> = Partial<Record<C, ColumnValue>>;
-export type JsonValue = { json: unknown };
-export const json = (value: unknown): JsonValue => ({ json: value });
-
-export type ColumnType = "text" | "int" | "timestamp" | "json";
-
-/** The columns a plan sets, in the order written, without those left undefined: what both renderers walk. */
-export function setColumns<C extends string>(values: ColumnValues<C>): [C, ColumnValue][] {
-  return (Object.entries(values) as [C, ColumnValue | undefined][]).filter((entry): entry is [C, ColumnValue] => entry[1] !== undefined);
-}
-
-/** The columns plans may set, with their SQL types (PostgreSQL casts; SQLite conversions). */
-export const JOB_COLUMNS = {
-  status: "text",
-  progress: "int",
-  attempts: "int",
-  next_retry_at: "timestamp",
-  result: "json",
-  error: "text",
-  error_code: "text",
-  completed_at: "timestamp",
-  approved_step: "int",
-  awaiting_since: "timestamp",
-  awaiting_until: "timestamp",
-  deadline_at: "timestamp",
-} as const satisfies Record<string, ColumnType>;
-export type JobColumn = keyof typeof JOB_COLUMNS;
-
-export const EXECUTION_COLUMNS = {
-  current_step: "int",
-  retry_count: "int",
-  last_error: "text",
-  last_error_class: "text",
-  last_error_reason: "text",
-  last_error_provider: "text",
-  lease_owner: "text",
-  lease_expires_at: "timestamp",
-} as const satisfies Record<string, ColumnType>;
-export type ExecutionColumn = keyof typeof EXECUTION_COLUMNS;
-
-export const CHECKPOINT_COLUMNS = {
-  status: "text",
-  output: "json",
-  error: "text",
-  error_class: "text",
-  error_reason: "text",
-  state: "json",
-  attempt: "int",
-  started_at: "timestamp",
-  completed_at: "timestamp",
-  cost_micro_usd: "int",
-  provider_ms: "int",
-} as const satisfies Record<string, ColumnType>;
-export type CheckpointColumn = keyof typeof CHECKPOINT_COLUMNS;
-
-/** An upsert of one checkpoint row: `values` on insert; on conflict only the columns in `values` change. */
-export interface CheckpointWrite {
-  stepIndex: number;
-  candidate: number;
-  values: ColumnValues<CheckpointColumn> & { status: string };
-}
-
-const RELEASE_LEASE = { lease_owner: null, lease_expires_at: null } as const;
+// The plans of a run's writes (its start, steps, failures and waits), each fenced by its lease;
+// lib/store/write-plan.ts says what a plan is, lib/store/action-plans.ts holds the others.
 
 function startCheckpoint(step: StepStart): CheckpointWrite {
   // A restarted step keeps the state it saved (e.g. the prediction to re-attach to).
@@ -263,68 +172,6 @@ export function awaitApprovalPlan(fence: Fence, wait: ApprovalWait): WritePlan {
   };
 }
 
-/**
- * Approved: running again with no lease (the runner takes it, as after a crash, without counting a
- * run), the step marked approved. Rejected: canceled with the person's comment as the reason.
- */
-export function decideApprovalPlan(jobId: string, decision: ApprovalDecision, now: Date): WritePlan {
-  const ended = { awaiting_since: null, awaiting_until: null };
-  if (decision.approve) {
-    return { jobId, statusIn: ["awaiting_approval"], job: { status: "running", approved_step: decision.stepIndex, ...ended }, execution: RELEASE_LEASE, events: [decision.event] };
-  }
-  return {
-    jobId,
-    statusIn: ["awaiting_approval"],
-    job: { status: "canceled", error: decision.message, error_code: "approval_rejected", completed_at: now, ...ended },
-    events: [decision.event],
-  };
-}
-
-export function expireApprovalPlan(jobId: string, until: Date, event: JobEventInput & { type: "error" }, now: Date): WritePlan {
-  const message = event.data.error;
-  return {
-    jobId,
-    statusIn: ["awaiting_approval"],
-    awaitingUntil: until,
-    job: { status: "failed", error: message, error_code: "approval_timeout", completed_at: now, awaiting_since: null, awaiting_until: null },
-    execution: { last_error: message, last_error_class: "hard", last_error_reason: "approval_timeout" },
-    events: [event],
-  };
-}
-
-export function cancelJobPlan(jobId: string, change: { from: string; message: string; event: JobEventInput }, now: Date): WritePlan {
-  return {
-    jobId,
-    statusIn: [change.from],
-    job: { status: "canceled", error: change.message, error_code: "canceled", next_retry_at: null, completed_at: now, awaiting_since: null, awaiting_until: null },
-    events: [change.event],
-  };
-}
-
-export function requeuePlan(jobId: string, change: { from: string; event: JobEventInput; deadlineAt?: Date }): WritePlan {
-  return {
-    jobId,
-    statusIn: [change.from],
-    // A retried job with a deadline gets a fresh one (as long as the first), from now.
-    job: { status: "queued", next_retry_at: null, error: null, error_code: null, completed_at: null, ...(change.deadlineAt && { deadline_at: change.deadlineAt }) },
-    execution: { retry_count: 0, ...RELEASE_LEASE },
-    events: [change.event],
-  };
-}
-
-export function claimRetryPlan(jobId: string): WritePlan {
-  return { jobId, statusIn: ["pending_retry"], job: { status: "queued", next_retry_at: null }, execution: RELEASE_LEASE, events: [] };
-}
-
-export function deferRetryPlan(jobId: string, until: Date): WritePlan {
-  return { jobId, statusIn: ["pending_retry"], job: { next_retry_at: until }, events: [] };
-}
-
-/** A queued job's new place in line: an event, written only while the job is still queued. */
-export function announceQueuedPlan(jobId: string, event: JobEventInput): WritePlan {
-  return { jobId, statusIn: ["queued"], events: [event] };
-}
-
 /** A step's candidates are done: the job waits for a person's pick. Nothing runs and no attempt is spent meanwhile. */
 export function awaitInputPlan(fence: Fence, wait: InputWait): WritePlan {
   return {
@@ -342,39 +189,3 @@ export function failCandidatePlan(fence: Fence, failure: { jobId: string; step: 
   return { jobId: failure.jobId, statusIn: ["running"], fence, checkpoints: [failedCheckpoint("failed", failure.step)], events: failure.events };
 }
 
-/**
- * The pick: the chosen candidate's output becomes the step's own checkpoint (candidate 0, which
- * every reader of the note's layout shows), costing nothing itself (the candidates carry the cost),
- * and the job runs again with no lease, as an approved one does.
- */
-export function pickCandidatePlan(jobId: string, pick: CandidatePick): WritePlan {
-  return {
-    jobId,
-    statusIn: ["awaiting_input"],
-    currentStep: pick.stepIndex,
-    job: { status: "running", awaiting_since: null, awaiting_until: null },
-    execution: RELEASE_LEASE,
-    checkpoints: [
-      {
-        stepIndex: pick.stepIndex,
-        candidate: 0,
-        values: { status: "completed", output: json(pick.output), completed_at: pick.pickedAt, state: null, error: null, error_class: null, error_reason: null, cost_micro_usd: 0, provider_ms: null },
-      },
-    ],
-    events: pick.events,
-  };
-}
-
-/**
- * A job waiting to run (queued, parked, awaiting approval or a pick) past its deadline fails with
- * deadline_exceeded; any lease is dropped with it. A running job is failed by its own run.
- */
-export function expireDeadlinePlan(jobId: string, failure: { message: string; event: JobEventInput }, now: Date): WritePlan {
-  return {
-    jobId,
-    statusIn: ["queued", "pending_retry", "awaiting_approval", "awaiting_input"],
-    job: { status: "failed", error: failure.message, error_code: "deadline_exceeded", next_retry_at: null, completed_at: now, awaiting_since: null, awaiting_until: null },
-    execution: { last_error: failure.message, last_error_class: "hard", last_error_reason: "deadline_exceeded", ...RELEASE_LEASE },
-    events: [failure.event],
-  };
-}

@@ -1,11 +1,16 @@
 import "server-only";
-import type { CheckpointStatus, JobEventInput, JobStatus } from "@/lib/contract/events";
+import type { JobEventInput, JobStatus } from "@/lib/contract/events";
+import type { AccountStore } from "@/lib/store/account-types";
 import type { IdempotencyClaim, IdempotencyRecord, IdempotentResponse, JobFilter, JobKey, JobWebhooks, WebhookAttemptRecord, WebhookMessageToSend, WebhookOutcome } from "@/lib/store/caller-types";
+import type { EventWatchers, JobRecord, JobState, JobSummary, NewJob, QueuedJob, RerunSummary, StoredEvent, UploadFile } from "@/lib/store/job-types";
+import type { ApprovalDecision, ApprovalWait, CandidatePick, Failure, Fence, InputWait, LeasedRun, Park, StepCompletion, StepFailure, StepStart } from "@/lib/store/run-types";
 import type { BudgetGuard, Charge, Spending } from "@/lib/store/spending-types";
 import type { StepDuration, TimelineEvent, WaitingJob } from "@/lib/store/queue-types";
-import type { AuthUser, PasswordUser } from "@/lib/store/user-types";
 
+export * from "@/lib/store/account-types";
 export * from "@/lib/store/caller-types";
+export * from "@/lib/store/job-types";
+export * from "@/lib/store/run-types";
 export * from "@/lib/store/spending-types";
 export * from "@/lib/store/queue-types";
 export * from "@/lib/store/user-types";
@@ -13,14 +18,14 @@ export * from "@/lib/store/user-types";
 /**
  * The store: every durable read and write that the engine, the runner, the sweep, the stream and
  * the job routes make, behind one interface with one implementation per database
- * (lib/store/sqlite, lib/store/postgres). Nothing else writes jobs, executions, checkpoints,
- * events or uploads. The contract suite (tests/store) runs the same cases against both.
+ * (lib/store/sqlite, lib/store/postgres); with AccountStore, the users, tokens and webhook deliveries
+ * too. Nothing else writes the database. The contract suite (tests/store) runs the same cases against both.
  *
  * Writes of a running execution are fenced: they name the lease they hold (owner and epoch) and
  * change nothing once another runner has taken the execution since. They resolve false then, and
  * also when the job is no longer in the state the write expects (e.g. canceled meanwhile).
  */
-export interface Store {
+export interface Store extends AccountStore {
   readonly dialect: "sqlite" | "postgresql";
 
   // ---- jobs
@@ -189,348 +194,6 @@ export interface Store {
   /** PostgreSQL only: see lib/jobs/wakeups.ts. */
   readonly watchers?: EventWatchers;
 
-  ping(): Promise<void>;
-  close(): Promise<void>;
-
-  // ---- authentication (lib/auth): read on every API request, so on the store's prepared statements, not Prisma
-  /**
-   * The user of the API token whose SHA-256 this is, unless the token is revoked. Marks the token
-   * used at `now` when its last use is older than `touchAfterMs` (or never), so that authenticating
-   * costs no write per request.
-   */
-  findTokenUser(tokenHash: string, now: Date, touchAfterMs: number): Promise<AuthUser | undefined>;
-  /** A user by id (the web session checks that its user still exists). */
-  readUser(userId: string): Promise<AuthUser | undefined>;
-  /**
-   * A user by normalised email, with the password hash (null for token-only and OAuth users): what
-   * sign-in verifies and sign-up refuses before it hashes anything.
-   */
-  findPasswordUser(email: string): Promise<PasswordUser | undefined>;
-}
-
-/** A lease: who holds it and the fencing number of their take. */
-export interface Fence {
-  readonly owner: string;
-  readonly epoch: number;
-  /**
-   * Any take of the lease by the same owner holds: the writes of a step's candidates under
-   * Inngest, whose parallel steps run in invocations of one run that each take the lease again
-   * (docs/decisions/2026-12-02-candidates-as-checkpoint-rows.md). Each candidate writes only its own row.
-   */
-  readonly anyEpoch?: boolean;
-}
-
-export interface ApprovalWait {
-  jobId: string;
-  stepIndex: number;
-  since: Date;
-  until: Date;
-  event: JobEventInput;
-}
-
-export interface InputWait {
-  jobId: string;
-  stepIndex: number;
-  since: Date;
-  event: JobEventInput;
-}
-
-export interface CandidatePick {
-  stepIndex: number;
-  candidate: number;
-  /** The chosen candidate's output: the step's output from now on. */
-  output: Record<string, unknown>;
-  pickedAt: Date;
-  events: JobEventInput[];
-}
-
-/**
- * Steps that run as several candidates, by step index (counts above 1 only), and whether the
- * first candidate that succeeded is picked without asking (auto_pick at execute time).
- */
-export interface JobCandidates {
-  steps: Record<number, number>;
-  autoPick: boolean;
-}
-
-export type ApprovalDecision =
-  | { approve: true; stepIndex: number; event: JobEventInput }
-  | { approve: false; message: string; event: JobEventInput };
-
-export interface LeasedRun {
-  fence: Fence;
-  job: RunSnapshot;
-}
-
-/** What a run needs of its job, read once when it takes the execution. */
-export interface RunSnapshot {
-  jobId: string;
-  userId: string;
-  workflowId: string;
-  workflowVersion: string | null;
-  status: string;
-  inputs: Record<string, string>;
-  attempts: number;
-  retryCount: number;
-  maxAttempts: number;
-  /** Steps the job stops before until approved, and the last step approved. */
-  approvalSteps: number[];
-  approvedStep: number | null;
-  /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
-  models: Record<string, string>;
-  candidates: JobCandidates;
-  /** When the whole run must have ended (deadline_seconds at execute); null: no deadline. */
-  deadlineAt: Date | null;
-  checkpoints: CheckpointRow[];
-}
-
-export interface CheckpointRow {
-  stepIndex: number;
-  candidate: number;
-  status: CheckpointStatus;
-  output: Record<string, unknown> | null;
-  error: string | null;
-  errorClass: "retryable" | "hard" | null;
-  errorReason: string | null;
-  state: Record<string, unknown> | null;
-  attempt: number;
-  startedAt: Date | null;
-  completedAt: Date | null;
-  /** What the step cost in micro-dollars: set when it completed (null: unknown price), 0 when it failed. */
-  costMicroUsd: number | null;
-  /** The provider's own time for the step's model runs, when it reports one. */
-  providerMs: number | null;
-}
-
-/** A new job's cost estimate: its total and each step's (null: unknown), in micro-dollars (lib/workflows/pricing.ts). */
-export interface JobEstimate {
-  micros: number;
-  steps: (number | null)[];
-}
-
-export interface StepStart {
-  jobId: string;
-  stepIndex: number;
-  candidate: number;
-  /** The run (jobs.attempts) the step belongs to. */
-  attempt: number;
-  startedAt: Date;
-  progress: number;
-  event: JobEventInput;
-}
-
-export interface StepCompletion {
-  jobId: string;
-  stepIndex: number;
-  candidate: number;
-  output: Record<string, unknown>;
-  /** What the step cost (micro-dollars, null when its price is unknown) and its provider's own time; absent: left as recorded. */
-  cost?: { micros: number | null; providerMs: number | null };
-  completedAt: Date;
-  progress: number;
-  events: JobEventInput[];
-  next?: StepStart;
-  /** Set when this was the last step: the job completes with this result and the lease is released. */
-  result?: Record<string, unknown>;
-}
-
-export interface StepFailure {
-  stepIndex: number;
-  candidate: number;
-  error: string;
-  errorClass: "retryable" | "hard";
-  errorReason: string;
-}
-
-export interface Park {
-  jobId: string;
-  step: StepFailure;
-  retryCount: number;
-  nextRetryAt: Date;
-  provider: string | null;
-  events: JobEventInput[];
-}
-
-export interface Failure {
-  jobId: string;
-  /** The step that failed; none for a failure outside any step. */
-  step?: StepFailure;
-  code: string;
-  message: string;
-  errorClass: "retryable" | "hard";
-  provider: string | null;
-  retryCount?: number;
-  events: JobEventInput[];
-}
-
-export interface NewJob {
-  userId: string;
-  workflow: { id: string; version: string; config: unknown };
-  inputs: Record<string, string>;
-  maxAttempts: number;
-  /** The job's cost estimate (none: 0). */
-  estimate?: JobEstimate;
-  budget?: BudgetGuard;
-  /** The job's first event (the "Queued" progress event), so a stream opened at once has something to show. */
-  firstEvent: JobEventInput;
-  /** The job's upload: the `file` field, or the workflow's first image input (stored as field ""). */
-  upload?: NewUpload;
-  /** The images sent for the workflow's other image inputs, each kept in a row of its own field (the input's name). */
-  extraUploads?: (NewUpload & { field: string })[];
-  /** Step indexes the job stops before until a person approves them. */
-  approvalSteps?: number[];
-  /** Steps that run as several candidates (none: every step runs once). */
-  candidates?: JobCandidates;
-  /** A rerun: its parent, the step it runs from, and what it takes from the parent (see NewRerun). */
-  rerun?: NewRerun;
-  /** Where the job's events of these types are delivered (a message per event, from the first). */
-  webhook?: { url: string; events: string[] };
-  /** The model each step with a choice runs, by step name (lib/workflows/models.ts). */
-  models?: Record<string, string>;
-  /** The whole run must have ended by then (deadline_seconds), else it fails with deadline_exceeded. */
-  deadlineAt?: Date;
-}
-
-export interface NewUpload {
-  filename: string;
-  contentType: string;
-  data: Buffer;
-  width: number;
-  height: number;
-}
-
-/**
- * What a rerun takes from its parent in the same transaction as its own rows: a copy of the
- * parent's uploads, every field (no new upload anywhere) and the parent's completed checkpoints before the step
- * it runs from, as its own completed checkpoints (no provider is called for them again).
- */
-export interface NewRerun {
-  parentJobId: string;
-  fromStep: number;
-  /** The job starts at this overall progress (the copied steps are done). */
-  progress: number;
-  checkpoints: { stepIndex: number; candidate: number; output: Record<string, unknown>; startedAt: Date | null; completedAt: Date | null }[];
-  /** Events written before the first event: one checkpoint event per copied step, so a stream shows them done. */
-  copiedEvents: JobEventInput[];
-}
-
-export interface RerunSummary {
-  id: string;
-  status: string;
-  rerunFromStep: number;
-  createdAt: Date;
-}
-
-export interface UploadSummary {
-  filename: string;
-  contentType: string;
-  size: number;
-  width: number;
-  height: number;
-}
-
-export interface UploadFile {
-  filename: string;
-  contentType: string;
-  data: Buffer;
-}
-
-export interface JobSummary {
-  id: string;
-  userId: string;
-  workflowId: string;
-  workflowVersion: string | null;
-  status: string;
-  progress: number;
-  inputs: Record<string, string>;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  errorCode: string | null;
-  attempts: number;
-  /** The execution's failed attempts in this series, and the attempts a series may make (lib/jobs/attempts.ts). */
-  retryCount: number;
-  maxAttempts: number;
-  nextRetryAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
-  upload: UploadSummary | null;
-  /** The job this one reruns, and the step it ran from; null for a job started by execute. */
-  parentJobId: string | null;
-  rerunFromStep: number | null;
-  approvalSteps: number[];
-  /** While awaiting_approval: since when, and when the wait times out. */
-  awaitingSince: Date | null;
-  awaitingUntil: Date | null;
-  /** Steps that run as several candidates, and whether the first that succeeded is picked without asking. */
-  candidates: JobCandidates;
-  /** The cost estimated when the job was created. */
-  estimate: JobEstimate;
-  /** What its completed steps cost so far, in micro-dollars (steps of unknown price not counted). */
-  actualMicroUsd: number;
-  /** The model each step with a choice runs, by step name ({} when no step offers a choice). */
-  models: Record<string, string>;
-  /** When the whole run must have ended, else it fails with deadline_exceeded; null: no deadline. */
-  deadlineAt: Date | null;
-}
-
-export interface ExecutionRecord {
-  id: string;
-  jobId: string;
-  workflowId: string;
-  currentStep: number;
-  retryCount: number;
-  maxAttempts: number;
-  lastError: string | null;
-  lastErrorClass: string | null;
-  lastErrorReason: string | null;
-  lastErrorProvider: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface JobRecord extends JobSummary {
-  execution: ExecutionRecord;
-  checkpoints: CheckpointRow[];
-}
-
-/** A job as a driver needs it to hand the job to its runner. */
-export interface QueuedJob {
-  id: string;
-  userId: string;
-  attempts: number;
-}
-
-export interface JobState {
-  status: string;
-  attempts: number;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  errorCode: string | null;
-  nextRetryAt: Date | null;
-}
-
-/** An event as stored: its data is the stored JSON text, sent to streams as it is. */
-export interface StoredEvent {
-  id: number;
-  type: string;
-  json: string;
-}
-
-/**
- * PostgreSQL's wake-ups for other processes' events (lib/jobs/wakeups.ts): rows of the jobs a
- * process follows, for which the job_events trigger sends NOTIFY, and the connection that LISTENs.
- */
-export interface EventWatchers {
-  watch(jobId: string, processId: string, ttlSeconds: number): Promise<void>;
-  unwatch(jobId: string, processId: string): Promise<void>;
-  refresh(jobIds: string[], processId: string, ttlSeconds: number): Promise<void>;
-  deleteExpired(): Promise<void>;
-  /** Opens a connection that LISTENs; `onLost` is called once when it fails or closes. */
-  listen(onJob: (jobId: string) => void, onLost: (error?: unknown) => void): Promise<EventListenerConnection>;
-}
-
-export interface EventListenerConnection {
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -9,9 +9,9 @@ export const FIXTURE_JPEG = readFileSync(path.resolve(import.meta.dirname, "../f
 export const BASE = "http://localhost:3999";
 
 export async function createUserWithToken(email: string): Promise<{ userId: string; token: string; tokenId: string }> {
-  const { prisma } = runtime();
+  const { prisma, store } = runtime();
   const user = await prisma.user.create({ data: { email } });
-  const { token, record } = await createApiToken(prisma, user.id, "test");
+  const { token, record } = await createApiToken(store, user.id, "test");
   return { userId: user.id, token, tokenId: record.id };
 }
 

@@ -25,7 +25,7 @@ describe.each<Provider>(["sqlite", "postgresql"])("the stream on Node HTTP, %s",
     rt = await useTestEnvironment(database, { RATE_LIMIT_CONCURRENT_STREAMS: "1" });
     for (const [who, user] of [["alice", alice], ["bob", bob]] as const) {
       user.id = (await rt.prisma.user.create({ data: { email: `${who}-node-stream-${provider}@example.com` } })).id;
-      user.token = (await createApiToken(rt.prisma, user.id, "test")).token;
+      user.token = (await createApiToken(rt.store, user.id, "test")).token;
     }
     server = http.createServer((request, response) => {
       if (!rt.serveNodeRoute(request, response)) response.writeHead(418).end("not a stream");

@@ -33,7 +33,7 @@ describe("authorization on every job route", () => {
     await useTestEnvironment(database);
     db = () => runtime().prisma;
     const a = await createUserWithToken("authz-alice@example.com");
-    const revoked = await createApiToken(db(), a.userId, "revoked");
+    const revoked = await createApiToken(runtime().store, a.userId, "revoked");
     await db().apiToken.update({ where: { id: revoked.record.id }, data: { revokedAt: new Date() } });
     alice = { ...a, cookie: await sessionCookie(a.userId), revokedToken: revoked.token };
     const b = await createUserWithToken("authz-bob@example.com");

@@ -85,7 +85,7 @@ describe.concurrent("a provider failing its first N calls, through a real server
       await database.drop();
     });
     const user = await db.user.create({ data: { email: "faults@example.com" } });
-    const { token } = await createApiToken(db, user.id, "test");
+    const { token } = await createApiToken(opened.store, user.id, "test");
     server = await startServer({
       DATABASE_URL: database.url,
       DATA_DIR: database.dataDir,

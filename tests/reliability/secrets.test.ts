@@ -37,8 +37,8 @@ describe("secrets stay out of logs, events and responses", { timeout: 300_000 },
       await database.drop();
     });
     const user = await db.user.create({ data: { email: "secrets@example.com" } });
-    const { token } = await createApiToken(db, user.id, "live");
-    const revoked = await createApiToken(db, user.id, "revoked");
+    const { token } = await createApiToken(opened.store, user.id, "live");
+    const revoked = await createApiToken(opened.store, user.id, "revoked");
     await db.apiToken.update({ where: { id: revoked.record.id }, data: { revokedAt: new Date() } });
     const nextAuthSecret = alnum(40);
     const githubSecret = `ghs_${alnum(36)}`;

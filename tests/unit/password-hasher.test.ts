@@ -152,17 +152,17 @@ describe.each(["sqlite", "postgresql"] as const)("sign-in on %s with an account 
     const user = await database.prisma.user.create({ data: { email: `legacy-${provider}@example.com`, passwordHash: legacy } });
     const stored = async () => (await database.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash!;
 
-    expect(await verifyCredentials({ store: database.store, prisma: database.prisma, passwordHasher: pool }, { email: user.email, password: "wrong horse battery" })).toBeNull();
+    expect(await verifyCredentials({ store: database.store, passwordHasher: pool }, { email: user.email, password: "wrong horse battery" })).toBeNull();
     expect(await stored()).toBe(legacy);
 
-    expect(await verifyCredentials({ store: database.store, prisma: database.prisma, passwordHasher: pool }, { email: user.email, password: "correct horse battery" })).toEqual({ id: user.id, email: user.email, name: null });
+    expect(await verifyCredentials({ store: database.store, passwordHasher: pool }, { email: user.email, password: "correct horse battery" })).toEqual({ id: user.id, email: user.email, name: null });
     const upgraded = await stored();
     expect(upgraded).toMatch(/^\$scrypt\$/);
     expect((await pool.verify("correct horse battery", upgraded)).ok).toBe(true);
 
     // The next sign-in uses the new hash and leaves it as it is.
-    expect(await verifyCredentials({ store: database.store, prisma: database.prisma, passwordHasher: pool }, { email: user.email, password: "correct horse battery" })).not.toBeNull();
+    expect(await verifyCredentials({ store: database.store, passwordHasher: pool }, { email: user.email, password: "correct horse battery" })).not.toBeNull();
     expect(await stored()).toBe(upgraded);
-    expect(await verifyCredentials({ store: database.store, prisma: database.prisma, passwordHasher: pool }, { email: "nobody@example.com", password: "correct horse battery" })).toBeNull();
+    expect(await verifyCredentials({ store: database.store, passwordHasher: pool }, { email: "nobody@example.com", password: "correct horse battery" })).toBeNull();
   });
 });

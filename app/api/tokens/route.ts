@@ -25,7 +25,7 @@ function tokenToJson(token: { id: string; name: string; prefix: string; createdA
 export const GET = handleErrors(async (request: Request) => {
   const rt = runtime();
   const user = await requireSessionUser(rt, request);
-  const tokens = await listApiTokens(rt.prisma, user.id);
+  const tokens = await listApiTokens(rt.store, user.id);
   return Response.json({ success: true, tokens: tokens.map(tokenToJson) });
 });
 
@@ -34,7 +34,7 @@ export const POST = handleErrors(async (request: Request) => {
   const user = await requireSessionUser(rt, request);
   const input = createTokenSchema.safeParse(await readJsonLimited(request, BODY_LIMITS.smallJson, 'The body must be JSON: {"name"}.'));
   if (!input.success) throw new ApiError("invalid_input", input.error.issues.map((issue) => issue.message).join(" "));
-  const { token, record } = await createApiToken(rt.prisma, user.id, input.data.name);
+  const { token, record } = await createApiToken(rt.store, user.id, input.data.name);
   // The token itself is in this response only: just its hash is stored.
   return Response.json({ success: true, token, record: tokenToJson(record) }, { status: 201 });
 });

@@ -11,9 +11,9 @@ import "server-only";
 import type { Prediction } from "replicate";
 
 import { ApiError } from "@/lib/api/errors";
-import type { Db } from "@/lib/db/client";
 import type { Logger } from "@/lib/log";
 import type { ReplicateRuntime } from "@/lib/providers";
+import type { Store } from "@/lib/store/types";
 import { fetchWebhookSecret, verifyReplicateWebhook, type VerifyReplicateWebhookResult } from "./webhook";
 
 const SOURCE = "replicate";
@@ -41,7 +41,8 @@ export interface PredictionCompletedEvent {
 export type PredictionCompletedForwarder = (event: PredictionCompletedEvent, meta: { webhookId: string }) => Promise<void>;
 
 export interface ReplicateWebhookReceiverOptions {
-  prisma: Db;
+  /** Remembers the deliveries already processed. */
+  store: Pick<Store, "claimWebhookDelivery" | "forgetWebhookDelivery" | "deleteWebhookDeliveries">;
   /** Set when Replicate runs the models (no webhooks to receive otherwise). */
   replicate: ReplicateRuntime | undefined;
   /** REPLICATE_WEBHOOK_SECRET; when absent the secret is fetched from Replicate (GET /webhooks/default/secret). */
@@ -77,7 +78,7 @@ export class ReplicateWebhookReceiver {
       await this.onPredictionCompleted(prediction, { webhookId });
     } catch (error) {
       // Forget the delivery so that Replicate's retry of it is processed, not skipped as a duplicate.
-      await this.options.prisma.webhookDelivery.deleteMany({ where: { id: webhookId } }).catch(() => undefined);
+      await this.options.store.forgetWebhookDelivery(webhookId).catch(() => undefined);
       throw error;
     }
     logger.info("replicate webhook processed", { webhook_id: webhookId, prediction_id: prediction.id, status: prediction.status });
@@ -111,18 +112,13 @@ export class ReplicateWebhookReceiver {
 
   /** True when this delivery is new; false when its webhook-id was processed before. */
   private async claimDelivery(webhookId: string): Promise<boolean> {
-    const { prisma, logger } = this.options;
-    try {
-      await prisma.webhookDelivery.create({ data: { id: webhookId, source: SOURCE } });
-    } catch (error) {
-      if ((error as { code?: unknown }).code === "P2002") return false;
-      throw error;
-    }
+    const { store, logger } = this.options;
+    if (!(await store.claimWebhookDelivery(webhookId, SOURCE, new Date()))) return false;
     const now = Date.now();
     if (now - this.lastPruneAt > PRUNE_INTERVAL_MS) {
       this.lastPruneAt = now;
-      void prisma.webhookDelivery
-        .deleteMany({ where: { source: SOURCE, receivedAt: { lt: new Date(now - DELIVERY_RETENTION_MS) } } })
+      void store
+        .deleteWebhookDeliveries(SOURCE, new Date(now - DELIVERY_RETENTION_MS))
         .catch((error: unknown) => logger.warn("could not prune old webhook deliveries", { err: error }));
     }
     return true;

@@ -4,7 +4,7 @@ import { type INCREMENT, type ColumnType, type ColumnValue } from "@/lib/store/p
 
 /**
  * The PostgreSQL store's connections: one `pg` pool per process, which Prisma's adapter shares
- * (lib/server/database.ts), so the cold paths and the store draw from the same connections.
+ * (lib/server/database.ts), so Prisma (tests, scripts) and the store draw from the same connections.
  *
  * Every statement of the store is a named prepared statement (parsed and planned once per
  * connection); SQL text comes from the store only, values are bound. Timestamps are

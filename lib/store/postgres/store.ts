@@ -10,18 +10,14 @@ import { CLAIM_KEY, claimValues, insertJobStatement } from "@/lib/store/postgres
 import { applyPostgresPlan, applyPostgresPlans } from "@/lib/store/postgres/plans";
 import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/postgres/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/postgres/spending";
+import { CHECKPOINTS_OF_JOB, checkpointsFromJson, findJobIds, getJob, listJobs, listReruns, readUpload, readWorkflowVersion } from "@/lib/store/postgres/jobs";
+import { countQueuedBefore, findDueRetries, findExpiredApprovals, findExpiredDeadlines, findOrphans, findQueuedBetween } from "@/lib/store/postgres/sweep";
 import { PostgresEventWatchers } from "@/lib/store/postgres/watchers";
 import { findPasswordUser, findTokenUser, readUser } from "@/lib/store/postgres/users";
+import * as accounts from "@/lib/store/postgres/accounts";
 import { PostgresWebhooks } from "@/lib/store/postgres/webhooks";
-import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, idempotencyFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, runFromRow, toJson } from "@/lib/store/rows";
-import { isBudgetExceeded, type BudgetGuard, type Charge, type CheckpointRow, type Fence, type IdempotencyClaim, type IdempotencyRecord, type IdempotentResponse, type JobFilter, type JobKey, type JobRecord, type JobState, type JobSummary, type LeasedRun, type NewJob, type QueuedJob, type RerunSummary, type Spending, type Store, type StoredEvent, type UploadFile, type WebhookAttemptRecord, type WebhookOutcome } from "@/lib/store/types";
-
-type Row = Record<string, unknown>;
-
-/** A job's checkpoint rows as one JSON array, inside the statement that reads the job. */
-const CHECKPOINTS_OF_JOB = "(SELECT coalesce(json_agg(c ORDER BY c.step_index, c.candidate), '[]') FROM checkpoints c WHERE c.job_id = j.id) AS checkpoints";
-
-const checkpointsFromJson = (value: unknown): CheckpointRow[] => (toJson<Row[]>(value) ?? []).map(checkpointFromRow);
+import { idempotencyFromRow, jobStateFromRow, queuedJobFromRow, runFromRow } from "@/lib/store/rows";
+import { isBudgetExceeded, type BudgetGuard, type Charge, type Fence, type IdempotencyClaim, type IdempotencyRecord, type IdempotentResponse, type JobFilter, type JobKey, type JobState, type LeasedRun, type NewApiToken, type NewJob, type NewOAuthUser, type NewPasswordUser, type QueuedJob, type Spending, type Store, type StoredEvent, type WebhookAttemptRecord, type WebhookOutcome } from "@/lib/store/types";
 
 /**
  * The store on PostgreSQL (production): named prepared statements on the process's pool, each
@@ -54,11 +50,36 @@ export class PostgresStore extends PlannedStore implements Store {
   findTokenUser = (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
   readUser = (userId: string) => readUser(this.connection, userId);
   findPasswordUser = (email: string) => findPasswordUser(this.connection, email);
+  insertPasswordUser = (user: NewPasswordUser) => accounts.insertPasswordUser(this.connection, user, new Date());
+  replacePasswordHash = (userId: string, oldHash: string, newHash: string) => accounts.replacePasswordHash(this.connection, userId, oldHash, newHash);
+  ensureUser = (email: string) => accounts.ensureUser(this.connection, email, new Date());
+  findOAuthUserId = (provider: string, providerAccountId: string) => accounts.findOAuthUserId(this.connection, provider, providerAccountId);
+  insertOAuthUser = (user: NewOAuthUser) => accounts.insertOAuthUser(this.connection, user, new Date());
+  insertApiToken = (token: NewApiToken) => accounts.insertApiToken(this.connection, token, new Date());
+  listApiTokens = (userId: string) => accounts.listApiTokens(this.connection, userId);
+  revokeApiToken = (userId: string, tokenId: string, now: Date) => accounts.revokeApiToken(this.connection, userId, tokenId, now);
+  claimWebhookDelivery = (id: string, source: string, now: Date) => accounts.claimWebhookDelivery(this.connection, id, source, now);
+  forgetWebhookDelivery = (id: string) => accounts.forgetWebhookDelivery(this.connection, id);
+  deleteWebhookDeliveries = (source: string, before: Date) => accounts.deleteWebhookDeliveries(this.connection, source, before);
 
   readWaitingJobs = (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);
   readTimelineEvents = (jobId: string, limit: number) => readTimelineEvents(this.connection, jobId, limit);
   queuedPlace = (jobId: string) => queuedPlace(this.connection, jobId);
+
+  getJob = (jobId: string) => getJob(this.connection, jobId);
+  listJobs = (userId: string, options: { limit: number; cursor?: string; status?: string }) => listJobs(this.connection, userId, options);
+  findJobIds = (userId: string, filter: JobFilter, limit: number, after?: JobKey) => findJobIds(this.connection, userId, filter, limit, after);
+  readUpload = (jobId: string, field?: string) => readUpload(this.connection, jobId, field);
+  readWorkflowVersion = (workflowId: string, version: string) => readWorkflowVersion(this.connection, workflowId, version);
+  listReruns = (parentJobId: string) => listReruns(this.connection, parentJobId);
+
+  findOrphans = (now: Date, limit: number, localPrefix: string) => findOrphans(this.connection, now, limit, localPrefix);
+  findExpiredDeadlines = (now: Date, limit: number) => findExpiredDeadlines(this.connection, now, limit);
+  findExpiredApprovals = (now: Date, limit: number) => findExpiredApprovals(this.connection, now, limit);
+  findDueRetries = (now: Date, limit: number) => findDueRetries(this.connection, now, limit);
+  findQueuedBetween = (after: Date, before: Date, limit: number) => findQueuedBetween(this.connection, after, before, limit);
+  countQueuedBefore = (before: Date) => countQueuedBefore(this.connection, before);
 
   protected applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applyPostgresPlans(this.connection, plans, now);
@@ -140,11 +161,6 @@ export class PostgresStore extends PlannedStore implements Store {
     return rowCount;
   }
 
-  async listReruns(parentJobId: string): Promise<RerunSummary[]> {
-    const { rows } = await this.connection.query("SELECT id, status, rerun_from_step, created_at FROM jobs WHERE parent_job_id = $1 ORDER BY created_at, id", [parentJobId]);
-    return rows.map(rerunFromRow);
-  }
-
   override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean> {
     const budget = change.budget;
     if (!budget) return super.requeueJob(jobId, change);
@@ -170,63 +186,6 @@ export class PostgresStore extends PlannedStore implements Store {
 
   setUserBudget(userId: string, limitMicros: number | null): Promise<void> {
     return setUserBudget(this.connection, userId, limitMicros);
-  }
-
-  async getJob(jobId: string): Promise<JobRecord | undefined> {
-    const { rows } = await this.connection.query(
-      `SELECT ${JOB_SELECT}, ${EXECUTION_SELECT}, ${CHECKPOINTS_OF_JOB}
-       FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id AND u.field = '' WHERE j.id = $1`,
-      [jobId],
-    );
-    const row = rows[0];
-    return row && { ...jobFromRow(row), execution: executionFromRow(row), checkpoints: checkpointsFromJson(row.checkpoints) };
-  }
-
-  async listJobs(userId: string, options: { limit: number; cursor?: string; status?: string }): Promise<{ jobs: JobSummary[]; nextCursor: string | null }> {
-    // Keyset pagination on (created_at, id), both descending: the page after the cursor's job.
-    const { rows } = await this.connection.query(
-      `SELECT ${JOB_SELECT} FROM jobs j JOIN workflow_executions e ON e.job_id = j.id LEFT JOIN uploads u ON u.job_id = j.id AND u.field = ''
-       WHERE j.user_id = $1 AND ($2::text IS NULL OR j.status = $2)
-         AND ($3::text IS NULL OR (j.created_at, j.id) < (SELECT created_at, id FROM jobs WHERE id = $3 AND user_id = $1))
-       ORDER BY j.created_at DESC, j.id DESC LIMIT $4`,
-      [userId, options.status ?? null, options.cursor ?? null, options.limit + 1],
-    );
-    const jobs = rows.slice(0, options.limit).map(jobFromRow);
-    return { jobs, nextCursor: rows.length > options.limit ? jobs.at(-1)!.id : null };
-  }
-
-  async findJobIds(userId: string, filter: JobFilter, limit: number, after?: JobKey): Promise<JobKey[]> {
-    const { rows } = await this.connection.query<{ id: string; created_at: Date }>(
-      `SELECT id, created_at FROM jobs
-       WHERE user_id = $1 AND status = ANY($2::text[]) AND ($3::text IS NULL OR workflow_id = $3)
-         AND ($4::timestamp(3) IS NULL OR created_at >= $4::timestamp(3)) AND ($5::timestamp(3) IS NULL OR created_at < $5::timestamp(3))
-         AND ($6::text[] IS NULL OR id = ANY($6::text[]))
-         AND ($7::timestamp(3) IS NULL OR (created_at, id) > ($7::timestamp(3), $8::text))
-       ORDER BY created_at, id LIMIT $9`,
-      [
-        userId,
-        filter.statuses,
-        filter.workflowId ?? null,
-        filter.createdAfter ? postgresTime(filter.createdAfter) : null,
-        filter.createdBefore ? postgresTime(filter.createdBefore) : null,
-        filter.jobIds ?? null,
-        after ? postgresTime(after.createdAt) : null,
-        after?.id ?? null,
-        limit,
-      ],
-    );
-    return rows.map((row) => ({ id: row.id, createdAt: row.created_at }));
-  }
-
-  async readUpload(jobId: string, field = ""): Promise<UploadFile | undefined> {
-    const { rows } = await this.connection.query<{ filename: string; content_type: string; data: Buffer }>("SELECT filename, content_type, data FROM uploads WHERE job_id = $1 AND field = $2", [jobId, field]);
-    const row = rows[0];
-    return row && { filename: row.filename, contentType: row.content_type, data: row.data };
-  }
-
-  async readWorkflowVersion(workflowId: string, version: string): Promise<unknown> {
-    const { rows } = await this.connection.query("SELECT config FROM workflow_versions WHERE workflow_id = $1 AND version = $2", [workflowId, version]);
-    return rows[0] ? toJson(rows[0].config) : undefined;
   }
 
   async leaseRun(jobId: string, owner: string, options: { ttlMs: number | null; takeOverFrom?: (owner: string) => boolean }): Promise<LeasedRun | undefined> {
@@ -273,54 +232,6 @@ export class PostgresStore extends PlannedStore implements Store {
       "UPDATE workflow_executions SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $1::timestamp(3) WHERE job_id = $2 AND lease_owner = $3 AND lease_epoch = $4::int",
       [postgresTime(new Date()), jobId, fence.owner, fence.epoch],
     );
-  }
-
-  async findOrphans(now: Date, limit: number, localPrefix: string) {
-    const { rows } = await this.connection.query<{ job_id: string; lease_owner: string | null; lease_expires_at: Date | null }>(
-      `SELECT e.job_id, e.lease_owner, e.lease_expires_at FROM workflow_executions e JOIN jobs j ON j.id = e.job_id
-       WHERE j.status IN ('running', 'queued') AND (e.lease_owner IS NULL OR e.lease_expires_at < $1::timestamp(3) OR starts_with(e.lease_owner, $2))
-       ORDER BY e.created_at LIMIT $3`,
-      [postgresTime(now), localPrefix, limit],
-    );
-    return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: row.lease_expires_at }));
-  }
-
-  async findExpiredDeadlines(now: Date, limit: number): Promise<string[]> {
-    const { rows } = await this.connection.query<{ id: string }>(
-      "SELECT id FROM jobs WHERE status IN ('queued', 'pending_retry', 'awaiting_approval', 'awaiting_input') AND deadline_at <= $1::timestamp(3) ORDER BY deadline_at LIMIT $2",
-      [postgresTime(now), limit],
-    );
-    return rows.map((row) => row.id);
-  }
-
-  async findExpiredApprovals(now: Date, limit: number): Promise<{ jobId: string; until: Date }[]> {
-    const { rows } = await this.connection.query<{ id: string; awaiting_until: Date }>(
-      "SELECT id, awaiting_until FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= $1::timestamp(3) ORDER BY awaiting_until LIMIT $2",
-      [postgresTime(now), limit],
-    );
-    return rows.map((row) => ({ jobId: row.id, until: row.awaiting_until }));
-  }
-
-  async findDueRetries(now: Date, limit: number) {
-    const { rows } = await this.connection.query<{ id: string; provider: string | null }>(
-      `SELECT j.id, e.last_error_provider AS provider FROM jobs j JOIN workflow_executions e ON e.job_id = j.id
-       WHERE j.status = 'pending_retry' AND j.next_retry_at <= $1::timestamp(3) ORDER BY j.next_retry_at LIMIT $2`,
-      [postgresTime(now), limit],
-    );
-    return rows.map((row) => ({ jobId: row.id, provider: row.provider }));
-  }
-
-  async findQueuedBetween(after: Date, before: Date, limit: number): Promise<QueuedJob[]> {
-    const { rows } = await this.connection.query(
-      "SELECT id, user_id, attempts FROM jobs WHERE status = 'queued' AND updated_at > $1::timestamp(3) AND updated_at < $2::timestamp(3) ORDER BY updated_at LIMIT $3",
-      [postgresTime(after), postgresTime(before), limit],
-    );
-    return rows.map(queuedJobFromRow);
-  }
-
-  async countQueuedBefore(before: Date): Promise<number> {
-    const { rows } = await this.connection.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE status = 'queued' AND updated_at <= $1::timestamp(3)", [postgresTime(before)]);
-    return Number(rows[0]?.n ?? 0);
   }
 
   async readQueuedJob(jobId: string): Promise<QueuedJob | undefined> {

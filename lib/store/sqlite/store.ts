@@ -2,16 +2,19 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { PlannedStore } from "@/lib/store/planned-store";
 import type { AppliedPlan, WritePlan } from "@/lib/store/plans";
-import { candidatesJson, checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
+import { checkpointFromRow, EXECUTION_SELECT, executionFromRow, JOB_SELECT, jobFromRow, jobStateFromRow, queuedJobFromRow, rerunFromRow, RUN_SELECT, runFromRow, toDate, toJson } from "@/lib/store/rows";
 import { SqliteConnection, sqliteTime } from "@/lib/store/sqlite/connection";
 import type { JobEventInput, JobStatus } from "@/lib/contract/events";
 import { requeuePlan } from "@/lib/store/plans";
 import { claimIdempotencyKey, completeIdempotencyKey, deleteExpiredIdempotencyKeys, releaseIdempotencyKey } from "@/lib/store/sqlite/idempotency";
+import { insertJobRows } from "@/lib/store/sqlite/insert-job";
 import { applySqlitePlans } from "@/lib/store/sqlite/plans";
+import { countQueuedBefore, findDueRetries, findExpiredApprovals, findExpiredDeadlines, findOrphans, findQueuedBetween } from "@/lib/store/sqlite/sweep";
 import { queuedPlace, readStepDurations, readTimelineEvents, readWaitingJobs } from "@/lib/store/sqlite/queue";
 import { checkBudget, listCharges, readSpending, readUserBudget, remainingEstimate, setUserBudget } from "@/lib/store/sqlite/spending";
 import { findPasswordUser, findTokenUser, readUser } from "@/lib/store/sqlite/users";
-import { insertWebhookMessages, SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
+import * as accounts from "@/lib/store/sqlite/accounts";
+import { SqliteWebhooks } from "@/lib/store/sqlite/webhooks";
 import type {
   BudgetGuard,
   Charge,
@@ -28,6 +31,9 @@ import type {
   NewJob,
   QueuedJob,
   RerunSummary,
+  NewApiToken,
+  NewOAuthUser,
+  NewPasswordUser,
   Spending,
   Store,
   StoredEvent,
@@ -59,11 +65,29 @@ export class SqliteStore extends PlannedStore implements Store {
   findTokenUser = async (tokenHash: string, now: Date, touchAfterMs: number) => findTokenUser(this.connection, tokenHash, now, touchAfterMs);
   readUser = async (userId: string) => readUser(this.connection, userId);
   findPasswordUser = async (email: string) => findPasswordUser(this.connection, email);
+  insertPasswordUser = async (user: NewPasswordUser) => accounts.insertPasswordUser(this.connection, user, new Date());
+  replacePasswordHash = async (userId: string, oldHash: string, newHash: string) => accounts.replacePasswordHash(this.connection, userId, oldHash, newHash);
+  ensureUser = async (email: string) => accounts.ensureUser(this.connection, email, new Date());
+  findOAuthUserId = async (provider: string, providerAccountId: string) => accounts.findOAuthUserId(this.connection, provider, providerAccountId);
+  insertOAuthUser = async (user: NewOAuthUser) => accounts.insertOAuthUser(this.connection, user, new Date());
+  insertApiToken = async (token: NewApiToken) => accounts.insertApiToken(this.connection, token, new Date());
+  listApiTokens = async (userId: string) => accounts.listApiTokens(this.connection, userId);
+  revokeApiToken = async (userId: string, tokenId: string, now: Date) => accounts.revokeApiToken(this.connection, userId, tokenId, now);
+  claimWebhookDelivery = async (id: string, source: string, now: Date) => accounts.claimWebhookDelivery(this.connection, id, source, now);
+  forgetWebhookDelivery = async (id: string) => accounts.forgetWebhookDelivery(this.connection, id);
+  deleteWebhookDeliveries = async (source: string, before: Date) => accounts.deleteWebhookDeliveries(this.connection, source, before);
 
   readWaitingJobs = async (jobIds: readonly string[]) => readWaitingJobs(this.connection, jobIds);
   readStepDurations = async (workflowId: string, perStep: number) => readStepDurations(this.connection, workflowId, perStep);
   readTimelineEvents = async (jobId: string, limit: number) => readTimelineEvents(this.connection, jobId, limit);
   queuedPlace = async (jobId: string) => queuedPlace(this.connection, jobId);
+
+  findOrphans = async (now: Date, limit: number, localPrefix: string) => findOrphans(this.connection, now, limit, localPrefix);
+  findExpiredDeadlines = async (now: Date, limit: number) => findExpiredDeadlines(this.connection, now, limit);
+  findExpiredApprovals = async (now: Date, limit: number) => findExpiredApprovals(this.connection, now, limit);
+  findDueRetries = async (now: Date, limit: number) => findDueRetries(this.connection, now, limit);
+  findQueuedBetween = async (after: Date, before: Date, limit: number) => findQueuedBetween(this.connection, after, before, limit);
+  countQueuedBefore = async (before: Date) => countQueuedBefore(this.connection, before);
 
   protected async applyPlans(plans: WritePlan[], now: Date): Promise<(AppliedPlan | undefined)[]> {
     return applySqlitePlans(this.connection, plans, now);
@@ -74,7 +98,7 @@ export class SqliteStore extends PlannedStore implements Store {
     this.connection.write(() => {
       // Within a budget: checked in the same write transaction as the insert.
       if (job.budget) checkBudget(this.connection, job.userId, job.budget, job.estimate?.micros ?? 0);
-      this.insertJobRows(id, job, sqliteTime(new Date()));
+      insertJobRows(this.connection, id, job, sqliteTime(new Date()));
     });
     return id;
   }
@@ -85,7 +109,7 @@ export class SqliteStore extends PlannedStore implements Store {
       if (existing) return { existing };
       // A refusal by the budget throws: the key's claim is rolled back with the rest.
       if (job.budget) checkBudget(this.connection, job.userId, job.budget, job.estimate?.micros ?? 0);
-      this.insertJobRows(job.id, job, sqliteTime(claim.now));
+      insertJobRows(this.connection, job.id, job, sqliteTime(claim.now));
       return { jobId: job.id };
     });
   }
@@ -97,94 +121,6 @@ export class SqliteStore extends PlannedStore implements Store {
   completeIdempotencyKey = (userId: string, key: string, response: IdempotentResponse) => completeIdempotencyKey(this.connection, userId, key, response);
   releaseIdempotencyKey = (userId: string, key: string) => releaseIdempotencyKey(this.connection, userId, key);
   deleteExpiredIdempotencyKeys = (now: Date, limit: number) => deleteExpiredIdempotencyKeys(this.connection, now, limit);
-
-  /**
-   * Inside a write transaction: the job, its execution, its workflow's version, its uploads and its
-   * first event; for a rerun also a copy of the parent's uploads and its copied checkpoints and
-   * events; with a webhook, the job's webhook and a message for each wanted event.
-   */
-  private insertJobRows(id: string, job: NewJob, at: string): void {
-    const c = this.connection;
-    c.run("INSERT INTO workflow_versions (workflow_id, version, config, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", job.workflow.id, job.workflow.version, JSON.stringify(job.workflow.config), at);
-    const rerun = job.rerun;
-    c.run(
-      "INSERT INTO jobs (id, user_id, workflow_id, workflow_version, status, progress, inputs, parent_job_id, rerun_from_step, approval_steps, estimated_micro_usd, cost_estimate, candidates, models, deadline_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      id,
-      job.userId,
-      job.workflow.id,
-      job.workflow.version,
-      rerun?.progress ?? 0,
-      JSON.stringify(job.inputs),
-      rerun?.parentJobId ?? null,
-      rerun?.fromStep ?? null,
-      job.approvalSteps && job.approvalSteps.length > 0 ? JSON.stringify(job.approvalSteps) : null,
-      job.estimate?.micros ?? 0,
-      JSON.stringify(job.estimate?.steps ?? []),
-      job.candidates ? JSON.stringify(candidatesJson(job.candidates)) : null,
-      job.models && Object.keys(job.models).length > 0 ? JSON.stringify(job.models) : null,
-      job.deadlineAt ? sqliteTime(job.deadlineAt) : null,
-      at,
-      at,
-    );
-    c.run(
-      "INSERT INTO workflow_executions (id, job_id, workflow_id, current_step, max_attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      randomUUID(),
-      id,
-      job.workflow.id,
-      rerun?.fromStep ?? 0,
-      job.maxAttempts,
-      at,
-      at,
-    );
-    if (rerun) {
-      // Every field the parent was sent: its upload and its extra images.
-      for (const { field } of c.all<{ field: string }>("SELECT field FROM uploads WHERE job_id = ? ORDER BY field", rerun.parentJobId)) {
-        c.run(
-          `INSERT INTO uploads (id, job_id, field, user_id, filename, content_type, size, width, height, data, created_at)
-           SELECT ?, ?, field, user_id, filename, content_type, size, width, height, data, ? FROM uploads WHERE job_id = ? AND field = ?`,
-          randomUUID(),
-          id,
-          at,
-          rerun.parentJobId,
-          field,
-        );
-      }
-      for (const copy of rerun.checkpoints) {
-        c.run(
-          "INSERT INTO checkpoints (job_id, step_index, candidate, status, output, attempt, started_at, completed_at, updated_at) VALUES (?, ?, ?, 'completed', ?, 0, ?, ?, ?)",
-          id,
-          copy.stepIndex,
-          copy.candidate,
-          JSON.stringify(copy.output),
-          copy.startedAt && sqliteTime(copy.startedAt),
-          copy.completedAt && sqliteTime(copy.completedAt),
-          at,
-        );
-      }
-      for (const event of rerun.copiedEvents) c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, event.type, JSON.stringify(event.data), at);
-    }
-    for (const u of [...(job.upload ? [{ ...job.upload, field: "" }] : []), ...(job.extraUploads ?? [])]) {
-      c.run(
-        "INSERT INTO uploads (id, job_id, field, user_id, filename, content_type, size, width, height, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        randomUUID(),
-        id,
-        u.field,
-        job.userId,
-        u.filename,
-        u.contentType,
-        u.data.length,
-        u.width,
-        u.height,
-        u.data,
-        at,
-      );
-    }
-    c.run("INSERT INTO job_events (job_id, type, data, created_at) VALUES (?, ?, ?, ?)", id, job.firstEvent.type, JSON.stringify(job.firstEvent.data), at);
-    if (job.webhook) {
-      c.run("INSERT INTO job_webhooks (job_id, user_id, url, events, created_at) VALUES (?, ?, ?, ?, ?)", id, job.userId, job.webhook.url, JSON.stringify(job.webhook.events), at);
-      insertWebhookMessages(c, id, (job.rerun?.copiedEvents.length ?? 0) + 1);
-    }
-  }
 
   override async requeueJob(jobId: string, change: { from: JobStatus; event: JobEventInput; budget?: BudgetGuard; deadlineAt?: Date }): Promise<boolean> {
     const budget = change.budget;
@@ -328,55 +264,6 @@ export class SqliteStore extends PlannedStore implements Store {
       fence.owner,
       fence.epoch,
     );
-  }
-
-  async findOrphans(now: Date, limit: number, localPrefix: string) {
-    const rows = this.connection.all<{ job_id: string; lease_owner: string | null; lease_expires_at: string | null }>(
-      `SELECT e.job_id, e.lease_owner, e.lease_expires_at FROM workflow_executions e JOIN jobs j ON j.id = e.job_id
-       WHERE j.status IN ('running', 'queued') AND (e.lease_owner IS NULL OR e.lease_expires_at < ? OR substr(e.lease_owner, 1, length(?)) = ?)
-       ORDER BY e.created_at LIMIT ?`,
-      sqliteTime(now),
-      localPrefix,
-      localPrefix,
-      limit,
-    );
-    return rows.map((row) => ({ jobId: row.job_id, leaseOwner: row.lease_owner, leaseExpiresAt: toDate(row.lease_expires_at) }));
-  }
-
-  async findExpiredDeadlines(now: Date, limit: number): Promise<string[]> {
-    return this.connection
-      .all<{ id: string }>(
-        "SELECT id FROM jobs WHERE status IN ('queued', 'pending_retry', 'awaiting_approval', 'awaiting_input') AND deadline_at <= ? ORDER BY deadline_at LIMIT ?",
-        sqliteTime(now),
-        limit,
-      )
-      .map((row) => row.id);
-  }
-
-  async findExpiredApprovals(now: Date, limit: number): Promise<{ jobId: string; until: Date }[]> {
-    return this.connection
-      .all<{ id: string; awaiting_until: string }>("SELECT id, awaiting_until FROM jobs WHERE status = 'awaiting_approval' AND awaiting_until <= ? ORDER BY awaiting_until LIMIT ?", sqliteTime(now), limit)
-      .map((row) => ({ jobId: row.id, until: toDate(row.awaiting_until)! }));
-  }
-
-  async findDueRetries(now: Date, limit: number) {
-    const rows = this.connection.all<{ id: string; provider: string | null }>(
-      `SELECT j.id, e.last_error_provider AS provider FROM jobs j JOIN workflow_executions e ON e.job_id = j.id
-       WHERE j.status = 'pending_retry' AND j.next_retry_at <= ? ORDER BY j.next_retry_at LIMIT ?`,
-      sqliteTime(now),
-      limit,
-    );
-    return rows.map((row) => ({ jobId: row.id, provider: row.provider }));
-  }
-
-  async findQueuedBetween(after: Date, before: Date, limit: number): Promise<QueuedJob[]> {
-    return this.connection
-      .all("SELECT id, user_id, attempts FROM jobs WHERE status = 'queued' AND updated_at > ? AND updated_at < ? ORDER BY updated_at LIMIT ?", sqliteTime(after), sqliteTime(before), limit)
-      .map(queuedJobFromRow);
-  }
-
-  async countQueuedBefore(before: Date): Promise<number> {
-    return Number(this.connection.get<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE status = 'queued' AND updated_at <= ?", sqliteTime(before))!.n);
   }
 
   async readQueuedJob(jobId: string): Promise<QueuedJob | undefined> {

@@ -11,7 +11,7 @@ export const DELETE = handleErrors(async (request: Request, context: { params: P
   const rt = runtime();
   const user = await requireSessionUser(rt, request);
   const tokenId = z.uuid().safeParse((await context.params).tokenId);
-  if (!tokenId.success || !(await revokeApiToken(rt.prisma, user.id, tokenId.data))) {
+  if (!tokenId.success || !(await revokeApiToken(rt.store, user.id, tokenId.data))) {
     throw new ApiError("not_found", "No such active token.");
   }
   return Response.json({ success: true });
