@@ -11,6 +11,7 @@ export default tseslint.config(
       "node_modules/**",
       ".next/**",
       ".next-serve-*/**",
+      ".next-*/**",
       "data/**",
       "reports/**",
       "test-results/**",
