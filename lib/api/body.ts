@@ -26,6 +26,13 @@ export const BODY_LIMITS = {
   inngest: 33 * 1024 * 1024,
 } as const;
 
+/**
+ * What of a refused body is still read, and dropped, after the answer (a lingering close): up to
+ * 2 s or 64 MiB, the bytes counted only after half a second (the client has its answer by then). An
+ * honest client that sent a little too much keeps its connection; a body left unread would stall it.
+ */
+export const DISCARD_AFTER_REFUSAL = { bytes: 64 * 1024 * 1024, ms: 2_000, graceMs: 500 } as const;
+
 function tooLarge(maxBytes: number): ApiError {
   return new ApiError("payload_too_large", `The request body is larger than ${maxBytes} bytes.`);
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import type { Readable } from "node:stream";
 import busboy from "busboy";
-import { checkDeclaredLength } from "@/lib/api/body";
+import { checkDeclaredLength, DISCARD_AFTER_REFUSAL } from "@/lib/api/body";
 import { ApiError, isApiError } from "@/lib/api/errors";
 import { SpillBuffer } from "@/lib/api/spill";
 
@@ -230,18 +230,15 @@ class MultipartReader {
   }
 }
 
-/** How much of a refused body is read and dropped after the answer, at most, before the stream is cancelled. */
-const DISCARD_LIMITS = { bytes: 64 * 1024 * 1024, ms: 2_000 };
-
 async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeUp = new Promise<"time">((resolve) => {
-    timer = setTimeout(() => resolve("time"), DISCARD_LIMITS.ms);
+    timer = setTimeout(() => resolve("time"), DISCARD_AFTER_REFUSAL.ms);
     timer.unref();
   });
   let dropped = 0;
   try {
-    while (dropped <= DISCARD_LIMITS.bytes) {
+    while (dropped <= DISCARD_AFTER_REFUSAL.bytes) {
       const next = await Promise.race([reader.read(), timeUp]);
       if (next === "time" || next.done) break;
       dropped += next.value.byteLength;

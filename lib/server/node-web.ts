@@ -1,5 +1,6 @@
 import "server-only";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { DISCARD_AFTER_REFUSAL } from "@/lib/api/body";
 
 /** What the Node front's routes (lib/server/node-routes.ts) share: web headers of a Node request, and a web Response written to a Node one. */
 
@@ -20,12 +21,6 @@ export async function sendWebResponse(response: ServerResponse, answer: Response
 }
 
 /**
- * How much of a refused body is read and dropped after the answer before the connection is closed:
- * up to 2 s, or 64 MiB once half a second has passed (the client has had its answer by then).
- */
-const DISCARD_LIMITS = { bytes: 64 * 1024 * 1024, ms: 2_000, graceMs: 500 };
-
-/**
  * After answering a request whose body was not read to its end: reads and drops the rest for a
  * little while (as a server's lingering close does), so that the client reads the answer and an
  * honest one that sent a little too much keeps its connection; past the limits the connection is
@@ -35,7 +30,7 @@ export function discardRest(request: IncomingMessage): void {
   if (request.complete || request.destroyed) return;
   let dropped = 0;
   const start = Date.now();
-  const timer = setTimeout(() => close(), DISCARD_LIMITS.ms);
+  const timer = setTimeout(() => close(), DISCARD_AFTER_REFUSAL.ms);
   timer.unref();
   const close = () => {
     clearTimeout(timer);
@@ -44,7 +39,7 @@ export function discardRest(request: IncomingMessage): void {
   };
   const onData = (chunk: Buffer) => {
     dropped += chunk.length;
-    if (dropped > DISCARD_LIMITS.bytes && Date.now() - start >= DISCARD_LIMITS.graceMs) close();
+    if (dropped > DISCARD_AFTER_REFUSAL.bytes && Date.now() - start >= DISCARD_AFTER_REFUSAL.graceMs) close();
   };
   request.on("data", onData);
   request.once("end", () => {
