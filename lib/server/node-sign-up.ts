@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BODY_LIMITS } from "@/lib/api/body";
 import { errorResponse } from "@/lib/api/errors";
 import { answerSignUp } from "@/lib/auth/sign-up-request";
-import { discardRest, sendWebResponse, webHeaders } from "@/lib/server/node-web";
+import { discardRest, requestUrl, sendWebResponse, webHeaders } from "@/lib/server/node-web";
 import type { Runtime } from "@/lib/server/runtime";
 
 /**
@@ -24,7 +24,7 @@ export function serveNodeSignUp(rt: Runtime, request: IncomingMessage, response:
 }
 
 async function signUp(rt: Runtime, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
+  const url = requestUrl(request);
   let complete = true;
   let answer: Response;
   try {

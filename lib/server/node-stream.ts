@@ -6,7 +6,7 @@ import { requireUser } from "@/lib/auth/require-user";
 import { getOwnJob } from "@/lib/jobs/service";
 import { parseLastEventId, SSE_HEADERS } from "@/lib/jobs/stream";
 import type { StreamSink } from "@/lib/jobs/stream-hub";
-import { sendWebResponse, webHeaders } from "@/lib/server/node-web";
+import { requestUrl, sendWebResponse, webHeaders } from "@/lib/server/node-web";
 import type { Runtime } from "@/lib/server/runtime";
 
 /**
@@ -29,7 +29,7 @@ export function serveNodeStream(rt: Runtime, request: IncomingMessage, response:
 }
 
 async function openStream(rt: Runtime, request: IncomingMessage, response: ServerResponse, rawJobId: string): Promise<void> {
-  const url = new URL(request.url ?? "/", `http://${request.headers.host ?? "localhost"}`);
+  const url = requestUrl(request);
   try {
     // requireUser reads the Authorization and Cookie headers of a web Request: one short-lived object.
     const user = await requireUser(rt, new Request(url, { headers: webHeaders(request) }));

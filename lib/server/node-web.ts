@@ -12,6 +12,20 @@ export function webHeaders(request: IncomingMessage): Headers {
   return headers;
 }
 
+/**
+ * The request's URL. The Host header is the client's to send: one that is not a host (`a b`) would
+ * make `new URL` throw outside any handler, so the URL falls back to localhost's; the origin checks
+ * read the headers themselves (lib/api/client-address.ts).
+ */
+export function requestUrl(request: IncomingMessage): URL {
+  const path = request.url ?? "/";
+  try {
+    return new URL(path, `http://${request.headers.host ?? "localhost"}`);
+  } catch {
+    return new URL(path.startsWith("/") ? path : "/", "http://localhost");
+  }
+}
+
 /** Writes `answer` whole, with its length. */
 export async function sendWebResponse(response: ServerResponse, answer: Response): Promise<void> {
   if (response.headersSent || response.destroyed) return void response.destroy();

@@ -101,6 +101,16 @@ describe("bounded bodies and clean error paths in the real server", () => {
   });
 
   it.each([
+    ["POST /api/signup", `POST /api/signup HTTP/1.1\r\nHost: a b\r\nContent-Type: application/json\r\nContent-Length: 3\r\nConnection: close\r\n\r\nnot`, 400],
+    ["GET /jobs/<id>/stream", `GET /jobs/${"0".repeat(8)}-0000-4000-8000-${"0".repeat(12)}/stream HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n`, 401],
+  ])("%s with a Host header that is not a host answers in the error shape, with no uncaught exception", async (_name, raw, status) => {
+    const answer = (await sendRaw(port, raw)).answer;
+    expect(answer.status, answer.body).toBe(status);
+    expect(isErrorShape(answer), answer.body).toBe(true);
+    expect(server.uncaught()).toEqual([]);
+  });
+
+  it.each([
     ["/jobs/%zz/stream", "GET"],
     ["/files/%c0%ae", "GET"],
     ["/workflows/cancel/%e0%80", "POST"],
